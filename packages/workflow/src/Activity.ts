@@ -1,0 +1,108 @@
+/**
+ * Activities: the only place a workflow touches the world. Each is named and schema-typed; its
+ * result is stored once as an encoded Exit, and replays return it without running the body again.
+ * The body runs at least once per attempt (a crash mid-activity runs it again), so give external
+ * calls `Activity.idempotencyKey`.
+ */
+import * as Effect from "effect/Effect"
+import * as Effectable from "effect/Effectable"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Codec from "./internal/codec.js"
+import { stableId } from "./internal/hash.js"
+import { type ActivityDef, CurrentAttempt, type RetryPolicy, WorkflowInstance } from "./internal/runtime.js"
+import type { AnySchema } from "./Workflow.js"
+
+/** The attempt number inside an activity body: 1 first, then 2, 3… on retries. */
+export { CurrentAttempt }
+
+/** A durable step: `yield*` it inside a workflow. */
+export interface Activity<Success extends AnySchema, Error extends AnySchema, R>
+  extends Effect.Effect<Success["Type"], Error["Type"], R | WorkflowInstance> {
+  readonly name: string
+  readonly successSchema: Success
+  readonly errorSchema: Error
+  readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>
+  /** The retry policy, if any. */
+  readonly retryPolicy: RetryPolicy | undefined
+}
+
+class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
+  extends Effectable.Class<Success["Type"], Error["Type"], R | WorkflowInstance>
+  implements Activity<Success, Error, R>
+{
+  readonly def: ActivityDef
+  constructor(
+    readonly name: string,
+    readonly successSchema: Success,
+    readonly errorSchema: Error,
+    readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>,
+    readonly retryPolicy: RetryPolicy | undefined,
+    codec: Codec.Codec
+  ) {
+    super()
+    this.def = { name, codec, execute, retry: retryPolicy }
+  }
+  commit(): Effect.Effect<Success["Type"], Error["Type"], R | WorkflowInstance> {
+    return Effect.flatMap(WorkflowInstance, (instance) => instance.activity(this.def))
+  }
+}
+
+/**
+ * Defines an activity. Names must be unique within a workflow; a name used twice returns the
+ * first result.
+ *
+ * @example
+ * const charge = Activity.make({
+ *   name: "charge",
+ *   success: Schema.Struct({ chargeId: Schema.String }),
+ *   execute: Effect.succeed({ chargeId: "ch_1" })
+ * })
+ */
+export const make = <R, Success extends AnySchema = typeof Schema.Void, Error extends AnySchema = typeof Schema.Never>(options: {
+  readonly name: string
+  readonly success?: Success | undefined
+  readonly error?: Error | undefined
+  readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>
+}): Activity<Success, Error, R> => {
+  if (options.name.startsWith("@weft/")) throw new Error(`Activity names starting with "@weft/" are reserved: ${options.name}`)
+  const success = (options.success ?? Schema.Void) as Success
+  const error = (options.error ?? Schema.Never) as Error
+  return new ActivityImpl(options.name, success, error, options.execute, undefined, Codec.make(undefined, success, error))
+}
+
+/** The default backoff: exponential from 100 ms, doubling, with jitter. */
+export const defaultSchedule: Schedule.Schedule<any, unknown> = Schedule.exponential("100 millis").pipe(Schedule.jittered)
+
+/**
+ * Retries an activity up to `times` more times. Every attempt is journaled with its number; the
+ * wait between attempts is a durable sleep computed from `schedule`. Errors for which `while`
+ * returns false fail at once.
+ */
+export const retry = <Success extends AnySchema, Error extends AnySchema, R>(
+  activity: Activity<Success, Error, R>,
+  options: {
+    readonly times: number
+    readonly schedule?: Schedule.Schedule<any, unknown> | undefined
+    readonly while?: ((error: Error["Type"]) => boolean) | undefined
+  }
+): Activity<Success, Error, R> =>
+  new ActivityImpl(
+    activity.name,
+    activity.successSchema,
+    activity.errorSchema,
+    activity.execute,
+    {
+      times: options.times,
+      schedule: options.schedule ?? defaultSchedule,
+      isRetryable: options.while ?? (() => true)
+    },
+    (activity as ActivityImpl<Success, Error, R>).def.codec
+  )
+
+/**
+ * A key stable per (execution, activity name) and equal across attempts: pass it to external APIs
+ * (payments, e-mail) so a re-run attempt does not act twice.
+ */
+export const idempotencyKey = (name: string): Effect.Effect<string, never, WorkflowInstance> =>
+  Effect.map(WorkflowInstance, (instance) => stableId(instance.executionId, name))

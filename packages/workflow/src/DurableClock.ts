@@ -1,0 +1,27 @@
+/**
+ * Durable sleep: the wake time is stored once, so a replay never sleeps again what already passed.
+ * Short waits stay in the fiber; long ones become a timer and the execution suspends until it fires.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { WorkflowInstance } from "./internal/runtime.js"
+
+/**
+ * Sleeps durably under `name` (unique within the workflow). Waits up to `inMemoryThreshold`
+ * (default: the engine's, 60 seconds) stay in memory; longer ones suspend the execution.
+ *
+ * @example
+ * yield* DurableClock.sleep({ name: "cancellation-window", duration: "3 days" })
+ */
+export const sleep = (options: {
+  readonly name: string
+  readonly duration: Duration.DurationInput
+  readonly inMemoryThreshold?: Duration.DurationInput | undefined
+}): Effect.Effect<void, never, WorkflowInstance> =>
+  Effect.flatMap(WorkflowInstance, (instance) =>
+    instance.sleep(
+      `@weft/clock/${options.name}`,
+      Duration.toMillis(options.duration),
+      options.inMemoryThreshold === undefined ? undefined : Duration.toMillis(options.inMemoryThreshold)
+    )
+  )

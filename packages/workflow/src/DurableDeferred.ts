@@ -1,0 +1,128 @@
+/**
+ * Durable deferreds: a workflow waits for a value from outside (a webhook, a human approval).
+ * Completion is stored first-wins, whether or not anyone awaits yet; an awaiting execution
+ * suspends and holds no fiber until it arrives.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Codec from "./internal/codec.js"
+import { WorkflowInstance } from "./internal/runtime.js"
+import type { AnySchema } from "./Workflow.js"
+import { WorkflowEngine } from "./WorkflowEngine.js"
+import { WorkflowError } from "./WorkflowError.js"
+
+/** A named slot, per execution, for one result from outside. */
+export interface DurableDeferred<Success extends AnySchema, Error extends AnySchema> {
+  readonly _tag: "DurableDeferred"
+  readonly name: string
+  readonly successSchema: Success
+  readonly errorSchema: Error
+  readonly codec: Codec.Codec
+}
+
+/** Any deferred. */
+export interface Any extends DurableDeferred<AnySchema, AnySchema> {}
+
+/**
+ * Defines a deferred. The name is unique within a workflow.
+ *
+ * @example
+ * const Approval = DurableDeferred.make("approval", { success: Schema.Struct({ approved: Schema.Boolean }) })
+ */
+export const make = <Success extends AnySchema = typeof Schema.Void, Error extends AnySchema = typeof Schema.Never>(
+  name: string,
+  options: { readonly success?: Success | undefined; readonly error?: Error | undefined } = {}
+): DurableDeferred<Success, Error> => {
+  if (name.startsWith("@weft/")) throw new Error(`Deferred names starting with "@weft/" are reserved: ${name}`)
+  const successSchema = (options.success ?? Schema.Void) as Success
+  const errorSchema = (options.error ?? Schema.Never) as Error
+  return { _tag: "DurableDeferred", name, successSchema, errorSchema, codec: Codec.make(undefined, successSchema, errorSchema) }
+}
+
+/**
+ * Waits for the deferred. With `timeout`, the wait is itself durable: the result is `None` once
+ * it passes, and a later completion is reported, not applied.
+ */
+export const await_: {
+  <S extends AnySchema, E extends AnySchema>(self: DurableDeferred<S, E>): Effect.Effect<S["Type"], E["Type"], WorkflowInstance>
+  <S extends AnySchema, E extends AnySchema>(
+    self: DurableDeferred<S, E>,
+    options: { readonly timeout: Duration.DurationInput }
+  ): Effect.Effect<Option.Option<S["Type"]>, E["Type"], WorkflowInstance>
+} = ((self: Any, options?: { readonly timeout: Duration.DurationInput }) =>
+  Effect.flatMap(WorkflowInstance, (instance) => {
+    if (options === undefined) return Effect.map(instance.awaitDeferred(self.name, self.codec), Option.getOrThrow)
+    return instance.awaitDeferred(self.name, self.codec, Duration.toMillis(options.timeout))
+  })) as any
+
+export { await_ as await }
+
+/** The signed token that completes this deferred of the running execution, from anywhere. */
+export const token = (self: Any): Effect.Effect<string, never, WorkflowInstance> =>
+  Effect.map(WorkflowInstance, (instance) => instance.engine.sign(instance.def.name, instance.executionId, self.name))
+
+/**
+ * Completes the deferred named by `token` with `exit`. A bad token or a value that does not fit
+ * the schema fails with a typed error and writes nothing; a second completion is not applied.
+ */
+export const done = <S extends AnySchema, E extends AnySchema>(
+  self: DurableDeferred<S, E>,
+  options: { readonly token: string; readonly exit: Exit.Exit<S["Type"], E["Type"]> }
+): Effect.Effect<void, WorkflowError, WorkflowEngine> =>
+  Effect.gen(function* () {
+    const engine = yield* WorkflowEngine
+    const claims = yield* engine.verify(options.token)
+    if (claims.deferred !== self.name) {
+      return yield* Effect.fail(
+        new WorkflowError({
+          reason: "InvalidToken",
+          workflow: claims.workflow,
+          executionId: claims.executionId,
+          message: `The token is for deferred "${claims.deferred}", not "${self.name}"`
+        })
+      )
+    }
+    const encoded = self.codec.encodeExit(options.exit)
+    if (Either.isLeft(encoded)) {
+      return yield* Effect.fail(
+        Codec.invalid("InvalidPayload", `The value for deferred "${self.name}"`, encoded.left, {
+          workflow: claims.workflow,
+          executionId: claims.executionId
+        })
+      )
+    }
+    yield* engine.get(claims.workflow, claims.executionId)
+    yield* engine.completeDeferred(claims.executionId, self.name, encoded.right)
+  })
+
+/** Completes the deferred named by `token` with a value. */
+export const succeed = <S extends AnySchema, E extends AnySchema>(
+  self: DurableDeferred<S, E>,
+  options: { readonly token: string; readonly value: S["Type"] }
+): Effect.Effect<void, WorkflowError, WorkflowEngine> => done(self, { token: options.token, exit: Exit.succeed(options.value) })
+
+/** Completes the deferred named by `token` with a typed error. */
+export const fail = <S extends AnySchema, E extends AnySchema>(
+  self: DurableDeferred<S, E>,
+  options: { readonly token: string; readonly error: E["Type"] }
+): Effect.Effect<void, WorkflowError, WorkflowEngine> => done(self, { token: options.token, exit: Exit.fail(options.error) })
+
+/**
+ * Races `effects` once and stores the winner's Exit under `name`; every replay returns that
+ * winner without racing again.
+ */
+export const raceAll = <S extends AnySchema, E extends AnySchema, R>(options: {
+  readonly name: string
+  readonly success: S
+  readonly error: E
+  readonly effects: Iterable<Effect.Effect<S["Type"], E["Type"], R>>
+}): Effect.Effect<S["Type"], E["Type"], R | WorkflowInstance> => {
+  const codec = Codec.make(undefined, options.success, options.error)
+  return Effect.flatMap(WorkflowInstance, (instance) =>
+    instance.raceAll(`@weft/race/${options.name}`, codec, options.effects)
+  ) as any
+}

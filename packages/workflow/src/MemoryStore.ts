@@ -1,0 +1,349 @@
+/**
+ * The in-memory journal: the whole contract of `WorkflowStore`, kept in maps. For tests,
+ * development and workflows that need not outlive the process.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { WorkflowError } from "./WorkflowError.js"
+import {
+  type ActivityAttempt,
+  type ClockRecord,
+  type DeferredRecord,
+  type EventRecord,
+  type ExecutionRecord,
+  type Page,
+  type QueueItem,
+  type Service,
+  terminal,
+  WorkflowStore
+} from "./WorkflowStore.js"
+
+/** Options of the memory store. */
+export interface Options {
+  /** How long a claim holds without being released, in milliseconds. Default 5,000. */
+  readonly leaseMs?: number | undefined
+}
+
+interface Entry {
+  record: ExecutionRecord
+  attempts: Array<ActivityAttempt> | undefined
+  deferreds: Array<DeferredRecord> | undefined
+  clocks: Array<ClockRecord> | undefined
+  events: Array<EventRecord> | undefined
+  owner: string | undefined
+  fence: number
+  leaseUntil: number
+}
+
+interface QueueEntry {
+  readonly item: QueueItem
+  owner: string | undefined
+  leaseUntil: number
+}
+
+/** Builds a fresh memory store. */
+export const make = (options: Options = {}): Service => {
+  const leaseMs = options.leaseMs ?? 5_000
+  const entries = new Map<string, Entry>()
+  const open = new Set<string>()
+  const queues = new Map<string, Map<string, QueueEntry>>()
+  let key: Uint8Array | undefined
+  let fences = 0
+
+  const leaseLost = (executionId: string) =>
+    new WorkflowError({ reason: "LeaseLost", executionId, message: `The claim on execution ${executionId} was lost` })
+
+  const held = (executionId: string, fence: number): Entry | WorkflowError => {
+    const entry = entries.get(executionId)
+    if (entry === undefined || entry.fence !== fence || entry.owner === undefined) return leaseLost(executionId)
+    return entry
+  }
+
+  const update = (entry: Entry, patch: Partial<ExecutionRecord>, at: number) => {
+    entry.record = { ...entry.record, ...patch, updatedAt: at }
+  }
+
+  const wakeUp = (entry: Entry, at: number) => {
+    update(entry, { status: "running", wakeSeq: entry.record.wakeSeq + 1, wakeAt: undefined }, at)
+  }
+
+  const store: Service = {
+    create: (execution) =>
+      Effect.sync(() => {
+        const existing = entries.get(execution.executionId)
+        if (existing !== undefined) return { created: false, record: existing.record }
+        const record: ExecutionRecord = {
+          executionId: execution.executionId,
+          workflow: execution.workflow,
+          payload: execution.payload,
+          status: "running",
+          result: undefined,
+          parent: execution.parent,
+          createdAt: execution.at,
+          updatedAt: execution.at,
+          wakeSeq: 0,
+          interruptRequested: false,
+          wakeAt: undefined
+        }
+        entries.set(execution.executionId, {
+          record,
+          attempts: undefined,
+          deferreds: undefined,
+          clocks: undefined,
+          events: [{ kind: "started", at: execution.at, detail: undefined }],
+          owner: undefined,
+          fence: 0,
+          leaseUntil: 0
+        })
+        open.add(execution.executionId)
+        return { created: true, record }
+      }),
+
+    get: (executionId) => Effect.sync(() => Option.map(Option.fromNullable(entries.get(executionId)), (e) => e.record)),
+
+    claim: (executionId, owner, now) =>
+      Effect.sync(() => {
+        const entry = entries.get(executionId)
+        if (entry === undefined || terminal.has(entry.record.status)) return Option.none()
+        if (entry.owner !== undefined && entry.owner !== owner && entry.leaseUntil > now) return Option.none()
+        entry.owner = owner
+        entry.fence = ++fences
+        entry.leaseUntil = now + leaseMs
+        return Option.some({
+          fence: entry.fence,
+          journal: {
+            execution: entry.record,
+            attempts: entry.attempts ?? [],
+            deferreds: entry.deferreds ?? [],
+            clocks: entry.clocks ?? []
+          }
+        })
+      }),
+
+    release: (executionId, fence) =>
+      Effect.sync(() => {
+        const entry = entries.get(executionId)
+        if (entry !== undefined && entry.fence === fence) entry.owner = undefined
+      }),
+
+    recordAttempt: (executionId, fence, attempt) =>
+      Effect.suspend(() => {
+        const entry = held(executionId, fence)
+        if (entry instanceof WorkflowError) return Effect.fail(entry)
+        const attempts = (entry.attempts ??= [])
+        const existing = attempts.find((a) => a.name === attempt.name && a.attempt === attempt.attempt)
+        if (existing !== undefined) return Effect.succeed(existing)
+        attempts.push(attempt)
+        return Effect.succeed(attempt)
+      }),
+
+    recordClock: (executionId, fence, clock) =>
+      Effect.suspend(() => {
+        const entry = held(executionId, fence)
+        if (entry instanceof WorkflowError) return Effect.fail(entry)
+        const clocks = (entry.clocks ??= [])
+        const existing = clocks.find((c) => c.name === clock.name)
+        if (existing !== undefined) return Effect.succeed(existing)
+        clocks.push(clock)
+        return Effect.succeed(clock)
+      }),
+
+    completeDeferred: (executionId, deferred) =>
+      Effect.suspend((): Effect.Effect<{ applied: boolean; record: DeferredRecord }, WorkflowError> => {
+        const entry = entries.get(executionId)
+        if (entry === undefined) {
+          return Effect.fail(
+            new WorkflowError({
+              reason: "ExecutionNotFound",
+              executionId,
+              message: `No execution ${executionId} to complete deferred "${deferred.name}" of`
+            })
+          )
+        }
+        const deferreds = (entry.deferreds ??= [])
+        const existing = deferreds.find((d) => d.name === deferred.name)
+        if (existing !== undefined) return Effect.succeed({ applied: false, record: existing })
+        deferreds.push(deferred)
+        if (!terminal.has(entry.record.status)) wakeUp(entry, deferred.completedAt)
+        return Effect.succeed({ applied: true, record: deferred })
+      }),
+
+    recordDeferred: (executionId, fence, deferred) =>
+      Effect.suspend(() => {
+        const entry = held(executionId, fence)
+        if (entry instanceof WorkflowError) return Effect.fail(entry)
+        const deferreds = (entry.deferreds ??= [])
+        const existing = deferreds.find((d) => d.name === deferred.name)
+        if (existing !== undefined) return Effect.succeed(existing)
+        deferreds.push(deferred)
+        return Effect.succeed(deferred)
+      }),
+
+    suspend: (executionId, fence, expectedWakeSeq, wakeAt, at) =>
+      Effect.suspend(() => {
+        const entry = held(executionId, fence)
+        if (entry instanceof WorkflowError) return Effect.fail(entry)
+        if (entry.record.wakeSeq !== expectedWakeSeq) return Effect.succeed(false)
+        update(entry, { status: "suspended", wakeAt }, at)
+        entry.owner = undefined
+        ;(entry.events ??= []).push({ kind: "suspended", at, detail: undefined })
+        return Effect.succeed(true)
+      }),
+
+    complete: (executionId, fence, completion) =>
+      Effect.suspend(() => {
+        const entry = held(executionId, fence)
+        if (entry instanceof WorkflowError) return Effect.fail(entry)
+        update(entry, { status: completion.status, result: completion.result, wakeAt: undefined }, completion.at)
+        entry.owner = undefined
+        open.delete(executionId)
+        ;(entry.events ??= []).push({
+          kind: completion.status === "succeeded" ? "completed" : completion.status,
+          at: completion.at,
+          detail: undefined
+        })
+        return Effect.void
+      }),
+
+    wake: (executionId, at) =>
+      Effect.sync(() => {
+        const entry = entries.get(executionId)
+        if (entry === undefined || terminal.has(entry.record.status)) return false
+        wakeUp(entry, at)
+        ;(entry.events ??= []).push({ kind: "resumed", at, detail: undefined })
+        return true
+      }),
+
+    requestInterrupt: (executionId, at) =>
+      Effect.sync(() => {
+        const entry = entries.get(executionId)
+        if (entry === undefined || terminal.has(entry.record.status)) return false
+        wakeUp(entry, at)
+        update(entry, { interruptRequested: true }, at)
+        ;(entry.events ??= []).push({ kind: "interrupt-requested", at, detail: undefined })
+        return true
+      }),
+
+    reopen: (executionId, at) =>
+      Effect.sync(() => {
+        const entry = entries.get(executionId)
+        if (entry === undefined || entry.record.status !== "failed") return false
+        update(entry, { status: "running", result: undefined, wakeSeq: entry.record.wakeSeq + 1 }, at)
+        open.add(executionId)
+        ;(entry.events ??= []).push({ kind: "resumed", at, detail: "after defect" })
+        return true
+      }),
+
+    appendEvent: (executionId, event) =>
+      Effect.sync(() => {
+        const entry = entries.get(executionId)
+        if (entry !== undefined) (entry.events ??= []).push(event)
+      }),
+
+    runnable: (now, limit) =>
+      Effect.sync(() => {
+        const out: Array<string> = []
+        for (const id of open) {
+          if (out.length >= limit) break
+          const entry = entries.get(id)!
+          const free = entry.owner === undefined || entry.leaseUntil <= now
+          if (!free) continue
+          const record = entry.record
+          if (record.status === "running") out.push(id)
+          else if (record.status === "suspended" && record.wakeAt !== undefined && record.wakeAt <= now) {
+            wakeUp(entry, now)
+            out.push(id)
+          }
+        }
+        return out
+      }),
+
+    nextWakeAt: () =>
+      Effect.sync(() => {
+        let next: number | undefined
+        for (const id of open) {
+          const record = entries.get(id)!.record
+          if (record.status === "suspended" && record.wakeAt !== undefined && (next === undefined || record.wakeAt < next)) {
+            next = record.wakeAt
+          }
+        }
+        return Option.fromNullable(next)
+      }),
+
+    enqueue: (item) =>
+      Effect.sync(() => {
+        let queue = queues.get(item.queue)
+        if (queue === undefined) queues.set(item.queue, (queue = new Map()))
+        if (!queue.has(item.itemId)) queue.set(item.itemId, { item, owner: undefined, leaseUntil: 0 })
+      }),
+
+    claimQueueItems: (queueName, owner, limit, now) =>
+      Effect.sync(() => {
+        const out: Array<QueueItem> = []
+        const queue = queues.get(queueName)
+        if (queue === undefined) return out
+        for (const entry of queue.values()) {
+          if (out.length >= limit) break
+          if (entry.owner !== undefined && entry.leaseUntil > now) continue
+          entry.owner = owner
+          entry.leaseUntil = now + leaseMs
+          out.push(entry.item)
+        }
+        return out
+      }),
+
+    ackQueueItem: (queueName, itemId) =>
+      Effect.sync(() => {
+        queues.get(queueName)?.delete(itemId)
+      }),
+
+    list: (filter) =>
+      Effect.sync((): Page => {
+        const limit = filter.limit ?? 100
+        const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
+        const matching: Array<ExecutionRecord> = []
+        for (const { record } of entries.values()) {
+          if (filter.workflow !== undefined && record.workflow !== filter.workflow) continue
+          if (filter.status !== undefined && record.status !== filter.status) continue
+          if (filter.createdAfter !== undefined && record.createdAt < filter.createdAfter) continue
+          if (filter.createdBefore !== undefined && record.createdAt >= filter.createdBefore) continue
+          if (after !== undefined && compareNewestFirst(record, after) <= 0) continue
+          matching.push(record)
+        }
+        matching.sort(compareNewestFirst)
+        const items = matching.slice(0, limit)
+        const last = items.at(-1)
+        return {
+          items,
+          nextCursor: matching.length > limit && last !== undefined ? `${last.createdAt}:${last.executionId}` : undefined
+        }
+      }),
+
+    detail: (executionId) =>
+      Effect.sync(() =>
+        Option.map(Option.fromNullable(entries.get(executionId)), (entry) => ({
+          execution: entry.record,
+          attempts: entry.attempts ?? [],
+          deferreds: entry.deferreds ?? [],
+          clocks: entry.clocks ?? [],
+          events: entry.events ?? []
+        }))
+      ),
+
+    signingKey: (generate) => Effect.sync(() => (key ??= generate()))
+  }
+  return store
+}
+
+/** A fresh memory store as a Layer. */
+export const layer = (options: Options = {}): Layer.Layer<WorkflowStore> =>
+  Layer.sync(WorkflowStore, () => make(options))
+
+const compareNewestFirst = (a: { createdAt: number; executionId: string }, b: { createdAt: number; executionId: string }) =>
+  a.createdAt !== b.createdAt ? b.createdAt - a.createdAt : a.executionId < b.executionId ? -1 : a.executionId > b.executionId ? 1 : 0
+
+const decodeCursor = (cursor: string) => {
+  const i = cursor.indexOf(":")
+  return { createdAt: Number(cursor.slice(0, i)), executionId: cursor.slice(i + 1) }
+}

@@ -1,0 +1,61 @@
+/**
+ * Typed errors of the engine. One error class with a `reason`, so callers match on one tag and
+ * each reason knows whether retrying can help.
+ */
+import * as Schema from "effect/Schema"
+
+/** Why an engine operation failed. */
+export const Reason = Schema.Literal(
+  "InvalidPayload",
+  "InvalidResult",
+  "NotRegistered",
+  "ExecutionNotFound",
+  "InvalidToken",
+  "StoreUnavailable",
+  "LeaseLost"
+)
+
+/** Why an engine operation failed. */
+export type Reason = typeof Reason.Type
+
+const retryable: Record<Reason, boolean> = {
+  InvalidPayload: false,
+  InvalidResult: false,
+  NotRegistered: false,
+  ExecutionNotFound: false,
+  InvalidToken: false,
+  StoreUnavailable: true,
+  LeaseLost: true
+}
+
+/** A failed engine operation: names the workflow, the execution and, for bad input, the field. */
+export class WorkflowError extends Schema.TaggedError<WorkflowError>("@weft/workflow/WorkflowError")(
+  "WorkflowError",
+  {
+    reason: Reason,
+    message: Schema.String,
+    workflow: Schema.optional(Schema.String),
+    executionId: Schema.optional(Schema.String),
+    field: Schema.optional(Schema.String),
+    expected: Schema.optional(Schema.String)
+  }
+) {
+  /** Whether the same call may succeed if tried again. */
+  get isRetryable(): boolean {
+    return retryable[this.reason]
+  }
+}
+
+/**
+ * A replayed execution disagrees with its journal: an activity it completed before was not asked
+ * for again, or a stored result no longer decodes with the activity's schema. Stored as a defect,
+ * so `resume` can re-run the execution once the code is fixed.
+ */
+export class NonDeterminismError extends Schema.TaggedError<NonDeterminismError>(
+  "@weft/workflow/NonDeterminismError"
+)("NonDeterminismError", {
+  workflow: Schema.String,
+  executionId: Schema.String,
+  activity: Schema.String,
+  message: Schema.String
+}) {}

@@ -1,0 +1,221 @@
+/**
+ * The journal contract: what a store persists and how it claims work. The runtime owns every
+ * durable rule; a store only stores. Memory and SQL stores implement this, and prove it by
+ * passing the conformance suite in `test/`.
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { WorkflowError } from "./WorkflowError.js"
+
+/** Where an execution stands. `suspended` holds no fiber anywhere: it is only its record. */
+export type ExecutionStatus = "running" | "suspended" | "succeeded" | "failed" | "interrupted"
+
+/** The statuses after which an execution never runs again (unless resumed after a defect). */
+export const terminal: ReadonlySet<ExecutionStatus> = new Set(["succeeded", "failed", "interrupted"])
+
+/** A schema-encoded `Exit` (JSON-safe), as stored. */
+export type EncodedExit = unknown
+
+/** Where a child execution reports its result: the parent and the deferred it awaits. */
+export interface ParentLink {
+  readonly executionId: string
+  readonly deferred: string
+}
+
+/** One execution's record. Times are epoch milliseconds from the engine's `Clock`. */
+export interface ExecutionRecord {
+  readonly executionId: string
+  readonly workflow: string
+  /** The schema-encoded payload. */
+  readonly payload: unknown
+  readonly status: ExecutionStatus
+  /** The final encoded Exit, once terminal. */
+  readonly result: EncodedExit | undefined
+  readonly parent: ParentLink | undefined
+  readonly createdAt: number
+  readonly updatedAt: number
+  /** Bumped by every wake-up (signal, timer, resume, interrupt): a suspension only sticks if it is unchanged. */
+  readonly wakeSeq: number
+  readonly interruptRequested: boolean
+  /** The earliest stored timer that will wake this execution, if suspended on one. */
+  readonly wakeAt: number | undefined
+}
+
+/** One attempt of an activity: its encoded Exit and when it ran. */
+export interface ActivityAttempt {
+  readonly name: string
+  readonly attempt: number
+  readonly exit: EncodedExit
+  readonly startedAt: number
+  readonly completedAt: number
+}
+
+/** A completed deferred: the first completion wins. */
+export interface DeferredRecord {
+  readonly name: string
+  readonly exit: EncodedExit
+  readonly completedAt: number
+}
+
+/** A durable timer. */
+export interface ClockRecord {
+  readonly name: string
+  readonly wakeAt: number
+}
+
+/** Everything the runtime needs to replay an execution, loaded in one read. */
+export interface Journal {
+  readonly execution: ExecutionRecord
+  readonly attempts: ReadonlyArray<ActivityAttempt>
+  readonly deferreds: ReadonlyArray<DeferredRecord>
+  readonly clocks: ReadonlyArray<ClockRecord>
+}
+
+/** A claimed execution: its journal and the fencing token every write while the claim holds must carry. */
+export interface Claim {
+  readonly journal: Journal
+  readonly fence: number
+}
+
+/** Lifecycle events of the append-only log (activity completions live in their attempt rows). */
+export type EventKind =
+  | "started"
+  | "suspended"
+  | "resumed"
+  | "signal-received"
+  | "signal-ignored"
+  | "compensated"
+  | "interrupt-requested"
+  | "interrupted"
+  | "completed"
+  | "failed"
+
+/** One entry of the event log. */
+export interface EventRecord {
+  readonly kind: EventKind
+  readonly at: number
+  readonly detail: string | undefined
+}
+
+/** An item handed to a `DurableQueue`. */
+export interface QueueItem {
+  readonly queue: string
+  readonly itemId: string
+  readonly payload: unknown
+  /** The signed token of the deferred that receives the handler's result. */
+  readonly token: string
+  readonly enqueuedAt: number
+}
+
+/** Filter and page for `list`. */
+export interface ListFilter {
+  readonly workflow?: string | undefined
+  readonly status?: ExecutionStatus | undefined
+  readonly createdAfter?: number | undefined
+  readonly createdBefore?: number | undefined
+  /** Opaque cursor from the previous page. */
+  readonly cursor?: string | undefined
+  readonly limit?: number | undefined
+}
+
+/** One page of executions, newest first. */
+export interface Page {
+  readonly items: ReadonlyArray<ExecutionRecord>
+  readonly nextCursor: string | undefined
+}
+
+/** One execution with everything recorded about it. */
+export interface ExecutionDetail extends Journal {
+  readonly events: ReadonlyArray<EventRecord>
+}
+
+/** What `create` was given. */
+export interface NewExecution {
+  readonly executionId: string
+  readonly workflow: string
+  readonly payload: unknown
+  readonly parent: ParentLink | undefined
+  readonly at: number
+}
+
+/** How a terminal execution ended. */
+export interface Completion {
+  readonly status: "succeeded" | "failed" | "interrupted"
+  readonly result: EncodedExit
+  readonly at: number
+}
+
+/** Store failures are `WorkflowError`s with reason `StoreUnavailable` or `LeaseLost`. */
+type Eff<A> = Effect.Effect<A, WorkflowError>
+
+/** The journal service every engine runs on. */
+export interface Service {
+  /** Inserts the execution unless one with this id exists; returns the record that is stored. */
+  readonly create: (execution: NewExecution) => Eff<{ readonly created: boolean; readonly record: ExecutionRecord }>
+  readonly get: (executionId: string) => Eff<Option.Option<ExecutionRecord>>
+  /**
+   * Claims a non-terminal execution for `owner` and loads its journal in one read. None when it is
+   * terminal, unknown, or another owner holds an unexpired claim.
+   */
+  readonly claim: (executionId: string, owner: string, now: number) => Eff<Option.Option<Claim>>
+  /** Gives up a claim without changing the execution. */
+  readonly release: (executionId: string, fence: number) => Eff<void>
+  /**
+   * Stores an activity attempt unless that (execution, name, attempt) exists, while `fence` holds.
+   * Returns the stored attempt: the first writer wins.
+   */
+  readonly recordAttempt: (executionId: string, fence: number, attempt: ActivityAttempt) => Eff<ActivityAttempt>
+  /** Stores a timer unless one of that name exists; returns the stored one. */
+  readonly recordClock: (executionId: string, fence: number, clock: ClockRecord) => Eff<ClockRecord>
+  /**
+   * Completes a deferred unless already completed and wakes the execution (bumps `wakeSeq`).
+   * Returns the stored record and whether this call's exit was applied.
+   */
+  readonly completeDeferred: (
+    executionId: string,
+    deferred: DeferredRecord
+  ) => Eff<{ readonly applied: boolean; readonly record: DeferredRecord }>
+  /** Stores a deferred's result from inside the run (a race winner, a timeout) without waking it. First wins. */
+  readonly recordDeferred: (executionId: string, fence: number, deferred: DeferredRecord) => Eff<DeferredRecord>
+  /**
+   * Marks a claimed execution suspended (waking at `wakeAt`, if set) and releases the claim, unless
+   * `wakeSeq` moved since the claim: then nothing changes and the result is false (run it again).
+   */
+  readonly suspend: (
+    executionId: string,
+    fence: number,
+    expectedWakeSeq: number,
+    wakeAt: number | undefined,
+    at: number
+  ) => Eff<boolean>
+  /** Stores the final result, makes the execution terminal and releases the claim. */
+  readonly complete: (executionId: string, fence: number, completion: Completion) => Eff<void>
+  /** Makes a suspended execution runnable (a fired timer, a resume): bumps `wakeSeq`. False if terminal or unknown. */
+  readonly wake: (executionId: string, at: number) => Eff<boolean>
+  /** Flags an execution for interruption and wakes it. False if terminal or unknown. */
+  readonly requestInterrupt: (executionId: string, at: number) => Eff<boolean>
+  /** Puts a failed execution back to running with no result (the runtime asks only after a defect). False otherwise. */
+  readonly reopen: (executionId: string, at: number) => Eff<boolean>
+  /** Appends to the event log. */
+  readonly appendEvent: (executionId: string, event: EventRecord) => Eff<void>
+  /**
+   * Executions that should run now and nobody holds: running ones with no live claim, and
+   * suspended ones whose timer is due (those are made running).
+   */
+  readonly runnable: (now: number, limit: number) => Eff<ReadonlyArray<string>>
+  /** The earliest wake time among suspended executions, if any. */
+  readonly nextWakeAt: () => Eff<Option.Option<number>>
+  readonly enqueue: (item: QueueItem) => Eff<void>
+  /** Claims up to `limit` items of a queue for `owner`; an item's claim expires with its lease. */
+  readonly claimQueueItems: (queue: string, owner: string, limit: number, now: number) => Eff<ReadonlyArray<QueueItem>>
+  /** Removes a handled item. */
+  readonly ackQueueItem: (queue: string, itemId: string) => Eff<void>
+  readonly list: (filter: ListFilter) => Eff<Page>
+  readonly detail: (executionId: string) => Eff<Option.Option<ExecutionDetail>>
+  /** The key that signs deferred tokens: generated once and kept, so tokens outlive restarts. */
+  readonly signingKey: (generate: () => Uint8Array) => Eff<Uint8Array>
+}
+
+/** The store service tag. */
+export class WorkflowStore extends Context.Tag("@weft/workflow/WorkflowStore")<WorkflowStore, Service>() {}

@@ -1,0 +1,76 @@
+/**
+ * Schema codecs compiled once per definition: payloads and stored Exits, with parse errors turned
+ * into `WorkflowError`s that name the workflow and the offending field.
+ */
+import * as Either from "effect/Either"
+import type * as Exit from "effect/Exit"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { WorkflowError } from "../WorkflowError.js"
+
+/** Encoders and decoders for one payload / success / error triple. */
+export interface Codec {
+  readonly encodePayload: (payload: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly decodePayload: (encoded: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encodeExit: (exit: Exit.Exit<unknown, unknown>) => Either.Either<unknown, ParseResult.ParseError>
+  readonly decodeExit: (encoded: unknown) => Either.Either<Exit.Exit<unknown, unknown>, ParseResult.ParseError>
+}
+
+/** Compiles the codecs of a definition. */
+export const make = (
+  payload: Schema.Schema.All | undefined,
+  success: Schema.Schema.All,
+  error: Schema.Schema.All
+): Codec => {
+  const exit = Schema.Exit({ success, failure: error, defect: Schema.Defect }) as unknown as Schema.Schema<any, any, never>
+  const p = (payload ?? Schema.Unknown) as Schema.Schema<any, any, never>
+  return {
+    encodePayload: Schema.encodeEither(p),
+    decodePayload: Schema.decodeUnknownEither(p),
+    encodeExit: Schema.encodeEither(exit) as Codec["encodeExit"],
+    decodeExit: Schema.decodeUnknownEither(exit) as Codec["decodeExit"]
+  }
+}
+
+/** Turns a parse error into a typed error naming the workflow, the first bad field and what it expected. */
+export const invalid = (
+  reason: "InvalidPayload" | "InvalidResult",
+  what: string,
+  error: ParseResult.ParseError,
+  context: { readonly workflow?: string | undefined; readonly executionId?: string | undefined }
+): WorkflowError => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const first = issues[0]
+  const field = first === undefined || first.path.length === 0 ? undefined : first.path.map(String).join(".")
+  const expected = first?.message
+  return new WorkflowError({
+    reason,
+    ...context,
+    ...(field === undefined ? {} : { field }),
+    ...(expected === undefined ? {} : { expected }),
+    message: `${what}${context.workflow === undefined ? "" : ` of workflow "${context.workflow}"`}${
+      field === undefined ? "" : ` at field "${field}"`
+    } is invalid: ${expected ?? ParseResult.TreeFormatter.formatErrorSync(error)}`
+  })
+}
+
+/** Whether an encoded failure Exit carries a defect rather than a typed error or an interrupt. */
+export const isDefect = (encoded: unknown): boolean => {
+  const exit = encoded as { readonly _tag?: string; readonly cause?: unknown } | undefined
+  if (exit?._tag !== "Failure") return false
+  const walk = (cause: any): boolean =>
+    cause?._tag === "Die" ||
+    ((cause?._tag === "Sequential" || cause?._tag === "Parallel") && (walk(cause.left) || walk(cause.right)))
+  return walk(exit.cause)
+}
+
+/** Whether an encoded Exit is a success. */
+export const isSuccess = (encoded: unknown): boolean => (encoded as { _tag?: string } | undefined)?._tag === "Success"
+
+/** The stored marker of a deferred whose durable await timed out (not an Exit: checked before decoding). */
+export const timedOut = { _tag: "TimedOut" } as const
+
+/** Whether a stored deferred exit is the timeout marker. */
+export const isTimedOut = (encoded: unknown): boolean => (encoded as { _tag?: string } | undefined)?._tag === "TimedOut"
+
+export { Either }

@@ -1,0 +1,808 @@
+/**
+ * The replay runtime: claims executions, replays their bodies against the journal, records each
+ * step once, suspends when nothing can progress, and completes. Every store runs this one loop.
+ */
+import { randomBytes } from "node:crypto"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Schema from "effect/Schema"
+import { TestHooks, type Point } from "../TestHooks.js"
+import { NonDeterminismError, WorkflowError } from "../WorkflowError.js"
+import {
+  type ActivityAttempt,
+  type DeferredRecord,
+  type EncodedExit,
+  type ExecutionRecord,
+  type Journal,
+  type ParentLink,
+  terminal,
+  WorkflowStore,
+  type Service as StoreService
+} from "../WorkflowStore.js"
+import * as Codec from "./codec.js"
+import { stableId } from "./hash.js"
+import * as Token from "./token.js"
+
+/** What the runtime knows of a workflow definition. */
+export interface WorkflowDef {
+  readonly name: string
+  readonly codec: Codec.Codec
+  readonly idempotencyKey: (payload: any) => string
+}
+
+/** When and how often a failed activity is tried again. */
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  readonly times: number
+  readonly schedule: Schedule.Schedule<any, unknown>
+  readonly isRetryable: (error: unknown) => boolean
+}
+
+/** What the runtime knows of an activity. */
+export interface ActivityDef {
+  readonly name: string
+  readonly codec: Codec.Codec
+  readonly execute: Effect.Effect<any, any, any>
+  readonly retry: RetryPolicy | undefined
+}
+
+/** A registered workflow: its definition, body and the context the body runs in. */
+interface Registration {
+  readonly def: WorkflowDef
+  readonly handler: (payload: any, executionId: string) => Effect.Effect<any, any, any>
+  readonly context: Context.Context<never>
+}
+
+/** Engine options shared by every store. */
+export interface EngineOptions {
+  /** This worker's name in claims. Default: a random id. */
+  readonly owner?: string | undefined
+  /** Sleeps up to this long stay in the fiber; longer ones suspend. Default 60 seconds. */
+  readonly inMemoryThreshold?: number | undefined
+  /** The key that signs deferred tokens. Default: generated once and kept by the store. */
+  readonly signingKey?: string | Uint8Array | undefined
+  /**
+   * How often to look for work other processes made runnable (expired claims, timers, queue items).
+   * Only needed when several processes share a store. Default: never.
+   */
+  readonly pollIntervalMs?: number | undefined
+  /** Delay before re-running an execution whose store write failed transiently. Default 1 second. */
+  readonly storeRetryMs?: number | undefined
+}
+
+/** The per-activity attempt number, 1 for the first attempt. */
+export class CurrentAttempt extends Context.Reference<CurrentAttempt>()("@weft/workflow/Activity/CurrentAttempt", {
+  defaultValue: () => 1
+}) {}
+
+const RESERVED = "@weft/"
+const voidCodec = Codec.make(undefined, Schema.Void, Schema.Never)
+
+interface Compensation {
+  readonly name: string
+  readonly run: (cause: Cause.Cause<unknown>) => Effect.Effect<void, unknown, any>
+}
+
+/** The state of one run of one execution: the journal in memory and the bookkeeping that decides suspension. */
+export class Instance {
+  readonly attempts = new Map<string, Array<ActivityAttempt>>()
+  readonly deferreds = new Map<string, DeferredRecord>()
+  readonly clocks = new Map<string, number>()
+  readonly asked = new Set<string>()
+  readonly ranHere = new Set<ActivityAttempt>()
+  readonly compensations: Array<Compensation> = []
+  waiters: Map<string, Deferred.Deferred<DeferredRecord>> | undefined
+  inFlight = 0
+  blocked = 0
+  suspended = false
+  checking = false
+  interrupting: boolean
+  abort: WorkflowError | undefined
+  wakeAt: number | undefined
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+
+  constructor(
+    readonly engine: Engine,
+    readonly def: WorkflowDef,
+    readonly executionId: string,
+    readonly fence: number,
+    journal: Journal
+  ) {
+    for (const attempt of journal.attempts) {
+      const list = this.attempts.get(attempt.name)
+      if (list === undefined) this.attempts.set(attempt.name, [attempt])
+      else list.push(attempt)
+    }
+    for (const list of this.attempts.values()) if (list.length > 1) list.sort((a, b) => a.attempt - b.attempt)
+    for (const deferred of journal.deferreds) this.deferreds.set(deferred.name, deferred)
+    for (const clock of journal.clocks) this.clocks.set(clock.name, clock.wakeAt)
+    this.interrupting = journal.execution.interruptRequested
+  }
+
+  /** Replays or runs an activity: a stored final attempt returns at once; otherwise the next attempt runs. */
+  activity(def: ActivityDef): Effect.Effect<any, any, any> {
+    this.asked.add(def.name)
+    const attempts = this.attempts.get(def.name)
+    const last = attempts === undefined ? undefined : attempts[attempts.length - 1]
+    if (last !== undefined) {
+      const decided = this.decide(def, last)
+      if (decided !== undefined) return decided
+    }
+    return this.attempt(def, (last?.attempt ?? 0) + 1)
+  }
+
+  /** The stored outcome of an attempt, or undefined when another attempt is due. */
+  private decide(def: ActivityDef, last: ActivityAttempt): Effect.Effect<any, any> | undefined {
+    const decoded = def.codec.decodeExit(last.exit)
+    if (Either.isLeft(decoded)) return this.nonDeterminism(def.name, "its stored result no longer decodes")
+    const exit = decoded.right
+    if (Exit.isSuccess(exit)) return exit
+    const policy = def.retry
+    const left = policy !== undefined && last.attempt <= policy.times
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) return left && policy!.isRetryable(failure.value) ? undefined : exit
+    // A defect is a bug: retried while retries are left, and tried again when an execution is resumed after it.
+    return left || !this.ranHere.has(last) ? undefined : exit
+  }
+
+  private attempt(def: ActivityDef, n: number): Effect.Effect<any, any, any> {
+    const run = Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        if (this.interrupting) return Effect.interrupt
+        this.inFlight++
+        return Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+          Effect.flatMap(Effect.exit(restore(Effect.provideService(def.execute, CurrentAttempt, n))), (exit) =>
+            Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+              ? Effect.failCause(exit.cause)
+              : this.record(def, n, startedAt, exit)
+          )
+        ).pipe(Effect.ensuring(Effect.sync(() => this.settled())))
+      })
+    )
+    const attempt = Effect.flatMap(run, (stored) => this.decide(def, stored) ?? this.attempt(def, n + 1))
+    if (n === 1) return attempt
+    return Effect.zipRight(
+      Effect.flatMap(this.engine.retryDelay(def.retry!.schedule, n - 1), (delay) =>
+        delay === undefined ? Effect.void : this.sleep(`${def.name}/retry-${n}`, delay)
+      ),
+      attempt
+    )
+  }
+
+  private record(def: ActivityDef, n: number, startedAt: number, exit: Exit.Exit<unknown, unknown>) {
+    return Effect.flatMap(this.engine.hook("activity-ran", this.executionId, def.name), () =>
+      Effect.flatMap(Clock.currentTimeMillis, (completedAt) => {
+        const attempt: ActivityAttempt = {
+          name: def.name,
+          attempt: n,
+          exit: this.encode(def.codec, exit, `the result of activity "${def.name}"`),
+          startedAt,
+          completedAt
+        }
+        return this.engine.store.recordAttempt(this.executionId, this.fence, attempt).pipe(
+          Effect.catchAll((error) => this.abortWith(error)),
+          Effect.tap((stored) => {
+            const list = this.attempts.get(def.name)
+            if (list === undefined) this.attempts.set(def.name, [stored])
+            else list.push(stored)
+            this.ranHere.add(stored)
+            return this.engine.hook("activity-recorded", this.executionId, def.name)
+          })
+        )
+      })
+    )
+  }
+
+  /** Encodes an Exit; a value that does not fit its schema is stored as a defect naming what was wrong. */
+  encode(codec: Codec.Codec, exit: Exit.Exit<unknown, unknown>, what: string): EncodedExit {
+    const encoded = codec.encodeExit(exit)
+    if (Either.isRight(encoded)) return encoded.right
+    const error = Codec.invalid("InvalidResult", what, encoded.left, {
+      workflow: this.def.name,
+      executionId: this.executionId
+    })
+    return Either.getOrThrow(codec.encodeExit(Exit.die(error)))
+  }
+
+  /** Durable sleep under `name`: the wake time is stored once; short waits sleep here, long ones suspend. */
+  sleep(name: string, millis: number, threshold = this.engine.inMemoryThreshold): Effect.Effect<void> {
+    return Effect.flatMap(this.clock(name, millis), (wakeAt) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const remaining = wakeAt - now
+        if (remaining <= 0) return Effect.void
+        if (this.interrupting) return Effect.interrupt
+        if (remaining <= threshold) return this.busy(Effect.sleep(remaining))
+        this.waitUntil(wakeAt)
+        return this.block(Effect.never)
+      })
+    )
+  }
+
+  /** The stored wake time of clock `name`, storing now + millis the first time. */
+  clock(name: string, millis: number): Effect.Effect<number> {
+    const stored = this.clocks.get(name)
+    if (stored !== undefined) return Effect.succeed(stored)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      this.engine.store.recordClock(this.executionId, this.fence, { name, wakeAt: now + millis }).pipe(
+        Effect.catchAll((error) => this.abortWith(error)),
+        Effect.map((clock) => {
+          this.clocks.set(name, clock.wakeAt)
+          return clock.wakeAt
+        })
+      )
+    )
+  }
+
+  /**
+   * Awaits deferred `name`: its stored result, or a signal delivered while running, or suspension.
+   * With `timeoutMillis`, a durable timer stores a timeout marker first-wins; None means it timed out.
+   */
+  awaitDeferred(
+    name: string,
+    codec: Codec.Codec,
+    timeoutMillis?: number
+  ): Effect.Effect<Option.Option<unknown>, unknown> {
+    const stored = this.deferreds.get(name)
+    if (stored !== undefined) return this.decodeDeferred(name, codec, stored)
+    const waiting = (waiter: Effect.Effect<DeferredRecord>) =>
+      Effect.flatMap(waiter, (record) => this.decodeDeferred(name, codec, record))
+    if (timeoutMillis === undefined) {
+      if (this.interrupting) return Effect.interrupt
+      return waiting(this.block(Deferred.await(this.waiter(name))))
+    }
+    return Effect.flatMap(this.clock(`${name}/timeout`, timeoutMillis), (wakeAt) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const timeout = this.recordDeferred({ name, exit: Codec.timedOut, completedAt: now })
+        const remaining = wakeAt - now
+        if (remaining <= 0) return waiting(timeout)
+        if (this.interrupting) return Effect.interrupt
+        const signal = Deferred.await(this.waiter(name))
+        if (remaining <= this.engine.inMemoryThreshold) {
+          return waiting(
+            Effect.raceFirst(signal, this.busy(Effect.zipRight(Effect.sleep(remaining), timeout)))
+          )
+        }
+        this.waitUntil(wakeAt)
+        return waiting(this.block(signal))
+      })
+    )
+  }
+
+  /** Runs `effects` concurrently once; the winner's Exit is stored and returned on every replay. */
+  raceAll(name: string, codec: Codec.Codec, effects: Iterable<Effect.Effect<any, any, any>>) {
+    const stored = this.deferreds.get(name)
+    if (stored !== undefined) return Effect.map(this.decodeDeferred(name, codec, stored), Option.getOrThrow)
+    return Effect.flatMap(Effect.exit(Effect.raceAll(effects)), (exit) => {
+      if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return Effect.failCause(exit.cause)
+      return Effect.flatMap(
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          this.recordDeferred({ name, exit: this.encode(codec, exit, `the winner of race "${name}"`), completedAt: now })
+        ),
+        (record) => Effect.map(this.decodeDeferred(name, codec, record), Option.getOrThrow)
+      )
+    })
+  }
+
+  private recordDeferred(record: DeferredRecord): Effect.Effect<DeferredRecord> {
+    return this.engine.store.recordDeferred(this.executionId, this.fence, record).pipe(
+      Effect.catchAll((error) => this.abortWith(error)),
+      Effect.tap((stored) => Effect.sync(() => this.deferreds.set(stored.name, stored)))
+    )
+  }
+
+  private decodeDeferred(name: string, codec: Codec.Codec, record: DeferredRecord) {
+    if (Codec.isTimedOut(record.exit)) return Effect.succeedNone
+    const decoded = codec.decodeExit(record.exit)
+    if (Either.isLeft(decoded)) return this.nonDeterminism(name, "its stored result no longer decodes")
+    return Effect.map(decoded.right, Option.some)
+  }
+
+  private waiter(name: string): Deferred.Deferred<DeferredRecord> {
+    const waiters = (this.waiters ??= new Map())
+    let waiter = waiters.get(name)
+    if (waiter === undefined) waiters.set(name, (waiter = Deferred.unsafeMake(this.fiber!.id())))
+    return waiter
+  }
+
+  /** A signal that arrived while this run is live goes straight to its waiter. */
+  deliver(record: DeferredRecord): void {
+    if (!this.deferreds.has(record.name)) this.deferreds.set(record.name, record)
+    const waiter = this.waiters?.get(record.name)
+    if (waiter !== undefined) Deferred.unsafeDone(waiter, Exit.succeed(this.deferreds.get(record.name)!))
+  }
+
+  /** Registers a compensation for the current step; it runs if the execution finally fails. */
+  addCompensation(run: Compensation["run"]): void {
+    this.compensations.push({ name: `${RESERVED}compensation/${this.compensations.length}`, run })
+  }
+
+  private waitUntil(wakeAt: number) {
+    if (this.wakeAt === undefined || wakeAt < this.wakeAt) this.wakeAt = wakeAt
+  }
+
+  /** Work in progress that keeps the run from suspending (an activity body, a short sleep). */
+  private busy<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.suspend(() => {
+      this.inFlight++
+      return Effect.ensuring(effect, Effect.sync(() => this.settled()))
+    })
+  }
+
+  /** Waits on something only the outside world can finish; when nothing else is busy, the run suspends. */
+  private block<A>(waiter: Effect.Effect<A>): Effect.Effect<A> {
+    return Effect.suspend(() => {
+      this.blocked++
+      this.checkSuspend()
+      return Effect.ensuring(waiter, Effect.sync(() => this.blocked--))
+    })
+  }
+
+  private settled() {
+    this.inFlight--
+    this.checkSuspend()
+  }
+
+  private checkSuspend() {
+    if (this.inFlight > 0 || this.blocked === 0 || this.checking || this.suspended) return
+    this.checking = true
+    // Let sibling fibers reach their next step first: suspending between two steps only costs a replay.
+    Effect.runFork(
+      Effect.yieldNow().pipe(
+        Effect.repeatN(2),
+        Effect.zipRight(
+          Effect.suspend(() => {
+            this.checking = false
+            if (this.inFlight > 0 || this.blocked === 0 || this.suspended || this.fiber === undefined) {
+              return Effect.void
+            }
+            this.suspended = true
+            return Fiber.interruptFork(this.fiber)
+          })
+        )
+      )
+    )
+  }
+
+  /** A store write failed: stop the run without recording anything more; the runtime decides what next. */
+  private abortWith(error: WorkflowError): Effect.Effect<never> {
+    this.abort ??= error
+    return Effect.interrupt
+  }
+
+  private nonDeterminism(activity: string, why: string): Effect.Effect<never> {
+    return Effect.die(
+      new NonDeterminismError({
+        workflow: this.def.name,
+        executionId: this.executionId,
+        activity,
+        message: `Execution ${this.executionId} of workflow "${this.def.name}" diverged from its journal at "${activity}": ${why}`
+      })
+    )
+  }
+
+  /** A journaled activity the finished body never asked for, if any. */
+  skipped(): string | undefined {
+    for (const name of this.attempts.keys()) {
+      if (!this.asked.has(name) && !name.startsWith(RESERVED)) return name
+    }
+    return undefined
+  }
+
+  runCompensations(cause: Cause.Cause<unknown>): Effect.Effect<void, never, any> {
+    const interrupting = this.interrupting
+    this.interrupting = false
+    return Effect.forEach(
+      [...this.compensations].reverse(),
+      (compensation) =>
+        Effect.exit(
+          this.activity({ name: compensation.name, codec: voidCodec, execute: compensation.run(cause), retry: undefined })
+        ),
+      { discard: true }
+    ).pipe(Effect.ensuring(Effect.sync(() => (this.interrupting = interrupting))))
+  }
+
+  skippedError(name: string) {
+    return new NonDeterminismError({
+      workflow: this.def.name,
+      executionId: this.executionId,
+      activity: name,
+      message: `Execution ${this.executionId} of workflow "${this.def.name}" finished without asking for activity "${name}", which its journal holds`
+    })
+  }
+}
+
+/** The instance of the execution whose body is running: present only inside a workflow. */
+export class WorkflowInstance extends Context.Tag("@weft/workflow/WorkflowInstance")<WorkflowInstance, Instance>() {}
+
+interface RunState {
+  rerun: boolean
+  instance: Instance | undefined
+}
+
+type RunOutcome = "done" | "again" | "retry"
+
+/** The engine: registry, run loops, timers, signals and result waiters over one store. */
+export interface Engine {
+  readonly store: StoreService
+  readonly owner: string
+  readonly inMemoryThreshold: number
+  readonly register: (registration: Registration) => Effect.Effect<void>
+  readonly isRegistered: (name: string) => boolean
+  readonly start: (
+    def: WorkflowDef,
+    payload: unknown,
+    parent?: ParentLink
+  ) => Effect.Effect<{ readonly executionId: string; readonly record: ExecutionRecord }, WorkflowError>
+  readonly awaitResult: (def: WorkflowDef, executionId: string) => Effect.Effect<unknown, unknown>
+  readonly decodeResult: (def: WorkflowDef, record: ExecutionRecord) => Effect.Effect<Exit.Exit<unknown, unknown>, WorkflowError>
+  readonly get: (workflow: string | undefined, executionId: string) => Effect.Effect<ExecutionRecord, WorkflowError>
+  readonly interrupt: (workflow: string | undefined, executionId: string) => Effect.Effect<void, WorkflowError>
+  readonly resume: (workflow: string | undefined, executionId: string) => Effect.Effect<void, WorkflowError>
+  readonly sign: (workflow: string, executionId: string, deferred: string) => string
+  readonly verify: (token: string) => Effect.Effect<Token.TokenClaims, WorkflowError>
+  readonly completeDeferred: (executionId: string, name: string, exit: EncodedExit) => Effect.Effect<boolean, WorkflowError>
+  readonly schedule: (executionId: string) => Effect.Effect<void>
+  readonly retryDelay: (schedule: Schedule.Schedule<any, unknown>, retry: number) => Effect.Effect<number | undefined>
+  readonly hook: (point: Point, executionId: string, detail?: string) => Effect.Effect<void>
+  readonly queueSignal: (queue: string) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+  readonly pollIntervalMs: number | undefined
+  readonly notifyQueue: (queue: string) => void
+}
+
+/** Builds an engine over the store in context and starts its timer loop and start-up recovery in the scope. */
+export const make = (options: EngineOptions = {}): Effect.Effect<Engine, WorkflowError, WorkflowStore | Scope.Scope> =>
+  Effect.gen(function* () {
+    const store = yield* WorkflowStore
+    const scope = yield* Effect.scope
+    const hooks = yield* Effect.serviceOption(TestHooks)
+    const owner = options.owner ?? randomBytes(8).toString("hex")
+    const inMemoryThreshold = options.inMemoryThreshold ?? 60_000
+    const storeRetryMs = options.storeRetryMs ?? 1_000
+    const key =
+      options.signingKey === undefined
+        ? yield* store.signingKey(() => randomBytes(32))
+        : typeof options.signingKey === "string"
+        ? Buffer.from(options.signingKey, "utf8")
+        : options.signingKey
+    const registry = new Map<string, Registration>()
+    const running = new Map<string, RunState>()
+    const results = new Map<string, Deferred.Deferred<EncodedExit>>()
+    const queueWaiters = new Map<string, Set<Queue.Queue<void>>>()
+    const timerWake = yield* Queue.sliding<void>(1)
+
+    const hook: Engine["hook"] = Option.isNone(hooks)
+      ? () => Effect.void
+      : (point, executionId, detail) => hooks.value.at(point, executionId, detail)
+
+    const notFound = (workflow: string | undefined, executionId: string) =>
+      new WorkflowError({
+        reason: "ExecutionNotFound",
+        executionId,
+        ...(workflow === undefined ? {} : { workflow }),
+        message: `No execution ${executionId}${workflow === undefined ? "" : ` of workflow "${workflow}"`}`
+      })
+
+    const get: Engine["get"] = (workflow, executionId) =>
+      Effect.flatMap(store.get(executionId), (record) =>
+        Option.isSome(record) && (workflow === undefined || record.value.workflow === workflow)
+          ? Effect.succeed(record.value)
+          : Effect.fail(notFound(workflow, executionId))
+      )
+
+    const notifyResult = (executionId: string, result: EncodedExit) => {
+      const waiter = results.get(executionId)
+      if (waiter !== undefined) {
+        results.delete(executionId)
+        Deferred.unsafeDone(waiter, Exit.succeed(result))
+      }
+    }
+
+    const schedule: Engine["schedule"] = (executionId) =>
+      Effect.suspend(() => {
+        const existing = running.get(executionId)
+        if (existing !== undefined) {
+          existing.rerun = true
+          return Effect.void
+        }
+        const state: RunState = { rerun: false, instance: undefined }
+        running.set(executionId, state)
+        return Effect.asVoid(Effect.forkIn(loop(executionId, state), scope))
+      })
+
+    const finished = (executionId: string, state: RunState) =>
+      Effect.sync(() => {
+        if (state.rerun) return false
+        running.delete(executionId)
+        return true
+      })
+
+    const loop = (executionId: string, state: RunState): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        state.rerun = false
+        return runOnce(executionId, state).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.as(
+              Effect.logError(`Weft: the run of execution ${executionId} failed; it will be retried`, cause),
+              "retry" as const
+            )
+          ),
+          Effect.flatMap((outcome) => {
+            if (outcome === "again") return loop(executionId, state)
+            const next = Effect.flatMap(finished(executionId, state), (done) => (done ? Effect.void : loop(executionId, state)))
+            return outcome === "retry" ? Effect.zipRight(Effect.sleep(storeRetryMs), loop(executionId, state)) : next
+          })
+        )
+      })
+
+    const runOnce = (executionId: string, state: RunState): Effect.Effect<RunOutcome, WorkflowError> =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const claimed = yield* store.claim(executionId, owner, now)
+        if (Option.isNone(claimed)) return "done"
+        const { fence, journal } = claimed.value
+        const record = journal.execution
+        const registration = registry.get(record.workflow)
+        if (registration === undefined) {
+          yield* store.release(executionId, fence)
+          yield* Effect.logDebug(
+            `Weft: execution ${executionId} belongs to workflow "${record.workflow}", which this engine has not registered`
+          )
+          return "done"
+        }
+        yield* hook("run-claimed", executionId)
+        const def = registration.def
+        const instance = new Instance(engine, def, executionId, fence, journal)
+        const payload = def.codec.decodePayload(record.payload)
+        const body = Either.isLeft(payload)
+          ? Effect.die(Codec.invalid("InvalidPayload", "The stored payload", payload.left, { workflow: def.name, executionId }))
+          : registration.handler(payload.right, executionId)
+        const provided = Effect.provideService(
+          Effect.provide(body, registration.context),
+          WorkflowInstance,
+          instance
+        ) as Effect.Effect<unknown, unknown>
+        state.instance = instance
+        const fiber = yield* Effect.fork(provided)
+        instance.fiber = fiber
+        let exit = yield* Fiber.await(fiber)
+        state.instance = undefined
+
+        if (instance.abort !== undefined) {
+          yield* Effect.ignore(store.release(executionId, fence))
+          if (!instance.abort.isRetryable || instance.abort.reason === "LeaseLost") return "done"
+          return yield* Effect.fail(instance.abort)
+        }
+        const interruptedOnly = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+        if (interruptedOnly && instance.suspended && !instance.interrupting) {
+          yield* hook("before-suspend", executionId)
+          const at = yield* Clock.currentTimeMillis
+          const suspended = yield* store.suspend(executionId, fence, record.wakeSeq, instance.wakeAt, at)
+          yield* hook("after-suspend", executionId)
+          if (!suspended) return "again"
+          if (instance.wakeAt !== undefined) yield* Queue.offer(timerWake, undefined)
+          return "done"
+        }
+        if (!interruptedOnly) {
+          const skipped = instance.skipped()
+          if (skipped !== undefined) exit = Exit.die(instance.skippedError(skipped))
+        }
+        if (Exit.isFailure(exit) && instance.compensations.length > 0) {
+          yield* Effect.provideService(
+            Effect.provide(instance.runCompensations(exit.cause), registration.context),
+            WorkflowInstance,
+            instance
+          ) as Effect.Effect<void>
+          if (instance.abort !== undefined) return yield* Effect.fail(instance.abort)
+          yield* store.appendEvent(executionId, {
+            kind: "compensated",
+            at: yield* Clock.currentTimeMillis,
+            detail: `${instance.compensations.length} compensation(s)`
+          })
+        }
+        const status = Exit.isSuccess(exit)
+          ? "succeeded"
+          : interruptedOnly && instance.interrupting
+          ? "interrupted"
+          : "failed"
+        const result = instance.encode(def.codec, exit, `the result of workflow "${def.name}"`)
+        yield* hook("before-complete", executionId)
+        yield* store.complete(executionId, fence, { status, result, at: yield* Clock.currentTimeMillis })
+        yield* hook("after-complete", executionId)
+        notifyResult(executionId, result)
+        if (record.parent !== undefined) {
+          yield* Effect.catchAll(completeDeferred(record.parent.executionId, record.parent.deferred, result), (error) =>
+            Effect.logWarning(`Weft: could not report execution ${executionId} to its parent`, error)
+          )
+        }
+        return "done"
+      })
+
+    const completeDeferred: Engine["completeDeferred"] = (executionId, name, exit) =>
+      Effect.gen(function* () {
+        const at = yield* Clock.currentTimeMillis
+        const { applied, record } = yield* store.completeDeferred(executionId, { name, exit, completedAt: at })
+        yield* store.appendEvent(executionId, { kind: applied ? "signal-received" : "signal-ignored", at, detail: name })
+        if (!applied) return false
+        running.get(executionId)?.instance?.deliver(record)
+        yield* schedule(executionId)
+        return true
+      })
+
+    const start: Engine["start"] = (def, payload, parent) =>
+      Effect.gen(function* () {
+        if (!registry.has(def.name)) {
+          return yield* Effect.fail(
+            new WorkflowError({
+              reason: "NotRegistered",
+              workflow: def.name,
+              message: `Workflow "${def.name}" is not registered with this engine: provide its layer (${def.name}.toLayer(...))`
+            })
+          )
+        }
+        const encoded = def.codec.encodePayload(payload)
+        if (Either.isLeft(encoded)) {
+          return yield* Effect.fail(Codec.invalid("InvalidPayload", "The payload", encoded.left, { workflow: def.name }))
+        }
+        const executionId = stableId(def.name, def.idempotencyKey(payload))
+        const at = yield* Clock.currentTimeMillis
+        const { created, record } = yield* store.create({ executionId, workflow: def.name, payload: encoded.right, parent, at })
+        if (created || (record.status === "running" && !running.has(executionId))) yield* schedule(executionId)
+        if (!created && parent !== undefined && terminal.has(record.status)) {
+          yield* completeDeferred(parent.executionId, parent.deferred, record.result)
+        }
+        return { executionId, record }
+      })
+
+    const decodeResult: Engine["decodeResult"] = (def, record) => {
+      const decoded = def.codec.decodeExit(record.result)
+      return Either.isRight(decoded)
+        ? Effect.succeed(decoded.right)
+        : Effect.fail(
+            Codec.invalid("InvalidResult", "The stored result", decoded.left, {
+              workflow: def.name,
+              executionId: record.executionId
+            })
+          )
+    }
+
+    const awaitResult: Engine["awaitResult"] = (def, executionId) =>
+      Effect.gen(function* () {
+        let waiter = results.get(executionId)
+        if (waiter === undefined) results.set(executionId, (waiter = yield* Deferred.make<EncodedExit>()))
+        const record = yield* get(def.name, executionId)
+        if (terminal.has(record.status)) notifyResult(executionId, record.result)
+        const result =
+          options.pollIntervalMs === undefined
+            ? yield* Deferred.await(waiter)
+            : yield* Effect.raceFirst(Deferred.await(waiter), pollResult(executionId, options.pollIntervalMs))
+        return yield* Effect.flatten(decodeResult(def, { ...record, result }))
+      })
+
+    const pollResult = (executionId: string, every: number): Effect.Effect<EncodedExit, WorkflowError> =>
+      Effect.flatMap(Effect.sleep(every), () =>
+        Effect.flatMap(store.get(executionId), (record) =>
+          Option.isSome(record) && terminal.has(record.value.status)
+            ? Effect.succeed(record.value.result)
+            : pollResult(executionId, every)
+        )
+      )
+
+    const interrupt: Engine["interrupt"] = (workflow, executionId) =>
+      Effect.gen(function* () {
+        const record = yield* get(workflow, executionId)
+        if (terminal.has(record.status)) return
+        const requested = yield* store.requestInterrupt(executionId, yield* Clock.currentTimeMillis)
+        if (!requested) return
+        const instance = running.get(executionId)?.instance
+        if (instance !== undefined && instance.fiber !== undefined) {
+          instance.interrupting = true
+          yield* Fiber.interruptFork(instance.fiber)
+        }
+        yield* schedule(executionId)
+      })
+
+    const resume: Engine["resume"] = (workflow, executionId) =>
+      Effect.gen(function* () {
+        const record = yield* get(workflow, executionId)
+        const at = yield* Clock.currentTimeMillis
+        const woken =
+          record.status === "suspended"
+            ? yield* store.wake(executionId, at)
+            : record.status === "failed" && Codec.isDefect(record.result)
+            ? yield* store.reopen(executionId, at)
+            : record.status === "running"
+        if (woken) yield* schedule(executionId)
+      })
+
+    const retryDelay: Engine["retryDelay"] = (policy, retry) =>
+      Effect.map(
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Schedule.run(Schedule.delays(policy), now, Array.from({ length: retry }, () => undefined))
+        ),
+        (delays) => {
+          const delay = Chunk.get(delays, retry - 1)
+          return Option.isSome(delay) ? Math.max(0, Math.round(Duration.toMillis(delay.value))) : undefined
+        }
+      )
+
+    const queueSignal: Engine["queueSignal"] = (queue) =>
+      Effect.gen(function* () {
+        const signal = yield* Queue.sliding<void>(1)
+        let set = queueWaiters.get(queue)
+        if (set === undefined) queueWaiters.set(queue, (set = new Set()))
+        set.add(signal)
+        yield* Effect.addFinalizer(() => Effect.sync(() => set!.delete(signal)))
+        return Queue.take(signal)
+      })
+
+    const notifyQueue = (queue: string) => {
+      for (const signal of queueWaiters.get(queue) ?? []) signal.unsafeOffer(undefined)
+    }
+
+    const engine: Engine = {
+      store,
+      owner,
+      inMemoryThreshold,
+      register: (registration) =>
+        Effect.suspend(() => {
+          registry.set(registration.def.name, registration)
+          // Executions of this workflow left runnable by an earlier process are picked up now.
+          return Queue.offer(timerWake, undefined)
+        }),
+      isRegistered: (name) => registry.has(name),
+      start,
+      awaitResult,
+      decodeResult,
+      get,
+      interrupt,
+      resume,
+      sign: (workflow, executionId, deferred) => Token.sign(key, { workflow, executionId, deferred }),
+      verify: (token) => {
+        const claims = Token.verify(key, token)
+        return typeof claims === "string"
+          ? Effect.fail(new WorkflowError({ reason: "InvalidToken", message: `The deferred token is rejected: ${claims}` }))
+          : Effect.succeed(claims)
+      },
+      completeDeferred,
+      schedule,
+      retryDelay,
+      hook,
+      queueSignal,
+      pollIntervalMs: options.pollIntervalMs,
+      notifyQueue
+    }
+
+    const wakeDue = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const ids = yield* store.runnable(now, 1_000)
+      for (const id of ids) yield* schedule(id)
+      const next = yield* store.nextWakeAt()
+      const wait = Option.match(next, {
+        onNone: () => (options.pollIntervalMs === undefined ? Effect.never : Effect.sleep(options.pollIntervalMs)),
+        onSome: (at) =>
+          Effect.sleep(Math.max(0, Math.min(at - now, options.pollIntervalMs ?? Number.MAX_SAFE_INTEGER)))
+      })
+      yield* Effect.raceFirst(wait, Queue.take(timerWake))
+    })
+    yield* Effect.forkIn(
+      Effect.forever(
+        Effect.catchAllCause(wakeDue, (cause) =>
+          Effect.zipRight(Effect.logError("Weft: the timer loop failed; retrying", cause), Effect.sleep(storeRetryMs))
+        )
+      ),
+      scope
+    )
+    return engine
+  })
