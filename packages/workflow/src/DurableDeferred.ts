@@ -65,6 +65,13 @@ export { await_ as await }
 export const token = (self: Any): Effect.Effect<string, never, WorkflowInstance> =>
   Effect.map(WorkflowInstance, (instance) => instance.engine.sign(instance.def.name, instance.executionId, self.name))
 
+/** The token of this deferred for a given execution, minted outside the workflow (an API server, a test). */
+export const tokenFor = (
+  self: Any,
+  execution: { readonly workflow: string; readonly executionId: string }
+): Effect.Effect<string, never, WorkflowEngine> =>
+  Effect.map(WorkflowEngine, (engine) => engine.sign(execution.workflow, execution.executionId, self.name))
+
 /**
  * Completes the deferred named by `token` with `exit`. A bad token or a value that does not fit
  * the schema fails with a typed error and writes nothing; a second completion is not applied.

@@ -81,7 +81,7 @@ export interface Workflow<Name extends string, Payload extends AnySchema, Succes
 }
 
 /** Any workflow. */
-export interface Any extends Workflow<string, AnySchema, AnySchema, AnySchema> {}
+export interface Any extends Workflow<string, any, any, any> {}
 
 /** Whether a value is a workflow definition. */
 export const isWorkflow = (u: unknown): u is Any =>

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
@@ -88,6 +89,9 @@ export class CurrentAttempt extends Context.Reference<CurrentAttempt>()("@weft/w
 }) {}
 
 const RESERVED = "@weft/"
+
+/** The activities asked for inside the `raceAll` being run, so a replay of its stored winner accounts for them. */
+const currentRace = FiberRef.unsafeMake<Set<string> | undefined>(undefined)
 const voidCodec = Codec.make(undefined, Schema.Void, Schema.Never)
 
 interface Compensation {
@@ -106,6 +110,7 @@ export class Instance {
   waiters: Map<string, Deferred.Deferred<DeferredRecord>> | undefined
   inFlight = 0
   blocked = 0
+  racing = 0
   suspended = false
   checking = false
   interrupting: boolean
@@ -134,6 +139,16 @@ export class Instance {
   /** Replays or runs an activity: a stored final attempt returns at once; otherwise the next attempt runs. */
   activity(def: ActivityDef): Effect.Effect<any, any, any> {
     this.asked.add(def.name)
+    if (this.racing > 0) {
+      return Effect.flatMap(FiberRef.get(currentRace), (race) => {
+        race?.add(def.name)
+        return this.step(def)
+      })
+    }
+    return this.step(def)
+  }
+
+  private step(def: ActivityDef): Effect.Effect<any, any, any> {
     const attempts = this.attempts.get(def.name)
     const last = attempts === undefined ? undefined : attempts[attempts.length - 1]
     if (last !== undefined) {
@@ -172,9 +187,9 @@ export class Instance {
       })
     )
     const attempt = Effect.flatMap(run, (stored) => this.decide(def, stored) ?? this.attempt(def, n + 1))
-    if (n === 1) return attempt
+    if (n === 1 || def.retry === undefined) return attempt
     return Effect.zipRight(
-      Effect.flatMap(this.engine.retryDelay(def.retry!.schedule, n - 1), (delay) =>
+      Effect.flatMap(this.engine.retryDelay(def.retry.schedule, n - 1), (delay) =>
         delay === undefined ? Effect.void : this.sleep(`${def.name}/retry-${n}`, delay)
       ),
       attempt
@@ -280,17 +295,35 @@ export class Instance {
     )
   }
 
-  /** Runs `effects` concurrently once; the winner's Exit is stored and returned on every replay. */
+  /**
+   * Runs `effects` concurrently once; the winner's Exit is stored, with the activities the race
+   * asked for, and every replay returns that winner without racing again.
+   */
   raceAll(name: string, codec: Codec.Codec, effects: Iterable<Effect.Effect<any, any, any>>) {
+    const replay = (record: DeferredRecord) => {
+      const race = record.exit as { readonly exit: EncodedExit; readonly activities: ReadonlyArray<string> }
+      for (const activity of race.activities) this.asked.add(activity)
+      return Effect.map(this.decodeDeferred(name, codec, { ...record, exit: race.exit }), Option.getOrThrow)
+    }
     const stored = this.deferreds.get(name)
-    if (stored !== undefined) return Effect.map(this.decodeDeferred(name, codec, stored), Option.getOrThrow)
-    return Effect.flatMap(Effect.exit(Effect.raceAll(effects)), (exit) => {
+    if (stored !== undefined) return replay(stored)
+    const activities = new Set<string>()
+    const race = Effect.suspend(() => {
+      this.racing++
+      return Effect.raceAll(effects).pipe(
+        Effect.locally(currentRace, activities),
+        Effect.ensuring(Effect.sync(() => this.racing--)),
+        Effect.exit
+      )
+    })
+    return Effect.flatMap(race, (exit) => {
       if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return Effect.failCause(exit.cause)
+      const encoded = this.encode(codec, exit, `the winner of race "${name}"`)
       return Effect.flatMap(
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          this.recordDeferred({ name, exit: this.encode(codec, exit, `the winner of race "${name}"`), completedAt: now })
+          this.recordDeferred({ name, exit: { exit: encoded, activities: [...activities] }, completedAt: now })
         ),
-        (record) => Effect.map(this.decodeDeferred(name, codec, record), Option.getOrThrow)
+        replay
       )
     })
   }
@@ -459,6 +492,8 @@ export interface Engine {
   readonly queueSignal: (queue: string) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
   readonly pollIntervalMs: number | undefined
   readonly notifyQueue: (queue: string) => void
+  /** How many executions have a live run in this process (a suspended one has none). */
+  readonly activeRuns: () => number
 }
 
 /** Builds an engine over the store in context and starts its timer loop and start-up recovery in the scope. */
@@ -781,7 +816,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       hook,
       queueSignal,
       pollIntervalMs: options.pollIntervalMs,
-      notifyQueue
+      notifyQueue,
+      activeRuns: () => running.size
     }
 
     const wakeDue = Effect.gen(function* () {

@@ -1,0 +1,726 @@
+/**
+ * The engine suite: every durable rule of DESIGN.md, run against one engine Layer. The memory
+ * engine runs it in test/Workflow.test.ts; the SQL engines run the same suite.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
+import {
+  Activity,
+  DurableClock,
+  DurableDeferred,
+  DurableQueue,
+  TestHooks,
+  Workflow,
+  WorkflowEngine,
+  WorkflowError,
+  type WorkflowStore
+} from "@weft/workflow"
+import { attempts, Counter, hasStatus, record, suspended, waitUntil } from "../util.js"
+
+/** Builds a fresh engine (and its store) with optional test hooks below it. */
+export type MakeEngine = (
+  hooks?: Layer.Layer<TestHooks.TestHooks>
+) => Layer.Layer<WorkflowEngine.WorkflowEngine | WorkflowStore.WorkflowStore, unknown>
+
+export const engineSuite = (name: string, makeEngine: MakeEngine) => {
+  const run = <A, E>(
+    effect: Effect.Effect<A, E, any>,
+    hooks?: Layer.Layer<TestHooks.TestHooks>
+  ): Effect.Effect<A, unknown, never> =>
+    effect.pipe(Effect.provide(Layer.provideMerge(Fixtures, makeEngine(hooks)))) as Effect.Effect<A, unknown, never>
+
+  describe(`engine: ${name}`, () => {
+    it.scoped("replays after a deferred: every completed activity body ran exactly once and the result is unchanged", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Onboard.execute({ id: "r1" }, { discard: true })
+          yield* suspended(Onboard, id)
+          assert.strictEqual(counter.get("r1:create-account"), 1)
+          assert.strictEqual(counter.get("r1:activate"), 0)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
+          yield* Effect.fork(DurableDeferred.succeed(Approval, { token, value: { by: "ops" } }))
+          const result = yield* Onboard.execute({ id: "r1" })
+          assert.strictEqual(result, "acct-r1/mail-r1/ops/active-r1")
+          for (const step of ["create-account", "send-email", "activate"]) assert.strictEqual(counter.get(`r1:${step}`), 1)
+          assert.deepStrictEqual(yield* attempts(id), ["create-account#1", "send-email#1", "activate#1"])
+          const events = (yield* record(id)).events.map((e) => e.kind)
+          assert.deepStrictEqual(events, ["started", "suspended", "signal-received", "completed"])
+        })
+      ))
+
+    it.scoped("derives the execution id from name and idempotency key, with fixed vectors", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(Workflow.executionIdFor("Onboard", "r1"), "0b77d2aa08a95251eb217f2398ebb0f8")
+        assert.strictEqual(Workflow.executionIdFor("Onboard", ""), "9bc72858b87d853a9f815ba9b35848b4")
+        assert.strictEqual(Workflow.executionIdFor("übung", "κλειδί/1"), "ad3c8061636cfce5f2a3a059ff5c0a0e")
+        assert.strictEqual(yield* Onboard.executionId({ id: "r1" }), Workflow.executionIdFor("Onboard", "r1"))
+      }))
+
+    it.scoped("joins the run in flight and returns the stored result without running anything again", () =>
+      run(
+        Effect.gen(function* () {
+          const first = yield* Effect.fork(Onboard.execute({ id: "j1" }))
+          const second = yield* Effect.fork(Onboard.execute({ id: "j1" }))
+          const id = yield* Onboard.executionId({ id: "j1" })
+          yield* suspended(Onboard, id)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          assert.strictEqual(yield* Fiber.join(first), "acct-j1/mail-j1/ops/active-j1")
+          assert.strictEqual(yield* Fiber.join(second), "acct-j1/mail-j1/ops/active-j1")
+          assert.strictEqual(yield* Onboard.execute({ id: "j1" }), "acct-j1/mail-j1/ops/active-j1")
+          assert.strictEqual(yield* Onboard.execute({ id: "j1" }, { discard: true }), id)
+          assert.strictEqual(counter.get("j1:create-account"), 1)
+          assert.strictEqual(counter.get("j1:activate"), 1)
+          assert.strictEqual((yield* WorkflowEngine.list({ workflow: Onboard.name })).items.length, 1)
+        })
+      ))
+
+    it.scoped("retries durably: success on attempt 3 leaves attempts 1-3 with their errors in the journal", () =>
+      run(
+        Effect.gen(function* () {
+          const fiber = yield* Effect.fork(Flaky.execute({ id: "t1", failures: 2, retryable: true, times: 5 }))
+          const id = yield* Flaky.executionId({ id: "t1", failures: 2, retryable: true, times: 5 })
+          yield* waitUntil(Effect.map(attempts(id), (a) => a.length === 1), "first attempt")
+          yield* TestClock.adjust("1 minute")
+          assert.strictEqual(yield* Fiber.join(fiber), "ok after 3")
+          const detail = yield* record(id)
+          assert.deepStrictEqual(
+            detail.attempts.map((a) => [a.attempt, (a.exit as any)._tag]),
+            [[1, "Failure"], [2, "Failure"], [3, "Success"]]
+          )
+          assert.deepStrictEqual((detail.attempts[0]!.exit as any).cause.error, { _tag: "Declined", attempt: 1, retryable: true })
+          assert.strictEqual(counter.get("t1:charge"), 3)
+        })
+      ))
+
+    it.scoped("surfaces the typed error when retries are exhausted", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "t2", failures: 10, retryable: true, times: 2 }
+          const fiber = yield* Effect.fork(Effect.flip(Flaky.execute(payload)))
+          yield* waitUntil(Effect.map(attempts(yield* Flaky.executionId(payload)), (a) => a.length === 1), "first attempt")
+          yield* TestClock.adjust("1 minute")
+          const error = yield* Fiber.join(fiber)
+          assert.instanceOf(error, Declined)
+          assert.strictEqual(error.attempt, 3)
+          assert.strictEqual(counter.get("t2:charge"), 3)
+        })
+      ))
+
+    it.scoped("stops at once on a non-retryable error", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "t3", failures: 10, retryable: false, times: 5 }
+          const error = yield* Effect.flip(Flaky.execute(payload))
+          assert.instanceOf(error, Declined)
+          assert.strictEqual(error.attempt, 1)
+          assert.deepStrictEqual(yield* attempts(yield* Flaky.executionId(payload)), ["charge#1"])
+        })
+      ))
+
+    it.scoped("gives the activity its attempt number and an idempotency key equal across attempts", () =>
+      run(
+        Effect.gen(function* () {
+          const fiber = yield* Effect.fork(Flaky.execute({ id: "t4", failures: 1, retryable: true, times: 1 }))
+          yield* waitUntil(Effect.sync(() => keys.length === 1), "first attempt")
+          yield* TestClock.adjust("1 minute")
+          yield* Fiber.join(fiber)
+          assert.strictEqual(keys.length, 2)
+          assert.strictEqual(keys[0], keys[1])
+          keys.length = 0
+        })
+      ))
+
+    it.scoped("suspends a 3-day durable sleep, holding no fiber, and resumes when the time comes", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Sleeper.execute({ id: "s1", duration: "3 days" }, { discard: true })
+          yield* suspended(Sleeper, id)
+          const engine = yield* WorkflowEngine.WorkflowEngine
+          assert.strictEqual(engine.activeRuns(), 0)
+          assert.strictEqual(counter.get("s1:after"), 0)
+          yield* TestClock.adjust("2 days")
+          assert.isTrue(yield* hasStatus(id, "suspended"))
+          yield* TestClock.adjust("1 day")
+          yield* waitUntil(hasStatus(id, "succeeded"), "woken by the timer")
+          assert.strictEqual(yield* Sleeper.execute({ id: "s1", duration: "3 days" }), "slept")
+          assert.strictEqual(counter.get("s1:before"), 1)
+          assert.strictEqual(counter.get("s1:after"), 1)
+        })
+      ))
+
+    it.scoped("keeps a 1-second sleep in the fiber without suspending", () =>
+      run(
+        Effect.gen(function* () {
+          const fiber = yield* Effect.fork(Sleeper.execute({ id: "s2", duration: "1 second" }))
+          const id = yield* Sleeper.executionId({ id: "s2", duration: "1 second" })
+          yield* waitUntil(Effect.map(attempts(id), (a) => a.length === 1), "before the sleep")
+          yield* TestClock.adjust("1 second")
+          assert.strictEqual(yield* Fiber.join(fiber), "slept")
+          const events = (yield* record(id)).events.map((e) => e.kind)
+          assert.notInclude(events, "suspended")
+        })
+      ))
+
+    it.scoped("keeps a completion that arrives before anyone awaits", () =>
+      run(
+        Effect.gen(function* () {
+          const gate = yield* Deferred.make<void>()
+          gates.set("e1", gate)
+          const fiber = yield* Effect.fork(Onboard.execute({ id: "e1" }))
+          const id = yield* Onboard.executionId({ id: "e1" })
+          yield* waitUntil(Effect.sync(() => counter.get("e1:gate") === 1), "waiting at the gate")
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "early" } })
+          yield* Deferred.succeed(gate, undefined)
+          assert.strictEqual(yield* Fiber.join(fiber), "acct-e1/mail-e1/early/active-e1")
+          assert.notInclude((yield* record(id)).events.map((e) => e.kind), "suspended")
+        })
+      ))
+
+    it.scoped("reports a second completion without applying it", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Onboard.execute({ id: "e2" }, { discard: true })
+          yield* suspended(Onboard, id)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "first" } })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "second" } })
+          assert.strictEqual(yield* Onboard.execute({ id: "e2" }), "acct-e2/mail-e2/first/active-e2")
+          const events = (yield* record(id)).events.map((e) => e.kind)
+          assert.include(events, "signal-ignored")
+        })
+      ))
+
+    it.scoped("fires a durable await timeout, and a later signal changes nothing", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Timeout.execute({ id: "o1" }, { discard: true })
+          yield* suspended(Timeout, id)
+          yield* TestClock.adjust("2 hours")
+          yield* waitUntil(hasStatus(id, "succeeded"), "timed out")
+          assert.strictEqual(yield* Timeout.execute({ id: "o1" }), "timed out")
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Timeout.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "late" } })
+          assert.strictEqual(yield* Timeout.execute({ id: "o1" }), "timed out")
+        })
+      ))
+
+    it.scoped("returns the signal when it beats the durable timeout", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Timeout.execute({ id: "o2" }, { discard: true })
+          yield* suspended(Timeout, id)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Timeout.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "quick" } })
+          assert.strictEqual(yield* Timeout.execute({ id: "o2" }), "approved by quick")
+          yield* TestClock.adjust("2 hours")
+          assert.strictEqual(yield* Timeout.execute({ id: "o2" }), "approved by quick")
+        })
+      ))
+
+    it.scoped("replays the stored winner of raceAll without racing again", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Racer.execute({ id: "x1" }, { discard: true })
+          yield* suspended(Racer, id)
+          assert.strictEqual(counter.get("x1:fast"), 1)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Racer.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          assert.strictEqual(yield* Racer.execute({ id: "x1" }), "fast")
+          assert.strictEqual(counter.get("x1:fast"), 1)
+          assert.strictEqual(counter.get("x1:slow"), 0)
+        })
+      ))
+
+    it.scoped("runs concurrent activities beside a suspension, then replays without deadlock or re-running a body", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Parallel.execute({ id: "p1" }, { discard: true })
+          yield* suspended(Parallel, id)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Parallel.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          assert.strictEqual(yield* Parallel.execute({ id: "p1" }), "a,b,c,ops,d")
+          for (const step of ["a", "b", "c", "d"]) assert.strictEqual(counter.get(`p1:${step}`), 1)
+        })
+      ))
+
+    it.scoped("hands 20 workflows' items to a queue worker of concurrency 4 and returns each result", () =>
+      run(
+        Effect.gen(function* () {
+          const results = yield* Effect.forEach(
+            Array.from({ length: 20 }, (_, i) => i),
+            (n) => Resize.execute({ id: `q${n}`, size: n }),
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual(results, Array.from({ length: 20 }, (_, i) => `thumb-${i}`))
+          assert.isAtMost(queueStats.max, 4)
+          assert.isAtLeast(queueStats.max, 2)
+        }).pipe(Effect.provide(ResizeWorker))
+      ))
+
+    it.scoped("surfaces a failing queue handler's typed error in the workflow", () =>
+      run(
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(Resize.execute({ id: "q-bad", size: -1 }))
+          assert.instanceOf(error, ResizeFailed)
+          assert.strictEqual((error as ResizeFailed).size, -1)
+        }).pipe(Effect.provide(ResizeWorker))
+      ))
+
+    it.scoped("runs compensations newest first, exactly once, when a later activity fails", () =>
+      run(
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(Trip.execute({ id: "c1", failAt: "pay" }))
+          assert.instanceOf(error, TripFailed)
+          assert.strictEqual((error as TripFailed).step, "pay")
+          assert.deepStrictEqual(compensated.get("c1"), ["car", "hotel", "flight"])
+          const names = yield* attempts(yield* Trip.executionId({ id: "c1", failAt: "pay" }))
+          assert.deepStrictEqual(names.filter((n) => n.startsWith("@weft/compensation")).length, 3)
+        })
+      ))
+
+    it.scoped("does not compensate a successful execution", () =>
+      run(
+        Effect.gen(function* () {
+          assert.strictEqual(yield* Trip.execute({ id: "c2", failAt: "none" }), "booked")
+          assert.isUndefined(compensated.get("c2"))
+        })
+      ))
+
+    it.scoped("interrupting a suspended execution runs its compensations and ends it as interrupted", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "c3", failAt: "wait" }
+          const id = yield* Trip.execute(payload, { discard: true })
+          yield* suspended(Trip, id)
+          yield* Trip.interrupt(id)
+          yield* waitUntil(hasStatus(id, "interrupted"), "interrupted")
+          assert.deepStrictEqual(compensated.get("c3"), ["car", "hotel", "flight"])
+          const polled = yield* Trip.poll(id)
+          assert.isTrue(Option.isSome(polled) && polled.value._tag === "Complete" && Exit.isInterrupted(polled.value.exit))
+          assert.strictEqual(counter.get("c3:pay"), 0)
+        })
+      ))
+
+    it.scoped("interrupting a running execution stops its activity at once", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "c4", failAt: "hang" }
+          const id = yield* Trip.execute(payload, { discard: true })
+          yield* waitUntil(Effect.sync(() => counter.get("c4:hang") === 1), "hanging")
+          yield* Trip.interrupt(id)
+          yield* waitUntil(hasStatus(id, "interrupted"), "interrupted")
+          assert.deepStrictEqual(compensated.get("c4"), ["car", "hotel", "flight"])
+        })
+      ))
+
+    it.scoped("rejects a payload that fails its schema with a typed error naming the field, storing nothing", () =>
+      run(
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(Onboard.execute({ id: 42 } as any))
+          assert.instanceOf(error, WorkflowError.WorkflowError)
+          assert.strictEqual(error.reason, "InvalidPayload")
+          assert.strictEqual(error.workflow, "Onboard")
+          assert.strictEqual(error.field, "id")
+          assert.include(error.message, "Expected string")
+          assert.strictEqual((yield* WorkflowEngine.list({})).items.length, 0)
+        })
+      ))
+
+    it.scoped("fails clearly, without hanging or storing, for a workflow that is not registered", () =>
+      run(
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(Unregistered.execute({ id: "u1" }))
+          assert.strictEqual(error.reason, "NotRegistered")
+          assert.include(error.message, "Unregistered")
+          assert.strictEqual((yield* WorkflowEngine.list({})).items.length, 0)
+        })
+      ))
+
+    it.scoped("rejects a forged or tampered token and writes nothing", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Onboard.execute({ id: "k1" }, { discard: true })
+          yield* suspended(Onboard, id)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
+          const [v, body, signature] = token.split(".")
+          const forged = `${v}.${Buffer.from(JSON.stringify(["Onboard", id, "approval"])).toString("base64url")}.AAAA`
+          const tampered = `${v}.${body}.${signature!.slice(0, -2)}xx`
+          for (const bad of [forged, tampered, "garbage", ""]) {
+            const error = yield* Effect.flip(DurableDeferred.succeed(Approval, { token: bad, value: { by: "mallory" } }))
+            assert.strictEqual(error.reason, "InvalidToken")
+          }
+          const wrongValue = yield* Effect.flip(DurableDeferred.succeed(Approval, { token, value: { by: 7 } as any }))
+          assert.strictEqual(wrongValue.reason, "InvalidPayload")
+          assert.strictEqual(wrongValue.field, "by")
+          assert.strictEqual((yield* record(id)).deferreds.length, 0)
+          assert.isTrue(yield* hasStatus(id, "suspended"))
+        })
+      ))
+
+    it.scoped("fails with a NonDeterminismError when a replay skips a journaled activity", () =>
+      run(
+        Effect.gen(function* () {
+          versions.set("n1", 1)
+          const id = yield* Evolving.execute({ id: "n1" }, { discard: true })
+          yield* suspended(Evolving, id)
+          versions.set("n1", 2)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Evolving.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          yield* waitUntil(hasStatus(id, "failed"), "failed")
+          const polled = yield* Evolving.poll(id)
+          assert.isTrue(Option.isSome(polled) && polled.value._tag === "Complete")
+          const exit = (polled as any).value.exit as Exit.Exit<unknown, unknown>
+          assert.isTrue(Exit.isFailure(exit))
+          const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+          assert.include(String((defect as any)?.message), `"legacy-step"`)
+          assert.include(String((defect as any)?.message), id)
+        })
+      ))
+
+    it.scoped("resumes an execution that failed by a defect once the cause is fixed", () =>
+      run(
+        Effect.gen(function* () {
+          versions.set("d1", 1)
+          const id = yield* Buggy.execute({ id: "d1" }, { discard: true })
+          yield* waitUntil(hasStatus(id, "failed"), "failed by a defect")
+          versions.set("d1", 2)
+          yield* Buggy.resume(id)
+          yield* waitUntil(hasStatus(id, "succeeded"), "resumed")
+          assert.strictEqual(yield* Buggy.execute({ id: "d1" }), "fixed")
+          assert.strictEqual(counter.get("d1:prepare"), 1)
+        })
+      ))
+
+    it.scoped("runs a child workflow linked to its parent, which suspends until the child completes", () =>
+      run(
+        Effect.gen(function* () {
+          const parentId = yield* Parent.execute({ id: "w1" }, { discard: true })
+          const childId = yield* Onboard.executionId({ id: "w1-child" })
+          yield* suspended(Onboard, childId)
+          yield* suspended(Parent, parentId)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: childId })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          assert.strictEqual(yield* Parent.execute({ id: "w1" }), "parent of acct-w1-child/mail-w1-child/ops/active-w1-child")
+          assert.strictEqual(counter.get("w1-child:create-account"), 1)
+        })
+      ))
+
+    for (const point of ["before-await", "before-suspend", "after-suspend"] as const) {
+      it.scoped(`never loses a wake-up: a completion ${point} still finishes the execution`, () => {
+        const key = `l-${point}`
+        const complete = Effect.gen(function* () {
+          const id = yield* Onboard.executionId({ id: key })
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: point } })
+        })
+        let fired = false
+        const hooks = TestHooks.layer((at, _executionId, detail) =>
+          (point === "before-await" && at === "activity-recorded" && detail === "send-email") || at === point
+            ? fired
+              ? Effect.void
+              : Effect.suspend(() => {
+                  fired = true
+                  return complete.pipe(Effect.provide(engineRef.layer!), Effect.orDie)
+                })
+            : Effect.void
+        )
+        return run(
+          Effect.gen(function* () {
+            engineRef.layer = Layer.succeedContext(yield* Effect.context<WorkflowEngine.WorkflowEngine>())
+            const result = yield* Onboard.execute({ id: key })
+            assert.isTrue(fired)
+            assert.strictEqual(result, `acct-${key}/mail-${key}/${point}/active-${key}`)
+            assert.strictEqual(counter.get(`${key}:activate`), 1)
+          }),
+          hooks
+        )
+      })
+    }
+
+    it.scoped("lists executions by workflow and status, and shows one in detail", () =>
+      run(
+        Effect.gen(function* () {
+          yield* Trip.execute({ id: "i1", failAt: "none" })
+          const id = yield* Onboard.execute({ id: "i2" }, { discard: true })
+          yield* suspended(Onboard, id)
+          const page = yield* WorkflowEngine.list({ status: "suspended" })
+          assert.deepStrictEqual(page.items.map((r) => r.executionId), [id])
+          const trips = yield* WorkflowEngine.list({ workflow: Trip.name })
+          assert.strictEqual(trips.items.length, 1)
+          assert.strictEqual(trips.items[0]!.status, "succeeded")
+          const detail = yield* record(id)
+          assert.deepStrictEqual(detail.execution.payload, { id: "i2" })
+          assert.isAbove(detail.attempts[0]!.completedAt, -1)
+        })
+      ))
+  })
+}
+
+// Fixtures ------------------------------------------------------------------------------------
+
+const counter = new Counter()
+const gates = new Map<string, Deferred.Deferred<void>>()
+const versions = new Map<string, number>()
+const compensated = new Map<string, Array<string>>()
+const keys: Array<string> = []
+const queueStats = { active: 0, max: 0 }
+const engineRef: { layer: Layer.Layer<WorkflowEngine.WorkflowEngine> | undefined } = { layer: undefined }
+
+const step = (id: string, name: string, value: string) =>
+  Activity.make({ name, success: Schema.String, execute: Effect.as(counter.bump(`${id}:${name}`), value) })
+
+const Approval = DurableDeferred.make("approval", { success: Schema.Struct({ by: Schema.String }) })
+
+const Onboard = Workflow.make({
+  name: "Onboard",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const OnboardLive = Onboard.toLayer(({ id }) =>
+  Effect.gen(function* () {
+    const account = yield* step(id, "create-account", `acct-${id}`)
+    const mail = yield* step(id, "send-email", `mail-${id}`)
+    const gate = gates.get(id)
+    if (gate !== undefined) {
+      yield* Activity.make({
+        name: "gate",
+        execute: Effect.zipRight(counter.bump(`${id}:gate`), Deferred.await(gate))
+      })
+    }
+    const { by } = yield* DurableDeferred.await(Approval)
+    const active = yield* step(id, "activate", `active-${id}`)
+    return `${account}/${mail}/${by}/${active}`
+  })
+)
+
+class Declined extends Schema.TaggedError<Declined>()("Declined", { attempt: Schema.Number, retryable: Schema.Boolean }) {}
+
+const Flaky = Workflow.make({
+  name: "Flaky",
+  payload: { id: Schema.String, failures: Schema.Number, retryable: Schema.Boolean, times: Schema.Number },
+  success: Schema.String,
+  error: Declined,
+  idempotencyKey: ({ id }) => id
+})
+
+const FlakyLive = Flaky.toLayer(({ id, failures, retryable, times }) =>
+  Activity.retry(
+    Activity.make({
+      name: "charge",
+      success: Schema.String,
+      error: Declined,
+      execute: Effect.gen(function* () {
+        const attempt = yield* Activity.CurrentAttempt
+        yield* counter.bump(`${id}:charge`)
+        if (id === "t4") keys.push(yield* Activity.idempotencyKey("charge"))
+        if (attempt <= failures) return yield* Effect.fail(new Declined({ attempt, retryable }))
+        return `ok after ${attempt}`
+      })
+    }),
+    { times, schedule: Schedule.exponential("1 second"), while: (e) => e.retryable }
+  )
+)
+
+const Sleeper = Workflow.make({
+  name: "Sleeper",
+  payload: { id: Schema.String, duration: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const SleeperLive = Sleeper.toLayer(({ id, duration }) =>
+  Effect.gen(function* () {
+    yield* step(id, "before", "")
+    yield* DurableClock.sleep({ name: "nap", duration: duration as any })
+    yield* step(id, "after", "")
+    return "slept"
+  })
+)
+
+const Timeout = Workflow.make({
+  name: "Timeout",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const TimeoutLive = Timeout.toLayer(() =>
+  Effect.map(DurableDeferred.await(Approval, { timeout: "1 hour" }), (approval) =>
+    Option.match(approval, { onNone: () => "timed out", onSome: ({ by }) => `approved by ${by}` })
+  )
+)
+
+const Racer = Workflow.make({ name: "Racer", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
+
+const RacerLive = Racer.toLayer(({ id }) =>
+  Effect.gen(function* () {
+    const winner = yield* DurableDeferred.raceAll({
+      name: "fastest",
+      success: Schema.String,
+      error: Schema.Never,
+      effects: [
+        step(id, "fast", "fast"),
+        Effect.zipRight(Effect.never, step(id, "slow", "slow"))
+      ]
+    })
+    yield* DurableDeferred.await(Approval)
+    return winner
+  })
+)
+
+const Parallel = Workflow.make({
+  name: "Parallel",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const ParallelLive = Parallel.toLayer(({ id }) =>
+  Effect.gen(function* () {
+    const [a, bc, approval] = yield* Effect.all(
+      [
+        step(id, "a", "a"),
+        Effect.zipWith(step(id, "b", "b"), step(id, "c", "c"), (b, c) => `${b},${c}`),
+        DurableDeferred.await(Approval)
+      ],
+      { concurrency: "unbounded" }
+    )
+    const d = yield* step(id, "d", "d")
+    return `${a},${bc},${approval.by},${d}`
+  })
+)
+
+class ResizeFailed extends Schema.TaggedError<ResizeFailed>()("ResizeFailed", { size: Schema.Number }) {}
+
+const Thumbnails = DurableQueue.make({
+  name: "thumbnails",
+  payload: { size: Schema.Number },
+  success: Schema.String,
+  error: ResizeFailed,
+  idempotencyKey: ({ size }) => String(size)
+})
+
+const Resize = Workflow.make({
+  name: "Resize",
+  payload: { id: Schema.String, size: Schema.Number },
+  success: Schema.String,
+  error: ResizeFailed,
+  idempotencyKey: ({ id }) => id
+})
+
+const ResizeLive = Resize.toLayer(({ size }) => DurableQueue.process(Thumbnails, { size }))
+
+const ResizeWorker = DurableQueue.worker(
+  Thumbnails,
+  ({ size }) =>
+    Effect.gen(function* () {
+      queueStats.active++
+      queueStats.max = Math.max(queueStats.max, queueStats.active)
+      yield* Effect.yieldNow()
+      yield* Effect.yieldNow()
+      queueStats.active--
+      if (size < 0) return yield* Effect.fail(new ResizeFailed({ size }))
+      return `thumb-${size}`
+    }),
+  { concurrency: 4 }
+)
+
+class TripFailed extends Schema.TaggedError<TripFailed>()("TripFailed", { step: Schema.String }) {}
+
+const Trip = Workflow.make({
+  name: "Trip",
+  payload: { id: Schema.String, failAt: Schema.String },
+  success: Schema.String,
+  error: TripFailed,
+  idempotencyKey: ({ id }) => id
+})
+
+const TripLive = Trip.toLayer(({ id, failAt }) =>
+  Effect.gen(function* () {
+    for (const item of ["flight", "hotel", "car"]) {
+      yield* step(id, item, item).pipe(
+        Workflow.withCompensation(() =>
+          Effect.sync(() => {
+            const list = compensated.get(id) ?? []
+            compensated.set(id, [...list, item])
+          })
+        )
+      )
+    }
+    if (failAt === "wait") yield* DurableDeferred.await(Approval)
+    if (failAt === "hang") yield* Activity.make({ name: "hang", execute: Effect.zipRight(counter.bump(`${id}:hang`), Effect.never) })
+    yield* Activity.make({
+      name: "pay",
+      error: TripFailed,
+      execute: Effect.zipRight(
+        counter.bump(`${id}:pay`),
+        failAt === "pay" ? Effect.fail(new TripFailed({ step: "pay" })) : Effect.void
+      )
+    })
+    return "booked"
+  })
+)
+
+const Evolving = Workflow.make({
+  name: "Evolving",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const EvolvingLive = Evolving.toLayer(({ id }) =>
+  Effect.gen(function* () {
+    if (versions.get(id) === 1) yield* step(id, "legacy-step", "")
+    yield* step(id, "kept-step", "")
+    yield* DurableDeferred.await(Approval)
+    return "done"
+  })
+)
+
+const Buggy = Workflow.make({ name: "Buggy", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
+
+const BuggyLive = Buggy.toLayer(({ id }) =>
+  Effect.gen(function* () {
+    yield* step(id, "prepare", "")
+    return yield* Activity.make({
+      name: "finish",
+      success: Schema.String,
+      execute: Effect.suspend(() => (versions.get(id) === 1 ? Effect.die(new Error("bug in finish")) : Effect.succeed("fixed")))
+    })
+  })
+)
+
+const Parent = Workflow.make({ name: "Parent", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
+
+const ParentLive = Parent.toLayer(({ id }) =>
+  Effect.map(Effect.orDie(Onboard.execute({ id: `${id}-child` })), (result) => `parent of ${result}`)
+)
+
+const Unregistered = Workflow.make({ name: "Unregistered", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
+
+const Fixtures = Layer.mergeAll(
+  OnboardLive,
+  FlakyLive,
+  SleeperLive,
+  TimeoutLive,
+  RacerLive,
+  ParallelLive,
+  ResizeLive,
+  TripLive,
+  EvolvingLive,
+  BuggyLive,
+  ParentLive
+)
