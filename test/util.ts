@@ -5,16 +5,16 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { type Workflow, WorkflowEngine, type WorkflowStore } from "@weft/workflow"
 
-/** Re-checks `check` between scheduler turns (and I/O turns) until it holds; fails after many tries. */
-export const waitUntil = <E, R>(
-  check: Effect.Effect<boolean, E, R>,
-  label: string,
-  tries = 20_000
-): Effect.Effect<void, E | Error, R> =>
+/**
+ * Re-checks `check` between scheduler turns and I/O turns until it holds. Not a sleep: it gives
+ * up only when the state has not come after 30 seconds of wall time, to fail instead of hang.
+ */
+export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, label: string): Effect.Effect<void, E | Error, R> =>
   Effect.gen(function* () {
-    for (let i = 0; i < tries; i++) {
+    const deadline = performance.now() + 30_000
+    for (let i = 0; performance.now() < deadline; i++) {
       if (yield* check) return
-      if (i % 50 === 49) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      if (i % 8 === 7) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
       else yield* Effect.yieldNow()
     }
     return yield* Effect.fail(new Error(`state never reached: ${label}`))
@@ -42,7 +42,7 @@ export const suspended = (workflow: Workflow.Any, executionId: string) =>
     `${workflow.name} ${executionId} suspended`
   )
 
-/** Activity names of an execution's journal with their attempt numbers, in stored order (none while it does not exist). */
+/** Activity names of an execution's journal with their attempt numbers, oldest first (none while it does not exist). */
 export const attempts = (executionId: string) =>
   Effect.map(WorkflowEngine.detail(executionId), (detail) =>
     Option.isSome(detail) ? detail.value.attempts.map((a) => `${a.name}#${a.attempt}`) : []

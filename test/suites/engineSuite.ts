@@ -257,14 +257,21 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
     it.scoped("hands 20 workflows' items to a queue worker of concurrency 4 and returns each result", () =>
       run(
         Effect.gen(function* () {
-          const results = yield* Effect.forEach(
-            Array.from({ length: 20 }, (_, i) => i),
-            (n) => Resize.execute({ id: `q${n}`, size: n }),
-            { concurrency: "unbounded" }
+          const gate = yield* Deferred.make<void>()
+          queueStats.gate = gate
+          yield* Effect.addFinalizer(() => Effect.sync(() => (queueStats.gate = undefined)))
+          const all = yield* Effect.fork(
+            Effect.forEach(
+              Array.from({ length: 20 }, (_, i) => i),
+              (n) => Resize.execute({ id: `q${n}`, size: n }),
+              { concurrency: "unbounded" }
+            )
           )
+          yield* waitUntil(Effect.sync(() => queueStats.active === 4), "four items in the handler at once")
+          yield* Deferred.succeed(gate, undefined)
+          const results = yield* Fiber.join(all)
           assert.deepStrictEqual(results, Array.from({ length: 20 }, (_, i) => `thumb-${i}`))
-          assert.isAtMost(queueStats.max, 4)
-          assert.isAtLeast(queueStats.max, 2)
+          assert.strictEqual(queueStats.max, 4)
         }).pipe(Effect.provide(ResizeWorker))
       ))
 
@@ -474,7 +481,11 @@ const gates = new Map<string, Deferred.Deferred<void>>()
 const versions = new Map<string, number>()
 const compensated = new Map<string, Array<string>>()
 const keys: Array<string> = []
-const queueStats = { active: 0, max: 0 }
+const queueStats: { active: number; max: number; gate: Deferred.Deferred<void> | undefined } = {
+  active: 0,
+  max: 0,
+  gate: undefined
+}
 const engineRef: { layer: Layer.Layer<WorkflowEngine.WorkflowEngine> | undefined } = { layer: undefined }
 
 const step = (id: string, name: string, value: string) =>
@@ -629,8 +640,7 @@ const ResizeWorker = DurableQueue.worker(
     Effect.gen(function* () {
       queueStats.active++
       queueStats.max = Math.max(queueStats.max, queueStats.active)
-      yield* Effect.yieldNow()
-      yield* Effect.yieldNow()
+      if (queueStats.gate !== undefined) yield* Deferred.await(queueStats.gate)
       queueStats.active--
       if (size < 0) return yield* Effect.fail(new ResizeFailed({ size }))
       return `thumb-${size}`

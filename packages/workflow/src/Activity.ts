@@ -25,6 +25,8 @@ export interface Activity<Success extends AnySchema, Error extends AnySchema, R>
   readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>
   /** The retry policy, if any. */
   readonly retryPolicy: RetryPolicy | undefined
+  /** Whether the body runs in the store's transaction with the write of its result. */
+  readonly transactional: boolean
 }
 
 class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
@@ -38,10 +40,11 @@ class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
     readonly errorSchema: Error,
     readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>,
     readonly retryPolicy: RetryPolicy | undefined,
+    readonly transactional: boolean,
     codec: Codec.Codec
   ) {
     super()
-    this.def = { name, codec, execute, retry: retryPolicy }
+    this.def = { name, codec, execute, retry: retryPolicy, transactional }
   }
   commit(): Effect.Effect<Success["Type"], Error["Type"], R | WorkflowInstance> {
     return Effect.flatMap(WorkflowInstance, (instance) => instance.activity(this.def))
@@ -68,7 +71,15 @@ export const make = <R, Success extends AnySchema = typeof Schema.Void, Error ex
   if (options.name.startsWith("@weft/")) throw new Error(`Activity names starting with "@weft/" are reserved: ${options.name}`)
   const success = (options.success ?? Schema.Void) as Success
   const error = (options.error ?? Schema.Never) as Error
-  return new ActivityImpl(options.name, success, error, options.execute, undefined, Codec.make(undefined, success, error))
+  return new ActivityImpl(
+    options.name,
+    success,
+    error,
+    options.execute,
+    undefined,
+    false,
+    Codec.make(undefined, success, error)
+  )
 }
 
 /** The default backoff: exponential from 100 ms, doubling, with jitter. */
@@ -97,6 +108,26 @@ export const retry = <Success extends AnySchema, Error extends AnySchema, R>(
       schedule: options.schedule ?? defaultSchedule,
       isRetryable: options.while ?? (() => true)
     },
+    activity.transactional,
+    (activity as ActivityImpl<Success, Error, R>).def.codec
+  )
+
+/**
+ * Makes an activity transactional: on a SQL engine its body runs inside the transaction that
+ * stores its result, so the body's writes through the engine's `SqlClient` and the step's result
+ * commit together or not at all (exactly-once effects on the engine's own database). A failed
+ * attempt rolls its writes back. Stores without transactions run it as a plain activity.
+ */
+export const transactional = <Success extends AnySchema, Error extends AnySchema, R>(
+  activity: Activity<Success, Error, R>
+): Activity<Success, Error, R> =>
+  new ActivityImpl(
+    activity.name,
+    activity.successSchema,
+    activity.errorSchema,
+    activity.execute,
+    activity.retryPolicy,
+    true,
     (activity as ActivityImpl<Success, Error, R>).def.codec
   )
 

@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Codec from "./internal/codec.js"
-import { WorkflowInstance } from "./internal/runtime.js"
+import { sleepLive, WorkflowInstance } from "./internal/runtime.js"
 import type { AnySchema, PayloadInput, PayloadSchema } from "./Workflow.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
 import type { QueueItem } from "./WorkflowStore.js"
@@ -126,7 +126,7 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
       const signal = yield* engine.queueSignal(self.name)
       const semaphore = yield* Effect.makeSemaphore(options.concurrency ?? 1)
       const wait =
-        engine.pollIntervalMs === undefined ? signal : Effect.raceFirst(signal, Effect.sleep(engine.pollIntervalMs))
+        engine.pollIntervalMs === undefined ? signal : Effect.raceFirst(signal, sleepLive(engine.pollIntervalMs))
 
       const handle = (item: QueueItem) =>
         Effect.gen(function* () {
@@ -166,7 +166,7 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
       yield* Effect.forkScoped(
         Effect.forever(
           Effect.catchAllCause(next, (cause) =>
-            Effect.zipRight(Effect.logError(`Weft: queue "${self.name}" worker failed; retrying`, cause), Effect.sleep(1_000))
+            Effect.zipRight(Effect.logError(`Weft: queue "${self.name}" worker failed; retrying`, cause), sleepLive(1_000))
           )
         )
       )

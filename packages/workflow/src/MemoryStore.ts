@@ -105,7 +105,7 @@ export const make = (options: Options = {}): Service => {
     claim: (executionId, owner, now) =>
       Effect.sync(() => {
         const entry = entries.get(executionId)
-        if (entry === undefined || terminal.has(entry.record.status)) return Option.none()
+        if (entry === undefined || entry.record.status !== "running") return Option.none()
         if (entry.owner !== undefined && entry.owner !== owner && entry.leaseUntil > now) return Option.none()
         entry.owner = owner
         entry.fence = ++fences
@@ -114,9 +114,9 @@ export const make = (options: Options = {}): Service => {
           fence: entry.fence,
           journal: {
             execution: entry.record,
-            attempts: entry.attempts ?? [],
-            deferreds: entry.deferreds ?? [],
-            clocks: entry.clocks ?? []
+            attempts: [...(entry.attempts ?? [])],
+            deferreds: [...(entry.deferreds ?? [])],
+            clocks: [...(entry.clocks ?? [])]
           }
         })
       }),
@@ -241,19 +241,30 @@ export const make = (options: Options = {}): Service => {
         if (entry !== undefined) (entry.events ??= []).push(event)
       }),
 
-    runnable: (now, limit) =>
+    renew: (executionId, fence, now) =>
       Effect.sync(() => {
-        const out: Array<string> = []
+        const entry = entries.get(executionId)
+        if (entry === undefined || entry.fence !== fence || entry.owner === undefined) {
+          return { held: false, interruptRequested: false }
+        }
+        entry.leaseUntil = now + leaseMs
+        return { held: true, interruptRequested: entry.record.interruptRequested }
+      }),
+
+    runnable: (now, limit, workflows) =>
+      Effect.sync(() => {
+        const out: Array<{ executionId: string; workflow: string }> = []
         for (const id of open) {
           if (out.length >= limit) break
           const entry = entries.get(id)!
+          const record = entry.record
+          if (!workflows.includes(record.workflow)) continue
           const free = entry.owner === undefined || entry.leaseUntil <= now
           if (!free) continue
-          const record = entry.record
-          if (record.status === "running") out.push(id)
+          if (record.status === "running") out.push({ executionId: id, workflow: record.workflow })
           else if (record.status === "suspended" && record.wakeAt !== undefined && record.wakeAt <= now) {
             wakeUp(entry, now)
-            out.push(id)
+            out.push({ executionId: id, workflow: record.workflow })
           }
         }
         return out
@@ -324,10 +335,10 @@ export const make = (options: Options = {}): Service => {
       Effect.sync(() =>
         Option.map(Option.fromNullable(entries.get(executionId)), (entry) => ({
           execution: entry.record,
-          attempts: entry.attempts ?? [],
-          deferreds: entry.deferreds ?? [],
-          clocks: entry.clocks ?? [],
-          events: entry.events ?? []
+          attempts: [...(entry.attempts ?? [])],
+          deferreds: [...(entry.deferreds ?? [])],
+          clocks: [...(entry.clocks ?? [])],
+          events: [...(entry.events ?? [])]
         }))
       ),
 

@@ -6,6 +6,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
 import type { WorkflowError } from "./WorkflowError.js"
 
 /** Where an execution stands. `suspended` holds no fiber anywhere: it is only its record. */
@@ -155,8 +156,9 @@ export interface Service {
   readonly create: (execution: NewExecution) => Eff<{ readonly created: boolean; readonly record: ExecutionRecord }>
   readonly get: (executionId: string) => Eff<Option.Option<ExecutionRecord>>
   /**
-   * Claims a non-terminal execution for `owner` and loads its journal in one read. None when it is
-   * terminal, unknown, or another owner holds an unexpired claim.
+   * Claims a running execution for `owner` and loads its journal in one read. None when it is
+   * suspended (only a wake-up makes it running), terminal, unknown, or another owner holds an
+   * unexpired claim.
    */
   readonly claim: (executionId: string, owner: string, now: number) => Eff<Option.Option<Claim>>
   /** Gives up a claim without changing the execution. */
@@ -199,11 +201,21 @@ export interface Service {
   readonly reopen: (executionId: string, at: number) => Eff<boolean>
   /** Appends to the event log. */
   readonly appendEvent: (executionId: string, event: EventRecord) => Eff<void>
+  /** Extends a live claim. Tells whether it still holds and whether an interrupt was requested meanwhile. */
+  readonly renew: (
+    executionId: string,
+    fence: number,
+    now: number
+  ) => Eff<{ readonly held: boolean; readonly interruptRequested: boolean }>
   /**
-   * Executions that should run now and nobody holds: running ones with no live claim, and
-   * suspended ones whose timer is due (those are made running).
+   * Executions of `workflows` that should run now and nobody holds: running ones with no live
+   * claim, and suspended ones whose timer is due (those are made running).
    */
-  readonly runnable: (now: number, limit: number) => Eff<ReadonlyArray<string>>
+  readonly runnable: (
+    now: number,
+    limit: number,
+    workflows: ReadonlyArray<string>
+  ) => Eff<ReadonlyArray<{ readonly executionId: string; readonly workflow: string }>>
   /** The earliest wake time among suspended executions, if any. */
   readonly nextWakeAt: () => Eff<Option.Option<number>>
   readonly enqueue: (item: QueueItem) => Eff<void>
@@ -215,6 +227,23 @@ export interface Service {
   readonly detail: (executionId: string) => Eff<Option.Option<ExecutionDetail>>
   /** The key that signs deferred tokens: generated once and kept, so tokens outlive restarts. */
   readonly signingKey: (generate: () => Uint8Array) => Eff<Uint8Array>
+  /**
+   * Runs `effect` in one database transaction (transactional activities: the user's writes and the
+   * step's result commit together). Absent where the store has no transactions.
+   */
+  readonly transaction?: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | WorkflowError, R>
+  /** Wake-ups other processes announce (e.g. PostgreSQL NOTIFY). Absent where there are none: the engine polls. */
+  readonly notifications?: Stream.Stream<Notification> | undefined
+}
+
+/** A wake-up announced by another process. */
+export interface Notification {
+  /** `wake`: an execution became runnable; `done`: one completed; `queue`: an item was enqueued. */
+  readonly kind: "wake" | "done" | "queue"
+  /** An execution id (wake, done) or a queue name (queue). */
+  readonly id: string
+  /** The workflow of a woken execution, when known. */
+  readonly workflow: string | undefined
 }
 
 /** The store service tag. */

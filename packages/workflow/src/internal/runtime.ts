@@ -17,6 +17,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import { TestHooks, type Point } from "../TestHooks.js"
@@ -27,6 +28,7 @@ import {
   type EncodedExit,
   type ExecutionRecord,
   type Journal,
+  type Notification,
   type ParentLink,
   terminal,
   WorkflowStore,
@@ -57,6 +59,13 @@ export interface ActivityDef {
   readonly codec: Codec.Codec
   readonly execute: Effect.Effect<any, any, any>
   readonly retry: RetryPolicy | undefined
+  /** Run the body in the store's transaction together with the write of its result. */
+  readonly transactional?: boolean | undefined
+}
+
+/** A failed transactional body: its writes roll back, then the failed attempt is recorded on its own. */
+class Rollback {
+  constructor(readonly exit: Exit.Exit<unknown, unknown>) {}
 }
 
 /** A registered workflow: its definition, body and the context the body runs in. */
@@ -81,6 +90,13 @@ export interface EngineOptions {
   readonly pollIntervalMs?: number | undefined
   /** Delay before re-running an execution whose store write failed transiently. Default 1 second. */
   readonly storeRetryMs?: number | undefined
+  /** Renew a run's claim this often (stores shared by several processes). Default: never. */
+  readonly heartbeatMs?: number | undefined
+  /**
+   * Let `execute` start workflows this engine has not registered, for processes that only submit
+   * work that other workers run. Default false: starting one is a `NotRegistered` error.
+   */
+  readonly acceptUnregistered?: boolean | undefined
 }
 
 /** The per-activity attempt number, 1 for the first attempt. */
@@ -89,6 +105,14 @@ export class CurrentAttempt extends Context.Reference<CurrentAttempt>()("@weft/w
 }) {}
 
 const RESERVED = "@weft/"
+
+const liveClock = Clock.make()
+
+/**
+ * Sleeps in real time whatever `Clock` is installed: polling, heartbeats and store retries are
+ * about processes and databases, not durable time, so `TestClock.adjust("3 days")` must not spin them.
+ */
+export const sleepLive = (millis: number): Effect.Effect<void> => Effect.withClock(Effect.sleep(millis), liveClock)
 
 /** The activities asked for inside the `raceAll` being run, so a replay of its stored winner accounts for them. */
 const currentRace = FiberRef.unsafeMake<Set<string> | undefined>(undefined)
@@ -177,13 +201,22 @@ export class Instance {
       Effect.suspend(() => {
         if (this.interrupting) return Effect.interrupt
         this.inFlight++
-        return Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
-          Effect.flatMap(Effect.exit(restore(Effect.provideService(def.execute, CurrentAttempt, n))), (exit) =>
+        return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
+          const body = Effect.exit(restore(Effect.provideService(def.execute, CurrentAttempt, n)))
+          const settle = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<ActivityAttempt> =>
             Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-              ? Effect.failCause(exit.cause)
+              ? (Effect.failCause(exit.cause) as Effect.Effect<never>)
               : this.record(def, n, startedAt, exit)
+          const transaction = def.transactional === true ? this.engine.store.transaction : undefined
+          if (transaction === undefined) return Effect.flatMap(body, settle)
+          return transaction(
+            Effect.flatMap(body, (exit) => (Exit.isSuccess(exit) ? settle(exit) : Effect.fail(new Rollback(exit))))
+          ).pipe(
+            Effect.catchAll((error): Effect.Effect<ActivityAttempt> =>
+              error instanceof Rollback ? settle(error.exit) : this.abortWith(error as WorkflowError)
+            )
           )
-        ).pipe(Effect.ensuring(Effect.sync(() => this.settled())))
+        }).pipe(Effect.ensuring(Effect.sync(() => this.settled())))
       })
     )
     const attempt = Effect.flatMap(run, (stored) => this.decide(def, stored) ?? this.attempt(def, n + 1))
@@ -576,7 +609,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           Effect.flatMap((outcome) => {
             if (outcome === "again") return loop(executionId, state)
             const next = Effect.flatMap(finished(executionId, state), (done) => (done ? Effect.void : loop(executionId, state)))
-            return outcome === "retry" ? Effect.zipRight(Effect.sleep(storeRetryMs), loop(executionId, state)) : next
+            return outcome === "retry" ? Effect.zipRight(sleepLive(storeRetryMs), loop(executionId, state)) : next
           })
         )
       })
@@ -611,7 +644,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         state.instance = instance
         const fiber = yield* Effect.fork(provided)
         instance.fiber = fiber
+        const heartbeat =
+          options.heartbeatMs === undefined ? undefined : yield* Effect.fork(renewLoop(instance, options.heartbeatMs))
         let exit = yield* Fiber.await(fiber)
+        if (heartbeat !== undefined) yield* Fiber.interrupt(heartbeat)
         state.instance = undefined
 
         if (instance.abort !== undefined) {
@@ -664,6 +700,30 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         return "done"
       })
 
+    /** Keeps the claim alive; a lost claim stops the run, a requested interrupt interrupts it. */
+    const renewLoop = (instance: Instance, every: number): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        while (true) {
+          yield* sleepLive(every)
+          const renewed = yield* Effect.either(
+            store.renew(instance.executionId, instance.fence, yield* Clock.currentTimeMillis)
+          )
+          if (renewed._tag === "Left") continue
+          if (!renewed.right.held) {
+            instance.abort ??= new WorkflowError({
+              reason: "LeaseLost",
+              executionId: instance.executionId,
+              message: `The claim on execution ${instance.executionId} expired and was taken over`
+            })
+            return yield* Fiber.interruptFork(instance.fiber!)
+          }
+          if (renewed.right.interruptRequested && !instance.interrupting) {
+            instance.interrupting = true
+            yield* Fiber.interruptFork(instance.fiber!)
+          }
+        }
+      })
+
     const completeDeferred: Engine["completeDeferred"] = (executionId, name, exit) =>
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
@@ -677,7 +737,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const start: Engine["start"] = (def, payload, parent) =>
       Effect.gen(function* () {
-        if (!registry.has(def.name)) {
+        if (!registry.has(def.name) && options.acceptUnregistered !== true) {
           return yield* Effect.fail(
             new WorkflowError({
               reason: "NotRegistered",
@@ -726,7 +786,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       })
 
     const pollResult = (executionId: string, every: number): Effect.Effect<EncodedExit, WorkflowError> =>
-      Effect.flatMap(Effect.sleep(every), () =>
+      Effect.flatMap(sleepLive(every), () =>
         Effect.flatMap(store.get(executionId), (record) =>
           Option.isSome(record) && terminal.has(record.value.status)
             ? Effect.succeed(record.value.result)
@@ -820,22 +880,61 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       activeRuns: () => running.size
     }
 
+    const onNotification = (notification: Notification): Effect.Effect<void, WorkflowError> => {
+      switch (notification.kind) {
+        case "queue":
+          return Effect.sync(() => notifyQueue(notification.id))
+        case "done":
+          return results.has(notification.id)
+            ? Effect.flatMap(store.get(notification.id), (record) =>
+                Effect.sync(() => {
+                  if (Option.isSome(record) && terminal.has(record.value.status)) {
+                    notifyResult(notification.id, record.value.result)
+                  }
+                })
+              )
+            : Effect.void
+        case "wake": {
+          if (notification.workflow !== undefined && !registry.has(notification.workflow)) return Effect.void
+          const instance = running.get(notification.id)?.instance
+          if (instance === undefined) return schedule(notification.id)
+          // A live run here needs no new run (its suspension would see the moved wakeSeq), but the
+          // wake-up may be an interrupt request from another process.
+          return Effect.flatMap(store.get(notification.id), (record) => {
+            if (Option.isSome(record) && record.value.interruptRequested && !instance.interrupting && instance.fiber) {
+              instance.interrupting = true
+              return Fiber.interruptFork(instance.fiber)
+            }
+            return Effect.void
+          })
+        }
+      }
+    }
+
     const wakeDue = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const ids = yield* store.runnable(now, 1_000)
-      for (const id of ids) yield* schedule(id)
+      const ready = yield* store.runnable(now, 1_000, [...registry.keys()])
+      for (const { executionId } of ready) yield* schedule(executionId)
       const next = yield* store.nextWakeAt()
-      const wait = Option.match(next, {
-        onNone: () => (options.pollIntervalMs === undefined ? Effect.never : Effect.sleep(options.pollIntervalMs)),
-        onSome: (at) =>
-          Effect.sleep(Math.max(0, Math.min(at - now, options.pollIntervalMs ?? Number.MAX_SAFE_INTEGER)))
-      })
-      yield* Effect.raceFirst(wait, Queue.take(timerWake))
+      const timer = Option.match(next, { onNone: () => Effect.never, onSome: (at) => Effect.sleep(Math.max(0, at - now)) })
+      const poll = options.pollIntervalMs === undefined ? Effect.never : sleepLive(options.pollIntervalMs)
+      yield* Effect.raceAll([timer, poll, Queue.take(timerWake)])
     })
+    const notifications = store.notifications
+    if (notifications !== undefined) {
+      yield* Effect.forkIn(
+        Stream.runForEach(notifications, (notification) =>
+          Effect.catchAllCause(onNotification(notification), (cause) =>
+            Effect.logWarning("Weft: could not act on a notification", cause)
+          )
+        ),
+        scope
+      )
+    }
     yield* Effect.forkIn(
       Effect.forever(
         Effect.catchAllCause(wakeDue, (cause) =>
-          Effect.zipRight(Effect.logError("Weft: the timer loop failed; retrying", cause), Effect.sleep(storeRetryMs))
+          Effect.zipRight(Effect.logError("Weft: the timer loop failed; retrying", cause), sleepLive(storeRetryMs))
         )
       ),
       scope

@@ -1,0 +1,84 @@
+/**
+ * Durable engines over SQL: `layerSqlite` (the embedded default, one file) and `layerPg` (many
+ * workers on many machines), or `layer` over any `@effect/sql` client you provide.
+ */
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import { WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
+import * as SqlStore from "./SqlStore.js"
+
+/** Options of the SQL engines: the engine's and the store's. */
+export interface Options extends WorkflowEngine.Options, SqlStore.Options {}
+
+type Out = WorkflowEngine.WorkflowEngine | WorkflowStore.WorkflowStore
+
+const unavailable = (what: string) => (error: unknown) =>
+  new WorkflowError.WorkflowError({
+    reason: "StoreUnavailable",
+    message: `Could not open ${what}: ${error instanceof Error ? error.message : String(error)}`
+  })
+
+/** The engine over the `SqlClient` in context; claims renew every third of the lease, and the store is polled each second. */
+export const layer = (options: Options = {}): Layer.Layer<Out, WorkflowError.WorkflowError, SqlClient.SqlClient> => {
+  const leaseMs = options.leaseMs ?? 5_000
+  return WorkflowEngine.layer({
+    heartbeatMs: Math.max(50, Math.floor(leaseMs / 3)),
+    pollIntervalMs: 1_000,
+    ...options
+  }).pipe(Layer.provideMerge(SqlStore.layer(options)))
+}
+
+/**
+ * The embedded default: one SQLite file (its folder is created). Signals from other processes
+ * are seen by polling.
+ *
+ * @example
+ * const EngineLive = SqlEngine.layerSqlite({ filename: ".weft/weft.db" })
+ */
+export const layerSqlite = (
+  options: Options & { readonly filename: string }
+): Layer.Layer<Out | SqlClient.SqlClient, WorkflowError.WorkflowError> => {
+  const { filename, ...rest } = options
+  const client = Layer.unwrapEffect(
+    Effect.sync(() => {
+      if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+      return SqliteClient.layer({ filename })
+    })
+  ).pipe(Layer.mapError(unavailable(`SQLite database ${filename}`)))
+  return layer({ pollIntervalMs: 250, ...rest }).pipe(Layer.provideMerge(client))
+}
+
+/**
+ * PostgreSQL for many workers: wake-ups arrive by LISTEN/NOTIFY, with polling as the fallback.
+ * An unreachable database is retried by `connectRetry` (default 5 tries), then fails with
+ * `StoreUnavailable`.
+ *
+ * @example
+ * const EngineLive = SqlEngine.layerPg({ url: "postgres://postgres@127.0.0.1:5432/app" })
+ */
+export const layerPg = (
+  options: Options & { readonly url: string; readonly maxConnections?: number | undefined }
+): Layer.Layer<Out | SqlClient.SqlClient | PgClient.PgClient, WorkflowError.WorkflowError> => {
+  const { url, maxConnections, ...rest } = options
+  const client = PgClient.layer({
+    url: Redacted.make(url),
+    ...(maxConnections === undefined ? {} : { maxConnections })
+  }).pipe(
+    Layer.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
+    Layer.mapError(unavailable(`PostgreSQL at ${redact(url)}`))
+  )
+  const listen = Layer.effect(
+    SqlStore.PgListen,
+    Effect.map(PgClient.PgClient, (pg) => ({ listen: pg.listen }))
+  )
+  return layer(rest).pipe(Layer.provideMerge(Layer.provideMerge(listen, client)))
+}
+
+const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")

@@ -1,0 +1,486 @@
+/**
+ * The `WorkflowStore` over any `@effect/sql` client: SQLite for one process, PostgreSQL for many.
+ * Every fenced write is one statement whose WHERE checks the claim; a claim loads the journal in one read.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import { WorkflowError, WorkflowStore } from "@weft/workflow"
+import * as Migrations from "./internal/migrations.js"
+
+type Service = WorkflowStore.Service
+type ExecutionRecord = WorkflowStore.ExecutionRecord
+type ActivityAttempt = WorkflowStore.ActivityAttempt
+type DeferredRecord = WorkflowStore.DeferredRecord
+
+/** Options of the SQL store. */
+export interface Options {
+  /** How long a claim holds without renewal, in milliseconds. Default 5,000. */
+  readonly leaseMs?: number | undefined
+  /** How to retry reaching the database and migrating at start. Default: 5 tries, exponential from 200 ms. */
+  readonly connectRetry?: Schedule.Schedule<unknown, unknown> | undefined
+}
+
+type Notification = WorkflowStore.Notification
+
+const CHANNEL = "weft"
+const TERMINAL = ["succeeded", "failed", "interrupted"] as const
+
+const unavailable = (error: SqlError | unknown) =>
+  new WorkflowError.WorkflowError({
+    reason: "StoreUnavailable",
+    message: `The database did not answer: ${error instanceof Error ? error.message : String(error)}`
+  })
+
+const leaseLost = (executionId: string) =>
+  new WorkflowError.WorkflowError({
+    reason: "LeaseLost",
+    executionId,
+    message: `The claim on execution ${executionId} was lost to another worker`
+  })
+
+const num = (value: unknown): number => (typeof value === "number" ? value : Number(value))
+const optNum = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
+
+const parse = (value: unknown, where: () => string): unknown => {
+  if (typeof value !== "string") return value
+  try {
+    return JSON.parse(value)
+  } catch {
+    throw new WorkflowError.WorkflowError({
+      reason: "InvalidResult",
+      message: `A stored row no longer decodes: ${where()} is not valid JSON`
+    })
+  }
+}
+
+const toExecution = (row: any): ExecutionRecord => ({
+  executionId: row.execution_id,
+  workflow: row.workflow,
+  payload: parse(row.payload, () => `the payload of execution ${row.execution_id}`),
+  status: row.status,
+  result: row.result === null || row.result === undefined ? undefined : parse(row.result, () => `the result of execution ${row.execution_id}`),
+  parent:
+    row.parent_execution_id === null || row.parent_execution_id === undefined
+      ? undefined
+      : { executionId: row.parent_execution_id, deferred: row.parent_deferred },
+  createdAt: num(row.created_at),
+  updatedAt: num(row.updated_at),
+  wakeSeq: num(row.wake_seq),
+  interruptRequested: num(row.interrupt_requested) === 1,
+  wakeAt: optNum(row.wake_at)
+})
+
+const toAttempt = (executionId: string, row: any): ActivityAttempt => ({
+  name: row.name,
+  attempt: num(row.attempt),
+  exit: parse(row.exit, () => `the result of activity "${row.name}" (attempt ${row.attempt}) of execution ${executionId}`),
+  startedAt: num(row.started_at),
+  completedAt: num(row.completed_at)
+})
+
+const toDeferred = (executionId: string, row: any): DeferredRecord => ({
+  name: row.name,
+  exit: parse(row.exit, () => `deferred "${row.name}" of execution ${executionId}`),
+  completedAt: num(row.completed_at)
+})
+
+/** Builds the store on the `SqlClient` in context, migrating its schema first. */
+export const make = (
+  options: Options = {}
+): Effect.Effect<Service, WorkflowError.WorkflowError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const leaseMs = options.leaseMs ?? 5_000
+    const isPg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+    const listen = isPg ? yield* Effect.serviceOption(PgListen) : Option.none()
+
+    yield* Migrations.run.pipe(
+      Effect.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
+      Effect.mapError(unavailable)
+    )
+
+    /** Runs a statement, turning driver errors into `StoreUnavailable` and row-decoding errors into typed errors. */
+    const q = <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, WorkflowError.WorkflowError> =>
+      Effect.catchAllDefect(Effect.mapError(effect, unavailable), (defect) =>
+        defect instanceof WorkflowError.WorkflowError ? Effect.fail(defect) : Effect.die(defect)
+      )
+    const rows = (effect: Effect.Effect<ReadonlyArray<any>, SqlError>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
+      q(effect)
+
+    const notify = (kind: Notification["kind"], id: string, workflow?: string) =>
+      isPg ? q(sql`SELECT pg_notify(${CHANNEL}, ${`${kind}:${id}:${workflow ?? ""}`})`) : Effect.void
+
+    const event = (executionId: string, kind: WorkflowStore.EventKind, at: number, detail?: string) =>
+      q(sql`INSERT INTO weft_events (execution_id, kind, at, detail) VALUES (${executionId}, ${kind}, ${at}, ${detail ?? null})`)
+
+    /** Whether `fence` still holds the execution (used only to explain a write that changed nothing). */
+    const holds = (executionId: string, fence: number) =>
+      Effect.map(
+        rows(sql`SELECT 1 AS ok FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL`),
+        (r) => r.length > 0
+      )
+
+    const journalColumns = isPg
+      ? sql.literal(`
+          (SELECT coalesce(json_agg(json_build_array(a.name, a.attempt, a.exit, a.started_at, a.completed_at) ORDER BY a.seq), '[]'::json)
+             FROM weft_attempts a WHERE a.execution_id = c.execution_id) AS attempts,
+          (SELECT coalesce(json_agg(json_build_array(d.name, d.exit, d.completed_at)), '[]'::json)
+             FROM weft_deferreds d WHERE d.execution_id = c.execution_id) AS deferreds,
+          (SELECT coalesce(json_agg(json_build_array(k.name, k.wake_at)), '[]'::json)
+             FROM weft_clocks k WHERE k.execution_id = c.execution_id) AS clocks`)
+      : sql.literal(`
+          (SELECT json_group_array(json_array(a.name, a.attempt, a.exit, a.started_at, a.completed_at))
+             FROM (SELECT * FROM weft_attempts WHERE execution_id = c.execution_id ORDER BY rowid) a) AS attempts,
+          (SELECT json_group_array(json_array(d.name, d.exit, d.completed_at))
+             FROM weft_deferreds d WHERE d.execution_id = c.execution_id) AS deferreds,
+          (SELECT json_group_array(json_array(k.name, k.wake_at))
+             FROM weft_clocks k WHERE k.execution_id = c.execution_id) AS clocks`)
+
+    const toJournal = (row: any): WorkflowStore.Journal => {
+      const id = row.execution_id as string
+      const list = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value) as Array<Array<any>>
+      return {
+        execution: toExecution(row),
+        attempts: list(row.attempts).map(([name, attempt, exit, started_at, completed_at]) =>
+          toAttempt(id, { name, attempt, exit, started_at, completed_at })
+        ),
+        deferreds: list(row.deferreds).map(([name, exit, completed_at]) => toDeferred(id, { name, exit, completed_at })),
+        clocks: list(row.clocks).map(([name, wake_at]) => ({ name, wakeAt: num(wake_at) }))
+      }
+    }
+
+    const terminal = sql.in(TERMINAL as unknown as Array<string>)
+
+    const store: Service = {
+      create: (execution) =>
+        Effect.gen(function* () {
+          const inserted = yield* rows(sql`INSERT INTO weft_executions
+              (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at)
+            VALUES (${execution.executionId}, ${execution.workflow}, ${JSON.stringify(execution.payload)}, 'running',
+              ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at})
+            ON CONFLICT (execution_id) DO NOTHING RETURNING *`)
+          if (inserted.length > 0) {
+            yield* event(execution.executionId, "started", execution.at)
+            yield* notify("wake", execution.executionId, execution.workflow)
+            return { created: true, record: toExecution(inserted[0]) }
+          }
+          const existing = yield* rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${execution.executionId}`)
+          return { created: false, record: toExecution(existing[0]) }
+        }).pipe(sql.withTransaction, Effect.mapError((e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e)))),
+
+      get: (executionId) =>
+        Effect.map(rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${executionId}`), (r) =>
+          r.length === 0 ? Option.none() : Option.some(toExecution(r[0]))
+        ),
+
+      claim: (executionId, owner, now) => {
+        const claimWhere = sql`execution_id = ${executionId} AND status = 'running'
+          AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${now})`
+        const claimed = isPg
+          ? rows(sql`WITH c AS (
+                UPDATE weft_executions SET owner = ${owner}, fence = fence + 1, lease_until = ${now + leaseMs}
+                WHERE ${claimWhere} RETURNING *)
+              SELECT c.*, ${journalColumns} FROM c`)
+          : Effect.flatMap(
+              rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1, lease_until = ${now + leaseMs}
+                WHERE ${claimWhere} RETURNING execution_id`),
+              (r) =>
+                r.length === 0
+                  ? Effect.succeed([])
+                  : rows(sql`SELECT c.*, ${journalColumns} FROM weft_executions c WHERE c.execution_id = ${executionId}`)
+            )
+        return Effect.flatMap(claimed, (r) =>
+          r.length === 0
+            ? Effect.succeedNone
+            : Effect.try({
+                try: () => Option.some({ fence: num(r[0].fence), journal: toJournal(r[0]) }),
+                catch: (e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e))
+              })
+        )
+      },
+
+      release: (executionId, fence) =>
+        Effect.asVoid(q(sql`UPDATE weft_executions SET owner = NULL WHERE execution_id = ${executionId} AND fence = ${fence}`)),
+
+      renew: (executionId, fence, now) =>
+        Effect.map(
+          rows(sql`UPDATE weft_executions SET lease_until = ${now + leaseMs}
+            WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL RETURNING interrupt_requested`),
+          (r) => (r.length === 0 ? { held: false, interruptRequested: false } : { held: true, interruptRequested: num(r[0].interrupt_requested) === 1 })
+        ),
+
+      recordAttempt: (executionId, fence, attempt) =>
+        Effect.gen(function* () {
+          const inserted = yield* rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
+            SELECT ${executionId}, ${attempt.name}, ${attempt.attempt}, ${JSON.stringify(attempt.exit)}, ${attempt.startedAt}, ${attempt.completedAt}
+            WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
+            ON CONFLICT DO NOTHING RETURNING attempt`)
+          if (inserted.length > 0) return attempt
+          const existing = yield* rows(sql`SELECT * FROM weft_attempts
+            WHERE execution_id = ${executionId} AND name = ${attempt.name} AND attempt = ${attempt.attempt}`)
+          if (existing.length > 0) return toAttempt(executionId, existing[0])
+          return yield* Effect.fail(leaseLost(executionId))
+        }),
+
+      recordClock: (executionId, fence, clock) =>
+        Effect.gen(function* () {
+          const inserted = yield* rows(sql`INSERT INTO weft_clocks (execution_id, name, wake_at)
+            SELECT ${executionId}, ${clock.name}, ${clock.wakeAt}
+            WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
+            ON CONFLICT DO NOTHING RETURNING wake_at`)
+          if (inserted.length > 0) return clock
+          const existing = yield* rows(sql`SELECT wake_at FROM weft_clocks WHERE execution_id = ${executionId} AND name = ${clock.name}`)
+          if (existing.length > 0) return { name: clock.name, wakeAt: num(existing[0].wake_at) }
+          return yield* Effect.fail(leaseLost(executionId))
+        }),
+
+      recordDeferred: (executionId, fence, deferred) =>
+        Effect.gen(function* () {
+          const inserted = yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
+            SELECT ${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt}
+            WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
+            ON CONFLICT DO NOTHING RETURNING name`)
+          if (inserted.length > 0) return deferred
+          const existing = yield* rows(sql`SELECT * FROM weft_deferreds WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
+          if (existing.length > 0) return toDeferred(executionId, existing[0])
+          return yield* Effect.fail(leaseLost(executionId))
+        }),
+
+      completeDeferred: (executionId, deferred) =>
+        Effect.gen(function* () {
+          const execution = yield* rows(sql`SELECT workflow FROM weft_executions WHERE execution_id = ${executionId}`)
+          if (execution.length === 0) {
+            return yield* Effect.fail(
+              new WorkflowError.WorkflowError({
+                reason: "ExecutionNotFound",
+                executionId,
+                message: `No execution ${executionId} to complete deferred "${deferred.name}" of`
+              })
+            )
+          }
+          const inserted = yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
+            VALUES (${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt})
+            ON CONFLICT DO NOTHING RETURNING name`)
+          if (inserted.length === 0) {
+            const existing = yield* rows(sql`SELECT * FROM weft_deferreds WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
+            return { applied: false, record: toDeferred(executionId, existing[0]) }
+          }
+          const woken = yield* rows(sql`UPDATE weft_executions
+            SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${deferred.completedAt}
+            WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`)
+          if (woken.length > 0) yield* notify("wake", executionId, woken[0].workflow)
+          return { applied: true, record: deferred }
+        }).pipe(sql.withTransaction, Effect.mapError((e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e)))),
+
+      suspend: (executionId, fence, expectedWakeSeq, wakeAt, at) =>
+        Effect.gen(function* () {
+          const updated = yield* rows(sql`UPDATE weft_executions
+            SET status = 'suspended', wake_at = ${wakeAt ?? null}, owner = NULL, updated_at = ${at}
+            WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL AND wake_seq = ${expectedWakeSeq}
+            RETURNING execution_id`)
+          if (updated.length > 0) {
+            yield* event(executionId, "suspended", at)
+            return true
+          }
+          if (!(yield* holds(executionId, fence))) return yield* Effect.fail(leaseLost(executionId))
+          return false
+        }),
+
+      complete: (executionId, fence, completion) =>
+        Effect.gen(function* () {
+          const updated = yield* rows(sql`UPDATE weft_executions
+            SET status = ${completion.status}, result = ${JSON.stringify(completion.result)}, owner = NULL, wake_at = NULL,
+                updated_at = ${completion.at}
+            WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL RETURNING execution_id`)
+          if (updated.length === 0) return yield* Effect.fail(leaseLost(executionId))
+          yield* event(executionId, completion.status === "succeeded" ? "completed" : completion.status, completion.at)
+          yield* notify("done", executionId)
+        }).pipe(sql.withTransaction, Effect.mapError((e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e)))),
+
+      wake: (executionId, at) =>
+        Effect.gen(function* () {
+          const woken = yield* rows(sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${at}
+            WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`)
+          if (woken.length === 0) return false
+          yield* event(executionId, "resumed", at)
+          yield* notify("wake", executionId, woken[0].workflow)
+          return true
+        }),
+
+      requestInterrupt: (executionId, at) =>
+        Effect.gen(function* () {
+          const woken = yield* rows(sql`UPDATE weft_executions
+            SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, interrupt_requested = 1, updated_at = ${at}
+            WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`)
+          if (woken.length === 0) return false
+          yield* event(executionId, "interrupt-requested", at)
+          yield* notify("wake", executionId, woken[0].workflow)
+          return true
+        }),
+
+      reopen: (executionId, at) =>
+        Effect.gen(function* () {
+          const woken = yield* rows(sql`UPDATE weft_executions SET status = 'running', result = NULL, wake_seq = wake_seq + 1, updated_at = ${at}
+            WHERE execution_id = ${executionId} AND status = 'failed' RETURNING workflow`)
+          if (woken.length === 0) return false
+          yield* event(executionId, "resumed", at, "after defect")
+          yield* notify("wake", executionId, woken[0].workflow)
+          return true
+        }),
+
+      appendEvent: (executionId, e) => Effect.asVoid(event(executionId, e.kind, e.at, e.detail)),
+
+      runnable: (now, limit, workflows) =>
+        Effect.gen(function* () {
+          if (workflows.length === 0) return []
+          const names = sql.in(workflows as Array<string>)
+          yield* q(sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${now}
+            WHERE status = 'suspended' AND wake_at <= ${now} AND workflow IN ${names}`)
+          const ready = yield* rows(sql`SELECT execution_id, workflow FROM weft_executions
+            WHERE status = 'running' AND workflow IN ${names} AND (owner IS NULL OR lease_until <= ${now})
+            ORDER BY updated_at LIMIT ${limit}`)
+          return ready.map((r) => ({ executionId: r.execution_id as string, workflow: r.workflow as string }))
+        }),
+
+      nextWakeAt: () =>
+        Effect.map(rows(sql`SELECT min(wake_at) AS next FROM weft_executions WHERE status = 'suspended'`), (r) =>
+          Option.fromNullable(optNum(r[0]?.next))
+        ),
+
+      enqueue: (item) =>
+        Effect.zipRight(
+          q(sql`INSERT INTO weft_queue (queue, item_id, payload, token, enqueued_at)
+            VALUES (${item.queue}, ${item.itemId}, ${JSON.stringify(item.payload)}, ${item.token}, ${item.enqueuedAt})
+            ON CONFLICT DO NOTHING`),
+          notify("queue", item.queue)
+        ),
+
+      claimQueueItems: (queue, owner, limit, now) =>
+        Effect.map(
+          rows(
+            isPg
+              ? sql`UPDATE weft_queue SET owner = ${owner}, lease_until = ${now + leaseMs}
+                WHERE (queue, item_id) IN (
+                  SELECT queue, item_id FROM weft_queue WHERE queue = ${queue} AND (owner IS NULL OR lease_until <= ${now})
+                  ORDER BY enqueued_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+                RETURNING *`
+              : sql`UPDATE weft_queue SET owner = ${owner}, lease_until = ${now + leaseMs}
+                WHERE rowid IN (
+                  SELECT rowid FROM weft_queue WHERE queue = ${queue} AND (owner IS NULL OR lease_until <= ${now})
+                  ORDER BY enqueued_at LIMIT ${limit})
+                RETURNING *`
+          ),
+          (r) =>
+            r.map((row) => ({
+              queue: row.queue,
+              itemId: row.item_id,
+              payload: parse(row.payload, () => `queue item ${row.item_id}`),
+              token: row.token,
+              enqueuedAt: num(row.enqueued_at)
+            }))
+        ),
+
+      ackQueueItem: (queue, itemId) => Effect.asVoid(q(sql`DELETE FROM weft_queue WHERE queue = ${queue} AND item_id = ${itemId}`)),
+
+      list: (filter) =>
+        Effect.gen(function* () {
+          const limit = filter.limit ?? 100
+          const conditions = [sql`1 = 1`]
+          if (filter.workflow !== undefined) conditions.push(sql`workflow = ${filter.workflow}`)
+          if (filter.status !== undefined) conditions.push(sql`status = ${filter.status}`)
+          if (filter.createdAfter !== undefined) conditions.push(sql`created_at >= ${filter.createdAfter}`)
+          if (filter.createdBefore !== undefined) conditions.push(sql`created_at < ${filter.createdBefore}`)
+          if (filter.cursor !== undefined) {
+            const i = filter.cursor.indexOf(":")
+            const at = Number(filter.cursor.slice(0, i))
+            const id = filter.cursor.slice(i + 1)
+            conditions.push(sql`(created_at < ${at} OR (created_at = ${at} AND execution_id > ${id}))`)
+          }
+          const found = yield* rows(sql`SELECT * FROM weft_executions WHERE ${sql.and(conditions)}
+            ORDER BY created_at DESC, execution_id ASC LIMIT ${limit + 1}`)
+          const items = found.slice(0, limit).map(toExecution)
+          const last = items.at(-1)
+          return {
+            items,
+            nextCursor: found.length > limit && last !== undefined ? `${last.createdAt}:${last.executionId}` : undefined
+          }
+        }),
+
+      detail: (executionId) =>
+        Effect.gen(function* () {
+          const found = yield* rows(sql`SELECT c.*, ${journalColumns} FROM weft_executions c WHERE c.execution_id = ${executionId}`)
+          if (found.length === 0) return Option.none()
+          const journal = yield* Effect.try({
+            try: () => toJournal(found[0]),
+            catch: (e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e))
+          })
+          const events = yield* rows(sql`SELECT kind, at, detail FROM weft_events WHERE execution_id = ${executionId} ORDER BY id`)
+          return Option.some({
+            ...journal,
+            events: events.map((e) => ({ kind: e.kind, at: num(e.at), detail: e.detail ?? undefined }))
+          })
+        }),
+
+      signingKey: (generate) =>
+        Effect.gen(function* () {
+          yield* q(sql`INSERT INTO weft_meta (key, value) VALUES ('signing_key', ${Buffer.from(generate()).toString("hex")})
+            ON CONFLICT DO NOTHING`)
+          const found = yield* rows(sql`SELECT value FROM weft_meta WHERE key = 'signing_key'`)
+          return new Uint8Array(Buffer.from(found[0].value as string, "hex"))
+        }),
+
+      transaction: (effect) =>
+        Effect.mapError(sql.withTransaction(effect), (e) =>
+          e !== null && typeof e === "object" && "_tag" in e && e._tag === "SqlError" ? unavailable(e) : e
+        ) as any
+    }
+
+    // Rows that no longer decode throw typed errors while being read: surface them as failures.
+    const guarded = Object.fromEntries(
+      Object.entries(store).map(([key, value]) => [
+        key,
+        typeof value === "function"
+          ? (...args: Array<any>) =>
+              Effect.catchAllDefect((value as any)(...args) as Effect.Effect<unknown, unknown>, (defect) =>
+                defect instanceof WorkflowError.WorkflowError ? Effect.fail(defect) : Effect.die(defect)
+              )
+          : value
+      ])
+    ) as unknown as Service
+
+    const notifications = Option.match(listen, {
+      onNone: () => undefined,
+      onSome: (pg): Stream.Stream<Notification> =>
+        pg.listen(CHANNEL).pipe(
+          Stream.map((payload): Notification => {
+            const first = payload.indexOf(":")
+            const second = payload.indexOf(":", first + 1)
+            const workflow = payload.slice(second + 1)
+            return {
+              kind: payload.slice(0, first) as Notification["kind"],
+              id: payload.slice(first + 1, second),
+              workflow: workflow === "" ? undefined : workflow
+            }
+          }),
+          Stream.retry(Schedule.spaced("1 second")),
+          Stream.catchAll(() => Stream.empty)
+        )
+    })
+    return { ...guarded, notifications }
+  })
+
+/** The LISTEN side of a PostgreSQL client, when there is one. */
+export class PgListen extends Context.Tag("@weft/engine-sql/PgListen")<
+  PgListen,
+  { readonly listen: (channel: string) => Stream.Stream<string, SqlError> }
+>() {}
+
+/** The store as a Layer over the `SqlClient` in context. */
+export const layer = (options: Options = {}): Layer.Layer<WorkflowStore.WorkflowStore, WorkflowError.WorkflowError, SqlClient.SqlClient> =>
+  Layer.effect(WorkflowStore.WorkflowStore, make(options))

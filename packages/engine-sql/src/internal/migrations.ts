@@ -1,0 +1,83 @@
+/**
+ * The engine's schema, as numbered migrations run by `@effect/sql`'s Migrator into its own
+ * `weft_migrations` table. Times are epoch milliseconds; encoded values are JSON text.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+
+const createTables = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const serial = sql.onDialectOrElse({ pg: () => "BIGSERIAL PRIMARY KEY", orElse: () => "INTEGER PRIMARY KEY AUTOINCREMENT" })
+  yield* sql`CREATE TABLE weft_executions (
+    execution_id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    parent_execution_id TEXT,
+    parent_deferred TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    wake_seq BIGINT NOT NULL DEFAULT 0,
+    interrupt_requested INTEGER NOT NULL DEFAULT 0,
+    wake_at BIGINT,
+    owner TEXT,
+    fence BIGINT NOT NULL DEFAULT 0,
+    lease_until BIGINT NOT NULL DEFAULT 0
+  )`
+  yield* sql`CREATE INDEX weft_executions_status ON weft_executions (status, wake_at)`
+  yield* sql`CREATE INDEX weft_executions_created ON weft_executions (created_at, execution_id)`
+  yield* sql`CREATE INDEX weft_executions_workflow ON weft_executions (workflow, created_at)`
+  // PostgreSQL has no rowid: a sequence keeps the journal in the order it was written.
+  const seq = sql.onDialectOrElse({ pg: () => "seq BIGSERIAL,", orElse: () => "" })
+  yield* sql.unsafe(`CREATE TABLE weft_attempts (
+    ${seq}
+    execution_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    exit TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    completed_at BIGINT NOT NULL,
+    PRIMARY KEY (execution_id, name, attempt)
+  )`)
+  yield* sql`CREATE TABLE weft_deferreds (
+    execution_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    exit TEXT NOT NULL,
+    completed_at BIGINT NOT NULL,
+    PRIMARY KEY (execution_id, name)
+  )`
+  yield* sql`CREATE TABLE weft_clocks (
+    execution_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    wake_at BIGINT NOT NULL,
+    PRIMARY KEY (execution_id, name)
+  )`
+  yield* sql.unsafe(`CREATE TABLE weft_events (
+    id ${serial},
+    execution_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    detail TEXT
+  )`)
+  yield* sql`CREATE INDEX weft_events_execution ON weft_events (execution_id, id)`
+  yield* sql`CREATE TABLE weft_queue (
+    queue TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    token TEXT NOT NULL,
+    enqueued_at BIGINT NOT NULL,
+    owner TEXT,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (queue, item_id)
+  )`
+  yield* sql`CREATE INDEX weft_queue_ready ON weft_queue (queue, lease_until, enqueued_at)`
+  yield* sql`CREATE TABLE weft_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
+})
+
+/** Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock. */
+export const run = Migrator.make({})({
+  loader: Migrator.fromRecord({ "0001_create_tables": createTables }),
+  table: "weft_migrations"
+})

@@ -1,0 +1,14 @@
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { inject } from "vitest"
+import { SqlEngine } from "@weft/engine-sql"
+import { freshDatabase } from "./pg.js"
+import { engineSuite } from "./suites/engineSuite.js"
+
+engineSuite("postgres", (hooks) =>
+  Layer.unwrapEffect(
+    Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) =>
+      SqlEngine.layerPg({ url, maxConnections: 4 })
+    )
+  ).pipe(Layer.provide(hooks ?? Layer.empty))
+)

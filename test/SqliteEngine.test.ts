@@ -1,0 +1,12 @@
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Layer from "effect/Layer"
+import { SqlEngine } from "@weft/engine-sql"
+import { engineSuite } from "./suites/engineSuite.js"
+
+let n = 0
+const dir = join(tmpdir(), `weft-sqlite-${process.pid}`)
+
+engineSuite("sqlite", (hooks) =>
+  SqlEngine.layerSqlite({ filename: join(dir, `engine-${n++}.db`) }).pipe(Layer.provide(hooks ?? Layer.empty))
+)

