@@ -98,19 +98,13 @@ export const retry = <Success extends AnySchema, Error extends AnySchema, R>(
     readonly while?: ((error: Error["Type"]) => boolean) | undefined
   }
 ): Activity<Success, Error, R> =>
-  new ActivityImpl(
-    activity.name,
-    activity.successSchema,
-    activity.errorSchema,
-    activity.execute,
-    {
+  copy(activity, {
+    retryPolicy: {
       times: options.times,
       schedule: options.schedule ?? defaultSchedule,
       isRetryable: options.while ?? (() => true)
-    },
-    activity.transactional,
-    (activity as ActivityImpl<Success, Error, R>).def.codec
-  )
+    }
+  })
 
 /**
  * Makes an activity transactional: on a SQL engine its body runs inside the transaction that
@@ -120,14 +114,19 @@ export const retry = <Success extends AnySchema, Error extends AnySchema, R>(
  */
 export const transactional = <Success extends AnySchema, Error extends AnySchema, R>(
   activity: Activity<Success, Error, R>
+): Activity<Success, Error, R> => copy(activity, { transactional: true })
+
+const copy = <Success extends AnySchema, Error extends AnySchema, R>(
+  activity: Activity<Success, Error, R>,
+  patch: { readonly retryPolicy?: RetryPolicy; readonly transactional?: boolean }
 ): Activity<Success, Error, R> =>
   new ActivityImpl(
     activity.name,
     activity.successSchema,
     activity.errorSchema,
     activity.execute,
-    activity.retryPolicy,
-    true,
+    patch.retryPolicy ?? activity.retryPolicy,
+    patch.transactional ?? activity.transactional,
     (activity as ActivityImpl<Success, Error, R>).def.codec
   )
 

@@ -103,7 +103,7 @@ export const done = <S extends AnySchema, E extends AnySchema>(
       )
     }
     yield* engine.get(claims.workflow, claims.executionId)
-    yield* engine.completeDeferred(claims.executionId, self.name, encoded.right)
+    yield* engine.completeDeferred(claims.executionId, self.name, encoded.right, claims.workflow)
   })
 
 /** Completes the deferred named by `token` with a value. */

@@ -50,7 +50,7 @@ export const make = <
   readonly error?: Error | undefined
   readonly idempotencyKey: (payload: PayloadSchema<P>["Type"]) => string
 }): DurableQueue<PayloadSchema<P>, Success, Error> => {
-  const payloadSchema = (Schema.isSchema(options.payload) ? options.payload : Schema.Struct(options.payload as Schema.Struct.Fields)) as any
+  const payloadSchema = Codec.payloadSchema(options.payload)
   const successSchema = (options.success ?? Schema.Void) as Success
   const errorSchema = (options.error ?? Schema.Never) as Error
   return {
@@ -140,8 +140,8 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
             const error = Codec.invalid("InvalidResult", `The result of queue "${self.name}"`, encoded.left, {})
             encoded = self.codec.encodeExit(Exit.die(error))
           }
-          const claims = yield* engine.verify(item.token)
-          yield* engine.completeDeferred(claims.executionId, claims.deferred, Either.getOrThrow(encoded))
+          const { deferred, executionId, workflow } = yield* engine.verify(item.token)
+          yield* engine.completeDeferred(executionId, deferred, Either.getOrThrow(encoded), workflow)
           yield* engine.store.ackQueueItem(self.name, item.itemId)
         })
 

@@ -110,7 +110,7 @@ export const make = <
   readonly error?: Error | undefined
   readonly idempotencyKey: (payload: PayloadSchema<P>["Type"]) => string
 }): Workflow<Name, PayloadSchema<P>, Success, Error> => {
-  const payloadSchema = (Schema.isSchema(options.payload) ? options.payload : Schema.Struct(options.payload as Schema.Struct.Fields)) as any
+  const payloadSchema = Codec.payloadSchema(options.payload)
   const successSchema = (options.success ?? Schema.Void) as Success
   const errorSchema = (options.error ?? Schema.Never) as Error
   const def = {

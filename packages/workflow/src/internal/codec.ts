@@ -32,6 +32,10 @@ export const make = (
   }
 }
 
+/** A payload given as a struct's fields or as a schema, as a schema. */
+export const payloadSchema = (input: Schema.Struct.Fields | Schema.Schema.All): any =>
+  Schema.isSchema(input) ? input : Schema.Struct(input as Schema.Struct.Fields)
+
 /** Turns a parse error into a typed error naming the workflow, the first bad field and what it expected. */
 export const invalid = (
   reason: "InvalidPayload" | "InvalidResult",

@@ -518,7 +518,13 @@ export interface Engine {
   readonly resume: (workflow: string | undefined, executionId: string) => Effect.Effect<void, WorkflowError>
   readonly sign: (workflow: string, executionId: string, deferred: string) => string
   readonly verify: (token: string) => Effect.Effect<Token.TokenClaims, WorkflowError>
-  readonly completeDeferred: (executionId: string, name: string, exit: EncodedExit) => Effect.Effect<boolean, WorkflowError>
+  /** With `workflow` known and not registered here, the woken execution is left to the workers that registered it. */
+  readonly completeDeferred: (
+    executionId: string,
+    name: string,
+    exit: EncodedExit,
+    workflow?: string | undefined
+  ) => Effect.Effect<boolean, WorkflowError>
   readonly schedule: (executionId: string) => Effect.Effect<void>
   readonly retryDelay: (schedule: Schedule.Schedule<any, unknown>, retry: number) => Effect.Effect<number | undefined>
   readonly hook: (point: Point, executionId: string, detail?: string) => Effect.Effect<void>
@@ -720,14 +726,15 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         }
       })
 
-    const completeDeferred: Engine["completeDeferred"] = (executionId, name, exit) =>
+    const completeDeferred: Engine["completeDeferred"] = (executionId, name, exit, workflow) =>
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
         const { applied, record } = yield* store.completeDeferred(executionId, { name, exit, completedAt: at })
         yield* store.appendEvent(executionId, { kind: applied ? "signal-received" : "signal-ignored", at, detail: name })
         if (!applied) return false
         running.get(executionId)?.instance?.deliver(record)
-        yield* schedule(executionId)
+        // As in `start`: claiming a workflow this engine cannot run would race its workers' wake-up and win.
+        if (workflow === undefined || registry.has(workflow)) yield* schedule(executionId)
         return true
       })
 
@@ -749,7 +756,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const executionId = stableId(def.name, def.idempotencyKey(payload))
         const at = yield* Clock.currentTimeMillis
         const { created, record } = yield* store.create({ executionId, workflow: def.name, payload: encoded.right, parent, at })
-        if (created || (record.status === "running" && !running.has(executionId))) yield* schedule(executionId)
+        // A workflow this engine only submits runs on the workers that registered it: claiming it here would
+        // only hold it from them until the claim is released (without a wake-up) or expires.
+        const runsHere = registry.has(def.name)
+        if (runsHere && (created || (record.status === "running" && !running.has(executionId)))) yield* schedule(executionId)
         if (!created && parent !== undefined && terminal.has(record.status)) {
           yield* completeDeferred(parent.executionId, parent.deferred, record.result)
         }
