@@ -6,11 +6,14 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import Pg from "pg"
 import { WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
 import * as SqlStore from "./SqlStore.js"
 
@@ -74,11 +77,45 @@ export const layerPg = (
     Layer.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
     Layer.mapError(unavailable(`PostgreSQL at ${redact(url)}`))
   )
-  const listen = Layer.effect(
-    SqlStore.PgListen,
-    Effect.map(PgClient.PgClient, (pg) => ({ listen: pg.listen }))
-  )
+  const listen = Layer.succeed(SqlStore.PgListen, { listen: listenOn(url) })
   return layer(rest).pipe(Layer.provideMerge(Layer.provideMerge(listen, client)))
+}
+
+/**
+ * LISTEN on a connection of its own that fails the stream when the connection is lost, so the store
+ * listens again on a new one. (`PgClient`'s `listen` swallows the error and waits on the dead connection.)
+ */
+const listenOn = (url: string) => (channel: string): Stream.Stream<string, SqlError> =>
+  Stream.asyncPush<string, SqlError>((emit) =>
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          const client = new Pg.Client({ connectionString: url, application_name: "weft-listen" })
+          const lost = (cause: unknown) => emit.fail(new SqlError({ cause, message: "The LISTEN connection was lost" }))
+          client.on("error", lost)
+          client.on("end", () => lost(new Error("The connection ended")))
+          client.on("notification", (message) => {
+            if (message.channel === channel && message.payload !== undefined) emit.single(message.payload)
+          })
+          try {
+            await client.connect()
+            await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
+          } catch (cause) {
+            await close(client)
+            throw cause
+          }
+          return client
+        },
+        catch: (cause) => new SqlError({ cause, message: "Failed to listen" })
+      }),
+      (client) => Effect.promise(() => close(client))
+    )
+  )
+
+const close = (client: Pg.Client): Promise<void> => {
+  client.removeAllListeners()
+  client.on("error", () => undefined)
+  return client.end().catch(() => undefined)
 }
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")

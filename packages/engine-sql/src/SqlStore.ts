@@ -59,6 +59,20 @@ const parse = (value: unknown, where: () => string): unknown => {
   }
 }
 
+/**
+ * A stored Exit that is not JSON any more stays readable as a marker the runtime's schema cannot
+ * decode: the execution then fails with a `NonDeterminismError` naming the step, instead of every
+ * claim of it failing (and being retried) forever.
+ */
+const parseExit = (value: unknown, where: () => string): unknown => {
+  if (typeof value !== "string") return value
+  try {
+    return JSON.parse(value)
+  } catch {
+    return { _tag: "Undecodable", message: `${where()} is not valid JSON`, text: value }
+  }
+}
+
 const toExecution = (row: any): ExecutionRecord => ({
   executionId: row.execution_id,
   workflow: row.workflow,
@@ -79,14 +93,14 @@ const toExecution = (row: any): ExecutionRecord => ({
 const toAttempt = (executionId: string, row: any): ActivityAttempt => ({
   name: row.name,
   attempt: num(row.attempt),
-  exit: parse(row.exit, () => `the result of activity "${row.name}" (attempt ${row.attempt}) of execution ${executionId}`),
+  exit: parseExit(row.exit, () => `the result of activity "${row.name}" (attempt ${row.attempt}) of execution ${executionId}`),
   startedAt: num(row.started_at),
   completedAt: num(row.completed_at)
 })
 
 const toDeferred = (executionId: string, row: any): DeferredRecord => ({
   name: row.name,
-  exit: parse(row.exit, () => `deferred "${row.name}" of execution ${executionId}`),
+  exit: parseExit(row.exit, () => `deferred "${row.name}" of execution ${executionId}`),
   completedAt: num(row.completed_at)
 })
 
@@ -118,6 +132,13 @@ export const make = (
 
     const event = (executionId: string, kind: WorkflowStore.EventKind, at: number, detail?: string) =>
       q(sql`INSERT INTO weft_events (execution_id, kind, at, detail) VALUES (${executionId}, ${kind}, ${at}, ${detail ?? null})`)
+
+    /**
+     * 1 while `fence` still holds the execution, else 0: a fenced write that found its row already
+     * written returns that row only to the live claim, so a superseded worker stops there too.
+     */
+    const held = (executionId: string, fence: number) =>
+      sql`(SELECT count(*) FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)`
 
     /** Whether `fence` still holds the execution (used only to explain a write that changed nothing). */
     const holds = (executionId: string, fence: number) =>
@@ -222,9 +243,9 @@ export const make = (
             WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
             ON CONFLICT DO NOTHING RETURNING attempt`)
           if (inserted.length > 0) return attempt
-          const existing = yield* rows(sql`SELECT * FROM weft_attempts
+          const existing = yield* rows(sql`SELECT a.*, ${held(executionId, fence)} AS held FROM weft_attempts a
             WHERE execution_id = ${executionId} AND name = ${attempt.name} AND attempt = ${attempt.attempt}`)
-          if (existing.length > 0) return toAttempt(executionId, existing[0])
+          if (existing.length > 0 && num(existing[0].held) > 0) return toAttempt(executionId, existing[0])
           return yield* Effect.fail(leaseLost(executionId))
         }),
 
@@ -235,8 +256,9 @@ export const make = (
             WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
             ON CONFLICT DO NOTHING RETURNING wake_at`)
           if (inserted.length > 0) return clock
-          const existing = yield* rows(sql`SELECT wake_at FROM weft_clocks WHERE execution_id = ${executionId} AND name = ${clock.name}`)
-          if (existing.length > 0) return { name: clock.name, wakeAt: num(existing[0].wake_at) }
+          const existing = yield* rows(sql`SELECT wake_at, ${held(executionId, fence)} AS held FROM weft_clocks
+            WHERE execution_id = ${executionId} AND name = ${clock.name}`)
+          if (existing.length > 0 && num(existing[0].held) > 0) return { name: clock.name, wakeAt: num(existing[0].wake_at) }
           return yield* Effect.fail(leaseLost(executionId))
         }),
 
@@ -247,8 +269,9 @@ export const make = (
             WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
             ON CONFLICT DO NOTHING RETURNING name`)
           if (inserted.length > 0) return deferred
-          const existing = yield* rows(sql`SELECT * FROM weft_deferreds WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
-          if (existing.length > 0) return toDeferred(executionId, existing[0])
+          const existing = yield* rows(sql`SELECT d.*, ${held(executionId, fence)} AS held FROM weft_deferreds d
+            WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
+          if (existing.length > 0 && num(existing[0].held) > 0) return toDeferred(executionId, existing[0])
           return yield* Effect.fail(leaseLost(executionId))
         }),
 

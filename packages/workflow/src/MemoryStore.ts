@@ -28,6 +28,8 @@ export interface Options {
 interface Entry {
   record: ExecutionRecord
   attempts: Array<ActivityAttempt> | undefined
+  /** (attempt, name) → attempt, so first-writer-wins is not a scan of a long journal. */
+  attemptIndex: Map<string, ActivityAttempt> | undefined
   deferreds: Array<DeferredRecord> | undefined
   clocks: Array<ClockRecord> | undefined
   events: Array<EventRecord> | undefined
@@ -89,6 +91,7 @@ export const make = (options: Options = {}): Service => {
         entries.set(execution.executionId, {
           record,
           attempts: undefined,
+          attemptIndex: undefined,
           deferreds: undefined,
           clocks: undefined,
           events: [{ kind: "started", at: execution.at, detail: undefined }],
@@ -131,10 +134,12 @@ export const make = (options: Options = {}): Service => {
       Effect.suspend(() => {
         const entry = held(executionId, fence)
         if (entry instanceof WorkflowError) return Effect.fail(entry)
-        const attempts = (entry.attempts ??= [])
-        const existing = attempts.find((a) => a.name === attempt.name && a.attempt === attempt.attempt)
+        const index = (entry.attemptIndex ??= new Map())
+        const key = `${attempt.attempt}:${attempt.name}`
+        const existing = index.get(key)
         if (existing !== undefined) return Effect.succeed(existing)
-        attempts.push(attempt)
+        index.set(key, attempt)
+        ;(entry.attempts ??= []).push(attempt)
         return Effect.succeed(attempt)
       }),
 

@@ -4,6 +4,7 @@
  */
 import * as Either from "effect/Either"
 import type * as Exit from "effect/Exit"
+import * as ExitModule from "effect/Exit"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { WorkflowError } from "../WorkflowError.js"
@@ -16,20 +17,51 @@ export interface Codec {
   readonly decodeExit: (encoded: unknown) => Either.Either<Exit.Exit<unknown, unknown>, ParseResult.ParseError>
 }
 
-/** Compiles the codecs of a definition. */
+const byOutcome = new WeakMap<object, WeakMap<object, Codec>>()
+
+/**
+ * Compiles the codecs of a definition. Exit codecs are cached by schema identity, and successes
+ * take a fast path through the success schema alone (the stored form is the same as `Schema.Exit`'s).
+ */
 export const make = (
   payload: Schema.Schema.All | undefined,
   success: Schema.Schema.All,
   error: Schema.Schema.All
 ): Codec => {
+  if (payload === undefined) {
+    const cached = byOutcome.get(success)?.get(error)
+    if (cached !== undefined) return cached
+  }
   const exit = Schema.Exit({ success, failure: error, defect: Schema.Defect }) as unknown as Schema.Schema<any, any, never>
   const p = (payload ?? Schema.Unknown) as Schema.Schema<any, any, never>
-  return {
+  const encodeFull = Schema.encodeEither(exit) as Codec["encodeExit"]
+  const decodeFull = Schema.decodeUnknownEither(exit) as Codec["decodeExit"]
+  const encodeSuccess = Schema.encodeEither(success as Schema.Schema<any, any, never>)
+  const decodeSuccess = Schema.decodeUnknownEither(success as Schema.Schema<any, any, never>)
+  const codec: Codec = {
     encodePayload: Schema.encodeEither(p),
     decodePayload: Schema.decodeUnknownEither(p),
-    encodeExit: Schema.encodeEither(exit) as Codec["encodeExit"],
-    decodeExit: Schema.decodeUnknownEither(exit) as Codec["decodeExit"]
+    encodeExit: (value) => {
+      if (value._tag === "Success") {
+        const encoded = encodeSuccess(value.value)
+        if (Either.isRight(encoded)) return Either.right({ _tag: "Success", value: encoded.right })
+      }
+      return encodeFull(value)
+    },
+    decodeExit: (encoded) => {
+      if ((encoded as { _tag?: unknown } | undefined)?._tag === "Success") {
+        const decoded = decodeSuccess((encoded as { value?: unknown }).value)
+        if (Either.isRight(decoded)) return Either.right(ExitModule.succeed(decoded.right))
+      }
+      return decodeFull(encoded)
+    }
   }
+  if (payload === undefined) {
+    let byError = byOutcome.get(success)
+    if (byError === undefined) byOutcome.set(success, (byError = new WeakMap()))
+    byError.set(error, codec)
+  }
+  return codec
 }
 
 /** A payload given as a struct's fields or as a schema, as a schema. */

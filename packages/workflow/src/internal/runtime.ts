@@ -197,26 +197,30 @@ export class Instance {
   }
 
   private attempt(def: ActivityDef, n: number): Effect.Effect<any, any, any> {
+    // Attempt 1 is the reference's default: providing it would copy the context on every step.
+    const execute = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
     const run = Effect.uninterruptibleMask((restore) =>
-      Effect.suspend(() => {
+      Effect.clockWith((clock) => {
         if (this.interrupting) return Effect.interrupt
         this.inFlight++
-        return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
-          const body = Effect.exit(restore(Effect.provideService(def.execute, CurrentAttempt, n)))
-          const settle = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<ActivityAttempt> =>
-            Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-              ? (Effect.failCause(exit.cause) as Effect.Effect<never>)
-              : this.record(def, n, startedAt, exit)
-          const transaction = def.transactional === true ? this.engine.store.transaction : undefined
-          if (transaction === undefined) return Effect.flatMap(body, settle)
-          return transaction(
-            Effect.flatMap(body, (exit) => (Exit.isSuccess(exit) ? settle(exit) : Effect.fail(new Rollback(exit))))
-          ).pipe(
-            Effect.catchAll((error): Effect.Effect<ActivityAttempt> =>
-              error instanceof Rollback ? settle(error.exit) : this.abortWith(error as WorkflowError)
-            )
-          )
-        }).pipe(Effect.ensuring(Effect.sync(() => this.settled())))
+        const startedAt = clock.unsafeCurrentTimeMillis()
+        const body = Effect.exit(restore(execute))
+        const settle = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<ActivityAttempt> =>
+          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+            ? (Effect.failCause(exit.cause) as Effect.Effect<never>)
+            : this.record(def, n, startedAt, clock, exit)
+        const transaction = def.transactional === true ? this.engine.store.transaction : undefined
+        const recorded =
+          transaction === undefined
+            ? Effect.flatMap(body, settle)
+            : transaction(
+                Effect.flatMap(body, (exit) => (Exit.isSuccess(exit) ? settle(exit) : Effect.fail(new Rollback(exit))))
+              ).pipe(
+                Effect.catchAll((error): Effect.Effect<ActivityAttempt> =>
+                  error instanceof Rollback ? settle(error.exit) : this.abortWith(error as WorkflowError)
+                )
+              )
+        return Effect.onExit(recorded, () => Effect.sync(() => this.settled()))
       })
     )
     const attempt = Effect.flatMap(run, (stored) => this.decide(def, stored) ?? this.attempt(def, n + 1))
@@ -229,27 +233,36 @@ export class Instance {
     )
   }
 
-  private record(def: ActivityDef, n: number, startedAt: number, exit: Exit.Exit<unknown, unknown>) {
-    return Effect.flatMap(this.engine.hook("activity-ran", this.executionId, def.name), () =>
-      Effect.flatMap(Clock.currentTimeMillis, (completedAt) => {
-        const attempt: ActivityAttempt = {
-          name: def.name,
-          attempt: n,
-          exit: this.encode(def.codec, exit, `the result of activity "${def.name}"`),
-          startedAt,
-          completedAt
-        }
-        return this.engine.store.recordAttempt(this.executionId, this.fence, attempt).pipe(
-          Effect.catchAll((error) => this.abortWith(error)),
-          Effect.tap((stored) => {
-            const list = this.attempts.get(def.name)
-            if (list === undefined) this.attempts.set(def.name, [stored])
-            else list.push(stored)
-            this.ranHere.add(stored)
-            return this.engine.hook("activity-recorded", this.executionId, def.name)
-          })
-        )
-      })
+  private record(
+    def: ActivityDef,
+    n: number,
+    startedAt: number,
+    clock: Clock.Clock,
+    exit: Exit.Exit<unknown, unknown>
+  ): Effect.Effect<ActivityAttempt> {
+    const write = Effect.suspend(() => {
+      const attempt: ActivityAttempt = {
+        name: def.name,
+        attempt: n,
+        exit: this.encode(def.codec, exit, `the result of activity "${def.name}"`),
+        startedAt,
+        completedAt: clock.unsafeCurrentTimeMillis()
+      }
+      return this.engine.store.recordAttempt(this.executionId, this.fence, attempt).pipe(
+        Effect.catchAll((error) => this.abortWith(error)),
+        Effect.map((stored) => {
+          const list = this.attempts.get(def.name)
+          if (list === undefined) this.attempts.set(def.name, [stored])
+          else list.push(stored)
+          this.ranHere.add(stored)
+          return stored
+        })
+      )
+    })
+    if (!this.engine.hooked) return write
+    return Effect.zipRight(
+      this.engine.hook("activity-ran", this.executionId, def.name),
+      Effect.tap(write, () => this.engine.hook("activity-recorded", this.executionId, def.name))
     )
   }
 
@@ -528,6 +541,8 @@ export interface Engine {
   readonly schedule: (executionId: string) => Effect.Effect<void>
   readonly retryDelay: (schedule: Schedule.Schedule<any, unknown>, retry: number) => Effect.Effect<number | undefined>
   readonly hook: (point: Point, executionId: string, detail?: string) => Effect.Effect<void>
+  /** Whether test hooks are installed (production skips the hook calls entirely). */
+  readonly hooked: boolean
   readonly queueSignal: (queue: string) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
   readonly pollIntervalMs: number | undefined
   readonly notifyQueue: (queue: string) => void
@@ -671,7 +686,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           if (instance.wakeAt !== undefined) yield* Queue.offer(timerWake, undefined)
           return "done"
         }
-        if (!interruptedOnly) {
+        // A replay that already diverged names the step where it did; the steps it then never reached are no news.
+        const diverged =
+          Exit.isFailure(exit) && Chunk.some(Cause.defects(exit.cause), (defect) => defect instanceof NonDeterminismError)
+        if (!interruptedOnly && !diverged) {
           const skipped = instance.skipped()
           if (skipped !== undefined) exit = Exit.die(instance.skippedError(skipped))
         }
@@ -880,6 +898,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       schedule,
       retryDelay,
       hook,
+      hooked: Option.isSome(hooks),
       queueSignal,
       pollIntervalMs: options.pollIntervalMs,
       notifyQueue,

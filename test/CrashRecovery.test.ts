@@ -1,0 +1,335 @@
+/**
+ * Crash recovery with real worker processes: a worker is SIGKILLed at a named fault point and a
+ * fresh one, built from the same engine Layer, finishes the execution. Runs on SQLite and PostgreSQL.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import { inject } from "vitest"
+import { SqlEngine } from "@weft/engine-sql"
+import { DurableDeferred, type Workflow, WorkflowEngine, type WorkflowStore } from "@weft/workflow"
+import {
+  Approval,
+  Approve,
+  type BodyRun,
+  bodyRuns,
+  Ledger,
+  ledgerTable,
+  Nap,
+  napMillis,
+  scenarios,
+  Steps
+} from "./crash/fixtures.js"
+import { freshDatabase } from "./pg.js"
+import { attempts, record } from "./util.js"
+
+const dir = mkdtempSync(join(tmpdir(), "weft-crash-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+let n = 0
+
+type Services = WorkflowEngine.WorkflowEngine | SqlClient.SqlClient
+
+/** A database the test and its workers share: how workers reach it, and the test's own engine on it. */
+interface Database {
+  readonly spec: string
+  readonly layer: Layer.Layer<Services | WorkflowStore.WorkflowStore, unknown>
+  /** Whether wake-ups between processes arrive by LISTEN/NOTIFY (else by polling). */
+  readonly notifies: boolean
+}
+
+const backends: ReadonlyArray<{ readonly name: string; readonly database: Effect.Effect<Database> }> = [
+  {
+    name: "sqlite",
+    database: Effect.sync(() => {
+      const filename = join(dir, `crash-${n++}.db`)
+      return { spec: `sqlite:${filename}`, layer: SqlEngine.layerSqlite({ filename }), notifies: false }
+    })
+  },
+  {
+    name: "postgres",
+    database: Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) => ({
+      spec: `pg:${url}`,
+      layer: SqlEngine.layerPg({ url, maxConnections: 2 }),
+      notifies: true
+    }))
+  }
+]
+
+for (const backend of backends) {
+  // Every test has its own database and workers, so they run concurrently.
+  describe.concurrent(`crash recovery: ${backend.name}`, () => {
+    /** Runs `test` with a fresh database, the test's engine on it, and a fresh body-run log. */
+    const withDatabase = <A, E>(test: (db: Database, log: string) => Effect.Effect<A, E, Services | Scope.Scope>) =>
+      Effect.flatMap(backend.database, (db) => Effect.provide(test(db, join(dir, `runs-${n++}.log`)), db.layer))
+
+    it.scoped("a new process finishes a killed run on start-up without execute: steps 1–2 ran once, 3–5 once", () =>
+      withDatabase((db, log) =>
+        Effect.gen(function* () {
+          const id = yield* Steps.executionId({ id: "s1" })
+          const first = yield* worker(db, log, "steps", "s1", { start: true, kill: "activity-recorded:step-2" })
+          yield* killed(first)
+          assert.deepStrictEqual(names(bodyRuns(log)), ["step-1", "step-2"])
+          assert.deepStrictEqual(yield* attempts(id), ["step-1#1", "step-2#1"])
+          assert.strictEqual((yield* record(id)).execution.status, "running")
+
+          const second = yield* worker(db, log, "steps", "s1")
+          yield* completedIn(second)
+          const runs = bodyRuns(log)
+          assert.deepStrictEqual(runs, [
+            { name: "step-1", pid: first.pid },
+            { name: "step-2", pid: first.pid },
+            { name: "step-3", pid: second.pid },
+            { name: "step-4", pid: second.pid },
+            { name: "step-5", pid: second.pid }
+          ])
+          assert.deepStrictEqual(yield* attempts(id), ["step-1#1", "step-2#1", "step-3#1", "step-4#1", "step-5#1"])
+          assert.deepStrictEqual(yield* result(Steps, id), Exit.succeed("s1/s2/s3/s4/s5"))
+        })
+      ))
+
+    it.scoped("a kill during activity 3 re-runs only activity 3: its body ran twice, every other body once", () =>
+      withDatabase((db, log) =>
+        Effect.gen(function* () {
+          const id = yield* Steps.executionId({ id: "s2" })
+          const first = yield* worker(db, log, "steps", "s2", { start: true, kill: "activity-ran:step-3" })
+          yield* killed(first)
+          assert.deepStrictEqual(names(bodyRuns(log)), ["step-1", "step-2", "step-3"])
+          assert.deepStrictEqual(yield* attempts(id), ["step-1#1", "step-2#1"])
+
+          const second = yield* worker(db, log, "steps", "s2")
+          yield* completedIn(second)
+          assert.deepStrictEqual(bodyRuns(log), [
+            { name: "step-1", pid: first.pid },
+            { name: "step-2", pid: first.pid },
+            { name: "step-3", pid: first.pid },
+            { name: "step-3", pid: second.pid },
+            { name: "step-4", pid: second.pid },
+            { name: "step-5", pid: second.pid }
+          ])
+          assert.deepStrictEqual(yield* attempts(id), ["step-1#1", "step-2#1", "step-3#1", "step-4#1", "step-5#1"])
+          assert.deepStrictEqual(yield* result(Steps, id), Exit.succeed("s1/s2/s3/s4/s5"))
+        })
+      ))
+
+    it.scoped("a durable timer outlives its process: a new one wakes it on time and runs the next activity once", () =>
+      withDatabase((db, log) =>
+        Effect.gen(function* () {
+          const id = yield* Nap.executionId({ id: "t1" })
+          const first = yield* worker(db, log, "nap", "t1", { start: true, kill: "after-suspend" })
+          yield* killed(first)
+          const asleep = yield* record(id)
+          assert.strictEqual(asleep.execution.status, "suspended")
+          assert.deepStrictEqual(names(bodyRuns(log)), ["before"])
+          const wakeAt = asleep.clocks.find((clock) => clock.name === "@weft/clock/nap")!.wakeAt
+          assert.strictEqual(asleep.execution.wakeAt, wakeAt)
+
+          const second = yield* worker(db, log, "nap", "t1")
+          yield* completedIn(second)
+          assert.deepStrictEqual(bodyRuns(log), [
+            { name: "before", pid: first.pid },
+            { name: "after", pid: second.pid }
+          ])
+          const done = yield* record(id)
+          const after = done.attempts.find((attempt) => attempt.name === "after")!
+          assert.isAtLeast(after.startedAt, wakeAt)
+          assert.isAtLeast(wakeAt - done.execution.createdAt, napMillis)
+          assert.deepStrictEqual(yield* attempts(id), ["before#1", "after#1"])
+          assert.deepStrictEqual(yield* result(Nap, id), Exit.succeed("before/after"))
+        })
+      ))
+
+    it.scoped(
+      `a deferred completed by token from another process wakes the waiting worker, which finishes without a restart (${
+        backend.name === "postgres" ? "LISTEN/NOTIFY" : "polling"
+      })`,
+      () =>
+        withDatabase((db, log) =>
+          Effect.gen(function* () {
+            const id = yield* Approve.executionId({ id: "d1" })
+            // On PostgreSQL the worker never polls during the test, so only a NOTIFY can wake it.
+            const waiting = yield* worker(db, log, "approve", "d1", {
+              start: true,
+              ...(db.notifies ? { pollIntervalMs: 60_000 } : {})
+            })
+            yield* waiting.line("hook after-suspend")
+            assert.strictEqual((yield* record(id)).execution.status, "suspended")
+            assert.deepStrictEqual(names(bodyRuns(log)), ["before"])
+
+            const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Approve.name, executionId: id })
+            yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+            yield* completedIn(waiting)
+            // Two claims, both the worker's: the run that suspended and the run that finished. The test's engine has
+            // not registered the workflow, so completing the deferred leaves the run to the worker, never claims it.
+            const sql = yield* SqlClient.SqlClient
+            const claims = yield* sql<{ readonly fence: unknown }>`
+              SELECT fence FROM weft_executions WHERE execution_id = ${id}`
+            assert.strictEqual(Number(claims[0]!.fence), 2)
+            assert.deepStrictEqual(bodyRuns(log), [
+              { name: "before", pid: waiting.pid },
+              { name: "after", pid: waiting.pid }
+            ])
+            const done = yield* record(id)
+            assert.deepStrictEqual(done.deferreds.map((d) => d.name), [Approval.name])
+            assert.includeMembers(done.events.map((e) => e.kind), ["suspended", "signal-received", "completed"])
+            assert.deepStrictEqual(yield* result(Approve, id), Exit.succeed("approved by ops"))
+          })
+        )
+    )
+
+    it.scoped("a kill between a transactional activity's insert and its commit leaves one row after recovery", () =>
+      withDatabase((db, log) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`CREATE TABLE ${sql(ledgerTable)} (execution_id TEXT NOT NULL, pid INTEGER NOT NULL)`
+          const rows = sql<{ readonly pid: number }>`SELECT pid FROM ${sql(ledgerTable)}`
+          const id = yield* Ledger.executionId({ id: "x1" })
+          const first = yield* worker(db, log, "ledger", "x1", { start: true, kill: "activity-ran:insert-row" })
+          yield* killed(first)
+          // The body's INSERT ran (it logs after the statement), but nothing of it committed.
+          assert.deepStrictEqual(names(bodyRuns(log)), ["prepare", "insert-row"])
+          assert.deepStrictEqual(yield* rows, [])
+          assert.deepStrictEqual(yield* attempts(id), ["prepare#1"])
+
+          const second = yield* worker(db, log, "ledger", "x1")
+          yield* completedIn(second)
+          assert.deepStrictEqual(bodyRuns(log), [
+            { name: "prepare", pid: first.pid },
+            { name: "insert-row", pid: first.pid },
+            { name: "insert-row", pid: second.pid },
+            { name: "finish", pid: second.pid }
+          ])
+          assert.deepStrictEqual((yield* rows).map((row) => Number(row.pid)), [second.pid])
+          assert.deepStrictEqual(yield* attempts(id), ["prepare#1", "insert-row#1", "finish#1"])
+          assert.deepStrictEqual(yield* result(Ledger, id), Exit.succeed("inserted/finished"))
+        })
+      ))
+  })
+}
+
+/** A running worker process. */
+interface Worker {
+  readonly pid: number
+  /** Waits until the worker prints `text` as a whole line; fails if it exits first. */
+  readonly line: (text: string) => Effect.Effect<void, Error>
+  /** Waits until the worker has exited and its output is closed. */
+  readonly exit: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+  /** Everything it printed, for failure messages. */
+  readonly output: () => string
+}
+
+const childScript = fileURLToPath(new URL("./crash/child.ts", import.meta.url))
+
+/** Starts a worker (test/crash/child.ts) on `db`; it is SIGKILLed when the test's scope closes, if still running. */
+const worker = (
+  db: Database,
+  log: string,
+  scenario: keyof typeof scenarios,
+  key: string,
+  options: {
+    /** Execute the workflow (otherwise the worker only recovers what the store holds). */
+    readonly start?: boolean
+    /** The fault point to SIGKILL itself at: `point` or `point:detail`. */
+    readonly kill?: string
+    readonly pollIntervalMs?: number
+  } = {}
+): Effect.Effect<Worker, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--import", "tsx", childScript], {
+          cwd: fileURLToPath(new URL("..", import.meta.url)),
+          stdio: ["ignore", "pipe", "pipe"],
+          env: {
+            ...process.env,
+            WEFT_CRASH_DB: db.spec,
+            WEFT_CRASH_SCENARIO: scenario,
+            WEFT_CRASH_KEY: key,
+            WEFT_CRASH_LOG: log,
+            WEFT_CRASH_START: options.start === true ? "1" : "",
+            WEFT_CRASH_KILL: options.kill ?? "",
+            ...(options.pollIntervalMs === undefined ? {} : { WEFT_CRASH_POLL_MS: String(options.pollIntervalMs) })
+          }
+        })
+      ),
+      (child) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
+    ),
+    watch
+  )
+
+const watch = (child: ChildProcess): Worker => {
+  type Closed = { readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  let output = ""
+  let pending = ""
+  const lines: Array<string> = []
+  let closed: Closed | undefined
+  const listeners = new Set<() => void>()
+  const changed = () => listeners.forEach((listener) => listener())
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    output += chunk
+    const parts = (pending + chunk).split("\n")
+    pending = parts.pop()!
+    lines.push(...parts)
+    changed()
+  })
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => void (output += chunk))
+  child.once("close", (code, signal) => {
+    closed = { code, signal }
+    changed()
+  })
+  /** Resumes once `ready` gives a result: listens to output and exit until then. */
+  const when = <A, E>(ready: () => Effect.Effect<A, E> | undefined) =>
+    Effect.async<A, E>((resume) => {
+      const check = () => {
+        const done = ready()
+        if (done === undefined) return
+        listeners.delete(check)
+        resume(done)
+      }
+      listeners.add(check)
+      check()
+      return Effect.sync(() => void listeners.delete(check))
+    })
+  return {
+    pid: child.pid!,
+    output: () => output,
+    exit: when(() => (closed === undefined ? undefined : Effect.succeed(closed))),
+    line: (text) =>
+      when(() =>
+        lines.includes(text)
+          ? Effect.void
+          : closed === undefined
+          ? undefined
+          : Effect.fail(new Error(`worker ${child.pid} exited before printing "${text}":\n${output}`))
+      )
+  }
+}
+
+/** Waits for the worker to die by SIGKILL at its fault point. */
+const killed = (worker: Worker) =>
+  Effect.map(worker.exit, (exit) => assert.deepStrictEqual(exit, { code: null, signal: "SIGKILL" }, worker.output()))
+
+/** Waits for the worker to complete the execution itself and exit cleanly. */
+const completedIn = (worker: Worker) =>
+  Effect.map(worker.exit, (exit) => {
+    assert.deepStrictEqual(exit, { code: 0, signal: null }, worker.output())
+    assert.include(worker.output(), "complete succeeded\n")
+  })
+
+const names = (runs: ReadonlyArray<BodyRun>) => runs.map((run) => run.name)
+
+/** The stored result of a complete execution. */
+const result = (workflow: Workflow.Any, executionId: string) =>
+  Effect.flatMap(workflow.poll(executionId), (polled) =>
+    Option.isSome(polled) && polled.value._tag === "Complete"
+      ? Effect.succeed(polled.value.exit)
+      : Effect.fail(new Error(`execution ${executionId} is not complete`))
+  )

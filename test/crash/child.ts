@@ -1,0 +1,79 @@
+/**
+ * A worker process of the crash tests: builds the SQL engine on the database its environment names,
+ * registers one workflow, optionally starts one execution, and SIGKILLs itself at a named fault point.
+ * Otherwise it waits until the execution completes here, prints `complete <status>` and exits 0.
+ *
+ * Environment: WEFT_CRASH_DB (`sqlite:<file>` or `pg:<url>`), WEFT_CRASH_SCENARIO (a key of
+ * `scenarios`), WEFT_CRASH_KEY (the payload id), WEFT_CRASH_LOG (the body-run log), and optionally
+ * WEFT_CRASH_START=1 (execute the workflow), WEFT_CRASH_KILL (`point` or `point:detail`),
+ * WEFT_CRASH_POLL_MS (the engine's poll interval).
+ *
+ * Run: node --import tsx test/crash/child.ts
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { SqlEngine } from "@weft/engine-sql"
+import { TestHooks, WorkflowEngine } from "@weft/workflow"
+import { type Scenario, scenarios } from "./fixtures.js"
+
+const required = (name: string): string => {
+  const value = process.env[name]
+  if (value === undefined || value === "") throw new Error(`${name} is not set`)
+  return value
+}
+
+const database = required("WEFT_CRASH_DB")
+const scenario: Scenario = (scenarios as Record<string, Scenario>)[required("WEFT_CRASH_SCENARIO")]!
+const key = required("WEFT_CRASH_KEY")
+const [killPoint, killDetail] = (process.env.WEFT_CRASH_KILL ?? "").split(":")
+const pollIntervalMs = process.env.WEFT_CRASH_POLL_MS
+
+const say = (line: string) => process.stdout.write(`${line}\n`)
+
+const engineOptions = {
+  leaseMs: 500,
+  ...(pollIntervalMs === undefined ? {} : { pollIntervalMs: Number(pollIntervalMs) })
+}
+
+const engine = database.startsWith("sqlite:")
+  ? SqlEngine.layerSqlite({ filename: database.slice("sqlite:".length), ...engineOptions })
+  : SqlEngine.layerPg({ url: database.slice("pg:".length), maxConnections: 4, ...engineOptions })
+
+const main = Effect.gen(function* () {
+  const executionId = yield* scenario.workflow.executionId({ id: key })
+  const completed = yield* Deferred.make<void>()
+  const hooks = TestHooks.layer((point, id, detail) =>
+    Effect.sync(() => {
+      if (id !== executionId) return
+      say(`hook ${point}${detail === undefined ? "" : ` ${detail}`}`)
+      // Pipes to the parent are written synchronously on Linux, so the line above is out before the kill.
+      if (point === killPoint && (killDetail === undefined || detail === killDetail)) {
+        process.kill(process.pid, "SIGKILL")
+      }
+      if (point === "after-complete") Deferred.unsafeDone(completed, Effect.void)
+    })
+  )
+  yield* Effect.gen(function* () {
+    if (process.env.WEFT_CRASH_START === "1") yield* scenario.workflow.execute({ id: key }, { discard: true })
+    say("ready")
+    yield* Deferred.await(completed)
+    const detail = yield* WorkflowEngine.detail(executionId)
+    say(`complete ${Option.match(detail, { onNone: () => "missing", onSome: (d) => d.execution.status })}`)
+  }).pipe(
+    Effect.timeoutFail({
+      duration: "20 seconds",
+      onTimeout: () => new Error(`execution ${executionId} did not complete in this worker`)
+    }),
+    Effect.provide(Layer.provideMerge(scenario.live, engine.pipe(Layer.provide(hooks))))
+  )
+})
+
+Effect.runPromise(main).then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
