@@ -123,13 +123,8 @@ export const make = <
     Effect.flatMap(WorkflowEngine, (engine) =>
       Effect.flatMap(Effect.serviceOption(WorkflowInstance), (parent) => {
         if (Option.isSome(parent)) return child(parent.value, payload, opts?.discard === true)
-        const started = engine.start(def, payload)
-        if (opts?.discard === true) return Effect.map(started, (s) => s.executionId)
-        return Effect.flatMap(started, ({ executionId, record }) =>
-          terminal.has(record.status)
-            ? Effect.flatten(engine.decodeResult(def, record))
-            : engine.awaitResult(def, executionId)
-        )
+        if (opts?.discard === true) return Effect.map(engine.start(def, payload), (s) => s.executionId)
+        return engine.execute(def, payload)
       })
     )
 

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -524,7 +525,8 @@ export interface Engine {
     payload: unknown,
     parent?: ParentLink
   ) => Effect.Effect<{ readonly executionId: string; readonly record: ExecutionRecord }, WorkflowError>
-  readonly awaitResult: (def: WorkflowDef, executionId: string) => Effect.Effect<unknown, unknown>
+  /** Starts (or joins) the execution for `payload` and waits for its decoded result. */
+  readonly execute: (def: WorkflowDef, payload: unknown) => Effect.Effect<unknown, unknown>
   readonly decodeResult: (def: WorkflowDef, record: ExecutionRecord) => Effect.Effect<Exit.Exit<unknown, unknown>, WorkflowError>
   readonly get: (workflow: string | undefined, executionId: string) => Effect.Effect<ExecutionRecord, WorkflowError>
   readonly interrupt: (workflow: string | undefined, executionId: string) => Effect.Effect<void, WorkflowError>
@@ -571,6 +573,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const queueWaiters = new Map<string, Set<Queue.Queue<void>>>()
     const timerWake = yield* Queue.sliding<void>(1)
 
+    const hooked = Option.isSome(hooks)
     const hook: Engine["hook"] = Option.isNone(hooks)
       ? () => Effect.void
       : (point, executionId, detail) => hooks.value.at(point, executionId, detail)
@@ -650,7 +653,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           )
           return "done"
         }
-        yield* hook("run-claimed", executionId)
+        if (hooked) yield* hook("run-claimed", executionId)
         const def = registration.def
         const instance = new Instance(engine, def, executionId, fence, journal)
         const payload = def.codec.decodePayload(record.payload)
@@ -678,10 +681,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         }
         const interruptedOnly = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
         if (interruptedOnly && instance.suspended && !instance.interrupting) {
-          yield* hook("before-suspend", executionId)
+          if (hooked) yield* hook("before-suspend", executionId)
           const at = yield* Clock.currentTimeMillis
           const suspended = yield* store.suspend(executionId, fence, record.wakeSeq, instance.wakeAt, at)
-          yield* hook("after-suspend", executionId)
+          if (hooked) yield* hook("after-suspend", executionId)
           if (!suspended) return "again"
           if (instance.wakeAt !== undefined) yield* Queue.offer(timerWake, undefined)
           return "done"
@@ -708,9 +711,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         }
         const status = Exit.isSuccess(exit) ? "succeeded" : interruptedOnly ? "interrupted" : "failed"
         const result = instance.encode(def.codec, exit, `the result of workflow "${def.name}"`)
-        yield* hook("before-complete", executionId)
+        if (hooked) yield* hook("before-complete", executionId)
         yield* store.complete(executionId, fence, { status, result, at: yield* Clock.currentTimeMillis })
-        yield* hook("after-complete", executionId)
+        if (hooked) yield* hook("after-complete", executionId)
         notifyResult(executionId, result)
         if (record.parent !== undefined) {
           yield* Effect.catchAll(completeDeferred(record.parent.executionId, record.parent.deferred, result), (error) =>
@@ -756,32 +759,70 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         return true
       })
 
-    const start: Engine["start"] = (def, payload, parent) =>
+    /** Validates a start: the workflow can run (or be submitted) and the payload fits its schema. Writes nothing. */
+    const admit = (def: WorkflowDef, payload: unknown): WorkflowError | { executionId: string; encoded: unknown } => {
+      if (!registry.has(def.name) && options.acceptUnregistered !== true) {
+        return new WorkflowError({
+          reason: "NotRegistered",
+          workflow: def.name,
+          message: `Workflow "${def.name}" is not registered with this engine: provide its layer (${def.name}.toLayer(...))`
+        })
+      }
+      const encoded = def.codec.encodePayload(payload)
+      if (Either.isLeft(encoded)) return Codec.invalid("InvalidPayload", "The payload", encoded.left, { workflow: def.name })
+      return { executionId: stableId(def.name, def.idempotencyKey(payload)), encoded: encoded.right }
+    }
+
+    const create = (
+      def: WorkflowDef,
+      admitted: { executionId: string; encoded: unknown },
+      parent: ParentLink | undefined
+    ) =>
       Effect.gen(function* () {
-        if (!registry.has(def.name) && options.acceptUnregistered !== true) {
-          return yield* Effect.fail(
-            new WorkflowError({
-              reason: "NotRegistered",
-              workflow: def.name,
-              message: `Workflow "${def.name}" is not registered with this engine: provide its layer (${def.name}.toLayer(...))`
-            })
-          )
-        }
-        const encoded = def.codec.encodePayload(payload)
-        if (Either.isLeft(encoded)) {
-          return yield* Effect.fail(Codec.invalid("InvalidPayload", "The payload", encoded.left, { workflow: def.name }))
-        }
-        const executionId = stableId(def.name, def.idempotencyKey(payload))
+        const { executionId } = admitted
         const at = yield* Clock.currentTimeMillis
-        const { created, record } = yield* store.create({ executionId, workflow: def.name, payload: encoded.right, parent, at })
+        const { created, record } = yield* store.create({ executionId, workflow: def.name, payload: admitted.encoded, parent, at })
         // A workflow this engine only submits runs on the workers that registered it: claiming it here would
         // only hold it from them until the claim is released (without a wake-up) or expires.
         const runsHere = registry.has(def.name)
         if (runsHere && (created || (record.status === "running" && !running.has(executionId)))) yield* schedule(executionId)
         if (!created && parent !== undefined && terminal.has(record.status)) {
-          yield* completeDeferred(parent.executionId, parent.deferred, record.result)
+          yield* completeDeferred(parent.executionId, parent.deferred, record.result, def.name)
         }
         return { executionId, record }
+      })
+
+    const start: Engine["start"] = (def, payload, parent) =>
+      Effect.suspend(() => {
+        const admitted = admit(def, payload)
+        return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(def, admitted, parent)
+      })
+
+    const execute: Engine["execute"] = (def, payload) =>
+      Effect.suspend(() => {
+        const admitted = admit(def, payload)
+        if (admitted instanceof WorkflowError) return Effect.fail(admitted)
+        const { executionId } = admitted
+        // The waiter exists before the execution does, so no completion can slip between the two.
+        let waiter = results.get(executionId)
+        const mine = waiter === undefined
+        if (waiter === undefined) results.set(executionId, (waiter = Deferred.unsafeMake<EncodedExit>(FiberId.none)))
+        const awaited = waiter
+        return create(def, admitted, undefined).pipe(
+          Effect.tapError(() =>
+            Effect.sync(() => {
+              if (mine && results.get(executionId) === awaited) results.delete(executionId)
+            })
+          ),
+          Effect.flatMap(({ record }) => {
+            if (terminal.has(record.status)) notifyResult(executionId, record.result)
+            const result =
+              options.pollIntervalMs === undefined
+                ? Deferred.await(awaited)
+                : Effect.raceFirst(Deferred.await(awaited), pollResult(executionId, options.pollIntervalMs))
+            return Effect.flatMap(result, (encoded) => Effect.flatten(decodeResult(def, { ...record, result: encoded })))
+          })
+        )
       })
 
     const decodeResult: Engine["decodeResult"] = (def, record) => {
@@ -795,19 +836,6 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             })
           )
     }
-
-    const awaitResult: Engine["awaitResult"] = (def, executionId) =>
-      Effect.gen(function* () {
-        let waiter = results.get(executionId)
-        if (waiter === undefined) results.set(executionId, (waiter = yield* Deferred.make<EncodedExit>()))
-        const record = yield* get(def.name, executionId)
-        if (terminal.has(record.status)) notifyResult(executionId, record.result)
-        const result =
-          options.pollIntervalMs === undefined
-            ? yield* Deferred.await(waiter)
-            : yield* Effect.raceFirst(Deferred.await(waiter), pollResult(executionId, options.pollIntervalMs))
-        return yield* Effect.flatten(decodeResult(def, { ...record, result }))
-      })
 
     const pollResult = (executionId: string, every: number): Effect.Effect<EncodedExit, WorkflowError> =>
       Effect.flatMap(sleepLive(every), () =>
@@ -882,7 +910,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         }),
       isRegistered: (name) => registry.has(name),
       start,
-      awaitResult,
+      execute,
       decodeResult,
       get,
       interrupt,
@@ -898,7 +926,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       schedule,
       retryDelay,
       hook,
-      hooked: Option.isSome(hooks),
+      hooked,
       queueSignal,
       pollIntervalMs: options.pollIntervalMs,
       notifyQueue,
