@@ -1,0 +1,583 @@
+/**
+ * @weft/proxy against a real server on 127.0.0.1 (port 0, @effect/platform-node): the typed HttpApi and RPC
+ * clients, bad input and its status codes, signed tokens, operator routes, and the approval example driven by
+ * the curl commands of the README.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { createHmac } from "node:crypto"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:http"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import {
+  FetchHttpClient,
+  HttpApi,
+  HttpApiClient,
+  HttpApiError,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  HttpClient,
+  HttpClientRequest,
+  HttpLayerRouter,
+  HttpServer
+} from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { type Rpc, RpcClient, type RpcGroup, RpcMiddleware, RpcSerialization, RpcServer } from "@effect/rpc"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { WorkflowProxy, WorkflowProxyServer } from "@weft/proxy"
+import { Activity, DurableDeferred, Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
+import { Effect, Exit, Layer, Option, Redacted, Schema, type SchemaAST } from "effect"
+import { Counter, waitUntil } from "./util.js"
+
+const root = resolve(import.meta.dirname, "..")
+
+layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowProxy over HTTP", (it) => {
+  it.scoped("the HttpApi client starts a workflow, polls it and gets its typed result", () =>
+    Effect.gen(function* () {
+      const client = yield* apiClient()
+      const { executionId } = yield* client.workflows.GreetStart({ payload: { name: "Ada" } })
+      assert.strictEqual(executionId, Workflow.executionIdFor("Greet", "Ada"))
+      const polled = yield* settled(client.workflows.GreetPoll({ path: { executionId } }))
+      assert.strictEqual(polled.status, "succeeded")
+      assert.deepStrictEqual(polled.exit, Exit.succeed("Hello, Ada"))
+      const result: string = yield* client.workflows.GreetExecute({ payload: { name: "Ada" } })
+      assert.strictEqual(result, "Hello, Ada")
+      const status = yield* client.workflows.ExecutionStatus({ path: { executionId } })
+      assert.strictEqual(status.workflow, "Greet")
+      assert.strictEqual(status.status, "succeeded")
+    }))
+
+  it.scoped("the HttpApi client gets the typed error of a failing workflow (HTTP 422)", () =>
+    Effect.gen(function* () {
+      const client = yield* apiClient()
+      const error = yield* Effect.flip(client.workflows.ChargeExecute({ payload: { id: "c-http", amount: 500 } }))
+      assert.instanceOf(error, Declined)
+      assert.strictEqual((error as Declined).reason, "500 is over the limit")
+      const { executionId } = yield* client.workflows.ChargeStart({ payload: { id: "c-http", amount: 500 } })
+      const polled = yield* client.workflows.ChargePoll({ path: { executionId } })
+      assert.strictEqual(polled.status, "failed")
+      assert.deepStrictEqual(polled.exit, Exit.fail(new Declined({ reason: "500 is over the limit" })))
+      const raw = yield* post("/charge/execute", { id: "c-http", amount: 500 })
+      assert.strictEqual(raw.status, 422)
+      assert.deepStrictEqual(raw.body, { _tag: "Declined", reason: "500 is over the limit" })
+    }))
+
+  it.scoped("the RPC client starts a workflow, polls it and gets its typed result and typed error", () =>
+    Effect.gen(function* () {
+      const client = yield* rpcClient(Rpcs, "/rpc")
+      const { executionId } = yield* client.GreetStart({ name: "Grace" })
+      const polled = yield* settled(client.GreetPoll({ executionId }))
+      assert.strictEqual(polled.status, "succeeded")
+      assert.deepStrictEqual(polled.exit, Exit.succeed("Hello, Grace"))
+      assert.strictEqual(yield* client.GreetExecute({ name: "Grace" }), "Hello, Grace")
+      const error = yield* Effect.flip(client.ChargeExecute({ id: "c-rpc", amount: 900 }))
+      assert.instanceOf(error, Declined)
+      const failed = yield* client.ChargePoll({ executionId: Workflow.executionIdFor("Charge", "c-rpc") })
+      assert.strictEqual(failed.status, "failed")
+      assert.deepStrictEqual(failed.exit, Exit.fail(new Declined({ reason: "900 is over the limit" })))
+      const status = yield* client.ExecutionStatus({ executionId })
+      assert.strictEqual(status.status, "succeeded")
+      const missing = yield* Effect.flip(client.GreetPoll({ executionId: "nope" }))
+      assert.instanceOf(missing, WorkflowError.WorkflowError)
+      assert.strictEqual((missing as WorkflowError.WorkflowError).reason, "ExecutionNotFound")
+    }))
+
+  it.scoped("answers bad input with 400 naming the field, and unknown workflows or executions with 404", () =>
+    Effect.gen(function* () {
+      const malformed = yield* post("/greet/start", '{"name":')
+      assert.strictEqual(malformed.status, 400)
+      assert.match(malformed.body.message, /not valid JSON/)
+      const missing = yield* post("/charge/start", { id: "c-bad" })
+      assert.strictEqual(missing.status, 400)
+      assert.deepStrictEqual(missing.body.issues[0].path, ["amount"])
+      assert.match(missing.body.message, /\["amount"\][\s\S]*is missing/)
+      const wrongType = yield* post("/charge/start", { id: "c-bad", amount: "lots" })
+      assert.strictEqual(wrongType.status, 400)
+      assert.deepStrictEqual(wrongType.body.issues[0].path, ["amount"])
+      assert.isFalse(yield* exists(Workflow.executionIdFor("Charge", "c-bad")))
+      assert.strictEqual((yield* post("/nope/start", { name: "Ada" })).status, 404)
+      // In the contract, but not registered with the engine.
+      const unserved = yield* post("/closed/unserved/start", { id: "u-1" })
+      assert.strictEqual(unserved.status, 404)
+      assert.strictEqual(unserved.body.reason, "NotRegistered")
+      assert.strictEqual((yield* get("/greet/executions/nope")).status, 404)
+      const unknown = yield* get("/executions/nope")
+      assert.strictEqual(unknown.status, 404)
+      assert.strictEqual(unknown.body.reason, "ExecutionNotFound")
+      // An execution of another workflow is not found under this workflow's routes.
+      const charge = Workflow.executionIdFor("Charge", "c-http")
+      assert.strictEqual((yield* get(`/greet/executions/${charge}`)).status, 404)
+    }))
+
+  it.scoped("rejects a forged or tampered token with 403 and writes nothing; a bad value is a 400 naming it", () =>
+    Effect.gen(function* () {
+      const { body } = yield* post("/expense/start", { id: "e-token" })
+      const executionId: string = body.executionId
+      yield* suspendedOverHttp("/expense", executionId)
+      const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId })
+      const [, claims, signature] = token.split(".")
+      const forged = `v1.${claims}.${createHmac("sha256", "not-the-key").update(claims!).digest("base64url")}`
+      const otherClaims = Buffer.from(JSON.stringify(["Expense", "someone-else", "approval"])).toString("base64url")
+      const tampered = `v1.${otherClaims}.${signature}`
+      for (const bad of [forged, tampered, "not-a-token"]) {
+        const response = yield* post("/deferreds/succeed", { token: bad, value: { approver: "mallory" } }, operator)
+        assert.strictEqual(response.status, 403, bad)
+        assert.strictEqual(response.body.reason, "InvalidToken")
+      }
+      const badValue = yield* post("/deferreds/succeed", { token, value: { approver: 7 } }, operator)
+      assert.strictEqual(badValue.status, 400)
+      assert.deepStrictEqual(badValue.body.issues[0].path, ["value", "approver"])
+      const detail = yield* journal(executionId)
+      assert.deepStrictEqual(detail.deferreds, [])
+      assert.isFalse(detail.events.some((e) => e.kind.startsWith("signal")))
+      assert.strictEqual(detail.execution.status, "suspended")
+
+      const ok = yield* post("/deferreds/succeed", { token, value: { approver: "grace" } }, operator)
+      assert.strictEqual(ok.status, 204)
+      const polled = yield* settled((yield* apiClient()).workflows.ExpensePoll({ path: { executionId } }))
+      assert.deepStrictEqual(polled.exit, Exit.succeed("e-token approved by grace"))
+    }))
+
+  it.scoped("completes a deferred with its typed error, and answers 404 for a deferred the group does not expose", () =>
+    Effect.gen(function* () {
+      const client = yield* apiClient(secret)
+      const { executionId } = yield* client.workflows.ExpenseStart({ payload: { id: "e-fail" } })
+      yield* suspendedOverHttp("/expense", executionId)
+      const other = yield* DurableDeferred.tokenFor(Unexposed, { workflow: "Expense", executionId })
+      const unexposed = yield* post("/deferreds/succeed", { token: other, value: null }, operator)
+      assert.strictEqual(unexposed.status, 404)
+      const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId })
+      yield* client.workflows.DeferredFail({ payload: { token, error: new Refused({ reason: "no receipt" }) } })
+      const error = yield* Effect.flip(client.workflows.ExpenseExecute({ payload: { id: "e-fail" } }))
+      assert.deepStrictEqual(error, new Refused({ reason: "no receipt" }))
+    }))
+
+  it.scoped("denies operator routes without auth: 403 when none is configured, 401 without credentials", () =>
+    Effect.gen(function* () {
+      const { body } = yield* post("/expense/start", { id: "e-auth" })
+      const executionId: string = body.executionId
+      yield* suspendedOverHttp("/expense", executionId)
+      const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId })
+
+      // A group built without `auth` or the opt-out: every operator route answers 403.
+      for (const action of ["interrupt", "resume"]) {
+        const denied = yield* post(`/closed/expense/executions/${executionId}/${action}`, undefined)
+        assert.strictEqual(denied.status, 403)
+        assert.strictEqual(denied.body._tag, "OperatorRoutesDisabled")
+      }
+      const deniedSignal = yield* post("/closed/deferreds/succeed", { token, value: { approver: "x" } })
+      assert.strictEqual(deniedSignal.status, 403)
+      const closed = yield* apiClient(secret)
+      const typed = yield* Effect.flip(closed.closed.ExpenseInterrupt({ path: { executionId } }))
+      assert.instanceOf(typed, WorkflowProxy.OperatorRoutesDisabled)
+
+      // A group with an auth middleware: 401 without or with wrong credentials.
+      const interrupt = `/expense/executions/${executionId}/interrupt`
+      assert.strictEqual((yield* post(interrupt, undefined)).status, 401)
+      assert.strictEqual((yield* post(interrupt, undefined, { authorization: "Bearer guess" })).status, 401)
+      assert.strictEqual((yield* post("/deferreds/succeed", { token, value: { approver: "x" } })).status, 401)
+      assert.strictEqual((yield* journal(executionId)).execution.status, "suspended")
+      assert.deepStrictEqual((yield* journal(executionId)).deferreds, [])
+
+      // With credentials, the operator interrupts it.
+      const client = yield* apiClient(secret)
+      yield* client.workflows.ExpenseInterrupt({ path: { executionId } })
+      const polled = yield* settled(client.workflows.ExpensePoll({ path: { executionId } }))
+      assert.strictEqual(polled.status, "interrupted")
+    }))
+
+  it.scoped("serves operator routes unauthenticated only with the explicit dangerous flag", () =>
+    Effect.gen(function* () {
+      const { body } = yield* post("/open/expense/start", { id: "e-open" })
+      const executionId: string = body.executionId
+      yield* suspendedOverHttp("/open/expense", executionId)
+      assert.strictEqual((yield* post(`/open/expense/executions/${executionId}/resume`, undefined)).status, 204)
+      yield* suspendedOverHttp("/open/expense", executionId)
+      const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId })
+      assert.strictEqual((yield* post("/open/deferreds/succeed", { token, value: { approver: "anyone" } })).status, 204)
+      const polled = yield* settled((yield* apiClient()).open.ExpensePoll({ path: { executionId } }))
+      assert.deepStrictEqual(polled.exit, Exit.succeed("e-open approved by anyone"))
+    }))
+
+  it.scoped("guards operator RPCs: denied without auth, Unauthorized without credentials, allowed with them", () =>
+    Effect.gen(function* () {
+      const closed = yield* rpcClient(ClosedRpcs, "/rpc-closed")
+      const { executionId } = yield* closed.closed.GreetStart({ name: "Linus" })
+      const denied = yield* Effect.flip(closed.closed.GreetResume({ executionId }))
+      assert.instanceOf(denied, WorkflowProxy.OperatorRoutesDisabled)
+
+      const client = yield* rpcClient(Rpcs, "/rpc")
+      const started = yield* client.ExpenseStart({ id: "e-rpc" })
+      yield* suspendedOverHttp("/expense", started.executionId)
+      const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId: started.executionId })
+      const refused = yield* Effect.flip(client.DeferredSucceed({ token, value: { approver: "rpc" } }))
+      assert.instanceOf(refused, Unauthorized)
+      const forged = yield* Effect.flip(
+        client.DeferredSucceed({ token: token.slice(0, -2), value: { approver: "rpc" } }, { headers: operator })
+      )
+      assert.strictEqual((forged as WorkflowError.WorkflowError).reason, "InvalidToken")
+      assert.deepStrictEqual((yield* journal(started.executionId)).deferreds, [])
+      yield* client.DeferredSucceed({ token, value: { approver: "rpc" } }, { headers: operator })
+      assert.strictEqual(yield* client.ExpenseExecute({ id: "e-rpc" }), "e-rpc approved by rpc")
+    }))
+
+  it.scoped("starting the same payload twice over HTTP returns the same executionId and runs once", () =>
+    Effect.gen(function* () {
+      const first = yield* post("/greet/start", { name: "Twice" })
+      const second = yield* post("/greet/start", { name: "Twice" })
+      assert.strictEqual(first.status, 202)
+      assert.strictEqual(second.status, 202)
+      assert.strictEqual(first.body.executionId, second.body.executionId)
+      const client = yield* apiClient()
+      yield* settled(client.workflows.GreetPoll({ path: { executionId: first.body.executionId } }))
+      assert.strictEqual((yield* post("/greet/execute", { name: "Twice" })).body, "Hello, Twice")
+      assert.strictEqual(counter.get("greet:Twice"), 1)
+      const detail = yield* journal(first.body.executionId)
+      assert.deepStrictEqual(detail.attempts.map((a) => `${a.name}#${a.attempt}`), ["greet#1"])
+      assert.strictEqual(detail.events.filter((e) => e.kind === "started").length, 1)
+    }))
+})
+
+describe("WorkflowProxy contracts", () => {
+  it("rejects two workflows that would share an HTTP path", () => {
+    const a = Workflow.make({ name: "SendMail", payload: {}, idempotencyKey: () => "a" })
+    const b = Workflow.make({ name: "send-mail", payload: {}, idempotencyKey: () => "b" })
+    assert.throws(() => WorkflowProxy.toHttpApiGroup("g", [a, b]), /share the HTTP path "\/send-mail"/)
+  })
+
+  it("gives a workflow's typed error HTTP 422, unless its schema names a status", () => {
+    class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {}, HttpApiSchema.annotations({ status: 409 })) {}
+    const Book = Workflow.make({ name: "Book", payload: {}, error: Conflict, idempotencyKey: () => "b" })
+    const statuses = (workflow: Workflow.Any) => {
+      const group = WorkflowProxy.toHttpApiGroup("g", [workflow])
+      const errors = group.endpoints[`${workflow.name}Execute`]!.errorSchema.ast as SchemaAST.Union
+      // The WorkflowError members are refinements by reason; the rest is the workflow's own error.
+      const own = errors.types.filter((ast) => ast._tag !== "Refinement" && ast._tag !== "NeverKeyword")
+      return own.map(HttpApiSchema.getStatusErrorAST)
+    }
+    assert.deepStrictEqual(statuses(Book), [409])
+    assert.deepStrictEqual(statuses(Charge), [422])
+  })
+
+  it("names routes after the workflow, and puts the prefix on every RPC tag", () => {
+    const group = WorkflowProxy.toHttpApiGroup("g", [Greet, Expense], { deferreds: [Approval] })
+    assert.deepStrictEqual(
+      Object.values(group.endpoints).map((e) => `${e.name} ${e.method} ${e.path}`),
+      [
+        "GreetExecute POST /greet/execute",
+        "GreetStart POST /greet/start",
+        "GreetPoll GET /greet/executions/:executionId",
+        "GreetInterrupt POST /greet/executions/:executionId/interrupt",
+        "GreetResume POST /greet/executions/:executionId/resume",
+        "ExpenseExecute POST /expense/execute",
+        "ExpenseStart POST /expense/start",
+        "ExpensePoll GET /expense/executions/:executionId",
+        "ExpenseInterrupt POST /expense/executions/:executionId/interrupt",
+        "ExpenseResume POST /expense/executions/:executionId/resume",
+        "DeferredSucceed POST /deferreds/succeed",
+        "DeferredFail POST /deferreds/fail",
+        "ExecutionStatus GET /executions/:executionId"
+      ]
+    )
+    assert.deepStrictEqual([...WorkflowProxy.toRpcGroup([Greet], { prefix: "wf." }).requests.keys()], [
+      "wf.GreetExecute",
+      "wf.GreetStart",
+      "wf.GreetPoll",
+      "wf.GreetInterrupt",
+      "wf.GreetResume",
+      "wf.DeferredSucceed",
+      "wf.DeferredFail",
+      "wf.ExecutionStatus"
+    ])
+  })
+})
+
+describe("examples/approval.ts", () => {
+  it("runs the README's curl commands: start, approve with the token, read the result, across a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weft-approval-"))
+    const env = { ...process.env, PORT: "0", WEFT_DB: join(dir, "approval.db"), WEFT_OPERATOR_TOKEN: "operator-secret" }
+    const { approve, read, start } = readmeCurls()
+    let server = await startExample(env)
+    try {
+      const run = (command: string, vars: Record<string, string> = {}) =>
+        execFileSync("bash", ["-c", command.replaceAll("http://127.0.0.1:3000", server.url)], {
+          env: { ...env, ...vars },
+          encoding: "utf8"
+        })
+      const started = JSON.parse(run(start))
+      assert.match(started.executionId, /^[0-9a-f]{32}$/)
+      // Starting again is the same execution.
+      assert.strictEqual(JSON.parse(run(start)).executionId, started.executionId)
+      const token = await server.output(/TOKEN=(\S+)/)
+      assert.strictEqual(server.lines().filter((l) => l.includes("TOKEN=")).length, 1)
+
+      // The execution is suspended in the SQLite file: a new process serves it, and the token is still valid.
+      await server.stop()
+      server = await startExample(env)
+      const vars = { ID: started.executionId, TOKEN: token }
+      assert.strictEqual(run(approve, vars).trim(), "204")
+      let result: any
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+        result = JSON.parse(run(read, vars))
+        if (result.status === "succeeded") break
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      assert.deepStrictEqual(result, {
+        executionId: started.executionId,
+        status: "succeeded",
+        exit: { _tag: "Success", value: "exp-42: 120 approved by grace" }
+      })
+      // The approver was notified once, before the restart; the second process replayed the journal.
+      assert.isFalse(server.lines().some((l) => l.includes("TOKEN=")))
+    } finally {
+      await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------------------------------
+
+const counter = new Counter()
+const secret = "operator-secret"
+const operator = { authorization: `Bearer ${secret}` }
+
+const Greet = Workflow.make({
+  name: "Greet",
+  payload: { name: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ name }) => name
+})
+
+const GreetLive = Greet.toLayer(({ name }) =>
+  Activity.make({
+    name: "greet",
+    success: Schema.String,
+    execute: Effect.as(counter.bump(`greet:${name}`), `Hello, ${name}`)
+  })
+)
+
+class Declined extends Schema.TaggedError<Declined>()("Declined", { reason: Schema.String }) {}
+
+const Charge = Workflow.make({
+  name: "Charge",
+  payload: { id: Schema.String, amount: Schema.Number },
+  success: Schema.String,
+  error: Declined,
+  idempotencyKey: ({ id }) => id
+})
+
+const ChargeLive = Charge.toLayer(({ amount, id }) =>
+  amount > 100 ? Effect.fail(new Declined({ reason: `${amount} is over the limit` })) : Effect.succeed(`charged ${id}`)
+)
+
+class Refused extends Schema.TaggedError<Refused>()("Refused", { reason: Schema.String }) {}
+
+const Approval = DurableDeferred.make("approval", {
+  success: Schema.Struct({ approver: Schema.String }),
+  error: Refused
+})
+const Unexposed = DurableDeferred.make("unexposed")
+
+const Expense = Workflow.make({
+  name: "Expense",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  error: Refused,
+  idempotencyKey: ({ id }) => id
+})
+
+const ExpenseLive = Expense.toLayer(({ id }) =>
+  Effect.map(DurableDeferred.await(Approval), ({ approver }) => `${id} approved by ${approver}`)
+)
+
+const Unserved = Workflow.make({ name: "Unserved", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
+
+class OperatorAuth extends HttpApiMiddleware.Tag<OperatorAuth>()("OperatorAuth", {
+  failure: HttpApiError.Unauthorized,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+const OperatorAuthLive = Layer.succeed(OperatorAuth, {
+  bearer: (token) => (Redacted.value(token) === secret ? Effect.void : Effect.fail(new HttpApiError.Unauthorized()))
+})
+
+class Api extends HttpApi.make("test")
+  .add(
+    WorkflowProxy.toHttpApiGroup("workflows", [Greet, Charge, Expense], { deferreds: [Approval], auth: OperatorAuth })
+  )
+  .add(WorkflowProxy.toHttpApiGroup("closed", [Greet, Expense, Unserved], { deferreds: [Approval] }).prefix("/closed"))
+  .add(
+    WorkflowProxy.toHttpApiGroup("open", [Expense], {
+      deferreds: [Approval],
+      dangerouslyAllowUnauthenticatedOperatorRoutes: true
+    }).prefix("/open")
+  )
+{}
+
+class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {}) {}
+
+class RpcOperatorAuth extends RpcMiddleware.Tag<RpcOperatorAuth>()("RpcOperatorAuth", { failure: Unauthorized }) {}
+
+const RpcOperatorAuthLive = Layer.succeed(RpcOperatorAuth, ({ headers }) =>
+  headers.authorization === operator.authorization ? Effect.void : Effect.fail(new Unauthorized()))
+
+const Rpcs = WorkflowProxy.toRpcGroup([Greet, Charge, Expense], { deferreds: [Approval], auth: RpcOperatorAuth })
+const ClosedRpcs = WorkflowProxy.toRpcGroup([Greet], { prefix: "closed." })
+
+const HttpRoutes = HttpLayerRouter.addHttpApi(Api).pipe(
+  Layer.provide(
+    Layer.mergeAll(
+      WorkflowProxyServer.layerHttpApi(Api, "workflows", [Greet, Charge, Expense]),
+      WorkflowProxyServer.layerHttpApi(Api, "closed", [Greet, Expense, Unserved]),
+      WorkflowProxyServer.layerHttpApi(Api, "open", [Expense])
+    ).pipe(Layer.provide(OperatorAuthLive))
+  )
+)
+
+const RpcRoutes = Layer.mergeAll(
+  RpcServer.layerHttpRouter({ group: Rpcs, path: "/rpc", protocol: "http" }).pipe(
+    Layer.provide(WorkflowProxyServer.layerRpcHandlers([Greet, Charge, Expense], { deferreds: [Approval] })),
+    Layer.provide(RpcOperatorAuthLive)
+  ),
+  RpcServer.layerHttpRouter({ group: ClosedRpcs, path: "/rpc-closed", protocol: "http" }).pipe(
+    Layer.provide(WorkflowProxyServer.layerRpcHandlers([Greet], { prefix: "closed." }))
+  )
+)
+
+const ServerLive = HttpLayerRouter.serve(Layer.mergeAll(HttpRoutes, RpcRoutes), {
+  disableListenLog: true,
+  disableLogger: true
+}).pipe(
+  Layer.merge(Layer.mergeAll(GreetLive, ChargeLive, ExpenseLive)),
+  Layer.provideMerge(Layer.mergeAll(WorkflowEngine.layerMemory, RpcSerialization.layerNdjson, FetchHttpClient.layer)),
+  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+)
+
+const baseUrl = Effect.map(HttpServer.HttpServer, (server) =>
+  server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : "")
+
+const apiClient = (token?: string) =>
+  Effect.flatMap(baseUrl, (url) =>
+    HttpApiClient.make(Api, {
+      baseUrl: url,
+      ...(token === undefined ? {} : { transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(token)) })
+    }))
+
+const rpcClient = <R extends Rpc.Any>(group: RpcGroup.RpcGroup<R>, path: string) =>
+  Effect.gen(function* () {
+    const url = yield* baseUrl
+    const http = HttpClient.mapRequest(yield* HttpClient.HttpClient, HttpClientRequest.prependUrl(`${url}${path}`))
+    const protocol = yield* RpcClient.makeProtocolHttp(http)
+    return yield* Effect.provideService(RpcClient.make(group), RpcClient.Protocol, protocol)
+  })
+
+/** A raw request: status and parsed JSON body (the text when it is not JSON, undefined when empty). */
+const request = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  Effect.flatMap(baseUrl, (url) =>
+    Effect.promise(async () => {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
+      })
+      const text = await response.text()
+      let parsed: any = text === "" ? undefined : text
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body: parsed }
+    }))
+
+const post = (path: string, body: unknown, headers?: Record<string, string>) => request("POST", path, body, headers)
+const get = (path: string) => request("GET", path)
+
+/** Re-polls until the execution is neither running nor suspended. */
+const settled = <A extends { readonly status: string }, E, R>(poll: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    let last: A | undefined
+    yield* waitUntil(
+      Effect.map(poll, (result) => {
+        last = result
+        return result.status !== "running" && result.status !== "suspended"
+      }),
+      "execution settled"
+    )
+    return last!
+  })
+
+/** Waits until an execution reports `suspended` over HTTP. */
+const suspendedOverHttp = (workflowPath: string, executionId: string) =>
+  waitUntil(
+    Effect.map(get(`${workflowPath}/executions/${executionId}`), (r) => r.body?.status === "suspended"),
+    `${executionId} suspended`
+  )
+
+const journal = (executionId: string) =>
+  Effect.flatMap(WorkflowEngine.detail(executionId), (detail) =>
+    Option.match(detail, { onNone: () => Effect.dieMessage(`no execution ${executionId}`), onSome: Effect.succeed }))
+
+const exists = (executionId: string) => Effect.map(WorkflowEngine.detail(executionId), Option.isSome)
+
+/** The start, approve and read commands of the README's curl walk-through. */
+const readmeCurls = () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8")
+  const section = readme.slice(readme.indexOf("## Exposing workflows over HTTP and RPC"))
+  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!
+  const commands = block
+    .replace(/\\\n\s*/g, "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("curl "))
+  const find = (needle: string) => {
+    const found = commands.find((c) => c.includes(needle))
+    assert.isDefined(found, `README curl command with ${needle}`)
+    return found!
+  }
+  return { start: find("/start"), approve: find("/deferreds/succeed"), read: find("/executions/$ID") }
+}
+
+interface Example {
+  readonly url: string
+  readonly lines: () => Array<string>
+  readonly output: (pattern: RegExp) => Promise<string>
+  readonly stop: () => Promise<void>
+}
+
+/** Spawns the approval example and waits until it listens. */
+const startExample = async (env: NodeJS.ProcessEnv): Promise<Example> => {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(root, "examples", "approval.ts")], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (chunk) => (stdout += chunk))
+  child.stderr!.on("data", (chunk) => (stderr += chunk))
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const output = async (pattern: RegExp) => {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+      const match = pattern.exec(stdout)
+      if (match !== null) return match[1]!
+      if (child.exitCode !== null) break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    throw new Error(`the example never printed ${pattern}:\n${stdout}\n${stderr}`)
+  }
+  const url = await output(/listening on (http:\/\/\S+)/)
+  return {
+    url,
+    lines: () => stdout.split("\n"),
+    output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM")
+      await exited
+    }
+  }
+}
