@@ -395,6 +395,25 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
+    it.scoped("fails with a NonDeterminismError when a stored result no longer decodes with the activity's schema", () =>
+      run(
+        Effect.gen(function* () {
+          versions.set("n2", 1)
+          const id = yield* Evolving.execute({ id: "n2" }, { discard: true })
+          yield* suspended(Evolving, id)
+          versions.set("n2", 3)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Evolving.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          yield* waitUntil(hasStatus(id, "failed"), "failed")
+          const polled = yield* Evolving.poll(id)
+          const exit = Option.isSome(polled) && polled.value._tag === "Complete" ? polled.value.exit : undefined
+          const defect = exit !== undefined && Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+          assert.include(String((defect as any)?.message), `"kept-step"`)
+          assert.include(String((defect as any)?.message), "no longer decodes")
+          assert.strictEqual(counter.get("n2:kept-step"), 1)
+        })
+      ))
+
     it.scoped("resumes an execution that failed by a defect once the cause is fixed", () =>
       run(
         Effect.gen(function* () {
@@ -694,7 +713,12 @@ const Evolving = Workflow.make({
 const EvolvingLive = Evolving.toLayer(({ id }) =>
   Effect.gen(function* () {
     if (versions.get(id) === 1) yield* step(id, "legacy-step", "")
-    yield* step(id, "kept-step", "")
+    if (versions.get(id) === 3) {
+      // Version 3 changed the result type of a step the journal already holds.
+      yield* Activity.make({ name: "kept-step", success: Schema.Number, execute: Effect.succeed(0) })
+    } else {
+      yield* step(id, "kept-step", "")
+    }
     yield* DurableDeferred.await(Approval)
     return "done"
   })
