@@ -35,6 +35,7 @@ import {
   WorkflowStore,
   type Service as StoreService
 } from "../WorkflowStore.js"
+import * as Metrics from "../WorkflowMetrics.js"
 import * as Codec from "./codec.js"
 import { stableId } from "./hash.js"
 import * as Token from "./token.js"
@@ -98,6 +99,11 @@ export interface EngineOptions {
    * work that other workers run. Default false: starting one is a `NotRegistered` error.
    */
   readonly acceptUnregistered?: boolean | undefined
+  /**
+   * How many executions this engine runs at once. Others wait here unclaimed, holding no lease, so a
+   * busy worker does not claim more than it can renew (or another worker could take it). Default: no limit.
+   */
+  readonly maxRuns?: number | undefined
 }
 
 /** The per-activity attempt number, 1 for the first attempt. */
@@ -199,7 +205,10 @@ export class Instance {
 
   private attempt(def: ActivityDef, n: number): Effect.Effect<any, any, any> {
     // Attempt 1 is the reference's default: providing it would copy the context on every step.
-    const execute = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
+    const body = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
+    const execute = Effect.withSpan(body, `weft.activity ${def.name}`, {
+      attributes: { "weft.execution_id": this.executionId, "weft.activity": def.name, "weft.attempt": n }
+    })
     const run = Effect.uninterruptibleMask((restore) =>
       Effect.clockWith((clock) => {
         if (this.interrupting) return Effect.interrupt
@@ -252,6 +261,8 @@ export class Instance {
       return this.engine.store.recordAttempt(this.executionId, this.fence, attempt).pipe(
         Effect.catchAll((error) => this.abortWith(error)),
         Effect.map((stored) => {
+          ;(Exit.isSuccess(exit) ? Metrics.activitySucceeded : Metrics.activityFailed).unsafeUpdate(1, [])
+          Metrics.activityDuration.unsafeUpdate(attempt.completedAt - startedAt, [])
           const list = this.attempts.get(def.name)
           if (list === undefined) this.attempts.set(def.name, [stored])
           else list.push(stored)
@@ -561,6 +572,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const owner = options.owner ?? randomBytes(8).toString("hex")
     const inMemoryThreshold = options.inMemoryThreshold ?? 60_000
     const storeRetryMs = options.storeRetryMs ?? 1_000
+    const slots = options.maxRuns === undefined ? undefined : yield* Effect.makeSemaphore(options.maxRuns)
     const key =
       options.signingKey === undefined
         ? yield* store.signingKey(() => randomBytes(32))
@@ -622,8 +634,11 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const loop = (executionId: string, state: RunState): Effect.Effect<void> =>
       Effect.suspend(() => {
-        state.rerun = false
-        return runOnce(executionId, state).pipe(
+        const run = Effect.suspend(() => {
+          state.rerun = false
+          return runOnce(executionId, state)
+        })
+        return (slots === undefined ? run : slots.withPermits(1)(run)).pipe(
           Effect.catchAllCause((cause) =>
             Effect.as(
               Effect.logError(`Weft: the run of execution ${executionId} failed; it will be retried`, cause),
@@ -660,10 +675,15 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const body = Either.isLeft(payload)
           ? Effect.die(Codec.invalid("InvalidPayload", "The stored payload", payload.left, { workflow: def.name, executionId }))
           : registration.handler(payload.right, executionId)
+        Metrics.runs.unsafeUpdate(1, [])
         const provided = Effect.provideService(
           Effect.provide(body, registration.context),
           WorkflowInstance,
           instance
+        ).pipe(
+          Effect.withSpan(`weft.workflow ${def.name}`, {
+            attributes: { "weft.workflow": def.name, "weft.execution_id": executionId, "weft.fence": fence }
+          })
         ) as Effect.Effect<unknown, unknown>
         state.instance = instance
         const fiber = yield* Effect.fork(provided)
@@ -686,6 +706,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           const suspended = yield* store.suspend(executionId, fence, record.wakeSeq, instance.wakeAt, at)
           if (hooked) yield* hook("after-suspend", executionId)
           if (!suspended) return "again"
+          Metrics.suspensions.unsafeUpdate(1, [])
           if (instance.wakeAt !== undefined) yield* Queue.offer(timerWake, undefined)
           return "done"
         }
@@ -713,6 +734,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const result = instance.encode(def.codec, exit, `the result of workflow "${def.name}"`)
         if (hooked) yield* hook("before-complete", executionId)
         yield* store.complete(executionId, fence, { status, result, at: yield* Clock.currentTimeMillis })
+        Metrics.completedBy[status].unsafeUpdate(1, [])
         if (hooked) yield* hook("after-complete", executionId)
         notifyResult(executionId, result)
         if (record.parent !== undefined) {
@@ -782,6 +804,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const { executionId } = admitted
         const at = yield* Clock.currentTimeMillis
         const { created, record } = yield* store.create({ executionId, workflow: def.name, payload: admitted.encoded, parent, at })
+        if (created) Metrics.executionsStarted.unsafeUpdate(1, [])
         // A workflow this engine only submits runs on the workers that registered it: claiming it here would
         // only hold it from them until the claim is released (without a wake-up) or expires.
         const runsHere = registry.has(def.name)

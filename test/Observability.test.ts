@@ -1,0 +1,68 @@
+/**
+ * Runs are traced and counted: a span per run with a child span per executed activity attempt
+ * (replays make none), and the engine's metrics move with what it records.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
+import { Activity, DurableDeferred, Workflow, WorkflowEngine, WorkflowMetrics } from "@weft/workflow"
+import { suspended } from "./util.js"
+
+describe("observability", () => {
+  it.scoped("traces each run with a child span per executed activity, and none for replayed ones", () =>
+    Effect.gen(function* () {
+      const spans: Array<Tracer.Span> = []
+      const native = yield* Effect.tracer
+      const tracer = Tracer.make({
+        span: (...args) => {
+          const span = native.span(...args)
+          spans.push(span)
+          return span
+        },
+        context: native.context
+      })
+      const succeededBefore = (yield* Metric.value(WorkflowMetrics.activitySucceeded)).count
+      const program = Effect.gen(function* () {
+        const id = yield* Traced.execute({ id: "o1" }, { discard: true })
+        yield* suspended(Traced, id)
+        const token = yield* DurableDeferred.tokenFor(Go, { workflow: Traced.name, executionId: id })
+        yield* DurableDeferred.succeed(Go, { token, value: undefined })
+        return yield* Traced.execute({ id: "o1" })
+      })
+      assert.strictEqual(
+        yield* program.pipe(Effect.provide(Layer.provideMerge(TracedLive, WorkflowEngine.layerMemory)), Effect.withTracer(tracer)),
+        "done"
+      )
+      const runs = spans.filter((s) => s.name === "weft.workflow Traced")
+      const activities = spans.filter((s) => s.name.startsWith("weft.activity"))
+      assert.strictEqual(runs.length, 2)
+      assert.deepStrictEqual(
+        activities.map((s) => s.name),
+        ["weft.activity first", "weft.activity second"]
+      )
+      for (const activity of activities) {
+        const parent = Option.getOrThrow(activity.parent)
+        assert.isTrue(runs.some((run) => run.spanId === parent.spanId))
+        assert.strictEqual(activity.attributes.get("weft.attempt"), 1)
+      }
+      const succeededAfter = (yield* Metric.value(WorkflowMetrics.activitySucceeded)).count
+      assert.strictEqual(succeededAfter - succeededBefore, 2)
+    }))
+})
+
+const Go = DurableDeferred.make("go")
+
+const Traced = Workflow.make({ name: "Traced", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
+
+const TracedLive = Traced.toLayer(() =>
+  Effect.gen(function* () {
+    yield* Activity.make({ name: "first", execute: Effect.void })
+    yield* DurableDeferred.await(Go)
+    yield* Activity.make({ name: "second", execute: Effect.void })
+    return "done"
+  })
+)
