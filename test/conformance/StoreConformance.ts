@@ -909,6 +909,19 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           assert.deepStrictEqual(yield* store.claimQueueItems("q", OWNER_A, 10, T0 + LEASE_MS + 3), [])
         }))
 
+      test("renewQueueItem extends only its owner's claim, so a long handler keeps its item", (store) =>
+        Effect.gen(function* () {
+          const item = queueItem("q", "a", { id: "a" })
+          yield* store.enqueue(item)
+          yield* store.claimQueueItems("q", OWNER_A, 10, T0)
+          assert.isFalse(yield* store.renewQueueItem("q", "a", OWNER_B, T0 + 1))
+          assert.isTrue(yield* store.renewQueueItem("q", "a", OWNER_A, T0 + LEASE_MS - 1))
+          assert.deepStrictEqual(yield* store.claimQueueItems("q", OWNER_B, 10, T0 + LEASE_MS + 1), [])
+          assert.deepStrictEqual(yield* store.claimQueueItems("q", OWNER_B, 10, T0 + 2 * LEASE_MS + 1), [item])
+          assert.isFalse(yield* store.renewQueueItem("q", "a", OWNER_A, T0 + 2 * LEASE_MS + 2))
+          assert.isFalse(yield* store.renewQueueItem("q", "missing", OWNER_A, T0))
+        }))
+
       test("ackQueueItem removes an item for good; acking an unknown item is harmless", (store) =>
         Effect.gen(function* () {
           const items = ["a", "b"].map((id) => queueItem("q", id, { id }))

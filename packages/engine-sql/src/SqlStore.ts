@@ -409,6 +409,13 @@ export const make = (
             }))
         ),
 
+      renewQueueItem: (queue, itemId, owner, now) =>
+        Effect.map(
+          rows(sql`UPDATE weft_queue SET lease_until = ${now + leaseMs}
+            WHERE queue = ${queue} AND item_id = ${itemId} AND owner = ${owner} RETURNING item_id`),
+          (r) => r.length > 0
+        ),
+
       ackQueueItem: (queue, itemId) => Effect.asVoid(q(sql`DELETE FROM weft_queue WHERE queue = ${queue} AND item_id = ${itemId}`)),
 
       list: (filter) =>

@@ -128,8 +128,20 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
       const wait =
         engine.pollIntervalMs === undefined ? signal : Effect.raceFirst(signal, sleepLive(engine.pollIntervalMs))
 
+      // A handler that outlives the item's lease keeps it, so no second worker takes it meanwhile.
+      const keepClaim = (item: QueueItem, every: number) =>
+        Effect.forever(
+          Effect.zipRight(
+            sleepLive(every),
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.ignore(engine.store.renewQueueItem(self.name, item.itemId, engine.owner, now))
+            )
+          )
+        )
+
       const handle = (item: QueueItem) =>
         Effect.gen(function* () {
+          if (engine.heartbeatMs !== undefined) yield* Effect.forkScoped(keepClaim(item, engine.heartbeatMs))
           const payload = self.codec.decodePayload(item.payload)
           const exit: Exit.Exit<unknown, unknown> = Either.isLeft(payload)
             ? Exit.die(Codec.invalid("InvalidPayload", `The item for queue "${self.name}"`, payload.left, {}))
@@ -143,7 +155,7 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
           const { deferred, executionId, workflow } = yield* engine.verify(item.token)
           yield* engine.completeDeferred(executionId, deferred, Either.getOrThrow(encoded), workflow)
           yield* engine.store.ackQueueItem(self.name, item.itemId)
-        })
+        }).pipe(Effect.scoped)
 
       const next = Effect.gen(function* () {
         yield* semaphore.take(1)

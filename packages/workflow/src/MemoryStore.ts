@@ -309,6 +309,14 @@ export const make = (options: Options = {}): Service => {
         return out
       }),
 
+    renewQueueItem: (queueName, itemId, owner, now) =>
+      Effect.sync(() => {
+        const entry = queues.get(queueName)?.get(itemId)
+        if (entry === undefined || entry.owner !== owner) return false
+        entry.leaseUntil = now + leaseMs
+        return true
+      }),
+
     ackQueueItem: (queueName, itemId) =>
       Effect.sync(() => {
         queues.get(queueName)?.delete(itemId)

@@ -221,6 +221,8 @@ export interface Service {
   readonly enqueue: (item: QueueItem) => Eff<void>
   /** Claims up to `limit` items of a queue for `owner`; an item's claim expires with its lease. */
   readonly claimQueueItems: (queue: string, owner: string, limit: number, now: number) => Eff<ReadonlyArray<QueueItem>>
+  /** Extends `owner`'s claim on an item while its handler runs. False when the claim is gone. */
+  readonly renewQueueItem: (queue: string, itemId: string, owner: string, now: number) => Eff<boolean>
   /** Removes a handled item. */
   readonly ackQueueItem: (queue: string, itemId: string) => Eff<void>
   readonly list: (filter: ListFilter) => Eff<Page>

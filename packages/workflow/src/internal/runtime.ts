@@ -558,6 +558,7 @@ export interface Engine {
   readonly hooked: boolean
   readonly queueSignal: (queue: string) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
   readonly pollIntervalMs: number | undefined
+  readonly heartbeatMs: number | undefined
   readonly notifyQueue: (queue: string) => void
   /** How many executions have a live run in this process (a suspended one has none). */
   readonly activeRuns: () => number
@@ -952,6 +953,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       hooked,
       queueSignal,
       pollIntervalMs: options.pollIntervalMs,
+      heartbeatMs: options.heartbeatMs,
       notifyQueue,
       activeRuns: () => running.size
     }
