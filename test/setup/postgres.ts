@@ -54,7 +54,8 @@ export default async function setup(project: TestProject) {
     return dropTestDatabases(configured)
   }
   const local = "postgres://postgres@127.0.0.1:5432/test"
-  if (await answers(local)) {
+  // WEFT_TEST_PG=embedded skips the local server, to exercise what a machine without PostgreSQL does.
+  if (process.env.WEFT_TEST_PG !== "embedded" && (await answers(local))) {
     project.provide("pgUrl", local)
     return dropTestDatabases(local)
   }
