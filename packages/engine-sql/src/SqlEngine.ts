@@ -86,30 +86,34 @@ export const layerPg = (
  * listens again on a new one. (`PgClient`'s `listen` swallows the error and waits on the dead connection.)
  */
 const listenOn = (url: string) => (channel: string): Stream.Stream<string, SqlError> =>
-  Stream.asyncPush<string, SqlError>((emit) =>
-    Effect.acquireRelease(
-      Effect.tryPromise({
-        try: async () => {
-          const client = new Pg.Client({ connectionString: url, application_name: "weft-listen" })
-          const lost = (cause: unknown) => emit.fail(new SqlError({ cause, message: "The LISTEN connection was lost" }))
-          client.on("error", lost)
-          client.on("end", () => lost(new Error("The connection ended")))
-          client.on("notification", (message) => {
-            if (message.channel === channel && message.payload !== undefined) emit.single(message.payload)
-          })
-          try {
-            await client.connect()
-            await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
-          } catch (cause) {
-            await close(client)
-            throw cause
-          }
-          return client
-        },
-        catch: (cause) => new SqlError({ cause, message: "Failed to listen" })
-      }),
-      (client) => Effect.promise(() => close(client))
-    )
+  Stream.asyncPush<string, SqlError>(
+    (emit) =>
+      Effect.acquireRelease(
+        Effect.tryPromise({
+          try: async () => {
+            const client = new Pg.Client({ connectionString: url, application_name: "weft-listen" })
+            const lost = (cause: unknown) =>
+              emit.fail(new SqlError({ cause, message: "The LISTEN connection was lost" }))
+            client.on("error", lost)
+            client.on("end", () => lost(new Error("The connection ended")))
+            client.on("notification", (message) => {
+              if (message.channel === channel && message.payload !== undefined) emit.single(message.payload)
+            })
+            try {
+              await client.connect()
+              await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
+            } catch (cause) {
+              await close(client)
+              throw cause
+            }
+            return client
+          },
+          catch: (cause) => new SqlError({ cause, message: "Failed to listen" })
+        }),
+        (client) => Effect.promise(() => close(client))
+      ),
+    // A dropped notification would be a lost wake-up.
+    { bufferSize: "unbounded" }
   )
 
 const close = (client: Pg.Client): Promise<void> => {

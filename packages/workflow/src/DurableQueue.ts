@@ -134,7 +134,10 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
           Effect.zipRight(
             sleepLive(every),
             Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              Effect.ignore(engine.store.renewQueueItem(self.name, item.itemId, engine.owner, now))
+              // Uninterruptible: cancelling a statement in flight can hit the next one on its connection.
+              Effect.ignore(
+                Effect.uninterruptible(engine.store.renewQueueItem(self.name, item.itemId, engine.owner, now))
+              )
             )
           )
         )

@@ -99,11 +99,6 @@ export interface EngineOptions {
    * work that other workers run. Default false: starting one is a `NotRegistered` error.
    */
   readonly acceptUnregistered?: boolean | undefined
-  /**
-   * How many executions this engine runs at once. Others wait here unclaimed, holding no lease, so a
-   * busy worker does not claim more than it can renew (or another worker could take it). Default: no limit.
-   */
-  readonly maxRuns?: number | undefined
 }
 
 /** The per-activity attempt number, 1 for the first attempt. */
@@ -145,6 +140,8 @@ export class Instance {
   suspended = false
   checking = false
   interrupting: boolean
+  /** Compensations run even while interrupting: `interrupting` stays set, so a late interrupt request is a no-op. */
+  compensating = false
   abort: WorkflowError | undefined
   wakeAt: number | undefined
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
@@ -211,7 +208,7 @@ export class Instance {
     })
     const run = Effect.uninterruptibleMask((restore) =>
       Effect.clockWith((clock) => {
-        if (this.interrupting) return Effect.interrupt
+        if (this.interrupting && !this.compensating) return Effect.interrupt
         this.inFlight++
         const startedAt = clock.unsafeCurrentTimeMillis()
         const body = Effect.exit(restore(execute))
@@ -492,8 +489,7 @@ export class Instance {
   }
 
   runCompensations(cause: Cause.Cause<unknown>): Effect.Effect<void, never, any> {
-    const interrupting = this.interrupting
-    this.interrupting = false
+    this.compensating = true
     return Effect.forEach(
       [...this.compensations].reverse(),
       (compensation) =>
@@ -501,7 +497,7 @@ export class Instance {
           this.activity({ name: compensation.name, codec: voidCodec, execute: compensation.run(cause), retry: undefined })
         ),
       { discard: true }
-    ).pipe(Effect.ensuring(Effect.sync(() => (this.interrupting = interrupting))))
+    ).pipe(Effect.ensuring(Effect.sync(() => (this.compensating = false))))
   }
 
   skippedError(name: string) {
@@ -573,7 +569,6 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const owner = options.owner ?? randomBytes(8).toString("hex")
     const inMemoryThreshold = options.inMemoryThreshold ?? 60_000
     const storeRetryMs = options.storeRetryMs ?? 1_000
-    const slots = options.maxRuns === undefined ? undefined : yield* Effect.makeSemaphore(options.maxRuns)
     const key =
       options.signingKey === undefined
         ? yield* store.signingKey(() => randomBytes(32))
@@ -635,11 +630,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const loop = (executionId: string, state: RunState): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const run = Effect.suspend(() => {
-          state.rerun = false
-          return runOnce(executionId, state)
-        })
-        return (slots === undefined ? run : slots.withPermits(1)(run)).pipe(
+        state.rerun = false
+        return runOnce(executionId, state).pipe(
           Effect.catchAllCause((cause) =>
             Effect.as(
               Effect.logError(`Weft: the run of execution ${executionId} failed; it will be retried`, cause),
@@ -751,8 +743,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       Effect.gen(function* () {
         while (true) {
           yield* sleepLive(every)
+          // Stopping the heartbeat must not interrupt a renewal in flight: @effect/sql-pg cancels an
+          // interrupted statement by backend pid, which can hit the next statement on that connection.
           const renewed = yield* Effect.either(
-            store.renew(instance.executionId, instance.fence, yield* Clock.currentTimeMillis)
+            Effect.uninterruptible(store.renew(instance.executionId, instance.fence, yield* Clock.currentTimeMillis))
           )
           if (renewed._tag === "Left") continue
           if (!renewed.right.held) {
@@ -863,7 +857,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const pollResult = (executionId: string, every: number): Effect.Effect<EncodedExit, WorkflowError> =>
       Effect.flatMap(sleepLive(every), () =>
-        Effect.flatMap(store.get(executionId), (record) =>
+        // Uninterruptible for the same reason as renewals: losing the race to the result must not cancel a read.
+        Effect.flatMap(Effect.uninterruptible(store.get(executionId)), (record) =>
           Option.isSome(record) && terminal.has(record.value.status)
             ? Effect.succeed(record.value.result)
             : pollResult(executionId, every)
