@@ -36,6 +36,15 @@ export interface StoreOptions {
 /** Builds a fresh, empty store with the given options; called once per test. */
 export type MakeLayer = (options: StoreOptions) => Layer.Layer<WorkflowStore.WorkflowStore, unknown>
 
+/** Renews one claim of `owner` (OWNER_A by default). */
+const renewOne = (
+  store: WorkflowStore.Service,
+  executionId: string,
+  fence: number,
+  now: number,
+  owner: string = OWNER_A
+) => Effect.map(store.renew(owner, [{ executionId, fence }], now), (renewed) => renewed[0]!)
+
 /** Registers the conformance tests of the store that `makeLayer` builds, under `describe(name)`. */
 export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
   const test = (title: string, body: (store: Store) => Effect.Effect<void, unknown>) =>
@@ -723,7 +732,7 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           yield* store.create(newExecution("e1"))
           const a = yield* claimOf(store, "e1", OWNER_A, T0)
           const before = yield* getOf(store, "e1")
-          assert.deepStrictEqual(yield* store.renew("e1", a.fence, T0 + LEASE_MS - 1), {
+          assert.deepStrictEqual(yield* renewOne(store, "e1", a.fence, T0 + LEASE_MS - 1), {
             held: true,
             interruptRequested: false
           })
@@ -735,41 +744,66 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           assert.notStrictEqual(b.fence, a.fence)
         }))
 
+      test("renew answers a whole heartbeat in order, holding only the owner's current claims", (store) =>
+        Effect.gen(function* () {
+          for (const id of ["h1", "h2", "h3"]) yield* store.create(newExecution(id))
+          const h1 = yield* claimOf(store, "h1", OWNER_A, T0)
+          const h2 = yield* claimOf(store, "h2", OWNER_A, T0)
+          const h3 = yield* claimOf(store, "h3", OWNER_B, T0)
+          const renewed = yield* store.renew(
+            OWNER_A,
+            [
+              { executionId: "h2", fence: h2.fence },
+              { executionId: "h3", fence: h3.fence },
+              { executionId: "h1", fence: h1.fence },
+              { executionId: "missing", fence: 1 }
+            ],
+            T0 + LEASE_MS - 1
+          )
+          assert.deepStrictEqual(
+            renewed.map((r) => r.held),
+            [true, false, true, false]
+          )
+          assert.isTrue(Option.isNone(yield* store.claim("h1", OWNER_C, T0 + LEASE_MS + 1)))
+          assert.isTrue(Option.isSome(yield* store.claim("h3", OWNER_C, T0 + LEASE_MS + 1)))
+          assert.deepStrictEqual(yield* store.renew(OWNER_A, [], T0), [])
+        }))
+
       test("renew reports an interrupt requested while the claim holds", (store) =>
         Effect.gen(function* () {
           yield* store.create(newExecution("e1"))
           const a = yield* claimOf(store, "e1", OWNER_A, T0)
           yield* store.requestInterrupt("e1", T0 + 1)
-          assert.deepStrictEqual(yield* store.renew("e1", a.fence, T0 + 2), { held: true, interruptRequested: true })
+          assert.deepStrictEqual(yield* renewOne(store, "e1", a.fence, T0 + 2), { held: true, interruptRequested: true })
         }))
 
       test("renew reports not held, and extends nothing, for a superseded, released or finished claim or an unknown execution", (store) =>
         Effect.gen(function* () {
-          assert.isFalse((yield* store.renew("missing", 1, T0)).held)
+          assert.isFalse((yield* renewOne(store, "missing", 1, T0)).held)
           assert.isTrue(Option.isNone(yield* store.get("missing")))
 
           yield* store.create(newExecution("superseded"))
           const a = yield* claimOf(store, "superseded", OWNER_A, T0)
           yield* claimOf(store, "superseded", OWNER_B, T0 + LEASE_MS + 1)
-          assert.isFalse((yield* store.renew("superseded", a.fence, T0 + 2 * LEASE_MS)).held)
+          assert.isFalse((yield* renewOne(store, "superseded", a.fence, T0 + 2 * LEASE_MS)).held)
           // The stale renewal did not extend the current claim, which ends on its own schedule.
           assert.isTrue(Option.isSome(yield* store.claim("superseded", OWNER_C, T0 + 2 * LEASE_MS + 2)))
 
           yield* store.create(newExecution("released"))
           const released = yield* claimOf(store, "released", OWNER_A, T0)
           yield* store.release("released", released.fence)
-          assert.isFalse((yield* store.renew("released", released.fence, T0 + 1)).held)
+          assert.isFalse((yield* renewOne(store, "released", released.fence, T0 + 1)).held)
           assert.isTrue(Option.isSome(yield* store.claim("released", OWNER_B, T0 + 2)))
 
           yield* store.create(newExecution("suspended"))
           const suspended = yield* claimOf(store, "suspended", OWNER_A, T0)
           yield* store.suspend("suspended", suspended.fence, suspended.journal.execution.wakeSeq, undefined, T0 + 1)
-          assert.isFalse((yield* store.renew("suspended", suspended.fence, T0 + 2)).held)
+          assert.isFalse((yield* renewOne(store, "suspended", suspended.fence, T0 + 2)).held)
 
           yield* store.create(newExecution("finished"))
           const finished = yield* claimOf(store, "finished", OWNER_A, T0)
           yield* store.complete("finished", finished.fence, { status: "succeeded", result: success(1), at: T0 + 1 })
-          assert.isFalse((yield* store.renew("finished", finished.fence, T0 + 2)).held)
+          assert.isFalse((yield* renewOne(store, "finished", finished.fence, T0 + 2)).held)
           assert.strictEqual((yield* getOf(store, "finished")).status, "succeeded")
         }))
     })

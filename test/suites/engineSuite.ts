@@ -89,7 +89,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         Effect.gen(function* () {
           const fiber = yield* Effect.fork(Flaky.execute({ id: "t1", failures: 2, retryable: true, times: 5 }))
           const id = yield* Flaky.executionId({ id: "t1", failures: 2, retryable: true, times: 5 })
-          yield* waitUntil(Effect.map(attempts(id), (a) => a.length === 1), "first attempt")
+          yield* waitUntil(retryTimerStored(id), "the first retry's timer")
           yield* TestClock.adjust("1 minute")
           assert.strictEqual(yield* Fiber.join(fiber), "ok after 3")
           const detail = yield* record(id)
@@ -107,7 +107,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         Effect.gen(function* () {
           const payload = { id: "t2", failures: 10, retryable: true, times: 2 }
           const fiber = yield* Effect.fork(Effect.flip(Flaky.execute(payload)))
-          yield* waitUntil(Effect.map(attempts(yield* Flaky.executionId(payload)), (a) => a.length === 1), "first attempt")
+          yield* waitUntil(retryTimerStored(yield* Flaky.executionId(payload)), "the first retry's timer")
           yield* TestClock.adjust("1 minute")
           const error = yield* Fiber.join(fiber)
           assert.instanceOf(error, Declined)
@@ -131,7 +131,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
       run(
         Effect.gen(function* () {
           const fiber = yield* Effect.fork(Flaky.execute({ id: "t4", failures: 1, retryable: true, times: 1 }))
-          yield* waitUntil(Effect.sync(() => keys.length === 1), "first attempt")
+          yield* waitUntil(retryTimerStored(yield* Flaky.executionId({ id: "t4", failures: 1, retryable: true, times: 1 })), "the first retry's timer")
           yield* TestClock.adjust("1 minute")
           yield* Fiber.join(fiber)
           assert.strictEqual(keys.length, 2)
@@ -494,6 +494,10 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
 }
 
 // Fixtures ------------------------------------------------------------------------------------
+
+/** Whether the backoff timer before attempt 2 is stored, so adjusting the TestClock will fire it. */
+const retryTimerStored = (executionId: string) =>
+  Effect.map(WorkflowEngine.detail(executionId), (detail) => Option.isSome(detail) && detail.value.clocks.length > 0)
 
 const counter = new Counter()
 const gates = new Map<string, Deferred.Deferred<void>>()

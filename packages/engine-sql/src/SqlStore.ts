@@ -229,12 +229,24 @@ export const make = (
       release: (executionId, fence) =>
         Effect.asVoid(q(sql`UPDATE weft_executions SET owner = NULL WHERE execution_id = ${executionId} AND fence = ${fence}`)),
 
-      renew: (executionId, fence, now) =>
-        Effect.map(
+      renew: (owner, claims, now) => {
+        if (claims.length === 0) return Effect.succeed([])
+        // One statement for the whole heartbeat; a claim holds if its row still names this owner and fence.
+        return Effect.map(
           rows(sql`UPDATE weft_executions SET lease_until = ${now + leaseMs}
-            WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL RETURNING interrupt_requested`),
-          (r) => (r.length === 0 ? { held: false, interruptRequested: false } : { held: true, interruptRequested: num(r[0].interrupt_requested) === 1 })
-        ),
+            WHERE owner = ${owner} AND execution_id IN ${sql.in(claims.map((c) => c.executionId))}
+            RETURNING execution_id, fence, interrupt_requested`),
+          (r) => {
+            const found = new Map(r.map((row) => [row.execution_id as string, row]))
+            return claims.map(({ executionId, fence }) => {
+              const row = found.get(executionId)
+              return row === undefined || num(row.fence) !== fence
+                ? { held: false, interruptRequested: false }
+                : { held: true, interruptRequested: num(row.interrupt_requested) === 1 }
+            })
+          }
+        )
+      },
 
       recordAttempt: (executionId, fence, attempt) =>
         Effect.gen(function* () {

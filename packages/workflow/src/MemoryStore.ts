@@ -246,15 +246,17 @@ export const make = (options: Options = {}): Service => {
         if (entry !== undefined) (entry.events ??= []).push(event)
       }),
 
-    renew: (executionId, fence, now) =>
-      Effect.sync(() => {
-        const entry = entries.get(executionId)
-        if (entry === undefined || entry.fence !== fence || entry.owner === undefined) {
-          return { held: false, interruptRequested: false }
-        }
-        entry.leaseUntil = now + leaseMs
-        return { held: true, interruptRequested: entry.record.interruptRequested }
-      }),
+    renew: (owner, claims, now) =>
+      Effect.sync(() =>
+        claims.map(({ executionId, fence }) => {
+          const entry = entries.get(executionId)
+          if (entry === undefined || entry.fence !== fence || entry.owner !== owner) {
+            return { held: false, interruptRequested: false }
+          }
+          entry.leaseUntil = now + leaseMs
+          return { held: true, interruptRequested: entry.record.interruptRequested }
+        })
+      ),
 
     runnable: (now, limit, workflows) =>
       Effect.sync(() => {

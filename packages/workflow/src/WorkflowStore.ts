@@ -201,12 +201,15 @@ export interface Service {
   readonly reopen: (executionId: string, at: number) => Eff<boolean>
   /** Appends to the event log. */
   readonly appendEvent: (executionId: string, event: EventRecord) => Eff<void>
-  /** Extends a live claim. Tells whether it still holds and whether an interrupt was requested meanwhile. */
+  /**
+   * Extends `owner`'s live claims in one write (a worker's heartbeat). For each claim, in order: whether
+   * it still holds, and whether an interrupt was requested meanwhile.
+   */
   readonly renew: (
-    executionId: string,
-    fence: number,
+    owner: string,
+    claims: ReadonlyArray<{ readonly executionId: string; readonly fence: number }>,
     now: number
-  ) => Eff<{ readonly held: boolean; readonly interruptRequested: boolean }>
+  ) => Eff<ReadonlyArray<{ readonly held: boolean; readonly interruptRequested: boolean }>>
   /**
    * Executions of `workflows` that should run now and nobody holds: running ones with no live
    * claim, and suspended ones whose timer is due (those are made running).

@@ -681,10 +681,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         state.instance = instance
         const fiber = yield* Effect.fork(provided)
         instance.fiber = fiber
-        const heartbeat =
-          options.heartbeatMs === undefined ? undefined : yield* Effect.fork(renewLoop(instance, options.heartbeatMs))
         let exit = yield* Fiber.await(fiber)
-        if (heartbeat !== undefined) yield* Fiber.interrupt(heartbeat)
         state.instance = undefined
 
         if (instance.abort !== undefined) {
@@ -738,31 +735,47 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         return "done"
       })
 
-    /** Keeps the claim alive; a lost claim stops the run, a requested interrupt interrupts it. */
-    const renewLoop = (instance: Instance, every: number): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        while (true) {
+    /**
+     * The worker's heartbeat: one renewal for every live run. A lost claim stops its run; a requested
+     * interrupt interrupts it.
+     */
+    const heartbeat = (every: number): Effect.Effect<never> =>
+      Effect.forever(
+        Effect.gen(function* () {
           yield* sleepLive(every)
-          // Stopping the heartbeat must not interrupt a renewal in flight: @effect/sql-pg cancels an
-          // interrupted statement by backend pid, which can hit the next statement on that connection.
+          const live: Array<Instance> = []
+          for (const state of running.values()) {
+            if (state.instance?.fiber !== undefined) live.push(state.instance)
+          }
+          if (live.length === 0) return
+          // Uninterruptible: @effect/sql-pg cancels an interrupted statement by backend pid, which can
+          // hit the next statement on that connection.
           const renewed = yield* Effect.either(
-            Effect.uninterruptible(store.renew(instance.executionId, instance.fence, yield* Clock.currentTimeMillis))
+            Effect.uninterruptible(
+              store.renew(
+                owner,
+                live.map((instance) => ({ executionId: instance.executionId, fence: instance.fence })),
+                yield* Clock.currentTimeMillis
+              )
+            )
           )
-          if (renewed._tag === "Left") continue
-          if (!renewed.right.held) {
-            instance.abort ??= new WorkflowError({
-              reason: "LeaseLost",
-              executionId: instance.executionId,
-              message: `The claim on execution ${instance.executionId} expired and was taken over`
-            })
-            return yield* Fiber.interruptFork(instance.fiber!)
+          if (renewed._tag === "Left") return
+          for (const [i, instance] of live.entries()) {
+            const { held, interruptRequested } = renewed.right[i]!
+            if (!held) {
+              instance.abort ??= new WorkflowError({
+                reason: "LeaseLost",
+                executionId: instance.executionId,
+                message: `The claim on execution ${instance.executionId} expired and was taken over`
+              })
+              yield* Fiber.interruptFork(instance.fiber!)
+            } else if (interruptRequested && !instance.interrupting) {
+              instance.interrupting = true
+              yield* Fiber.interruptFork(instance.fiber!)
+            }
           }
-          if (renewed.right.interruptRequested && !instance.interrupting) {
-            instance.interrupting = true
-            yield* Fiber.interruptFork(instance.fiber!)
-          }
-        }
-      })
+        })
+      )
 
     const completeDeferred: Engine["completeDeferred"] = (executionId, name, exit, workflow) =>
       Effect.gen(function* () {
@@ -993,6 +1006,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       const poll = options.pollIntervalMs === undefined ? Effect.never : sleepLive(options.pollIntervalMs)
       yield* Effect.raceAll([timer, poll, Queue.take(timerWake)])
     })
+    if (options.heartbeatMs !== undefined) yield* Effect.forkIn(heartbeat(options.heartbeatMs), scope)
     const notifications = store.notifications
     if (notifications !== undefined) {
       yield* Effect.forkIn(
