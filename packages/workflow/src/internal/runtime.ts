@@ -99,6 +99,11 @@ export interface EngineOptions {
    * work that other workers run. Default false: starting one is a `NotRegistered` error.
    */
   readonly acceptUnregistered?: boolean | undefined
+  /**
+   * Give every run and every executed activity attempt a span. Default: on when a tracer other than
+   * Effect's built-in one (an exporter, such as OpenTelemetry's) is installed where the engine is built.
+   */
+  readonly tracing?: boolean | undefined
 }
 
 /** The per-activity attempt number, 1 for the first attempt. */
@@ -203,9 +208,12 @@ export class Instance {
   private attempt(def: ActivityDef, n: number): Effect.Effect<any, any, any> {
     // Attempt 1 is the reference's default: providing it would copy the context on every step.
     const body = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
-    const execute = Effect.withSpan(body, `weft.activity ${def.name}`, {
-      attributes: { "weft.execution_id": this.executionId, "weft.activity": def.name, "weft.attempt": n }
-    })
+    const execute = this.engine.tracing
+      ? Effect.withSpan(body, `weft.activity ${def.name}`, {
+          attributes: { "weft.execution_id": this.executionId, "weft.activity": def.name, "weft.attempt": n },
+          captureStackTrace: false
+        })
+      : body
     const run = Effect.uninterruptibleMask((restore) =>
       Effect.clockWith((clock) => {
         if (this.interrupting && !this.compensating) return Effect.interrupt
@@ -552,6 +560,8 @@ export interface Engine {
   readonly hook: (point: Point, executionId: string, detail?: string) => Effect.Effect<void>
   /** Whether test hooks are installed (production skips the hook calls entirely). */
   readonly hooked: boolean
+  /** Whether runs and activity attempts get spans. */
+  readonly tracing: boolean
   readonly queueSignal: (queue: string) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
   readonly pollIntervalMs: number | undefined
   readonly heartbeatMs: number | undefined
@@ -582,6 +592,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const timerWake = yield* Queue.sliding<void>(1)
 
     const hooked = Option.isSome(hooks)
+    // Spans cost more than a step; without an exporter nobody would see them.
+    const tracing = options.tracing ?? (yield* Effect.tracer) !== Effect.runSync(Effect.tracer)
     const hook: Engine["hook"] = Option.isNone(hooks)
       ? () => Effect.void
       : (point, executionId, detail) => hooks.value.at(point, executionId, detail)
@@ -673,10 +685,13 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           Effect.provide(body, registration.context),
           WorkflowInstance,
           instance
-        ).pipe(
-          Effect.withSpan(`weft.workflow ${def.name}`, {
-            attributes: { "weft.workflow": def.name, "weft.execution_id": executionId, "weft.fence": fence }
-          })
+        ).pipe((effect) =>
+          tracing
+            ? Effect.withSpan(effect, `weft.workflow ${def.name}`, {
+                attributes: { "weft.workflow": def.name, "weft.execution_id": executionId, "weft.fence": fence },
+                captureStackTrace: false
+              })
+            : effect
         ) as Effect.Effect<unknown, unknown>
         state.instance = instance
         const fiber = yield* Effect.fork(provided)
@@ -959,6 +974,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       retryDelay,
       hook,
       hooked,
+      tracing,
       queueSignal,
       pollIntervalMs: options.pollIntervalMs,
       heartbeatMs: options.heartbeatMs,
