@@ -138,6 +138,11 @@ export interface NewExecution {
   readonly payload: unknown
   readonly parent: ParentLink | undefined
   readonly at: number
+  /**
+   * Tell other processes there is new work (PostgreSQL NOTIFY). False when the creating engine runs it
+   * itself. Default true.
+   */
+  readonly announce?: boolean | undefined
 }
 
 /** How a terminal execution ended. */

@@ -826,11 +826,19 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       Effect.gen(function* () {
         const { executionId } = admitted
         const at = yield* Clock.currentTimeMillis
-        const { created, record } = yield* store.create({ executionId, workflow: def.name, payload: admitted.encoded, parent, at })
-        if (created) Metrics.executionsStarted.unsafeUpdate(1, [])
         // A workflow this engine only submits runs on the workers that registered it: claiming it here would
-        // only hold it from them until the claim is released (without a wake-up) or expires.
+        // only hold it from them until the claim is released (without a wake-up) or expires. One it runs
+        // itself needs no announcement: the others would only race it for the claim.
         const runsHere = registry.has(def.name)
+        const { created, record } = yield* store.create({
+          executionId,
+          workflow: def.name,
+          payload: admitted.encoded,
+          parent,
+          at,
+          announce: !runsHere
+        })
+        if (created) Metrics.executionsStarted.unsafeUpdate(1, [])
         if (runsHere && (created || (record.status === "running" && !running.has(executionId)))) yield* schedule(executionId)
         if (!created && parent !== undefined && terminal.has(record.status)) {
           yield* completeDeferred(parent.executionId, parent.deferred, record.result, def.name)
