@@ -54,6 +54,24 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
 
   describe(`${name} keeps the WorkflowStore contract`, () => {
     describe("create and get", () => {
+      test("create with claimFor inserts the execution already claimed, fenced like any claim", (store) =>
+        Effect.gen(function* () {
+          const created = yield* store.create(newExecution("e1", { claimFor: OWNER_A }))
+          assert.isTrue(created.created)
+          const fence = created.fence!
+          assert.isNumber(fence)
+          assert.isTrue(Option.isNone(yield* store.claim("e1", OWNER_B, T0 + 1)))
+          assert.deepStrictEqual(yield* runnableIds(store, T0 + 1, 10), [])
+          yield* store.recordAttempt("e1", fence, attempt("charge", 1))
+          const again = yield* store.create(newExecution("e1", { claimFor: OWNER_B }))
+          assert.isFalse(again.created)
+          assert.isUndefined(again.fence)
+          const b = yield* claimOf(store, "e1", OWNER_B, T0 + LEASE_MS + 1)
+          assert.notStrictEqual(b.fence, fence)
+          const stale = yield* Effect.either(store.recordAttempt("e1", fence, attempt("ship", 1)))
+          assert.isTrue(Either.isLeft(stale) && stale.left.reason === "LeaseLost")
+        }))
+
       test("create stores a new running execution and get returns exactly that record", (store) =>
         Effect.gen(function* () {
           const { created, record } = yield* store.create(newExecution("e1", { payload: { orderId: 7 } }))

@@ -193,10 +193,13 @@ export const make = (
     const store: Service = {
       create: (execution) =>
         Effect.gen(function* () {
+          const claimed = execution.claimFor !== undefined
           const insert = sql`INSERT INTO weft_executions
-              (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at)
+              (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at,
+               owner, fence, lease_until)
             VALUES (${execution.executionId}, ${execution.workflow}, ${JSON.stringify(execution.payload)}, 'running',
-              ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at})
+              ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
+              ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? execution.at + leaseMs : 0})
             ON CONFLICT (execution_id) DO NOTHING RETURNING *`
           const notice = execution.announce === false ? undefined : `wake:${execution.executionId}:${execution.workflow}`
           const inserted = isPg
@@ -204,7 +207,9 @@ export const make = (
             : yield* sql.withTransaction(
                 Effect.tap(rows(insert), (r) => (r.length > 0 ? event(execution.executionId, "started", execution.at) : Effect.void))
               ).pipe(Effect.mapError((e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e))))
-          if (inserted.length > 0) return { created: true, record: toExecution(inserted[0]) }
+          if (inserted.length > 0) {
+            return { created: true, record: toExecution(inserted[0]), fence: claimed ? num(inserted[0].fence) : undefined }
+          }
           const existing = yield* rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${execution.executionId}`)
           return { created: false, record: toExecution(existing[0]) }
         }),

@@ -95,12 +95,12 @@ export const make = (options: Options = {}): Service => {
           deferreds: undefined,
           clocks: undefined,
           events: [{ kind: "started", at: execution.at, detail: undefined }],
-          owner: undefined,
-          fence: 0,
-          leaseUntil: 0
+          owner: execution.claimFor,
+          fence: execution.claimFor === undefined ? 0 : ++fences,
+          leaseUntil: execution.claimFor === undefined ? 0 : execution.at + leaseMs
         })
         open.add(execution.executionId)
-        return { created: true, record }
+        return { created: true, record, fence: execution.claimFor === undefined ? undefined : fences }
       }),
 
     get: (executionId) => Effect.sync(() => Option.map(Option.fromNullable(entries.get(executionId)), (e) => e.record)),

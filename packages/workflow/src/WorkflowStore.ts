@@ -143,6 +143,8 @@ export interface NewExecution {
    * itself. Default true.
    */
   readonly announce?: boolean | undefined
+  /** Insert a new execution already claimed by this owner. */
+  readonly claimFor?: string | undefined
 }
 
 /** How a terminal execution ended. */
@@ -157,8 +159,14 @@ type Eff<A> = Effect.Effect<A, WorkflowError>
 
 /** The journal service every engine runs on. */
 export interface Service {
-  /** Inserts the execution unless one with this id exists; returns the record that is stored. */
-  readonly create: (execution: NewExecution) => Eff<{ readonly created: boolean; readonly record: ExecutionRecord }>
+  /**
+   * Inserts the execution unless one with this id exists; returns the record that is stored. With
+   * `claimFor`, a new execution is inserted already claimed by that owner (one write instead of two):
+   * `fence` is then the claim's fencing token.
+   */
+  readonly create: (
+    execution: NewExecution
+  ) => Eff<{ readonly created: boolean; readonly record: ExecutionRecord; readonly fence?: number | undefined }>
   readonly get: (executionId: string) => Eff<Option.Option<ExecutionRecord>>
   /**
    * Claims a running execution for `owner` and loads its journal in one read. None when it is

@@ -28,6 +28,7 @@ import {
   type DeferredRecord,
   type EncodedExit,
   type ExecutionRecord,
+  type Claim,
   type Journal,
   type Notification,
   type ParentLink,
@@ -524,6 +525,8 @@ export class WorkflowInstance extends Context.Tag("@weft/workflow/WorkflowInstan
 interface RunState {
   rerun: boolean
   instance: Instance | undefined
+  /** A claim taken when the execution was created: the first run uses it instead of claiming. */
+  claimed: Claim | undefined
 }
 
 type RunOutcome = "done" | "again" | "retry"
@@ -621,14 +624,14 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       }
     }
 
-    const schedule: Engine["schedule"] = (executionId) =>
+    const schedule = (executionId: string, claimed?: Claim): Effect.Effect<void> =>
       Effect.suspend(() => {
         const existing = running.get(executionId)
         if (existing !== undefined) {
           existing.rerun = true
           return Effect.void
         }
-        const state: RunState = { rerun: false, instance: undefined }
+        const state: RunState = { rerun: false, instance: undefined, claimed }
         running.set(executionId, state)
         return Effect.asVoid(Effect.forkIn(loop(executionId, state), scope))
       })
@@ -660,8 +663,12 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const runOnce = (executionId: string, state: RunState): Effect.Effect<RunOutcome, WorkflowError> =>
       Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const claimed = yield* store.claim(executionId, owner, now)
+        const preclaimed = state.claimed
+        state.claimed = undefined
+        const claimed =
+          preclaimed === undefined
+            ? yield* store.claim(executionId, owner, yield* Clock.currentTimeMillis)
+            : Option.some(preclaimed)
         if (Option.isNone(claimed)) return "done"
         const { fence, journal } = claimed.value
         const record = journal.execution
@@ -830,16 +837,21 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         // only hold it from them until the claim is released (without a wake-up) or expires. One it runs
         // itself needs no announcement: the others would only race it for the claim.
         const runsHere = registry.has(def.name)
-        const { created, record } = yield* store.create({
+        const { created, record, fence } = yield* store.create({
           executionId,
           workflow: def.name,
           payload: admitted.encoded,
           parent,
           at,
-          announce: !runsHere
+          announce: !runsHere,
+          claimFor: runsHere && !running.has(executionId) ? owner : undefined
         })
         if (created) Metrics.executionsStarted.unsafeUpdate(1, [])
-        if (runsHere && (created || (record.status === "running" && !running.has(executionId)))) yield* schedule(executionId)
+        if (created && fence !== undefined) {
+          yield* schedule(executionId, { fence, journal: { execution: record, attempts: [], deferreds: [], clocks: [] } })
+        } else if (runsHere && (created || (record.status === "running" && !running.has(executionId)))) {
+          yield* schedule(executionId)
+        }
         if (!created && parent !== undefined && terminal.has(record.status)) {
           yield* completeDeferred(parent.executionId, parent.deferred, record.result, def.name)
         }
