@@ -6,8 +6,11 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -190,6 +193,101 @@ export const make = (
         announced AS (SELECT pg_notify(${CHANNEL}::text, ${notice ?? ""}::text) FROM changed WHERE ${notice !== undefined}::boolean)
         SELECT changed.*, (SELECT count(*) FROM announced) AS announced FROM changed`)
 
+    /** One attempt, one statement: the fence check lives in the INSERT's WHERE. */
+    const recordAttemptAlone = (executionId: string, fence: number, attempt: ActivityAttempt) =>
+      Effect.gen(function* () {
+        const inserted = yield* rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
+          SELECT ${executionId}, ${attempt.name}, ${attempt.attempt}, ${JSON.stringify(attempt.exit)}, ${attempt.startedAt}, ${attempt.completedAt}
+          WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
+          ON CONFLICT DO NOTHING RETURNING attempt`)
+        if (inserted.length > 0) return attempt
+        return yield* existingAttempt(executionId, fence, attempt)
+      })
+
+    /** After an INSERT that wrote nothing: the stored attempt if the claim still holds, else LeaseLost. */
+    const existingAttempt = (executionId: string, fence: number, attempt: ActivityAttempt) =>
+      Effect.gen(function* () {
+        const existing = yield* rows(sql`SELECT a.*, ${held(executionId, fence)} AS held FROM weft_attempts a
+          WHERE execution_id = ${executionId} AND name = ${attempt.name} AND attempt = ${attempt.attempt}`)
+        if (existing.length > 0 && num(existing[0].held) > 0) return toAttempt(executionId, existing[0])
+        return yield* Effect.fail(leaseLost(executionId))
+      })
+
+    /**
+     * Group commit for PostgreSQL: a write goes out at once when none is in flight; writes that arrive
+     * meanwhile leave together, as one multi-row INSERT (fenced per row), as soon as it returns. No
+     * write waits for more than the one before it.
+     */
+    interface PendingAttempt {
+      readonly executionId: string
+      readonly fence: number
+      readonly attempt: ActivityAttempt
+      readonly done: Deferred.Deferred<ActivityAttempt, WorkflowError.WorkflowError>
+    }
+    let queued: Array<PendingAttempt> = []
+    let flushing = false
+    const runtime = yield* Effect.runtime<never>()
+    const flush = (): void => {
+      flushing = true
+      const batch = queued
+      queued = []
+      Runtime.runFork(runtime)(
+        writeBatch(batch).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              flushing = false
+              if (queued.length > 0) flush()
+            })
+          )
+        )
+      )
+    }
+    const writeBatch = (batch: ReadonlyArray<PendingAttempt>): Effect.Effect<void> => {
+      const values = batch.map(
+        ({ attempt, executionId, fence }) =>
+          sql`(${executionId}::text, ${attempt.name}::text, ${attempt.attempt}::int, ${JSON.stringify(attempt.exit)}::text,
+            ${attempt.startedAt}::bigint, ${attempt.completedAt}::bigint, ${fence}::bigint)`
+      )
+      const statement = rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
+        SELECT v.execution_id, v.name, v.attempt, v.exit, v.started_at, v.completed_at
+        FROM (VALUES ${sql.csv(values)}) AS v(execution_id, name, attempt, exit, started_at, completed_at, fence)
+        JOIN weft_executions e ON e.execution_id = v.execution_id AND e.fence = v.fence AND e.owner IS NOT NULL
+        ON CONFLICT DO NOTHING RETURNING execution_id, name, attempt`)
+      return Effect.matchEffect(statement, {
+        onFailure: (error) => Effect.forEach(batch, (p) => Deferred.fail(p.done, error), { discard: true }),
+        onSuccess: (written) => {
+          const keys = new Set(written.map((r) => `${r.execution_id}\u0000${r.name}\u0000${num(r.attempt)}`))
+          return Effect.forEach(
+            batch,
+            (p) =>
+              keys.has(`${p.executionId}\u0000${p.attempt.name}\u0000${p.attempt.attempt}`)
+                ? Deferred.succeed(p.done, p.attempt)
+                : Deferred.complete(p.done, existingAttempt(p.executionId, p.fence, p.attempt)),
+            { discard: true, concurrency: "unbounded" }
+          )
+        }
+      })
+    }
+    const batchAttempt = (executionId: string, fence: number, attempt: ActivityAttempt) =>
+      Effect.suspend(() => {
+        if (!flushing) {
+          // Nothing in flight: this write goes out alone, on the caller's fiber, as the plain statement.
+          flushing = true
+          return Effect.uninterruptible(recordAttemptAlone(executionId, fence, attempt)).pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                flushing = false
+                if (queued.length > 0) flush()
+              })
+            )
+          )
+        }
+        const done = Deferred.unsafeMake<ActivityAttempt, WorkflowError.WorkflowError>(FiberId.none)
+        queued.push({ executionId, fence, attempt, done })
+        // Uninterruptible: once queued, the write happens; the caller must learn its outcome.
+        return Effect.uninterruptible(Deferred.await(done))
+      })
+
     const store: Service = {
       create: (execution) =>
         Effect.gen(function* () {
@@ -268,17 +366,12 @@ export const make = (
       },
 
       recordAttempt: (executionId, fence, attempt) =>
-        Effect.gen(function* () {
-          const inserted = yield* rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
-            SELECT ${executionId}, ${attempt.name}, ${attempt.attempt}, ${JSON.stringify(attempt.exit)}, ${attempt.startedAt}, ${attempt.completedAt}
-            WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
-            ON CONFLICT DO NOTHING RETURNING attempt`)
-          if (inserted.length > 0) return attempt
-          const existing = yield* rows(sql`SELECT a.*, ${held(executionId, fence)} AS held FROM weft_attempts a
-            WHERE execution_id = ${executionId} AND name = ${attempt.name} AND attempt = ${attempt.attempt}`)
-          if (existing.length > 0 && num(existing[0].held) > 0) return toAttempt(executionId, existing[0])
-          return yield* Effect.fail(leaseLost(executionId))
-        }),
+        // Inside a transactional activity the write must use the transaction's connection: no batching.
+        isPg
+          ? Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
+              Option.isSome(tx) ? recordAttemptAlone(executionId, fence, attempt) : batchAttempt(executionId, fence, attempt)
+            )
+          : recordAttemptAlone(executionId, fence, attempt),
 
       recordClock: (executionId, fence, clock) =>
         Effect.gen(function* () {
