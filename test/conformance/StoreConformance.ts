@@ -407,7 +407,7 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           assert.strictEqual(after.wakeSeq, before.wakeSeq + 1)
           assert.strictEqual(after.wakeAt, undefined)
           assert.deepStrictEqual(yield* runnableIds(store, T0 + 11, 10), ["e1"])
-          assert.isTrue(Option.isNone(yield* store.nextWakeAt()))
+          assert.isTrue(Option.isNone(yield* store.nextWakeAt(WORKFLOWS)))
         }))
 
       test("completeDeferred on a claimed execution keeps the claim and makes its pending suspend return false", (store) =>
@@ -478,7 +478,7 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           assert.strictEqual(record.wakeAt, undefined)
           assert.deepStrictEqual(yield* runnableIds(store, T0 + 1_000 * LEASE_MS, 10), [])
           assert.strictEqual((yield* getOf(store, "e1")).status, "suspended")
-          assert.isTrue(Option.isNone(yield* store.nextWakeAt()))
+          assert.isTrue(Option.isNone(yield* store.nextWakeAt(WORKFLOWS)))
         }))
 
       test("suspend with a stale wakeSeq returns false, changes nothing and keeps the claim", (store) =>
@@ -903,19 +903,19 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
       test("runnable and nextWakeAt find nothing in an empty store", (store) =>
         Effect.gen(function* () {
           assert.deepStrictEqual(yield* runnableIds(store, T0, 10), [])
-          assert.isTrue(Option.isNone(yield* store.nextWakeAt()))
+          assert.isTrue(Option.isNone(yield* store.nextWakeAt(WORKFLOWS)))
         }))
 
       test("nextWakeAt is the earliest wake time among suspended executions, ignoring running and finished ones", (store) =>
         Effect.gen(function* () {
           yield* store.create(newExecution("running"))
           yield* createSuspended(store, "signal-only", undefined)
-          assert.isTrue(Option.isNone(yield* store.nextWakeAt()))
+          assert.isTrue(Option.isNone(yield* store.nextWakeAt(WORKFLOWS)))
           yield* createSuspended(store, "later", T0 + 300)
           yield* createSuspended(store, "sooner", T0 + 200)
-          assert.deepStrictEqual(yield* store.nextWakeAt(), Option.some(T0 + 200))
+          assert.deepStrictEqual(yield* store.nextWakeAt(WORKFLOWS), Option.some(T0 + 200))
           yield* store.wake("sooner", T0 + 10)
-          assert.deepStrictEqual(yield* store.nextWakeAt(), Option.some(T0 + 300))
+          assert.deepStrictEqual(yield* store.nextWakeAt(WORKFLOWS), Option.some(T0 + 300))
           yield* store.requestInterrupt("later", T0 + 20)
           const claim = yield* claimOf(store, "later", OWNER_A, T0 + 21)
           yield* store.complete("later", claim.fence, {
@@ -923,7 +923,16 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
             result: EXIT_OF.interrupted,
             at: T0 + 22
           })
-          assert.isTrue(Option.isNone(yield* store.nextWakeAt()))
+          assert.isTrue(Option.isNone(yield* store.nextWakeAt(WORKFLOWS)))
+        }))
+
+      test("nextWakeAt looks only at the workflows asked for, so a worker never waits on timers it cannot fire", (store) =>
+        Effect.gen(function* () {
+          yield* createSuspended(store, "other", T0 + 100, T0, "Elsewhere")
+          yield* createSuspended(store, "mine", T0 + 500)
+          assert.deepStrictEqual(yield* store.nextWakeAt(WORKFLOWS), Option.some(T0 + 500))
+          assert.deepStrictEqual(yield* store.nextWakeAt(["Elsewhere"]), Option.some(T0 + 100))
+          assert.isTrue(Option.isNone(yield* store.nextWakeAt([])))
         }))
     })
 

@@ -500,10 +500,14 @@ export const make = (
           return ready.map((r) => ({ executionId: r.execution_id as string, workflow: r.workflow as string }))
         }),
 
-      nextWakeAt: () =>
-        Effect.map(rows(sql`SELECT min(wake_at) AS next FROM weft_executions WHERE status = 'suspended'`), (r) =>
-          Option.fromNullable(optNum(r[0]?.next))
-        ),
+      nextWakeAt: (workflows) =>
+        workflows.length === 0
+          ? Effect.succeedNone
+          : Effect.map(
+              rows(sql`SELECT min(wake_at) AS next FROM weft_executions
+                WHERE status = 'suspended' AND workflow IN ${sql.in(workflows as Array<string>)}`),
+              (r) => Option.fromNullable(optNum(r[0]?.next))
+            ),
 
       enqueue: (item) =>
         Effect.zipRight(

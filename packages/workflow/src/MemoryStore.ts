@@ -277,11 +277,12 @@ export const make = (options: Options = {}): Service => {
         return out
       }),
 
-    nextWakeAt: () =>
+    nextWakeAt: (workflows) =>
       Effect.sync(() => {
         let next: number | undefined
         for (const id of open) {
           const record = entries.get(id)!.record
+          if (!workflows.includes(record.workflow)) continue
           if (record.status === "suspended" && record.wakeAt !== undefined && (next === undefined || record.wakeAt < next)) {
             next = record.wakeAt
           }

@@ -232,8 +232,11 @@ export interface Service {
     limit: number,
     workflows: ReadonlyArray<string>
   ) => Eff<ReadonlyArray<{ readonly executionId: string; readonly workflow: string }>>
-  /** The earliest wake time among suspended executions, if any. */
-  readonly nextWakeAt: () => Eff<Option.Option<number>>
+  /**
+   * The earliest wake time among suspended executions of `workflows`, if any. Filtered like
+   * `runnable`: a timer no one here can fire must not wake this engine over and over.
+   */
+  readonly nextWakeAt: (workflows: ReadonlyArray<string>) => Eff<Option.Option<number>>
   readonly enqueue: (item: QueueItem) => Eff<void>
   /** Claims up to `limit` items of a queue for `owner`; an item's claim expires with its lease. */
   readonly claimQueueItems: (queue: string, owner: string, limit: number, now: number) => Eff<ReadonlyArray<QueueItem>>

@@ -1035,9 +1035,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const wakeDue = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const ready = yield* store.runnable(now, 1_000, [...registry.keys()])
+      const workflows = [...registry.keys()]
+      const ready = yield* store.runnable(now, 1_000, workflows)
       for (const { executionId } of ready) yield* schedule(executionId)
-      const next = yield* store.nextWakeAt()
+      const next = yield* store.nextWakeAt(workflows)
       const timer = Option.match(next, { onNone: () => Effect.never, onSome: (at) => Effect.sleep(Math.max(0, at - now)) })
       const poll = options.pollIntervalMs === undefined ? Effect.never : sleepLive(options.pollIntervalMs)
       yield* Effect.raceAll([timer, poll, Queue.take(timerWake)])
