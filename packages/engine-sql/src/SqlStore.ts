@@ -123,13 +123,19 @@ export const make = (
       Effect.mapError(unavailable)
     )
 
-    /** Runs a statement, turning driver errors into `StoreUnavailable` and row-decoding errors into typed errors. */
+    /** Runs a statement, turning driver errors into `StoreUnavailable` (row-decoding errors: see `guarded`). */
     const q = <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, WorkflowError.WorkflowError> =>
-      Effect.catchAllDefect(Effect.mapError(effect, unavailable), (defect) =>
-        defect instanceof WorkflowError.WorkflowError ? Effect.fail(defect) : Effect.die(defect)
-      )
+      Effect.mapError(effect, unavailable)
     const rows = (effect: Effect.Effect<ReadonlyArray<any>, SqlError>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
       q(effect)
+
+    /** Runs `effect` in one transaction; a failed BEGIN or COMMIT is `StoreUnavailable`. */
+    const inTransaction = <A>(effect: Effect.Effect<A, WorkflowError.WorkflowError>) =>
+      Effect.mapError(sql.withTransaction(effect), (e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e)))
+
+    /** The fencing condition every write of a claimed execution carries, in the same statement. */
+    const fenceHolds = (executionId: string, fence: number) =>
+      sql`EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)`
 
     const notify = (kind: Notification["kind"], id: string, workflow?: string) =>
       isPg ? q(sql`SELECT pg_notify(${CHANNEL}, ${`${kind}:${id}:${workflow ?? ""}`})`) : Effect.void
@@ -198,7 +204,7 @@ export const make = (
       Effect.gen(function* () {
         const inserted = yield* rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
           SELECT ${executionId}, ${attempt.name}, ${attempt.attempt}, ${JSON.stringify(attempt.exit)}, ${attempt.startedAt}, ${attempt.completedAt}
-          WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
+          WHERE ${fenceHolds(executionId, fence)}
           ON CONFLICT DO NOTHING RETURNING attempt`)
         if (inserted.length > 0) return attempt
         return yield* existingAttempt(executionId, fence, attempt)
@@ -302,9 +308,9 @@ export const make = (
           const notice = execution.announce === false ? undefined : `wake:${execution.executionId}:${execution.workflow}`
           const inserted = isPg
             ? yield* withEvent(insert, "started", execution.at, notice)
-            : yield* sql.withTransaction(
+            : yield* inTransaction(
                 Effect.tap(rows(insert), (r) => (r.length > 0 ? event(execution.executionId, "started", execution.at) : Effect.void))
-              ).pipe(Effect.mapError((e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e))))
+              )
           if (inserted.length > 0) {
             return { created: true, record: toExecution(inserted[0]), fence: claimed ? num(inserted[0].fence) : undefined }
           }
@@ -377,7 +383,7 @@ export const make = (
         Effect.gen(function* () {
           const inserted = yield* rows(sql`INSERT INTO weft_clocks (execution_id, name, wake_at)
             SELECT ${executionId}, ${clock.name}, ${clock.wakeAt}
-            WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
+            WHERE ${fenceHolds(executionId, fence)}
             ON CONFLICT DO NOTHING RETURNING wake_at`)
           if (inserted.length > 0) return clock
           const existing = yield* rows(sql`SELECT wake_at, ${held(executionId, fence)} AS held FROM weft_clocks
@@ -390,7 +396,7 @@ export const make = (
         Effect.gen(function* () {
           const inserted = yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
             SELECT ${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt}
-            WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)
+            WHERE ${fenceHolds(executionId, fence)}
             ON CONFLICT DO NOTHING RETURNING name`)
           if (inserted.length > 0) return deferred
           const existing = yield* rows(sql`SELECT d.*, ${held(executionId, fence)} AS held FROM weft_deferreds d
@@ -423,7 +429,7 @@ export const make = (
             WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`)
           if (woken.length > 0) yield* notify("wake", executionId, woken[0].workflow)
           return { applied: true, record: deferred }
-        }).pipe(sql.withTransaction, Effect.mapError((e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e)))),
+        }).pipe(inTransaction),
 
       suspend: (executionId, fence, expectedWakeSeq, wakeAt, at) =>
         Effect.gen(function* () {
@@ -449,9 +455,9 @@ export const make = (
           const kind = completion.status === "succeeded" ? "completed" : completion.status
           const updated = isPg
             ? yield* withEvent(update, kind, completion.at, `done:${executionId}:`)
-            : yield* sql.withTransaction(
+            : yield* inTransaction(
                 Effect.tap(rows(update), (r) => (r.length > 0 ? event(executionId, kind, completion.at) : Effect.void))
-              ).pipe(Effect.mapError((e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e))))
+              )
           if (updated.length === 0) return yield* Effect.fail(leaseLost(executionId))
         }),
 
