@@ -294,6 +294,22 @@ export const make = (
         return Effect.uninterruptible(Deferred.await(done))
       })
 
+    /** Makes an execution runnable with `update` (RETURNING workflow), logs `kind` and announces it. False if nothing changed. */
+    const wakeWith = (
+      executionId: string,
+      update: Statement.Statement<unknown>,
+      kind: WorkflowStore.EventKind,
+      at: number,
+      detail?: string
+    ) =>
+      Effect.gen(function* () {
+        const woken = yield* rows(update)
+        if (woken.length === 0) return false
+        yield* event(executionId, kind, at, detail)
+        yield* notify("wake", executionId, woken[0].workflow)
+        return true
+      })
+
     const store: Service = {
       create: (execution) =>
         Effect.gen(function* () {
@@ -462,35 +478,33 @@ export const make = (
         }),
 
       wake: (executionId, at) =>
-        Effect.gen(function* () {
-          const woken = yield* rows(sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${at}
-            WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`)
-          if (woken.length === 0) return false
-          yield* event(executionId, "resumed", at)
-          yield* notify("wake", executionId, woken[0].workflow)
-          return true
-        }),
+        wakeWith(
+          executionId,
+          sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${at}
+            WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
+          "resumed",
+          at
+        ),
 
       requestInterrupt: (executionId, at) =>
-        Effect.gen(function* () {
-          const woken = yield* rows(sql`UPDATE weft_executions
+        wakeWith(
+          executionId,
+          sql`UPDATE weft_executions
             SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, interrupt_requested = 1, updated_at = ${at}
-            WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`)
-          if (woken.length === 0) return false
-          yield* event(executionId, "interrupt-requested", at)
-          yield* notify("wake", executionId, woken[0].workflow)
-          return true
-        }),
+            WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
+          "interrupt-requested",
+          at
+        ),
 
       reopen: (executionId, at) =>
-        Effect.gen(function* () {
-          const woken = yield* rows(sql`UPDATE weft_executions SET status = 'running', result = NULL, wake_seq = wake_seq + 1, updated_at = ${at}
-            WHERE execution_id = ${executionId} AND status = 'failed' RETURNING workflow`)
-          if (woken.length === 0) return false
-          yield* event(executionId, "resumed", at, "after defect")
-          yield* notify("wake", executionId, woken[0].workflow)
-          return true
-        }),
+        wakeWith(
+          executionId,
+          sql`UPDATE weft_executions SET status = 'running', result = NULL, wake_seq = wake_seq + 1, updated_at = ${at}
+            WHERE execution_id = ${executionId} AND status = 'failed' RETURNING workflow`,
+          "resumed",
+          at,
+          "after defect"
+        ),
 
       appendEvent: (executionId, e) => Effect.asVoid(event(executionId, e.kind, e.at, e.detail)),
 
