@@ -42,16 +42,13 @@ describe("many workers on PostgreSQL", () => {
 
         const victim = `w${WORKERS}`
         const workers = yield* Effect.all(
-          Array.from({ length: WORKERS }, (_, i) => startWorker(url, `w${i + 1}`)),
+          Array.from({ length: WORKERS }, (_, i) =>
+            // The victim dies inside its 25th `b`: mid-run, with work in flight.
+            startWorker(url, `w${i + 1}`, i === WORKERS - 1 ? 25 : undefined)
+          ),
           { concurrency: "unbounded" }
         )
         const done = yield* listenDone(url)
-        // A quarter of the way through, the victim is told to die inside its next `b`: with work in flight.
-        yield* Effect.fork(
-          Effect.promise(() => done.reached(Math.ceil(EXECUTIONS / 4))).pipe(
-            Effect.zipRight(Effect.sync(() => workers[WORKERS - 1]!.child.kill("SIGUSR2")))
-          )
-        )
         const killed = yield* Effect.fork(
           Effect.zip(Effect.promise(() => workers[WORKERS - 1]!.exited), Clock.currentTimeMillis)
         )
@@ -330,10 +327,11 @@ interface Worker {
 }
 
 /** Starts a worker process and waits until it is ready; stops it (SIGTERM) when the scope closes. */
-const startWorker = (url: string, id: string) =>
+const startWorker = (url: string, id: string, killCount?: number) =>
   Effect.acquireRelease(
     Effect.async<Worker, Error>((resume) => {
-      const args = ["--import", "tsx", workerScript, url, id, String(LEASE_MS)]
+      const kill = killCount === undefined ? [] : [String(killCount)]
+      const args = ["--import", "tsx", workerScript, url, id, String(LEASE_MS), ...kill]
       const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
       let stdout = ""
       let stderr = ""

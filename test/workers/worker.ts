@@ -1,9 +1,9 @@
 /**
  * A worker process for the many-worker test: registers `Batch` on PostgreSQL and runs until
- * stopped. After a SIGUSR2 it SIGKILLs itself the next time it is inside activity `b` (after the
+ * stopped. Given a kill count N, it SIGKILLs itself inside its N-th run of activity `b` (after the
  * body ran, before its result is stored), so it dies with work in flight.
  *
- *   node --import tsx test/workers/worker.ts <url> <worker id> <lease ms>
+ *   node --import tsx test/workers/worker.ts <url> <worker id> <lease ms> [kill count]
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
@@ -12,18 +12,16 @@ import { SqlEngine } from "@weft/engine-sql"
 import { TestHooks } from "@weft/workflow"
 import * as Batch from "./Batch.js"
 
-const [url, worker, leaseMs] = process.argv.slice(2)
+const [url, worker, leaseMs, killCount] = process.argv.slice(2)
 if (url === undefined || worker === undefined || leaseMs === undefined) {
   throw new Error("usage: worker.ts <url> <worker id> <lease ms>")
 }
 
-let armed = false
-process.on("SIGUSR2", () => {
-  armed = true
-})
+// Counted, not timed: a worker that is told to die "later" may by then have no `b` left to die in.
+let left = killCount === undefined ? Infinity : Number(killCount)
 const hooks = TestHooks.layer((point, _executionId, detail) =>
   Effect.sync(() => {
-    if (armed && point === "activity-ran" && detail === "b") process.kill(process.pid, "SIGKILL")
+    if (point === "activity-ran" && detail === "b" && --left <= 0) process.kill(process.pid, "SIGKILL")
   })
 )
 
