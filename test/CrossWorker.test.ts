@@ -1,7 +1,7 @@
 /**
- * Interrupting from another worker on PostgreSQL: the execution runs on engine A, engine B (which
- * only knows the definition) interrupts it; A stops the running activity at once, runs the
- * compensations and ends it as interrupted.
+ * Two engines on one PostgreSQL database, with polling off (60 s), so only NOTIFY moves work along:
+ * engine B (which only knows the definitions) interrupts an execution running on engine A, and waits
+ * for executions A runs.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
@@ -11,7 +11,8 @@ import * as Schema from "effect/Schema"
 import { inject } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
 import { Activity, Workflow, WorkflowEngine } from "@weft/workflow"
-import { freshDatabase } from "./pg.js"
+import * as Fiber from "effect/Fiber"
+import { adminQuery, freshDatabase } from "./pg.js"
 import { hasStatus, waitUntil } from "./util.js"
 
 describe("across workers on PostgreSQL", () => {
@@ -47,6 +48,42 @@ describe("across workers on PostgreSQL", () => {
         ["reserve", "@weft/compensation/0"]
       )
     }))
+})
+
+describe("waiting across workers on PostgreSQL", () => {
+  it.scopedLive("a process waiting for an execution that another worker runs gets the result by NOTIFY", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const open = yield* Deferred.make<void>()
+      const WorkerLive = Layer.provideMerge(
+        Gate.toLayer(({ id }) =>
+          Activity.make({ name: "gate", success: Schema.String, execute: Effect.as(Deferred.await(open), `opened ${id}`) })
+        ),
+        SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })
+      )
+      const worker = yield* Layer.build(WorkerLive)
+      const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
+
+      // Started and run by the worker, then awaited from the other process; and submitted by the other process.
+      yield* Gate.execute({ id: "joined" }, { discard: true }).pipe(Effect.provide(worker))
+      const joined = yield* Effect.fork(Gate.execute({ id: "joined" }).pipe(Effect.provide(other)))
+      const submitted = yield* Effect.fork(Gate.execute({ id: "submitted" }).pipe(Effect.provide(other)))
+      const waiting = Effect.promise(() =>
+        adminQuery(url, `SELECT count(*)::int AS n FROM weft_executions WHERE watched = 1 AND owner IS NOT NULL`)
+      )
+      yield* waitUntil(Effect.map(waiting, ([row]) => row.n === 2), "both executions running and awaited")
+
+      yield* Deferred.succeed(open, undefined)
+      assert.strictEqual(yield* Fiber.join(joined), "opened joined")
+      assert.strictEqual(yield* Fiber.join(submitted), "opened submitted")
+    }))
+})
+
+const Gate = Workflow.make({
+  name: "Gate",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
 })
 
 const Hold = Workflow.make({ name: "Hold", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })

@@ -363,7 +363,7 @@ const startWorker = (url: string, id: string, killCount?: number) =>
       })
   )
 
-/** Listens on the engine's channel and counts the distinct executions announced as done. */
+/** Listens for the instrumentation's completion notices and counts the distinct executions done. */
 const listenDone = (url: string) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
@@ -372,11 +372,11 @@ const listenDone = (url: string) =>
       const done = new Set<string>()
       const waiters: Array<{ readonly count: number; readonly resolve: () => void }> = []
       client.on("notification", (message) => {
-        if (message.payload?.startsWith("done:") !== true) return
-        done.add(message.payload.split(":")[1]!)
+        if (message.channel !== "weft_test_done" || message.payload === undefined) return
+        done.add(message.payload)
         for (const waiter of waiters) if (done.size >= waiter.count) waiter.resolve()
       })
-      await client.query("LISTEN weft")
+      await client.query("LISTEN weft_test_done")
       return {
         client,
         /** Resolves once `count` executions were announced as done. */

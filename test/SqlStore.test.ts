@@ -1,77 +1,213 @@
 /**
  * The SQL store against the store conformance suite, on SQLite (a database per test) and on
- * PostgreSQL (a fresh database per test).
+ * PostgreSQL (a fresh database per test): over a plain `PgClient` (any `SqlClient`) and over the
+ * engine's own `PgDriver` (prepared statements). Then what only PostgreSQL does: group commit, one
+ * round trip per write, and completions announced only to processes that wait for them.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import { inject } from "vitest"
-import { SqlStore } from "@weft/engine-sql"
+import { PgDriver, SqlStore } from "@weft/engine-sql"
 import { WorkflowStore } from "@weft/workflow"
+import * as Statements from "../bench/statements.js"
 import { storeConformance } from "./conformance/StoreConformance.js"
 import { freshDatabase } from "./pg.js"
+import { waitUntil } from "./util.js"
+
+const freshUrl = Effect.promise(() => freshDatabase(inject("pgUrl")))
+
+/** The store over the engine's own driver, on a fresh database. */
+const driverStore = (leaseMs: number, maxConnections = 2) =>
+  SqlStore.layer({ leaseMs }).pipe(
+    Layer.provide(Layer.unwrapEffect(Effect.map(freshUrl, (url) => PgDriver.layer({ url, maxConnections }))))
+  )
 
 storeConformance("SqlStore on SQLite", ({ leaseMs }) =>
   SqlStore.layer({ leaseMs }).pipe(Layer.provide(SqliteClient.layer({ filename: ":memory:" })))
 )
 
-storeConformance("SqlStore on PostgreSQL", ({ leaseMs }) =>
+storeConformance("SqlStore on PostgreSQL over a plain PgClient", ({ leaseMs }) =>
   SqlStore.layer({ leaseMs }).pipe(
     Layer.provide(
-      Layer.unwrapEffect(
-        Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) =>
-          PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
-        )
-      )
+      Layer.unwrapEffect(Effect.map(freshUrl, (url) => PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })))
     )
   )
 )
 
+storeConformance("SqlStore on PostgreSQL over the PgDriver", ({ leaseMs }) => driverStore(leaseMs))
+
+const T = 1_700_000_000_000
+// Text that a batch's arrays must carry intact: quotes, backslashes, braces, commas, NULL-looking words.
+const AWKWARD = 'a "quoted", {braced} \\ back\\slash NULL — ключ 🎉\nline'
+
+const newExecution = (executionId: string, extra: Partial<WorkflowStore.NewExecution> = {}): WorkflowStore.NewExecution => ({
+  executionId,
+  workflow: "W",
+  payload: { text: AWKWARD, executionId },
+  parent: undefined,
+  at: T,
+  ...extra
+})
+
+const attempt = (name: string, value: unknown = name): WorkflowStore.ActivityAttempt => ({
+  name,
+  attempt: 1,
+  exit: { _tag: "Success", value },
+  startedAt: T + 1,
+  completedAt: T + 2
+})
+
 describe("SqlStore on PostgreSQL: group commit", () => {
-  it.scoped("writes concurrent attempts together, fencing each row on its own", () =>
+  it.scoped("writes concurrent creates, attempts and completions together, fencing each row on its own", () =>
     Effect.gen(function* () {
+      Statements.install()
       const store = yield* WorkflowStore.WorkflowStore
       const ids = Array.from({ length: 40 }, (_, i) => `g${i}`)
-      const fences = new Map<string, number>()
-      for (const id of ids) {
-        const created = yield* store.create({ executionId: id, workflow: "W", payload: {}, parent: undefined, at: 1, claimFor: "a" })
-        fences.set(id, created.fence!)
-      }
-      // g0's claim is taken over: its write in the batch must fail alone.
-      assert.isTrue(Option.isSome(yield* store.claim("g0", "b", 2_000_000)))
-      const attempt = (name: string) => ({ name, attempt: 1, exit: { _tag: "Success", value: name }, startedAt: 2, completedAt: 3 })
-      const results = yield* Effect.forEach(
-        ids,
-        (id) => Effect.either(store.recordAttempt(id, fences.get(id)!, attempt(`step-${id}`))),
+      // Concurrent creates, g5 twice: one of those two calls creates it, the other joins.
+      const created = yield* Effect.forEach(
+        [...ids, "g5"],
+        (id) => store.create(newExecution(id, { claimFor: "a", announce: false })),
         { concurrency: "unbounded" }
       )
+      assert.strictEqual(created.filter((c) => c.created).length, ids.length)
+      const fences = new Map<string, number>()
+      for (const c of created) if (c.created) fences.set(c.record.executionId, c.fence!)
+      for (const id of ids) assert.deepStrictEqual((yield* getOf(store, id)).payload, { text: AWKWARD, executionId: id })
+
+      // g0's claim is taken over: its write in the batch must fail alone.
+      assert.isTrue(Option.isSome(yield* store.claim("g0", "b", T + 2_000_000)))
+      const before = Statements.tally()
+      const results = yield* Effect.forEach(
+        ids,
+        (id) => Effect.either(store.recordAttempt(id, fences.get(id)!, attempt(`step-${id}`, `${AWKWARD} ${id}`))),
+        { concurrency: "unbounded" }
+      )
+      // The first write goes alone; the rest queue behind it and leave together (plus g0's look-up).
+      assert.isAtMost(Statements.since(before).statements, 4)
       assert.isTrue(Either.isLeft(results[0]!) && results[0]!.left.reason === "LeaseLost")
       for (const result of results.slice(1)) assert.isTrue(Either.isRight(result))
       // The same attempt again is first-writer-wins, through the batch too.
       const again = yield* Effect.forEach(
         ids.slice(1),
-        (id) => store.recordAttempt(id, fences.get(id)!, { ...attempt(`step-${id}`), exit: { _tag: "Success", value: "other" } }),
+        (id) => store.recordAttempt(id, fences.get(id)!, attempt(`step-${id}`, "other")),
         { concurrency: "unbounded" }
       )
-      for (const [i, stored] of again.entries()) assert.deepStrictEqual(stored.exit, { _tag: "Success", value: `step-g${i + 1}` })
-      const g0 = yield* store.detail("g0")
-      assert.strictEqual(Option.getOrThrow(g0).attempts.length, 0)
-    }).pipe(
-      Effect.provide(
-        SqlStore.layer({ leaseMs: 1_000_000 }).pipe(
-          Layer.provide(
-            Layer.unwrapEffect(
-              Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) =>
-                PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })
-              )
-            )
-          )
-        )
+      for (const [i, stored] of again.entries()) {
+        assert.deepStrictEqual(stored.exit, { _tag: "Success", value: `${AWKWARD} g${i + 1}` })
+      }
+      assert.strictEqual((yield* detailOf(store, "g0")).attempts.length, 0)
+
+      // Completions: g0's fails alone with LeaseLost; every other one completes once, with its event.
+      const completed = yield* Effect.forEach(
+        ids,
+        (id) =>
+          Effect.either(
+            store.complete(id, fences.get(id)!, { status: "succeeded", result: { _tag: "Success", value: AWKWARD }, at: T + 3 })
+          ),
+        { concurrency: "unbounded" }
       )
-    ))
+      assert.isTrue(Either.isLeft(completed[0]!) && completed[0]!.left.reason === "LeaseLost")
+      for (const id of ids.slice(1)) {
+        const detail = yield* detailOf(store, id)
+        assert.strictEqual(detail.execution.status, "succeeded")
+        assert.deepStrictEqual(detail.execution.result, { _tag: "Success", value: AWKWARD })
+        assert.deepStrictEqual(detail.events.map((e) => e.kind), ["started", "completed"])
+      }
+      assert.strictEqual((yield* getOf(store, "g0")).status, "running")
+    }).pipe(Effect.provide(driverStore(1_000_000, 4))))
 })
+
+describe("SqlStore on PostgreSQL: round trips", () => {
+  it.scoped("a claimed create, an attempt, a completion, a claim and a heartbeat are one statement each", () =>
+    Effect.gen(function* () {
+      Statements.install()
+      const store = yield* WorkflowStore.WorkflowStore
+      const count = <A, E>(effect: Effect.Effect<A, E>) =>
+        Effect.gen(function* () {
+          const before = Statements.tally()
+          const value = yield* effect
+          return [value, Statements.since(before).statements] as const
+        })
+      const [created, creates] = yield* count(store.create(newExecution("r1", { claimFor: "a", announce: false })))
+      const [, attempts] = yield* count(store.recordAttempt("r1", created.fence!, attempt("one")))
+      const [, renewals] = yield* count(store.renew("a", [{ executionId: "r1", fence: created.fence! }], T + 10))
+      const [, completions] = yield* count(
+        store.complete("r1", created.fence!, { status: "succeeded", result: { _tag: "Success", value: 1 }, at: T + 20 })
+      )
+      yield* store.create(newExecution("r2"))
+      const [claimed, claims] = yield* count(store.claim("r2", "a", T + 30))
+      assert.isTrue(Option.isSome(claimed))
+      assert.deepStrictEqual({ creates, attempts, renewals, completions, claims }, {
+        creates: 1,
+        attempts: 1,
+        renewals: 1,
+        completions: 1,
+        claims: 1
+      })
+    }).pipe(Effect.provide(driverStore(1_000_000))))
+})
+
+describe("SqlStore on PostgreSQL: completion notices", () => {
+  it.scoped("announces a completion only when a process that does not run the execution waits for it", () =>
+    Effect.gen(function* () {
+      const store = yield* WorkflowStore.WorkflowStore
+      const seen: Array<string> = []
+      const listening = yield* Effect.fork(
+        Stream.runForEach(store.notifications!, (n) => Effect.sync(() => void seen.push(`${n.kind}:${n.id}`)))
+      )
+      // Notices arrive in commit order: once a later sentinel is seen, every earlier notice has arrived.
+      let sentinels = 0
+      const sentinel = Effect.gen(function* () {
+        const id = `sentinel-${sentinels++}`
+        yield* store.create(newExecution(id))
+        return `wake:${id}`
+      })
+      const settle = Effect.flatMap(sentinel, (notice) => waitUntil(Effect.sync(() => seen.includes(notice)), notice))
+      // The stream LISTENs once its connection is up, and misses what comes before: probe until a notice arrives.
+      let turns = 0
+      yield* waitUntil(
+        Effect.gen(function* () {
+          if (seen.length > 0) return true
+          if (turns++ % 64 === 0) yield* sentinel
+          return false
+        }),
+        "the LISTEN connection"
+      )
+      const finish = (id: string, fence: number) =>
+        store.complete(id, fence, { status: "succeeded", result: { _tag: "Success", value: 1 }, at: T + 5 })
+      const claimed = (id: string) => Effect.map(store.claim(id, "worker", T + 1), (c) => Option.getOrThrow(c).fence)
+      yield* settle
+      seen.length = 0
+
+      // Created and run by the same process: whoever waits is in that process. No notice.
+      const own = yield* store.create(newExecution("own", { claimFor: "worker", announce: false, awaited: true }))
+      yield* finish("own", own.fence!)
+      // Submitted by a process that waits for it and runs elsewhere: announced.
+      yield* store.create(newExecution("submitted", { awaited: true }))
+      yield* finish("submitted", yield* claimed("submitted"))
+      // Submitted without waiting (start): not announced.
+      yield* store.create(newExecution("started"))
+      yield* finish("started", yield* claimed("started"))
+      // Created by its runner, then joined by a process that waits: announced from then on.
+      const joined = yield* store.create(newExecution("joined", { claimFor: "worker", announce: false }))
+      const join = yield* store.create(newExecution("joined", { awaited: true }))
+      assert.isFalse(join.created)
+      assert.strictEqual(join.record.status, "running")
+      yield* finish("joined", joined.fence!)
+      yield* settle
+
+      assert.deepStrictEqual(seen.filter((s) => s.startsWith("done:")).sort(), ["done:joined", "done:submitted"])
+      yield* Fiber.interrupt(listening)
+    }).pipe(Effect.provide(driverStore(1_000_000))))
+})
+
+const getOf = (store: WorkflowStore.Service, id: string) => Effect.map(store.get(id), Option.getOrThrow)
+const detailOf = (store: WorkflowStore.Service, id: string) => Effect.map(store.detail(id), Option.getOrThrow)

@@ -22,7 +22,8 @@ export const steps = ["a", "b", "c"] as const
 /**
  * What the test records besides the engine's own tables, created after the engine's migrations:
  * every body run, and every claim (a fence change) with the lease it replaced, stamped with the
- * database's clock by a trigger, so takeovers are checked independently of the engine.
+ * database's clock by a trigger, so takeovers are checked independently of the engine; and a NOTIFY
+ * on channel `weft_test_done` for each completion.
  */
 export const instrumentation = [
   `CREATE TABLE body_runs (
@@ -39,7 +40,15 @@ export const instrumentation = [
     END IF;
     RETURN NEW;
   END $$`,
-  `CREATE TRIGGER log_claim AFTER UPDATE ON weft_executions FOR EACH ROW EXECUTE FUNCTION log_claim()`
+  `CREATE TRIGGER log_claim AFTER UPDATE ON weft_executions FOR EACH ROW EXECUTE FUNCTION log_claim()`,
+  // The engine announces a completion only to a process that waits on it; the test learns of each one here.
+  `CREATE FUNCTION announce_done() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF NEW.status = 'succeeded' AND OLD.status <> 'succeeded' THEN
+      PERFORM pg_notify('weft_test_done', NEW.execution_id);
+    END IF;
+    RETURN NEW;
+  END $$`,
+  `CREATE TRIGGER announce_done AFTER UPDATE ON weft_executions FOR EACH ROW EXECUTE FUNCTION announce_done()`
 ]
 
 /** Registers `Batch` for worker `worker`; its bodies write through the engine's own `SqlClient`. */

@@ -4,17 +4,14 @@
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
-import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
-import Pg from "pg"
 import { WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
+import * as PgDriver from "./PgDriver.js"
 import * as SqlStore from "./SqlStore.js"
 
 /** Options of the SQL engines: the engine's and the store's. */
@@ -68,58 +65,13 @@ export const layerSqlite = (
  */
 export const layerPg = (
   options: Options & { readonly url: string; readonly maxConnections?: number | undefined }
-): Layer.Layer<Out | SqlClient.SqlClient | PgClient.PgClient, WorkflowError.WorkflowError> => {
+): Layer.Layer<Out | SqlClient.SqlClient | PgClient.PgClient | PgDriver.PgDriver, WorkflowError.WorkflowError> => {
   const { url, maxConnections, ...rest } = options
-  const client = PgClient.layer({
-    url: Redacted.make(url),
-    ...(maxConnections === undefined ? {} : { maxConnections })
-  }).pipe(
+  const driver = PgDriver.layer({ url, maxConnections }).pipe(
     Layer.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
     Layer.mapError(unavailable(`PostgreSQL at ${redact(url)}`))
   )
-  const listen = Layer.succeed(SqlStore.PgListen, { listen: listenOn(url) })
-  return layer(rest).pipe(Layer.provideMerge(Layer.provideMerge(listen, client)))
-}
-
-/**
- * LISTEN on a connection of its own that fails the stream when the connection is lost, so the store
- * listens again on a new one. (`PgClient`'s `listen` swallows the error and waits on the dead connection.)
- */
-const listenOn = (url: string) => (channel: string): Stream.Stream<string, SqlError> =>
-  Stream.asyncPush<string, SqlError>(
-    (emit) =>
-      Effect.acquireRelease(
-        Effect.tryPromise({
-          try: async () => {
-            const client = new Pg.Client({ connectionString: url, application_name: "weft-listen" })
-            const lost = (cause: unknown) =>
-              emit.fail(new SqlError({ cause, message: "The LISTEN connection was lost" }))
-            client.on("error", lost)
-            client.on("end", () => lost(new Error("The connection ended")))
-            client.on("notification", (message) => {
-              if (message.channel === channel && message.payload !== undefined) emit.single(message.payload)
-            })
-            try {
-              await client.connect()
-              await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
-            } catch (cause) {
-              await close(client)
-              throw cause
-            }
-            return client
-          },
-          catch: (cause) => new SqlError({ cause, message: "Failed to listen" })
-        }),
-        (client) => Effect.promise(() => close(client))
-      ),
-    // A dropped notification would be a lost wake-up.
-    { bufferSize: "unbounded" }
-  )
-
-const close = (client: Pg.Client): Promise<void> => {
-  client.removeAllListeners()
-  client.on("error", () => undefined)
-  return client.end().catch(() => undefined)
+  return layer(rest).pipe(Layer.provideMerge(driver))
 }
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")

@@ -5,17 +5,17 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
-import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as FiberId from "effect/FiberId"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Runtime from "effect/Runtime"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { WorkflowError, WorkflowStore } from "@weft/workflow"
+import * as GroupCommit from "./internal/groupCommit.js"
 import * as Migrations from "./internal/migrations.js"
+import * as Pg from "./internal/pgStatements.js"
+import * as PgDriver from "./PgDriver.js"
 
 type Service = WorkflowStore.Service
 type ExecutionRecord = WorkflowStore.ExecutionRecord
@@ -47,6 +47,9 @@ const leaseLost = (executionId: string) =>
     executionId,
     message: `The claim on execution ${executionId} was lost to another worker`
   })
+
+const eventOf = (completion: WorkflowStore.Completion): WorkflowStore.EventKind =>
+  completion.status === "succeeded" ? "completed" : completion.status
 
 const num = (value: unknown): number => (typeof value === "number" ? value : Number(value))
 const optNum = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
@@ -116,7 +119,7 @@ export const make = (
     const sql = yield* SqlClient.SqlClient
     const leaseMs = options.leaseMs ?? 5_000
     const isPg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
-    const listen = isPg ? yield* Effect.serviceOption(PgListen) : Option.none()
+    const driver = isPg ? yield* Effect.serviceOption(PgDriver.PgDriver) : Option.none()
 
     yield* Migrations.run.pipe(
       Effect.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
@@ -128,6 +131,23 @@ export const make = (
       Effect.mapError(effect, unavailable)
     const rows = (effect: Effect.Effect<ReadonlyArray<any>, SqlError>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
       q(effect)
+
+    /**
+     * Runs a hot-path PostgreSQL statement: prepared, on the driver's pool; as plain text on the SqlClient
+     * where there is no driver, or inside a transaction (whose connection it must use).
+     */
+    const pg = (statement: PgDriver.Prepared, values: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
+      Option.isNone(driver)
+        ? rows(sql.unsafe(statement.text, values as Array<any>))
+        : Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
+            Option.isSome(tx) ? rows(sql.unsafe(statement.text, values as Array<any>)) : q(driver.value.query(statement, values))
+          )
+
+    /** Whether a write may join a batch: not inside a transaction, whose connection a transactional activity's writes must use. */
+    const outsideTransaction: Effect.Effect<boolean> = Effect.map(
+      Effect.serviceOption(SqlClient.TransactionConnection),
+      Option.isNone
+    )
 
     /** Runs `effect` in one transaction; a failed BEGIN or COMMIT is `StoreUnavailable`. */
     const inTransaction = <A>(effect: Effect.Effect<A, WorkflowError.WorkflowError>) =>
@@ -153,18 +173,14 @@ export const make = (
     /** Whether `fence` still holds the execution (used only to explain a write that changed nothing). */
     const holds = (executionId: string, fence: number) =>
       Effect.map(
-        rows(sql`SELECT 1 AS ok FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL`),
+        isPg
+          ? pg(Pg.holds, [executionId, fence])
+          : rows(sql`SELECT 1 AS ok FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL`),
         (r) => r.length > 0
       )
 
     const journalColumns = isPg
-      ? sql.literal(`
-          (SELECT coalesce(json_agg(json_build_array(a.name, a.attempt, a.exit, a.started_at, a.completed_at) ORDER BY a.seq), '[]'::json)
-             FROM weft_attempts a WHERE a.execution_id = c.execution_id) AS attempts,
-          (SELECT coalesce(json_agg(json_build_array(d.name, d.exit, d.completed_at)), '[]'::json)
-             FROM weft_deferreds d WHERE d.execution_id = c.execution_id) AS deferreds,
-          (SELECT coalesce(json_agg(json_build_array(k.name, k.wake_at)), '[]'::json)
-             FROM weft_clocks k WHERE k.execution_id = c.execution_id) AS clocks`)
+      ? sql.literal(Pg.journalColumns)
       : sql.literal(`
           (SELECT json_group_array(json_array(a.name, a.attempt, a.exit, a.started_at, a.completed_at))
              FROM (SELECT * FROM weft_attempts WHERE execution_id = c.execution_id ORDER BY rowid) a) AS attempts,
@@ -188,111 +204,151 @@ export const make = (
 
     const terminal = sql.in(TERMINAL as unknown as Array<string>)
 
-    /**
-     * PostgreSQL: runs `statement` (which must `RETURNING *` of weft_executions) and, for the row it
-     * changed, appends event `kind` and announces `notice` — one round trip instead of a transaction of four.
-     */
-    const withEvent = (statement: Statement.Statement<unknown>, kind: WorkflowStore.EventKind, at: number, notice?: string) =>
-      rows(sql`WITH changed AS (${statement}),
-        logged AS (
-          INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, ${kind}::text, ${at}::bigint FROM changed),
-        announced AS (SELECT pg_notify(${CHANNEL}::text, ${notice ?? ""}::text) FROM changed WHERE ${notice !== undefined}::boolean)
-        SELECT changed.*, (SELECT count(*) FROM announced) AS announced FROM changed`)
-
     /** One attempt, one statement: the fence check lives in the INSERT's WHERE. */
     const recordAttemptAlone = (executionId: string, fence: number, attempt: ActivityAttempt) =>
-      Effect.gen(function* () {
-        const inserted = yield* rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
-          SELECT ${executionId}, ${attempt.name}, ${attempt.attempt}, ${JSON.stringify(attempt.exit)}, ${attempt.startedAt}, ${attempt.completedAt}
-          WHERE ${fenceHolds(executionId, fence)}
-          ON CONFLICT DO NOTHING RETURNING attempt`)
-        if (inserted.length > 0) return attempt
-        return yield* existingAttempt(executionId, fence, attempt)
-      })
+      Effect.flatMap(
+        isPg
+          ? pg(Pg.recordAttempt, [
+              executionId,
+              attempt.name,
+              attempt.attempt,
+              JSON.stringify(attempt.exit),
+              attempt.startedAt,
+              attempt.completedAt,
+              fence
+            ])
+          : rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
+              SELECT ${executionId}, ${attempt.name}, ${attempt.attempt}, ${JSON.stringify(attempt.exit)}, ${attempt.startedAt}, ${attempt.completedAt}
+              WHERE ${fenceHolds(executionId, fence)}
+              ON CONFLICT DO NOTHING RETURNING attempt`),
+        (inserted) => (inserted.length > 0 ? Effect.succeed(attempt) : existingAttempt(executionId, fence, attempt))
+      )
 
     /** After an INSERT that wrote nothing: the stored attempt if the claim still holds, else LeaseLost. */
     const existingAttempt = (executionId: string, fence: number, attempt: ActivityAttempt) =>
       Effect.gen(function* () {
-        const existing = yield* rows(sql`SELECT a.*, ${held(executionId, fence)} AS held FROM weft_attempts a
-          WHERE execution_id = ${executionId} AND name = ${attempt.name} AND attempt = ${attempt.attempt}`)
-        if (existing.length > 0 && num(existing[0].held) > 0) return toAttempt(executionId, existing[0])
+        const existing = isPg
+          ? yield* pg(Pg.existingAttempt, [executionId, attempt.name, attempt.attempt, fence])
+          : yield* rows(sql`SELECT a.*, ${held(executionId, fence)} AS held FROM weft_attempts a
+              WHERE execution_id = ${executionId} AND name = ${attempt.name} AND attempt = ${attempt.attempt}`)
+        if (existing.length > 0 && (existing[0].held === true || num(existing[0].held) > 0)) return toAttempt(executionId, existing[0])
         return yield* Effect.fail(leaseLost(executionId))
       })
 
-    /**
-     * Group commit for PostgreSQL: a write goes out at once when none is in flight; writes that arrive
-     * meanwhile leave together, as one multi-row INSERT (fenced per row), as soon as it returns. No
-     * write waits for more than the one before it.
-     */
-    interface PendingAttempt {
-      readonly executionId: string
-      readonly fence: number
-      readonly attempt: ActivityAttempt
-      readonly done: Deferred.Deferred<ActivityAttempt, WorkflowError.WorkflowError>
-    }
-    let queued: Array<PendingAttempt> = []
-    let flushing = false
+    // Group commit on PostgreSQL: attempts, new claimed executions and completions that arrive while one
+    // of their kind is in flight leave together, as one statement (each row fenced on its own).
     const runtime = yield* Effect.runtime<never>()
-    const flush = (): void => {
-      flushing = true
-      const batch = queued
-      queued = []
-      Runtime.runFork(runtime)(
-        writeBatch(batch).pipe(
-          Effect.ensuring(
-            Effect.sync(() => {
-              flushing = false
-              if (queued.length > 0) flush()
-            })
-          )
-        )
-      )
-    }
-    const writeBatch = (batch: ReadonlyArray<PendingAttempt>): Effect.Effect<void> => {
-      const values = batch.map(
-        ({ attempt, executionId, fence }) =>
-          sql`(${executionId}::text, ${attempt.name}::text, ${attempt.attempt}::int, ${JSON.stringify(attempt.exit)}::text,
-            ${attempt.startedAt}::bigint, ${attempt.completedAt}::bigint, ${fence}::bigint)`
-      )
-      const statement = rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
-        SELECT v.execution_id, v.name, v.attempt, v.exit, v.started_at, v.completed_at
-        FROM (VALUES ${sql.csv(values)}) AS v(execution_id, name, attempt, exit, started_at, completed_at, fence)
-        JOIN weft_executions e ON e.execution_id = v.execution_id AND e.fence = v.fence AND e.owner IS NOT NULL
-        ON CONFLICT DO NOTHING RETURNING execution_id, name, attempt`)
-      return Effect.matchEffect(statement, {
-        onFailure: (error) => Effect.forEach(batch, (p) => Deferred.fail(p.done, error), { discard: true }),
-        onSuccess: (written) => {
-          const keys = new Set(written.map((r) => `${r.execution_id}\u0000${r.name}\u0000${num(r.attempt)}`))
-          return Effect.forEach(
-            batch,
-            (p) =>
-              keys.has(`${p.executionId}\u0000${p.attempt.name}\u0000${p.attempt.attempt}`)
-                ? Deferred.succeed(p.done, p.attempt)
-                : Deferred.complete(p.done, existingAttempt(p.executionId, p.fence, p.attempt)),
-            { discard: true, concurrency: "unbounded" }
-          )
-        }
-      })
-    }
-    const batchAttempt = (executionId: string, fence: number, attempt: ActivityAttempt) =>
-      Effect.suspend(() => {
-        if (!flushing) {
-          // Nothing in flight: this write goes out alone, on the caller's fiber, as the plain statement.
-          flushing = true
-          return Effect.uninterruptible(recordAttemptAlone(executionId, fence, attempt)).pipe(
-            Effect.ensuring(
-              Effect.sync(() => {
-                flushing = false
-                if (queued.length > 0) flush()
-              })
+    const attemptKey = (executionId: string, name: string, attempt: number) => `${executionId}\u0000${name}\u0000${attempt}`
+    const batchAttempt = GroupCommit.make(runtime, {
+      alone: (p: { readonly executionId: string; readonly fence: number; readonly attempt: ActivityAttempt }) =>
+        recordAttemptAlone(p.executionId, p.fence, p.attempt),
+      together: (batch) =>
+        Effect.map(
+          pg(Pg.recordAttempts, [
+            batch.map((p) => p.executionId),
+            batch.map((p) => p.attempt.name),
+            batch.map((p) => p.attempt.attempt),
+            batch.map((p) => JSON.stringify(p.attempt.exit)),
+            batch.map((p) => p.attempt.startedAt),
+            batch.map((p) => p.attempt.completedAt),
+            batch.map((p) => p.fence)
+          ]),
+          (written) => {
+            const keys = new Set(written.map((r) => attemptKey(r.execution_id, r.name, num(r.attempt))))
+            return batch.map((p) =>
+              keys.has(attemptKey(p.executionId, p.attempt.name, p.attempt.attempt))
+                ? Exit.succeed(p.attempt)
+                : existingAttempt(p.executionId, p.fence, p.attempt)
             )
-          )
+          }
+        )
+    })
+    const createAlone = (execution: WorkflowStore.NewExecution) =>
+      Effect.gen(function* () {
+        const claimed = execution.claimFor !== undefined
+        const notice = execution.announce === false ? "" : `wake:${execution.executionId}:${execution.workflow}`
+        const inserted = yield* pg(Pg.create, [
+          execution.executionId,
+          execution.workflow,
+          JSON.stringify(execution.payload),
+          execution.parent?.executionId ?? null,
+          execution.parent?.deferred ?? null,
+          execution.at,
+          execution.claimFor ?? null,
+          claimed ? execution.at + leaseMs : 0,
+          execution.awaited === true && !claimed ? 1 : 0,
+          notice
+        ])
+        if (inserted.length > 0) {
+          return { created: true, record: toExecution(inserted[0]), fence: claimed ? num(inserted[0].fence) : undefined }
         }
-        const done = Deferred.unsafeMake<ActivityAttempt, WorkflowError.WorkflowError>(FiberId.none)
-        queued.push({ executionId, fence, attempt, done })
-        // Uninterruptible: once queued, the write happens; the caller must learn its outcome.
-        return Effect.uninterruptible(Deferred.await(done))
+        return yield* joinExisting(execution)
       })
+
+    const joinExisting = (execution: WorkflowStore.NewExecution) =>
+      Effect.map(pg(Pg.joinExisting, [execution.executionId, execution.awaited === true ? 1 : 0]), (existing) => ({
+        created: false,
+        record: toExecution(existing[0])
+      }))
+
+    const batchCreate = GroupCommit.make(runtime, {
+      alone: createAlone,
+      together: (batch) =>
+        Effect.map(
+          pg(Pg.createClaimed, [
+            batch.map((e) => e.executionId),
+            batch.map((e) => e.workflow),
+            batch.map((e) => JSON.stringify(e.payload)),
+            batch.map((e) => e.parent?.executionId ?? null),
+            batch.map((e) => e.parent?.deferred ?? null),
+            batch.map((e) => e.at),
+            batch.map((e) => e.claimFor ?? null),
+            batch.map((e) => e.at + leaseMs)
+          ]),
+          (inserted) => {
+            const byId = new Map(inserted.map((row) => [row.execution_id as string, row]))
+            return batch.map((e) => {
+              const row = byId.get(e.executionId)
+              if (row === undefined) return joinExisting(e)
+              // The same id twice in one batch: the first caller created it, the second joins.
+              byId.delete(e.executionId)
+              return Exit.succeed({ created: true, record: toExecution(row), fence: num(row.fence) })
+            })
+          }
+        )
+    })
+
+    const completeAlone = (p: { readonly executionId: string; readonly fence: number; readonly completion: WorkflowStore.Completion }) =>
+      Effect.flatMap(
+        pg(Pg.complete, [
+          p.executionId,
+          p.fence,
+          p.completion.status,
+          JSON.stringify(p.completion.result),
+          p.completion.at,
+          eventOf(p.completion)
+        ]),
+        (updated) => (updated.length === 0 ? Effect.fail(leaseLost(p.executionId)) : Effect.void)
+      )
+
+    const batchComplete = GroupCommit.make(runtime, {
+      alone: completeAlone,
+      together: (batch) =>
+        Effect.map(
+          pg(Pg.completeMany, [
+            batch.map((p) => p.executionId),
+            batch.map((p) => p.fence),
+            batch.map((p) => p.completion.status),
+            batch.map((p) => JSON.stringify(p.completion.result)),
+            batch.map((p) => p.completion.at),
+            batch.map((p) => eventOf(p.completion))
+          ]),
+          (updated) => {
+            const done = new Set(updated.map((row) => row.execution_id as string))
+            return batch.map((p) => (done.has(p.executionId) ? Exit.void : Exit.fail(leaseLost(p.executionId))))
+          }
+        )
+    })
 
     /** Makes an execution runnable with `update` (RETURNING workflow), logs `kind` and announces it. False if nothing changed. */
     const wakeWith = (
@@ -314,19 +370,24 @@ export const make = (
       create: (execution) =>
         Effect.gen(function* () {
           const claimed = execution.claimFor !== undefined
+          const watched = execution.awaited === true && !claimed ? 1 : 0
+          if (isPg) {
+            // A new execution its creator runs (no announcement, nobody else to wait) can share a statement.
+            return claimed && execution.announce === false && (yield* outsideTransaction)
+              ? yield* batchCreate(execution)
+              : yield* createAlone(execution)
+          }
           const insert = sql`INSERT INTO weft_executions
               (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at,
-               owner, fence, lease_until)
+               owner, fence, lease_until, watched)
             VALUES (${execution.executionId}, ${execution.workflow}, ${JSON.stringify(execution.payload)}, 'running',
               ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
-              ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? execution.at + leaseMs : 0})
+              ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? execution.at + leaseMs : 0},
+              ${watched})
             ON CONFLICT (execution_id) DO NOTHING RETURNING *`
-          const notice = execution.announce === false ? undefined : `wake:${execution.executionId}:${execution.workflow}`
-          const inserted = isPg
-            ? yield* withEvent(insert, "started", execution.at, notice)
-            : yield* inTransaction(
-                Effect.tap(rows(insert), (r) => (r.length > 0 ? event(execution.executionId, "started", execution.at) : Effect.void))
-              )
+          const inserted = yield* inTransaction(
+            Effect.tap(rows(insert), (r) => (r.length > 0 ? event(execution.executionId, "started", execution.at) : Effect.void))
+          )
           if (inserted.length > 0) {
             return { created: true, record: toExecution(inserted[0]), fence: claimed ? num(inserted[0].fence) : undefined }
           }
@@ -335,7 +396,7 @@ export const make = (
         }),
 
       get: (executionId) =>
-        Effect.map(rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${executionId}`), (r) =>
+        Effect.map(isPg ? pg(Pg.get, [executionId]) : rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${executionId}`), (r) =>
           r.length === 0 ? Option.none() : Option.some(toExecution(r[0]))
         ),
 
@@ -343,10 +404,7 @@ export const make = (
         const claimWhere = sql`execution_id = ${executionId} AND status = 'running'
           AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${now})`
         const claimed = isPg
-          ? rows(sql`WITH c AS (
-                UPDATE weft_executions SET owner = ${owner}, fence = fence + 1, lease_until = ${now + leaseMs}
-                WHERE ${claimWhere} RETURNING *)
-              SELECT c.*, ${journalColumns} FROM c`)
+          ? pg(Pg.claim, [executionId, owner, now, now + leaseMs])
           : Effect.flatMap(
               rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1, lease_until = ${now + leaseMs}
                 WHERE ${claimWhere} RETURNING execution_id`),
@@ -371,10 +429,17 @@ export const make = (
       renew: (owner, claims, now) => {
         if (claims.length === 0) return Effect.succeed([])
         // One statement for the whole heartbeat; a claim holds if its row still names this owner and fence.
+        // On PostgreSQL with the driver, on a connection of its own: it must not queue behind the runs' writes.
+        const ids = claims.map((c) => c.executionId)
+        const renewed = !isPg
+          ? rows(sql`UPDATE weft_executions SET lease_until = ${now + leaseMs}
+              WHERE owner = ${owner} AND execution_id IN ${sql.in(ids)}
+              RETURNING execution_id, fence, interrupt_requested`)
+          : Option.isSome(driver)
+          ? q(driver.value.queryOwn(Pg.renew, [owner, ids, now + leaseMs]))
+          : pg(Pg.renew, [owner, ids, now + leaseMs])
         return Effect.map(
-          rows(sql`UPDATE weft_executions SET lease_until = ${now + leaseMs}
-            WHERE owner = ${owner} AND execution_id IN ${sql.in(claims.map((c) => c.executionId))}
-            RETURNING execution_id, fence, interrupt_requested`),
+          renewed,
           (r) => {
             const found = new Map(r.map((row) => [row.execution_id as string, row]))
             return claims.map(({ executionId, fence }) => {
@@ -388,10 +453,9 @@ export const make = (
       },
 
       recordAttempt: (executionId, fence, attempt) =>
-        // Inside a transactional activity the write must use the transaction's connection: no batching.
         isPg
-          ? Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
-              Option.isSome(tx) ? recordAttemptAlone(executionId, fence, attempt) : batchAttempt(executionId, fence, attempt)
+          ? Effect.flatMap(outsideTransaction, (outside) =>
+              outside ? batchAttempt({ executionId, fence, attempt }) : recordAttemptAlone(executionId, fence, attempt)
             )
           : recordAttemptAlone(executionId, fence, attempt),
 
@@ -449,11 +513,12 @@ export const make = (
 
       suspend: (executionId, fence, expectedWakeSeq, wakeAt, at) =>
         Effect.gen(function* () {
-          const update = sql`UPDATE weft_executions
-            SET status = 'suspended', wake_at = ${wakeAt ?? null}, owner = NULL, updated_at = ${at}
-            WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL AND wake_seq = ${expectedWakeSeq}
-            RETURNING *`
-          const updated = isPg ? yield* withEvent(update, "suspended", at) : yield* rows(update)
+          const updated = isPg
+            ? yield* pg(Pg.suspend, [executionId, fence, expectedWakeSeq, wakeAt ?? null, at])
+            : yield* rows(sql`UPDATE weft_executions
+                SET status = 'suspended', wake_at = ${wakeAt ?? null}, owner = NULL, updated_at = ${at}
+                WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL AND wake_seq = ${expectedWakeSeq}
+                RETURNING *`)
           if (updated.length > 0) {
             if (!isPg) yield* event(executionId, "suspended", at)
             return true
@@ -464,15 +529,20 @@ export const make = (
 
       complete: (executionId, fence, completion) =>
         Effect.gen(function* () {
-          const update = sql`UPDATE weft_executions
-            SET status = ${completion.status}, result = ${JSON.stringify(completion.result)}, owner = NULL, wake_at = NULL,
-                updated_at = ${completion.at}
-            WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL RETURNING *`
-          const kind = completion.status === "succeeded" ? "completed" : completion.status
-          const updated = isPg
-            ? yield* withEvent(update, kind, completion.at, `done:${executionId}:`)
-            : yield* inTransaction(
-                Effect.tap(rows(update), (r) => (r.length > 0 ? event(executionId, kind, completion.at) : Effect.void))
+          if (isPg) {
+            return yield* (yield* outsideTransaction)
+              ? batchComplete({ executionId, fence, completion })
+              : completeAlone({ executionId, fence, completion })
+          }
+          const kind = eventOf(completion)
+          const result = JSON.stringify(completion.result)
+          const updated = yield* inTransaction(
+                Effect.tap(
+                  rows(sql`UPDATE weft_executions
+                    SET status = ${completion.status}, result = ${result}, owner = NULL, wake_at = NULL, updated_at = ${completion.at}
+                    WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL RETURNING execution_id`),
+                  (r) => (r.length > 0 ? event(executionId, kind, completion.at) : Effect.void)
+                )
               )
           if (updated.length === 0) return yield* Effect.fail(leaseLost(executionId))
         }),
@@ -637,10 +707,10 @@ export const make = (
       ])
     ) as unknown as Service
 
-    const notifications = Option.match(listen, {
+    const notifications = Option.match(driver, {
       onNone: () => undefined,
-      onSome: (pg): Stream.Stream<Notification> =>
-        pg.listen(CHANNEL).pipe(
+      onSome: (pgDriver): Stream.Stream<Notification> =>
+        pgDriver.listen(CHANNEL).pipe(
           Stream.map((payload): Notification => {
             const first = payload.indexOf(":")
             const second = payload.indexOf(":", first + 1)
@@ -657,12 +727,6 @@ export const make = (
     })
     return { ...guarded, notifications }
   })
-
-/** The LISTEN side of a PostgreSQL client, when there is one. */
-export class PgListen extends Context.Tag("@weft/engine-sql/PgListen")<
-  PgListen,
-  { readonly listen: (channel: string) => Stream.Stream<string, SqlError> }
->() {}
 
 /** The store as a Layer over the `SqlClient` in context. */
 export const layer = (options: Options = {}): Layer.Layer<WorkflowStore.WorkflowStore, WorkflowError.WorkflowError, SqlClient.SqlClient> =>

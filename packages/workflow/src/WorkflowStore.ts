@@ -145,6 +145,12 @@ export interface NewExecution {
   readonly announce?: boolean | undefined
   /** Insert a new execution already claimed by this owner. */
   readonly claimFor?: string | undefined
+  /**
+   * The caller waits for the result. Unless it inserts the execution claimed (and so runs it), the
+   * completion is announced to other processes (PostgreSQL NOTIFY); an existing execution is
+   * announced from now on. A waiter in the process that runs the execution learns of it directly.
+   */
+  readonly awaited?: boolean | undefined
 }
 
 /** How a terminal execution ended. */

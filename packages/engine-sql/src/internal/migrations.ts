@@ -76,8 +76,14 @@ const createTables = Effect.gen(function* () {
   yield* sql`CREATE TABLE weft_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
 })
 
+// Whether another process waits on an execution's result: only then does its completion NOTIFY.
+const addWatched = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE weft_executions ADD COLUMN watched INTEGER NOT NULL DEFAULT 0`
+})
+
 /** Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock. */
 export const run = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_create_tables": createTables }),
+  loader: Migrator.fromRecord({ "0001_create_tables": createTables, "0002_add_watched": addWatched }),
   table: "weft_migrations"
 })

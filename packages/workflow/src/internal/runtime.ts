@@ -828,7 +828,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const create = (
       def: WorkflowDef,
       admitted: { executionId: string; encoded: unknown },
-      parent: ParentLink | undefined
+      parent: ParentLink | undefined,
+      awaiting: boolean
     ) =>
       Effect.gen(function* () {
         const { executionId } = admitted
@@ -837,6 +838,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         // only hold it from them until the claim is released (without a wake-up) or expires. One it runs
         // itself needs no announcement: the others would only race it for the claim.
         const runsHere = registry.has(def.name)
+        const claimFor = runsHere && !running.has(executionId) ? owner : undefined
         const { created, record, fence } = yield* store.create({
           executionId,
           workflow: def.name,
@@ -844,7 +846,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           parent,
           at,
           announce: !runsHere,
-          claimFor: runsHere && !running.has(executionId) ? owner : undefined
+          claimFor,
+          awaited: awaiting
         })
         if (created) Metrics.executionsStarted.unsafeUpdate(1, [])
         if (created && fence !== undefined) {
@@ -861,7 +864,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const start: Engine["start"] = (def, payload, parent) =>
       Effect.suspend(() => {
         const admitted = admit(def, payload)
-        return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(def, admitted, parent)
+        return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(def, admitted, parent, false)
       })
 
     const execute: Engine["execute"] = (def, payload) =>
@@ -874,7 +877,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const mine = waiter === undefined
         if (waiter === undefined) results.set(executionId, (waiter = Deferred.unsafeMake<EncodedExit>(FiberId.none)))
         const awaited = waiter
-        return create(def, admitted, undefined).pipe(
+        return create(def, admitted, undefined, true).pipe(
           Effect.tapError(() =>
             Effect.sync(() => {
               if (mine && results.get(executionId) === awaited) results.delete(executionId)

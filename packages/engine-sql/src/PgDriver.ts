@@ -1,0 +1,188 @@
+/**
+ * The PostgreSQL connections the engine drives itself: one `pg` pool shared with `@effect/sql-pg`, whose
+ * hot statements run prepared (parsed and planned once per connection), and a LISTEN connection that fails loudly.
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import Pg from "pg"
+
+/** A statement the driver prepares once per connection: its name must be unique to its text. */
+export interface Prepared {
+  readonly name: string
+  readonly text: string
+}
+
+/** The driver's service. */
+export interface Service {
+  /** Runs a prepared statement on a pooled connection; its rows. Not interruptible: a statement sent is awaited. */
+  readonly query: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+  /**
+   * Runs a prepared statement on a connection of its own, so it never queues behind the pool (a worker's
+   * heartbeat must not wait for the writes of the runs it keeps alive).
+   */
+  readonly queryOwn: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+  /** LISTEN on `channel`; the stream fails when its connection is lost, so the caller can listen again. */
+  readonly listen: (channel: string) => Stream.Stream<string, SqlError>
+}
+
+/** The PostgreSQL driver, present when the engine was built by `SqlEngine.layerPg` (or with `layer` below). */
+export class PgDriver extends Context.Tag("@weft/engine-sql/PgDriver")<PgDriver, Service>() {}
+
+/** Connection options of the driver. */
+export interface Options {
+  readonly url: string
+  /** The pool's size. Default 10. */
+  readonly maxConnections?: number | undefined
+}
+
+/** A pool for the engine and `@effect/sql-pg` over it: one set of connections serves both. */
+export const layer = (options: Options): Layer.Layer<PgDriver | PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const pool = yield* acquirePool(options)
+      const driver = yield* make(pool, options.url)
+      return Layer.merge(
+        Layer.succeed(PgDriver, driver),
+        PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: "weft" })
+      )
+    })
+  )
+
+const acquirePool = (options: Options) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const pool = new Pg.Pool({
+          connectionString: options.url,
+          max: options.maxConnections ?? 10,
+          application_name: "weft",
+          connectionTimeoutMillis: 5_000,
+          options: SESSION_OPTIONS
+        })
+        // A pooled connection that dies is dropped by the pool; its error must not crash the process.
+        pool.on("error", () => undefined)
+        try {
+          await pool.query("SELECT 1")
+        } catch (cause) {
+          await pool.end().catch(() => undefined)
+          throw cause
+        }
+        return pool
+      },
+      catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
+    }),
+    (pool) => Effect.promise(() => pool.end().catch(() => undefined)).pipe(Effect.timeoutOption(1_000))
+  )
+
+/**
+ * Prepared statements skip parsing, but each execution is still planned with the statistics of the moment:
+ * a generic plan cached while the tables were small would keep scanning them as they grow.
+ */
+const SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan"
+
+const failed = (cause: unknown) => new SqlError({ cause, message: "Failed to execute statement" })
+
+const make = (pool: Pg.Pool, url: string): Effect.Effect<Service, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const own = yield* Effect.acquireRelease(Effect.sync(() => ownConnection(url)), (own) => Effect.promise(own.close))
+    return {
+      query: (statement, values) =>
+        Effect.async<ReadonlyArray<any>, SqlError>((resume) => {
+          pool.query({ name: statement.name, text: statement.text, values: values as Array<unknown> }, (error, result) =>
+            resume(error ? Effect.fail(failed(error)) : Effect.succeed(result.rows))
+          )
+        }),
+      queryOwn: (statement, values) =>
+        Effect.async<ReadonlyArray<any>, SqlError>((resume) => {
+          own.get().then(
+            (client) =>
+              client.query({ name: statement.name, text: statement.text, values: values as Array<unknown> }, (error, result) =>
+                resume(error ? Effect.fail(failed(error)) : Effect.succeed(result.rows))
+              ),
+            (cause) => resume(Effect.fail(new SqlError({ cause, message: "Failed to connect" })))
+          )
+        }),
+      listen: listenOn(url)
+    } satisfies Service
+  })
+
+/** One connection, opened on first use and again after it is lost. */
+const ownConnection = (url: string) => {
+  let current: Promise<Pg.Client> | undefined
+  let closed = false
+  const open = async (): Promise<Pg.Client> => {
+    const client = new Pg.Client({ connectionString: url, application_name: "weft-own" })
+    const lost = () => {
+      if (current === opening) current = undefined
+    }
+    const opening: Promise<Pg.Client> = (async () => {
+      client.on("error", lost)
+      client.on("end", lost)
+      try {
+        await client.connect()
+        return client
+      } catch (cause) {
+        lost()
+        await close(client)
+        throw cause
+      }
+    })()
+    current = opening
+    return opening
+  }
+  return {
+    get: (): Promise<Pg.Client> => (closed ? Promise.reject(new Error("The driver is closed")) : current ?? open()),
+    close: async (): Promise<void> => {
+      closed = true
+      const client = await current?.catch(() => undefined)
+      current = undefined
+      if (client !== undefined) await close(client)
+    }
+  }
+}
+
+/**
+ * LISTEN on a connection of its own that fails the stream when the connection is lost, so the store
+ * listens again on a new one. (`PgClient`'s `listen` swallows the error and waits on the dead connection.)
+ */
+const listenOn = (url: string) => (channel: string): Stream.Stream<string, SqlError> =>
+  Stream.asyncPush<string, SqlError>(
+    (emit) =>
+      Effect.acquireRelease(
+        Effect.tryPromise({
+          try: async () => {
+            const client = new Pg.Client({ connectionString: url, application_name: "weft-listen" })
+            const lost = (cause: unknown) => emit.fail(new SqlError({ cause, message: "The LISTEN connection was lost" }))
+            client.on("error", lost)
+            client.on("end", () => lost(new Error("The connection ended")))
+            client.on("notification", (message) => {
+              if (message.channel === channel && message.payload !== undefined) emit.single(message.payload)
+            })
+            try {
+              await client.connect()
+              await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
+            } catch (cause) {
+              await close(client)
+              throw cause
+            }
+            return client
+          },
+          catch: (cause) => new SqlError({ cause, message: "Failed to listen" })
+        }),
+        (client) => Effect.promise(() => close(client))
+      ),
+    // A dropped notification would be a lost wake-up.
+    { bufferSize: "unbounded" }
+  )
+
+const close = (client: Pg.Client): Promise<void> => {
+  client.removeAllListeners()
+  client.on("error", () => undefined)
+  return client.end().catch(() => undefined)
+}

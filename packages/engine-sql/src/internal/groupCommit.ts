@@ -1,0 +1,73 @@
+/**
+ * Group commit: a write goes out at once, alone, when none of its kind is in flight; writes that arrive
+ * meanwhile wait for it and then leave together, as one statement. No write waits for more than the one before it.
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Runtime from "effect/Runtime"
+
+/** How one kind of write goes out. */
+export interface Options<I, O, E> {
+  /** The write of one item, when none is in flight. */
+  readonly alone: (item: I) => Effect.Effect<O, E>
+  /**
+   * One statement for the items that queued meanwhile: for each, in order, its outcome, or a follow-up
+   * effect for one the statement could not decide (a conflict to look up).
+   */
+  readonly together: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Exit.Exit<O, E> | Effect.Effect<O, E>>, E>
+}
+
+/** A writer of one kind; its calls are uninterruptible: a write once sent (or queued) is seen through. */
+export const make = <I, O, E>(runtime: Runtime.Runtime<never>, options: Options<I, O, E>): ((item: I) => Effect.Effect<O, E>) => {
+  interface Pending {
+    readonly item: I
+    readonly done: Deferred.Deferred<O, E>
+  }
+  let queued: Array<Pending> = []
+  let flushing = false
+  const run = Runtime.runFork(runtime)
+
+  const settle = Effect.sync(() => {
+    flushing = false
+    if (queued.length > 0) flush()
+  })
+
+  const flush = (): void => {
+    flushing = true
+    const batch = queued
+    queued = []
+    run(Effect.ensuring(write(batch), settle))
+  }
+
+  const write = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>
+    Effect.matchEffect(options.together(batch.map((p) => p.item)), {
+      onFailure: (error) =>
+        Effect.sync(() => {
+          for (const p of batch) Deferred.unsafeDone(p.done, Exit.fail(error))
+        }),
+      onSuccess: (outcomes) => {
+        const followUps: Array<Effect.Effect<void>> = []
+        for (const [i, p] of batch.entries()) {
+          const outcome = outcomes[i]
+          if (outcome === undefined) Deferred.unsafeDone(p.done, Exit.die(new Error("A batched write has no outcome")))
+          else if (Exit.isExit(outcome)) Deferred.unsafeDone(p.done, outcome)
+          else followUps.push(Effect.asVoid(Deferred.complete(p.done, outcome)))
+        }
+        return followUps.length === 0 ? Effect.void : Effect.all(followUps, { concurrency: "unbounded", discard: true })
+      }
+    })
+
+  return (item) =>
+    Effect.suspend(() => {
+      if (!flushing) {
+        // Nothing in flight: this write goes out alone, on the caller's fiber.
+        flushing = true
+        return Effect.uninterruptible(Effect.ensuring(options.alone(item), settle))
+      }
+      const done = Deferred.unsafeMake<O, E>(FiberId.none)
+      queued.push({ item, done })
+      return Effect.uninterruptible(Deferred.await(done))
+    })
+}

@@ -1,0 +1,164 @@
+/**
+ * The PostgreSQL statements of the hot path, as fixed text with numbered parameters: the driver prepares
+ * each once per connection. Batches pass arrays and `unnest` them, so one text serves any batch size.
+ */
+import type { Prepared } from "../PgDriver.js"
+
+const statement = (name: string, text: string): Prepared => ({ name: `weft_${name}`, text })
+
+/** The fencing condition of a write of execution $1 under fence `fence`. */
+const fenced = (fence: string) =>
+  `EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = $1 AND fence = ${fence} AND owner IS NOT NULL)`
+
+/** The journal of the execution row `c`, as three JSON arrays. */
+export const journalColumns = `
+  (SELECT coalesce(json_agg(json_build_array(a.name, a.attempt, a.exit, a.started_at, a.completed_at) ORDER BY a.seq), '[]'::json)
+     FROM weft_attempts a WHERE a.execution_id = c.execution_id) AS attempts,
+  (SELECT coalesce(json_agg(json_build_array(d.name, d.exit, d.completed_at)), '[]'::json)
+     FROM weft_deferreds d WHERE d.execution_id = c.execution_id) AS deferreds,
+  (SELECT coalesce(json_agg(json_build_array(k.name, k.wake_at)), '[]'::json)
+     FROM weft_clocks k WHERE k.execution_id = c.execution_id) AS clocks`
+
+/** $1 execution, $2 name, $3 attempt, $4 exit, $5 started, $6 completed, $7 fence. */
+export const recordAttempt = statement(
+  "record_attempt",
+  `INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
+   SELECT $1::text, $2::text, $3::int, $4::text, $5::bigint, $6::bigint WHERE ${fenced("$7::bigint")}
+   ON CONFLICT DO NOTHING RETURNING attempt`
+)
+
+/** The same as arrays, one element per attempt; returns the keys it wrote (each row fenced on its own). */
+export const recordAttempts = statement(
+  "record_attempts",
+  `INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
+   SELECT v.execution_id, v.name, v.attempt, v.exit, v.started_at, v.completed_at
+   FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
+     AS v(execution_id, name, attempt, exit, started_at, completed_at, fence)
+   JOIN weft_executions e ON e.execution_id = v.execution_id AND e.fence = v.fence AND e.owner IS NOT NULL
+   ON CONFLICT DO NOTHING RETURNING execution_id, name, attempt`
+)
+
+/** $1 execution, $2 name, $3 attempt, $4 fence: the stored attempt and whether the fence still holds. */
+export const existingAttempt = statement(
+  "existing_attempt",
+  `SELECT a.*, ${fenced("$4::bigint")} AS held FROM weft_attempts a
+   WHERE execution_id = $1 AND name = $2 AND attempt = $3`
+)
+
+/**
+ * $1 execution, $2 workflow, $3 payload, $4 parent, $5 parent deferred, $6 at, $7 owner (claimed) or null,
+ * $8 lease until, $9 watched, $10 notice ('' for none). Inserts unless it exists, logs `started`, announces.
+ */
+export const create = statement(
+  "create",
+  `WITH changed AS (
+     INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
+       created_at, updated_at, owner, fence, lease_until, watched)
+     VALUES ($1, $2, $3, 'running', $4, $5, $6, $6, $7::text, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END, $8, $9)
+     ON CONFLICT (execution_id) DO NOTHING RETURNING *),
+   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'started', $6::bigint FROM changed),
+   announced AS (SELECT pg_notify('weft', $10::text) FROM changed WHERE $10::text <> '')
+   SELECT changed.*, (SELECT count(*) FROM announced) AS announced FROM changed`
+)
+
+/** $1 execution, $2 watch (0 or 1): the stored row, watched from now on when asked and not terminal. */
+export const joinExisting = statement(
+  "join_existing",
+  `WITH watching AS (
+     UPDATE weft_executions SET watched = 1
+     WHERE execution_id = $1 AND $2::int = 1 AND watched = 0 AND status NOT IN ('succeeded', 'failed', 'interrupted')
+     RETURNING *)
+   SELECT * FROM watching UNION ALL
+   SELECT * FROM weft_executions WHERE execution_id = $1 AND NOT EXISTS (SELECT 1 FROM watching)`
+)
+
+/** $1 execution. */
+export const get = statement("get", `SELECT * FROM weft_executions WHERE execution_id = $1`)
+
+/** $1 execution, $2 owner, $3 now, $4 lease until: claims a running execution and loads its journal. */
+export const claim = statement(
+  "claim",
+  `WITH c AS (
+     UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = $4
+     WHERE execution_id = $1 AND status = 'running' AND (owner IS NULL OR owner = $2 OR lease_until <= $3)
+     RETURNING *)
+   SELECT c.*, ${journalColumns} FROM c`
+)
+
+/** $1 execution, $2 fence, $3 status, $4 result, $5 at, $6 event kind: completes, logs, and NOTIFYs only watchers. */
+export const complete = statement(
+  "complete",
+  `WITH changed AS (
+     UPDATE weft_executions SET status = $3, result = $4, owner = NULL, wake_at = NULL, updated_at = $5
+     WHERE execution_id = $1 AND fence = $2 AND owner IS NOT NULL RETURNING execution_id, watched),
+   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, $6::text, $5::bigint FROM changed),
+   announced AS (SELECT pg_notify('weft', 'done:' || execution_id || ':') FROM changed WHERE watched = 1)
+   SELECT execution_id, (SELECT count(*) FROM announced) AS announced FROM changed`
+)
+
+/** $1 execution, $2 fence, $3 expected wakeSeq, $4 wake at, $5 at: suspends unless woken meanwhile, logs it. */
+export const suspend = statement(
+  "suspend",
+  `WITH changed AS (
+     UPDATE weft_executions SET status = 'suspended', wake_at = $4, owner = NULL, updated_at = $5
+     WHERE execution_id = $1 AND fence = $2 AND owner IS NOT NULL AND wake_seq = $3 RETURNING execution_id),
+   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'suspended', $5::bigint FROM changed)
+   SELECT execution_id FROM changed`
+)
+
+/** $1 execution, $2 fence: whether the claim holds (explains a fenced write that changed nothing). */
+export const holds = statement(
+  "holds",
+  `SELECT 1 AS ok FROM weft_executions WHERE execution_id = $1 AND fence = $2 AND owner IS NOT NULL`
+)
+
+/** $1 owner, $2 execution ids, $3 lease until: one worker's heartbeat, locking rows in id order (no deadlocks). */
+export const renew = statement(
+  "renew",
+  `UPDATE weft_executions SET lease_until = $3
+   WHERE execution_id IN (
+     SELECT execution_id FROM weft_executions WHERE owner = $1 AND execution_id = ANY($2::text[])
+     ORDER BY execution_id FOR UPDATE)
+   AND owner = $1
+   RETURNING execution_id, fence, interrupt_requested`
+)
+
+/**
+ * New executions claimed by their creator, as arrays: $1 ids, $2 workflows, $3 payloads, $4 parents,
+ * $5 parent deferreds, $6 ats, $7 owners, $8 leases. Returns the rows it inserted (a conflict inserts none).
+ */
+export const createClaimed = statement(
+  "create_claimed",
+  `WITH changed AS (
+     INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
+       created_at, updated_at, owner, fence, lease_until)
+     SELECT v.execution_id, v.workflow, v.payload, 'running', v.parent_execution_id, v.parent_deferred, v.at, v.at,
+       v.owner, 1, v.lease_until
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[])
+       AS v(execution_id, workflow, payload, parent_execution_id, parent_deferred, at, owner, lease_until)
+     ON CONFLICT (execution_id) DO NOTHING RETURNING *),
+   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'started', created_at FROM changed)
+   SELECT * FROM changed`
+)
+
+/**
+ * Completions as arrays: $1 ids, $2 fences, $3 statuses, $4 results, $5 ats, $6 event kinds. Locks its
+ * rows in id order, as `renew` does, so the two never deadlock. Returns the ids it completed.
+ */
+export const completeMany = statement(
+  "complete_many",
+  `WITH v AS (
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+       AS v(execution_id, fence, status, result, at, kind)),
+   locked AS (
+     SELECT e.execution_id FROM weft_executions e JOIN v ON e.execution_id = v.execution_id
+     WHERE e.fence = v.fence AND e.owner IS NOT NULL ORDER BY e.execution_id FOR UPDATE OF e),
+   changed AS (
+     UPDATE weft_executions e SET status = v.status, result = v.result, owner = NULL, wake_at = NULL, updated_at = v.at
+     FROM v WHERE e.execution_id = v.execution_id AND e.execution_id IN (SELECT execution_id FROM locked)
+       AND e.fence = v.fence AND e.owner IS NOT NULL
+     RETURNING e.execution_id, e.watched, v.kind, v.at),
+   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, kind, at FROM changed),
+   announced AS (SELECT pg_notify('weft', 'done:' || execution_id || ':') FROM changed WHERE watched = 1)
+   SELECT execution_id, (SELECT count(*) FROM announced) AS announced FROM changed`
+)
