@@ -426,8 +426,10 @@ const main = Effect.gen(function* () {
     [
       "x floor: memory: time per step (or the inverse of throughput) over a bare Effect step's.",
       "  SQL: W2, W3: time over one single-row INSERT commit of one client (floor row); W1: inverse throughput",
-      "  over the 50-client commit rate (how many of those commits one activity costs). W3's postgres target is",
-      "  judged per run against commits timed on the run's own database right before and after it (adjacent)."
+      "  over the 50-client commit rate (how many of those commits one activity costs). W2's and W3's postgres",
+      "  targets are also judged per run against commits timed on the run's own database right before and after",
+      "  it (adjacent), W1's against the floor: each as the ratio it had to the machine's commits when it was set",
+      "  (0.22 ms per commit, 10,300 commits/s from 50 clients)."
     ].join("\n")
   )
   yield* Console.log("\nsizes:")

@@ -1,8 +1,11 @@
 /**
  * Two engines on one PostgreSQL database, with polling off (60 s), so only NOTIFY moves work along:
  * engine B (which only knows the definitions) interrupts an execution running on engine A, and waits
- * for executions A runs.
+ * for executions A runs. On SQLite, where nothing is announced, a waiter elsewhere learns by polling.
  */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -76,6 +79,33 @@ describe("waiting across workers on PostgreSQL", () => {
       yield* Deferred.succeed(open, undefined)
       assert.strictEqual(yield* Fiber.join(joined), "opened joined")
       assert.strictEqual(yield* Fiber.join(submitted), "opened submitted")
+    }))
+})
+
+describe("waiting across workers on SQLite", () => {
+  it.scopedLive("a process waiting for an execution that another process runs gets the result by polling", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "weft-cross-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const filename = join(dir, "weft.db")
+      const open = yield* Deferred.make<void>()
+      const worker = yield* Layer.build(
+        Layer.provideMerge(
+          Gate.toLayer(({ id }) =>
+            Activity.make({ name: "gate", success: Schema.String, execute: Effect.as(Deferred.await(open), `opened ${id}`) })
+          ),
+          SqlEngine.layerSqlite({ filename })
+        )
+      )
+      // Another engine on the same file, as another process would open it: it only knows the definition.
+      const other = yield* Layer.build(SqlEngine.layerSqlite({ filename, acceptUnregistered: true }))
+      const id = yield* Gate.execute({ id: "polled" }, { discard: true }).pipe(Effect.provide(worker))
+      const waiting = yield* Effect.fork(Gate.execute({ id: "polled" }).pipe(Effect.provide(other)))
+      yield* waitUntil(Effect.provide(hasStatus(id, "running"), other), "running on the worker")
+      yield* Deferred.succeed(open, undefined)
+      assert.strictEqual(yield* Fiber.join(waiting), "opened polled")
     }))
 })
 

@@ -2,10 +2,8 @@
  * Group commit: a write goes out at once, alone, when none of its kind is in flight; writes that arrive
  * meanwhile wait for it and then leave together, as one statement. No write waits for more than the one before it.
  */
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 
 /** How one kind of write goes out. */
@@ -23,7 +21,7 @@ export interface Options<I, O, E> {
 export const make = <I, O, E>(runtime: Runtime.Runtime<never>, options: Options<I, O, E>): ((item: I) => Effect.Effect<O, E>) => {
   interface Pending {
     readonly item: I
-    readonly done: Deferred.Deferred<O, E>
+    readonly resume: (outcome: Effect.Effect<O, E>) => void
   }
   let queued: Array<Pending> = []
   let flushing = false
@@ -45,15 +43,17 @@ export const make = <I, O, E>(runtime: Runtime.Runtime<never>, options: Options<
     Effect.matchEffect(options.together(batch.map((p) => p.item)), {
       onFailure: (error) =>
         Effect.sync(() => {
-          for (const p of batch) Deferred.unsafeDone(p.done, Exit.fail(error))
+          const failed = Exit.fail(error)
+          for (const p of batch) p.resume(failed)
         }),
       onSuccess: (outcomes) => {
         const followUps: Array<Effect.Effect<void>> = []
         for (const [i, p] of batch.entries()) {
           const outcome = outcomes[i]
-          if (outcome === undefined) Deferred.unsafeDone(p.done, Exit.die(new Error("A batched write has no outcome")))
-          else if (Exit.isExit(outcome)) Deferred.unsafeDone(p.done, outcome)
-          else followUps.push(Effect.asVoid(Deferred.complete(p.done, outcome)))
+          if (outcome === undefined) p.resume(Exit.die(new Error("A batched write has no outcome")))
+          else if (Exit.isExit(outcome)) p.resume(outcome)
+          // Follow-ups (look-ups after a conflict) run on this fiber: the next batch leaves after them.
+          else followUps.push(Effect.flatMap(Effect.exit(outcome), (exit) => Effect.sync(() => p.resume(exit))))
         }
         return followUps.length === 0 ? Effect.void : Effect.all(followUps, { concurrency: "unbounded", discard: true })
       }
@@ -66,8 +66,6 @@ export const make = <I, O, E>(runtime: Runtime.Runtime<never>, options: Options<
         flushing = true
         return Effect.uninterruptible(Effect.ensuring(options.alone(item), settle))
       }
-      const done = Deferred.unsafeMake<O, E>(FiberId.none)
-      queued.push({ item, done })
-      return Effect.uninterruptible(Deferred.await(done))
+      return Effect.uninterruptible(Effect.async<O, E>((resume) => void queued.push({ item, resume })))
     })
 }

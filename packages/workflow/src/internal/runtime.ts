@@ -885,11 +885,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           ),
           Effect.flatMap(({ record }) => {
             if (terminal.has(record.status)) notifyResult(executionId, record.result)
-            const result =
-              options.pollIntervalMs === undefined
-                ? Deferred.await(awaited)
-                : Effect.raceFirst(Deferred.await(awaited), pollResult(executionId, options.pollIntervalMs))
-            return Effect.flatMap(result, (encoded) => Effect.flatten(decodeResult(def, { ...record, result: encoded })))
+            return Effect.flatMap(Deferred.await(awaited), (encoded) =>
+              Effect.flatten(decodeResult(def, { ...record, result: encoded }))
+            )
           })
         )
       })
@@ -906,13 +904,34 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           )
     }
 
-    const pollResult = (executionId: string, every: number): Effect.Effect<EncodedExit, WorkflowError> =>
-      Effect.flatMap(sleepLive(every), () =>
-        // Uninterruptible for the same reason as renewals: losing the race to the result must not cancel a read.
-        Effect.flatMap(Effect.uninterruptible(store.get(executionId)), (record) =>
-          Option.isSome(record) && terminal.has(record.value.status)
-            ? Effect.succeed(record.value.result)
-            : pollResult(executionId, every)
+    /**
+     * The fallback for waiters whose execution runs elsewhere (a completion NOTIFY can be missed): one
+     * look-up per waiter and poll, from one loop, so a waiter costs no fiber or timer of its own.
+     */
+    const pollResults = (every: number): Effect.Effect<never> =>
+      Effect.forever(
+        Effect.zipRight(
+          sleepLive(every),
+          Effect.suspend(() => {
+            // A run here hands its result to the waiter itself.
+            const remote = [...results.keys()].filter((executionId) => !running.has(executionId))
+            return Effect.forEach(
+              remote,
+              (executionId) =>
+                // Uninterruptible for the same reason as renewals: a cancelled read can hit the next statement.
+                Effect.uninterruptible(store.get(executionId)).pipe(
+                  Effect.tap((record) =>
+                    Effect.sync(() => {
+                      if (Option.isSome(record) && terminal.has(record.value.status)) {
+                        notifyResult(executionId, record.value.result)
+                      }
+                    })
+                  ),
+                  Effect.ignore
+                ),
+              { concurrency: 4, discard: true }
+            )
+          })
         )
       )
 
@@ -1047,6 +1066,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       yield* Effect.raceAll([timer, poll, Queue.take(timerWake)])
     })
     if (options.heartbeatMs !== undefined) yield* Effect.forkIn(heartbeat(options.heartbeatMs), scope)
+    if (options.pollIntervalMs !== undefined) yield* Effect.forkIn(pollResults(options.pollIntervalMs), scope)
     const notifications = store.notifications
     if (notifications !== undefined) {
       yield* Effect.forkIn(
