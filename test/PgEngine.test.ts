@@ -5,10 +5,10 @@ import { SqlEngine } from "@weft/engine-sql"
 import { freshDatabase } from "./pg.js"
 import { engineSuite } from "./suites/engineSuite.js"
 
-engineSuite("postgres", (hooks) =>
+engineSuite("postgres", (hooks, options) =>
   Layer.unwrapEffect(
     Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) =>
-      SqlEngine.layerPg({ url, maxConnections: 4 })
+      SqlEngine.layerPg({ ...options, url, maxConnections: 4 })
     )
   ).pipe(Layer.provide(hooks ?? Layer.empty))
 )

@@ -7,6 +7,6 @@ import { engineSuite } from "./suites/engineSuite.js"
 let n = 0
 const dir = join(tmpdir(), `weft-sqlite-${process.pid}`)
 
-engineSuite("sqlite", (hooks) =>
-  SqlEngine.layerSqlite({ filename: join(dir, `engine-${n++}.db`) }).pipe(Layer.provide(hooks ?? Layer.empty))
+engineSuite("sqlite", (hooks, options) =>
+  SqlEngine.layerSqlite({ ...options, filename: join(dir, `engine-${n++}.db`) }).pipe(Layer.provide(hooks ?? Layer.empty))
 )

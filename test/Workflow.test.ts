@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import { MemoryStore, WorkflowEngine, WorkflowStore } from "@weft/workflow"
 import { engineSuite } from "./suites/engineSuite.js"
 
-engineSuite("memory", (hooks) => WorkflowEngine.layerMemoryWith().pipe(Layer.provide(hooks ?? Layer.empty)))
+engineSuite("memory", (hooks, options) => WorkflowEngine.layerMemoryWith(options).pipe(Layer.provide(hooks ?? Layer.empty)))
 
 describe("engine: timers it cannot fire", () => {
   it.scopedLive("does not spin on a due timer of a workflow this engine has not registered", () =>

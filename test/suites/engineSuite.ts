@@ -26,17 +26,19 @@ import {
 } from "@weft/workflow"
 import { attempts, Counter, hasStatus, record, suspended, waitUntil } from "../util.js"
 
-/** Builds a fresh engine (and its store) with optional test hooks below it. */
+/** Builds a fresh engine (and its store) with optional test hooks below it and engine options. */
 export type MakeEngine = (
-  hooks?: Layer.Layer<TestHooks.TestHooks>
+  hooks?: Layer.Layer<TestHooks.TestHooks>,
+  options?: WorkflowEngine.Options
 ) => Layer.Layer<WorkflowEngine.WorkflowEngine | WorkflowStore.WorkflowStore, unknown>
 
 export const engineSuite = (name: string, makeEngine: MakeEngine) => {
   const run = <A, E>(
     effect: Effect.Effect<A, E, any>,
-    hooks?: Layer.Layer<TestHooks.TestHooks>
+    hooks?: Layer.Layer<TestHooks.TestHooks>,
+    options?: WorkflowEngine.Options
   ): Effect.Effect<A, unknown, never> =>
-    effect.pipe(Effect.provide(Layer.provideMerge(Fixtures, makeEngine(hooks)))) as Effect.Effect<A, unknown, never>
+    effect.pipe(Effect.provide(Layer.provideMerge(Fixtures, makeEngine(hooks, options)))) as Effect.Effect<A, unknown, never>
 
   describe(`engine: ${name}`, () => {
     it.scoped("replays after a deferred: every completed activity body ran exactly once and the result is unchanged", () =>
@@ -64,6 +66,35 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         assert.strictEqual(Workflow.executionIdFor("übung", "κλειδί/1"), "ad3c8061636cfce5f2a3a059ff5c0a0e")
         assert.strictEqual(yield* Onboard.executionId({ id: "r1" }), Workflow.executionIdFor("Onboard", "r1"))
       }))
+
+    it.scoped("runs at most maxRuns executions at once; the rest wait in the store and each completes once", () =>
+      run(
+        Effect.gen(function* () {
+          const open = yield* Deferred.make<void>()
+          let live = 0
+          let most = 0
+          gate = Effect.acquireUseRelease(
+            Effect.sync(() => {
+              most = Math.max(most, ++live)
+            }),
+            () => Deferred.await(open),
+            () => Effect.sync(() => void live--)
+          )
+          const ids = yield* Effect.forEach(Array.from({ length: 7 }, (_, i) => `m${i}`), (id) =>
+            Gated.execute({ id }, { discard: true }))
+          yield* waitUntil(Effect.sync(() => live === 2), "two gated runs")
+          const engine = yield* WorkflowEngine.WorkflowEngine
+          assert.strictEqual(engine.activeRuns(), 2)
+          const waiting = (yield* WorkflowEngine.list({ workflow: Gated.name, status: "running" })).items.length
+          assert.strictEqual(waiting, 7)
+          yield* Deferred.succeed(open, undefined)
+          for (const id of ids) yield* waitUntil(hasStatus(id, "succeeded"), `${id} succeeded`)
+          assert.strictEqual(most, 2)
+          for (let i = 0; i < 7; i++) assert.strictEqual(counter.get(`m${i}:gated`), 1)
+        }),
+        undefined,
+        { maxRuns: 2 }
+      ))
 
     it.scoped("joins the run in flight and returns the stored result without running anything again", () =>
       run(
@@ -749,8 +780,18 @@ const ParentLive = Parent.toLayer(({ id }) =>
 
 const Unregistered = Workflow.make({ name: "Unregistered", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
+/** What the gated activity waits on: set by the test that runs `Gated`. */
+let gate: Effect.Effect<void> = Effect.void
+
+const Gated = Workflow.make({ name: "Gated", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
+
+const GatedLive = Gated.toLayer(({ id }) =>
+  Activity.make({ name: "gated", execute: Effect.zipRight(Effect.suspend(() => gate), counter.bump(`${id}:gated`)) })
+)
+
 const Fixtures = Layer.mergeAll(
   OnboardLive,
+  GatedLive,
   FlakyLive,
   SleeperLive,
   TimeoutLive,

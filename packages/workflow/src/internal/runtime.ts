@@ -96,6 +96,11 @@ export interface EngineOptions {
   /** Renew a run's claim this often (stores shared by several processes). Default: never. */
   readonly heartbeatMs?: number | undefined
   /**
+   * How many executions this engine runs at once (a suspended one holds no run and does not count).
+   * Work past it is left in the store, for other workers or for this one once a run ends. Default 1,000.
+   */
+  readonly maxRuns?: number | undefined
+  /**
    * Let `execute` start workflows this engine has not registered, for processes that only submit
    * work that other workers run. Default false: starting one is a `NotRegistered` error.
    */
@@ -593,6 +598,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const results = new Map<string, Deferred.Deferred<EncodedExit>>()
     const queueWaiters = new Map<string, Set<Queue.Queue<void>>>()
     const timerWake = yield* Queue.sliding<void>(1)
+    const maxRuns = Math.max(1, options.maxRuns ?? 1_000)
+    // Set when work was left in the store for want of room: the next run to end looks for it again.
+    let leftWork = false
 
     const hooked = Option.isSome(hooks)
     // Spans cost more than a step; without an exporter nobody would see them.
@@ -631,6 +639,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           existing.rerun = true
           return Effect.void
         }
+        if (claimed === undefined && running.size >= maxRuns) {
+          leftWork = true
+          return Effect.void
+        }
         const state: RunState = { rerun: false, instance: undefined, claimed }
         running.set(executionId, state)
         return Effect.asVoid(Effect.forkIn(loop(executionId, state), scope))
@@ -640,6 +652,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       Effect.sync(() => {
         if (state.rerun) return false
         running.delete(executionId)
+        if (leftWork) {
+          leftWork = false
+          timerWake.unsafeOffer(undefined)
+        }
         return true
       })
 
@@ -838,14 +854,16 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         // only hold it from them until the claim is released (without a wake-up) or expires. One it runs
         // itself needs no announcement: the others would only race it for the claim.
         const runsHere = registry.has(def.name)
-        const claimFor = runsHere && !running.has(executionId) ? owner : undefined
+        // An engine with no room leaves a new execution unclaimed, for whichever worker has room first.
+        const full = runsHere && !running.has(executionId) && running.size >= maxRuns
+        const claimFor = runsHere && !running.has(executionId) && !full ? owner : undefined
         const { created, record, fence } = yield* store.create({
           executionId,
           workflow: def.name,
           payload: admitted.encoded,
           parent,
           at,
-          announce: !runsHere,
+          announce: !runsHere || full,
           claimFor,
           awaited: awaiting
         })
@@ -1058,8 +1076,16 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const wakeDue = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const workflows = [...registry.keys()]
-      const ready = yield* store.runnable(now, 1_000, workflows)
+      const room = maxRuns - running.size
+      if (room <= 0) {
+        // Full: the next run to end wakes this loop; timers that fall due meanwhile wait for room.
+        leftWork = true
+        return yield* Queue.take(timerWake)
+      }
+      const limit = Math.min(room, 1_000)
+      const ready = yield* store.runnable(now, limit, workflows)
       for (const { executionId } of ready) yield* schedule(executionId)
+      if (ready.length >= limit) leftWork = true
       const next = yield* store.nextWakeAt(workflows)
       const timer = Option.match(next, { onNone: () => Effect.never, onSome: (at) => Effect.sleep(Math.max(0, at - now)) })
       const poll = options.pollIntervalMs === undefined ? Effect.never : sleepLive(options.pollIntervalMs)
