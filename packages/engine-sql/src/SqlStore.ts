@@ -51,6 +51,39 @@ const leaseLost = (executionId: string) =>
 const eventOf = (completion: WorkflowStore.Completion): WorkflowStore.EventKind =>
   completion.status === "succeeded" ? "completed" : completion.status
 
+interface FencedAttempt {
+  readonly executionId: string
+  readonly fence: number
+  readonly attempt: ActivityAttempt
+}
+
+interface FencedCompletion {
+  readonly executionId: string
+  readonly fence: number
+  readonly completion: WorkflowStore.Completion
+}
+
+/** The parameters of `recordAttempt` (and, as columns, of `recordAttempts`). */
+const attemptParams = ({ attempt, executionId, fence }: FencedAttempt) => [
+  executionId,
+  attempt.name,
+  attempt.attempt,
+  JSON.stringify(attempt.exit),
+  attempt.startedAt,
+  attempt.completedAt,
+  fence
+]
+
+/** The parameters of `complete` (and, as columns, of `completeMany`). */
+const completeParams = ({ completion, executionId, fence }: FencedCompletion) => [
+  executionId,
+  fence,
+  completion.status,
+  JSON.stringify(completion.result),
+  completion.at,
+  eventOf(completion)
+]
+
 const num = (value: unknown): number => (typeof value === "number" ? value : Number(value))
 const optNum = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
 
@@ -208,15 +241,7 @@ export const make = (
     const recordAttemptAlone = (executionId: string, fence: number, attempt: ActivityAttempt) =>
       Effect.flatMap(
         isPg
-          ? pg(Pg.recordAttempt, [
-              executionId,
-              attempt.name,
-              attempt.attempt,
-              JSON.stringify(attempt.exit),
-              attempt.startedAt,
-              attempt.completedAt,
-              fence
-            ])
+          ? pg(Pg.recordAttempt, attemptParams({ executionId, fence, attempt }))
           : rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
               SELECT ${executionId}, ${attempt.name}, ${attempt.attempt}, ${JSON.stringify(attempt.exit)}, ${attempt.startedAt}, ${attempt.completedAt}
               WHERE ${fenceHolds(executionId, fence)}
@@ -240,19 +265,10 @@ export const make = (
     const runtime = yield* Effect.runtime<never>()
     const attemptKey = (executionId: string, name: string, attempt: number) => `${executionId}\u0000${name}\u0000${attempt}`
     const batchAttempt = GroupCommit.make(runtime, {
-      alone: (p: { readonly executionId: string; readonly fence: number; readonly attempt: ActivityAttempt }) =>
-        recordAttemptAlone(p.executionId, p.fence, p.attempt),
+      alone: (p: FencedAttempt) => recordAttemptAlone(p.executionId, p.fence, p.attempt),
       together: (batch) =>
         Effect.map(
-          pg(Pg.recordAttempts, [
-            batch.map((p) => p.executionId),
-            batch.map((p) => p.attempt.name),
-            batch.map((p) => p.attempt.attempt),
-            batch.map((p) => JSON.stringify(p.attempt.exit)),
-            batch.map((p) => p.attempt.startedAt),
-            batch.map((p) => p.attempt.completedAt),
-            batch.map((p) => p.fence)
-          ]),
+          pg(Pg.recordAttempts, Pg.columns(batch, attemptParams)),
           (written) => {
             const keys = new Set(written.map((r) => attemptKey(r.execution_id, r.name, num(r.attempt))))
             return batch.map((p) =>
@@ -263,22 +279,27 @@ export const make = (
           }
         )
     })
+    /** The parameters of `create`; the first eight are those of `createClaimed`. */
+    const createParams = (execution: WorkflowStore.NewExecution) => {
+      const claimed = execution.claimFor !== undefined
+      return [
+        execution.executionId,
+        execution.workflow,
+        JSON.stringify(execution.payload),
+        execution.parent?.executionId ?? null,
+        execution.parent?.deferred ?? null,
+        execution.at,
+        execution.claimFor ?? null,
+        claimed ? execution.at + leaseMs : 0,
+        execution.awaited === true && !claimed ? 1 : 0,
+        execution.announce === false ? "" : `wake:${execution.executionId}:${execution.workflow}`
+      ]
+    }
+
     const createAlone = (execution: WorkflowStore.NewExecution) =>
       Effect.gen(function* () {
         const claimed = execution.claimFor !== undefined
-        const notice = execution.announce === false ? "" : `wake:${execution.executionId}:${execution.workflow}`
-        const inserted = yield* pg(Pg.create, [
-          execution.executionId,
-          execution.workflow,
-          JSON.stringify(execution.payload),
-          execution.parent?.executionId ?? null,
-          execution.parent?.deferred ?? null,
-          execution.at,
-          execution.claimFor ?? null,
-          claimed ? execution.at + leaseMs : 0,
-          execution.awaited === true && !claimed ? 1 : 0,
-          notice
-        ])
+        const inserted = yield* pg(Pg.create, createParams(execution))
         if (inserted.length > 0) {
           return { created: true, record: toExecution(inserted[0]), fence: claimed ? num(inserted[0].fence) : undefined }
         }
@@ -295,16 +316,7 @@ export const make = (
       alone: createAlone,
       together: (batch) =>
         Effect.map(
-          pg(Pg.createClaimed, [
-            batch.map((e) => e.executionId),
-            batch.map((e) => e.workflow),
-            batch.map((e) => JSON.stringify(e.payload)),
-            batch.map((e) => e.parent?.executionId ?? null),
-            batch.map((e) => e.parent?.deferred ?? null),
-            batch.map((e) => e.at),
-            batch.map((e) => e.claimFor ?? null),
-            batch.map((e) => e.at + leaseMs)
-          ]),
+          pg(Pg.createClaimed, Pg.columns(batch, (e) => createParams(e).slice(0, 8))),
           (inserted) => {
             const byId = new Map(inserted.map((row) => [row.execution_id as string, row]))
             return batch.map((e) => {
@@ -318,16 +330,9 @@ export const make = (
         )
     })
 
-    const completeAlone = (p: { readonly executionId: string; readonly fence: number; readonly completion: WorkflowStore.Completion }) =>
+    const completeAlone = (p: FencedCompletion) =>
       Effect.flatMap(
-        pg(Pg.complete, [
-          p.executionId,
-          p.fence,
-          p.completion.status,
-          JSON.stringify(p.completion.result),
-          p.completion.at,
-          eventOf(p.completion)
-        ]),
+        pg(Pg.complete, completeParams(p)),
         (updated) => (updated.length === 0 ? Effect.fail(leaseLost(p.executionId)) : Effect.void)
       )
 
@@ -335,14 +340,7 @@ export const make = (
       alone: completeAlone,
       together: (batch) =>
         Effect.map(
-          pg(Pg.completeMany, [
-            batch.map((p) => p.executionId),
-            batch.map((p) => p.fence),
-            batch.map((p) => p.completion.status),
-            batch.map((p) => JSON.stringify(p.completion.result)),
-            batch.map((p) => p.completion.at),
-            batch.map((p) => eventOf(p.completion))
-          ]),
+          pg(Pg.completeMany, Pg.columns(batch, completeParams)),
           (updated) => {
             const done = new Set(updated.map((row) => row.execution_id as string))
             return batch.map((p) => (done.has(p.executionId) ? Exit.void : Exit.fail(leaseLost(p.executionId))))

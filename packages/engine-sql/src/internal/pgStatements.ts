@@ -6,6 +6,12 @@ import type { Prepared } from "../PgDriver.js"
 
 const statement = (name: string, text: string): Prepared => ({ name: `weft_${name}`, text })
 
+/** A batch's parameters: the single statement's parameters of each item, one array per position. */
+export const columns = <A>(items: ReadonlyArray<A>, params: (item: A) => ReadonlyArray<unknown>): Array<Array<unknown>> => {
+  const rows = items.map(params)
+  return (rows[0] ?? []).map((_, i) => rows.map((row) => row[i]))
+}
+
 /** The fencing condition of a write of execution $1 under fence `fence`. */
 const fenced = (fence: string) =>
   `EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = $1 AND fence = ${fence} AND owner IS NOT NULL)`
