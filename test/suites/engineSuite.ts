@@ -67,7 +67,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         assert.strictEqual(yield* Onboard.executionId({ id: "r1" }), Workflow.executionIdFor("Onboard", "r1"))
       }))
 
-    it.scoped("runs at most maxRuns executions at once; the rest wait in the store and each completes once", () =>
+    it.scoped("runs at most maxRuns executions at once; the rest wait in the store, each completes once, an interrupt gets in", () =>
       run(
         Effect.gen(function* () {
           const open = yield* Deferred.make<void>()
@@ -87,10 +87,18 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
           assert.strictEqual(engine.activeRuns(), 2)
           const waiting = (yield* WorkflowEngine.list({ workflow: Gated.name, status: "running" })).items.length
           assert.strictEqual(waiting, 7)
+          // An interrupt does not wait for room: m6 ends (never having run its activity) while the engine is full.
+          const m6 = ids[6]!
+          const notYetRun = (yield* WorkflowEngine.list({ workflow: Gated.name, status: "running" })).items
+          assert.isTrue(notYetRun.some((e) => e.executionId === m6) && counter.get("m6:gated") === 0)
+          yield* Gated.interrupt(m6)
+          yield* waitUntil(hasStatus(m6, "interrupted"), "m6 interrupted")
+          assert.strictEqual(live, 2)
           yield* Deferred.succeed(open, undefined)
-          for (const id of ids) yield* waitUntil(hasStatus(id, "succeeded"), `${id} succeeded`)
+          for (const id of ids.slice(0, 6)) yield* waitUntil(hasStatus(id, "succeeded"), `${id} succeeded`)
           assert.strictEqual(most, 2)
-          for (let i = 0; i < 7; i++) assert.strictEqual(counter.get(`m${i}:gated`), 1)
+          for (let i = 0; i < 6; i++) assert.strictEqual(counter.get(`m${i}:gated`), 1)
+          assert.strictEqual(counter.get("m6:gated"), 0)
         }),
         undefined,
         { maxRuns: 2 }

@@ -632,14 +632,15 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       }
     }
 
-    const schedule = (executionId: string, claimed?: Claim): Effect.Effect<void> =>
+    /** Runs an execution here unless it runs already (then once more) or the engine is full (an interrupt is let in). */
+    const schedule = (executionId: string, claimed?: Claim, interrupting = false): Effect.Effect<void> =>
       Effect.suspend(() => {
         const existing = running.get(executionId)
         if (existing !== undefined) {
           existing.rerun = true
           return Effect.void
         }
-        if (claimed === undefined && running.size >= maxRuns) {
+        if (claimed === undefined && !interrupting && running.size >= maxRuns) {
           leftWork = true
           return Effect.void
         }
@@ -964,7 +965,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           instance.interrupting = true
           yield* Fiber.interruptFork(instance.fiber)
         }
-        yield* schedule(executionId)
+        yield* schedule(executionId, undefined, true)
       })
 
     const resume: Engine["resume"] = (workflow, executionId) =>
