@@ -13,9 +13,10 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { inject } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
-import { Activity, Workflow, WorkflowEngine } from "@weft/workflow"
+import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
 import * as Fiber from "effect/Fiber"
-import { adminQuery, freshDatabase } from "./pg.js"
+import pg from "pg"
+import { freshDatabase } from "./pg.js"
 import { hasStatus, waitUntil } from "./util.js"
 
 describe("across workers on PostgreSQL", () => {
@@ -36,6 +37,8 @@ describe("across workers on PostgreSQL", () => {
         SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })
       )
       const worker = yield* Layer.build(WorkerLive)
+      const db = yield* client(url)
+      yield* listening(db, 1)
       const id = yield* Hold.execute({ id: "h1" }, { discard: true }).pipe(Effect.provide(worker))
       yield* Deferred.await(started)
 
@@ -66,19 +69,61 @@ describe("waiting across workers on PostgreSQL", () => {
       )
       const worker = yield* Layer.build(WorkerLive)
       const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
+      // With polling off, a wake-up or result announced before an engine listens would be missed.
+      const db = yield* client(url)
+      yield* listening(db, 2)
 
       // Started and run by the worker, then awaited from the other process; and submitted by the other process.
       yield* Gate.execute({ id: "joined" }, { discard: true }).pipe(Effect.provide(worker))
       const joined = yield* Effect.fork(Gate.execute({ id: "joined" }).pipe(Effect.provide(other)))
       const submitted = yield* Effect.fork(Gate.execute({ id: "submitted" }).pipe(Effect.provide(other)))
       const waiting = Effect.promise(() =>
-        adminQuery(url, `SELECT count(*)::int AS n FROM weft_executions WHERE watched = 1 AND owner IS NOT NULL`)
+        db.query(`SELECT count(*)::int AS n FROM weft_executions WHERE watched = 1 AND owner IS NOT NULL`)
       )
-      yield* waitUntil(Effect.map(waiting, ([row]) => row.n === 2), "both executions running and awaited")
+      yield* waitUntil(Effect.map(waiting, ({ rows }) => rows[0].n === 2), "both executions running and awaited")
 
       yield* Deferred.succeed(open, undefined)
       assert.strictEqual(yield* Fiber.join(joined), "opened joined")
       assert.strictEqual(yield* Fiber.join(submitted), "opened submitted")
+    }))
+})
+
+describe("waiting across workers on PostgreSQL, after a suspension", () => {
+  it.scopedLive("a waiter whose execution suspended here and ended on another worker gets the result by NOTIFY", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const held = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const body = Layer.mergeAll(
+        Signalled.toLayer(() =>
+          Effect.flatMap(DurableDeferred.await(Go), ({ by }) => Effect.succeed(`went with ${by}`))
+        ),
+        Gate.toLayer(() =>
+          Activity.make({
+            name: "hold",
+            success: Schema.String,
+            execute: Effect.zipRight(Deferred.succeed(held, undefined), Effect.as(Deferred.await(release), "released"))
+          })
+        )
+      )
+      // A has room for one run; B runs whatever A leaves. Polling is off on both.
+      const a = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
+      const b = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })))
+      const db = yield* client(url)
+      yield* listening(db, 2)
+
+      // A creates and runs the execution, which suspends; A's one place is then taken by a held run.
+      const waiter = yield* Effect.fork(Signalled.execute({ id: "s1" }).pipe(Effect.provide(a)))
+      const id = yield* Signalled.executionId({ id: "s1" })
+      yield* waitUntil(Effect.provide(hasStatus(id, "suspended"), a), "suspended on A")
+      yield* Gate.execute({ id: "busy" }, { discard: true }).pipe(Effect.provide(a))
+      yield* Deferred.await(held)
+
+      // B delivers the signal and, A being full, finishes the execution.
+      const token = yield* DurableDeferred.tokenFor(Go, { workflow: Signalled.name, executionId: id }).pipe(Effect.provide(b))
+      yield* DurableDeferred.succeed(Go, { token, value: { by: "b" } }).pipe(Effect.provide(b))
+      assert.strictEqual(yield* Fiber.join(waiter), "went with b")
+      yield* Deferred.succeed(release, undefined)
     }))
 })
 
@@ -107,6 +152,39 @@ describe("waiting across workers on SQLite", () => {
       yield* Deferred.succeed(open, undefined)
       assert.strictEqual(yield* Fiber.join(waiting), "opened polled")
     }))
+})
+
+/** A connection to `url` for the test's own queries, closed with the scope. */
+const client = (url: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const db = new pg.Client({ connectionString: url })
+      await db.connect()
+      return db
+    }),
+    (db) => Effect.promise(() => db.end())
+  )
+
+/** Waits until `count` engines listen for wake-ups on this database. */
+const listening = (db: pg.Client, count: number) =>
+  waitUntil(
+    Effect.map(
+      Effect.promise(() =>
+        db.query(`SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'weft-listen' AND query LIKE 'LISTEN%'`)
+      ),
+      ({ rows }) => rows[0].n >= count
+    ),
+    `${count} engine(s) listening`
+  )
+
+const Go = DurableDeferred.make("go", { success: Schema.Struct({ by: Schema.String }) })
+
+const Signalled = Workflow.make({
+  name: "Signalled",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
 })
 
 const Gate = Workflow.make({

@@ -125,6 +125,27 @@ describe("SqlStore on PostgreSQL: group commit", () => {
     }).pipe(Effect.provide(driverStore(1_000_000, 4))))
 })
 
+describe("SqlStore on PostgreSQL: a write that cannot be serialized", () => {
+  it.scoped("fails its caller alone: the writes around it, batched or not, are stored and the next ones go through", () =>
+    Effect.gen(function* () {
+      const store = yield* WorkflowStore.WorkflowStore
+      const ids = Array.from({ length: 8 }, (_, i) => `s${i}`)
+      const fences = new Map<string, number>()
+      for (const id of ids) fences.set(id, (yield* store.create(newExecution(id, { claimFor: "a", announce: false }))).fence!)
+      // JSON has no BigInt: s3's attempt cannot be written.
+      const results = yield* Effect.forEach(
+        ids,
+        (id) => Effect.exit(store.recordAttempt(id, fences.get(id)!, attempt("one", id === "s3" ? 3n : id))),
+        { concurrency: "unbounded" }
+      )
+      for (const [i, exit] of results.entries()) assert.strictEqual(exit._tag, i === 3 ? "Failure" : "Success", ids[i])
+      for (const id of ids) {
+        assert.strictEqual((yield* detailOf(store, id)).attempts.length, id === "s3" ? 0 : 1, id)
+        yield* store.recordAttempt(id, fences.get(id)!, attempt("two"))
+      }
+    }).pipe(Effect.provide(driverStore(1_000_000, 4))))
+})
+
 describe("SqlStore on PostgreSQL: round trips", () => {
   it.scoped("a claimed create, an attempt, a completion, a claim and a heartbeat are one statement each", () =>
     Effect.gen(function* () {

@@ -1,11 +1,77 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { MemoryStore, WorkflowEngine, WorkflowStore } from "@weft/workflow"
+import * as Schema from "effect/Schema"
+import { Activity, DurableClock, MemoryStore, Workflow, WorkflowEngine, WorkflowStore } from "@weft/workflow"
 import { engineSuite } from "./suites/engineSuite.js"
+import { hasStatus, record, suspended, waitUntil } from "./util.js"
 
 engineSuite("memory", (hooks, options) => WorkflowEngine.layerMemoryWith(options).pipe(Layer.provide(hooks ?? Layer.empty)))
+
+describe("engine: capacity and due timers", () => {
+  /** A memory engine with `maxRuns` whose store counts timer-loop look-ups; a napper that suspends and a holder that holds its place. */
+  const setUp = (maxRuns: number, leaseMs: number, holderFirst: boolean) =>
+    Effect.gen(function* () {
+      const inner = MemoryStore.make({ leaseMs })
+      const counts = { lookups: 0 }
+      const store: WorkflowStore.Service = {
+        ...inner,
+        runnable: (now, limit, workflows) => Effect.suspend(() => (counts.lookups++, inner.runnable(now, limit, workflows))),
+        nextWakeAt: (workflows) => Effect.suspend(() => (counts.lookups++, inner.nextWakeAt(workflows)))
+      }
+      const release = yield* Deferred.make<void>()
+      const held = yield* Deferred.make<void>()
+      const engine = yield* Layer.build(
+        Layer.mergeAll(
+          Napper.toLayer(() => DurableClock.sleep({ name: "nap", duration: "20 millis", inMemoryThreshold: 0 })),
+          Holder.toLayer(() =>
+            Activity.make({ name: "hold", execute: Effect.zipRight(Deferred.succeed(held, undefined), Deferred.await(release)) })
+          )
+        ).pipe(
+          Layer.provideMerge(WorkflowEngine.layer({ maxRuns })),
+          Layer.provide(Layer.succeed(WorkflowStore.WorkflowStore, store))
+        )
+      )
+      // The holder takes a place and the nap suspends (in either order); the nap's timer falls due meanwhile.
+      const hold = Effect.zipRight(Holder.execute({ id: "h" }, { discard: true }), Deferred.await(held))
+      if (holderFirst) yield* Effect.provide(hold, engine)
+      const nap = yield* Napper.execute({ id: "n" }, { discard: true }).pipe(Effect.provide(engine))
+      yield* Effect.provide(
+        holderFirst ? waitUntil(hasStatus(nap, "suspended"), "the nap suspended") : suspended(Napper, nap),
+        engine
+      )
+      if (!holderFirst) yield* Effect.provide(hold, engine)
+      yield* waitUntil(
+        Effect.map(inner.nextWakeAt([Napper.name]), (next) => Option.isNone(next) || next.value < Date.now()),
+        "the nap due"
+      )
+      return { engine, nap, release, counts }
+    })
+
+  it.scopedLive("a full engine does not spin on a due timer it has no room for, and fires it once a run ends", () =>
+    Effect.gen(function* () {
+      const { counts, engine, nap, release } = yield* setUp(1, 5_000, false)
+      const before = counts.lookups
+      for (let i = 0; i < 300; i++) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      assert.isAtMost(counts.lookups - before, 2)
+      assert.strictEqual((yield* Effect.provide(record(nap), engine)).execution.status, "suspended")
+      yield* Deferred.succeed(release, undefined)
+      yield* waitUntil(Effect.provide(hasStatus(nap, "succeeded"), engine), "the nap fired")
+    }))
+
+  it.scopedLive("a run here whose claim looks expired takes no place: the due timer fires beside it", () =>
+    Effect.gen(function* () {
+      // Leases of 1 ms that this engine (no heartbeat) never renews: the store lists the held run as runnable.
+      const { engine, nap, release } = yield* setUp(2, 1, true)
+      yield* waitUntil(Effect.provide(hasStatus(nap, "succeeded"), engine), "the nap fired while the holder holds")
+      yield* Deferred.succeed(release, undefined)
+    }))
+})
+
+const Napper = Workflow.make({ name: "Napper", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
+const Holder = Workflow.make({ name: "Holder", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
 describe("engine: timers it cannot fire", () => {
   it.scopedLive("does not spin on a due timer of a workflow this engine has not registered", () =>

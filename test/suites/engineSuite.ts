@@ -80,8 +80,13 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
             () => Deferred.await(open),
             () => Effect.sync(() => void live--)
           )
-          const ids = yield* Effect.forEach(Array.from({ length: 7 }, (_, i) => `m${i}`), (id) =>
-            Gated.execute({ id }, { discard: true }))
+          // Six at once (concurrent creates must not all claim), then a seventh while the engine is full.
+          const first = yield* Effect.forEach(
+            Array.from({ length: 6 }, (_, i) => `m${i}`),
+            (id) => Gated.execute({ id }, { discard: true }),
+            { concurrency: "unbounded" }
+          )
+          const ids = [...first, yield* Gated.execute({ id: "m6" }, { discard: true })]
           yield* waitUntil(Effect.sync(() => live === 2), "two gated runs")
           const engine = yield* WorkflowEngine.WorkflowEngine
           assert.strictEqual(engine.activeRuns(), 2)

@@ -39,6 +39,11 @@ export interface Options {
   readonly url: string
   /** The pool's size. Default 10. */
   readonly maxConnections?: number | undefined
+  /**
+   * How long a statement on the driver's own connection (the heartbeat) may take before the connection
+   * is given up and opened anew. Default 5,000 ms; `SqlEngine.layerPg` uses the lease length.
+   */
+  readonly ownQueryTimeoutMs?: number | undefined
 }
 
 /** A pool for the engine and `@effect/sql-pg` over it: one set of connections serves both. */
@@ -46,7 +51,7 @@ export const layer = (options: Options): Layer.Layer<PgDriver | PgClient.PgClien
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const pool = yield* acquirePool(options)
-      const driver = yield* make(pool, options.url)
+      const driver = yield* make(pool, options)
       return Layer.merge(
         Layer.succeed(PgDriver, driver),
         PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: "weft" })
@@ -58,26 +63,33 @@ const acquirePool = (options: Options) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
+        // No wait limit for a free connection (as PgClient's own pool): a busy pool queues, it does not fail.
         const pool = new Pg.Pool({
           connectionString: options.url,
           max: options.maxConnections ?? 10,
           application_name: "weft",
-          connectionTimeoutMillis: 5_000,
+          keepAlive: true,
           options: SESSION_OPTIONS
         })
         // A pooled connection that dies is dropped by the pool; its error must not crash the process.
         pool.on("error", () => undefined)
-        try {
-          await pool.query("SELECT 1")
-        } catch (cause) {
-          await pool.end().catch(() => undefined)
-          throw cause
-        }
         return pool
       },
       catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
     }),
     (pool) => Effect.promise(() => pool.end().catch(() => undefined)).pipe(Effect.timeoutOption(1_000))
+  ).pipe(
+    Effect.tap((pool) =>
+      Effect.tryPromise({
+        try: () => pool.query("SELECT 1"),
+        catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: CONNECT_TIMEOUT_MS,
+          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "Failed to connect" })
+        })
+      )
+    )
   )
 
 /**
@@ -85,43 +97,56 @@ const acquirePool = (options: Options) =>
  * a generic plan cached while the tables were small would keep scanning them as they grow.
  */
 const SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan"
+const CONNECT_TIMEOUT_MS = 5_000
 
 const failed = (cause: unknown) => new SqlError({ cause, message: "Failed to execute statement" })
 
-const make = (pool: Pg.Pool, url: string): Effect.Effect<Service, never, Scope.Scope> =>
+const make = (pool: Pg.Pool, options: Options): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const own = yield* Effect.acquireRelease(Effect.sync(() => ownConnection(url)), (own) => Effect.promise(own.close))
+    const own = yield* Effect.acquireRelease(
+      Effect.sync(() => ownConnection(options.url, options.ownQueryTimeoutMs ?? 5_000)),
+      (own) => Effect.promise(own.close)
+    )
+    const run = (client: Pg.Pool | Pg.Client, statement: Prepared, values: ReadonlyArray<unknown>) =>
+      new Promise<ReadonlyArray<any>>((resolve, reject) =>
+        client.query({ name: statement.name, text: statement.text, values: values as Array<unknown> }, (error, result) =>
+          error ? reject(error) : resolve(result.rows)
+        )
+      )
+    // Uninterruptible, as documented: a statement once sent is awaited, never abandoned half-way.
+    const query = (statement: Prepared, values: ReadonlyArray<unknown>, on: () => Promise<Pg.Pool | Pg.Client>) =>
+      Effect.uninterruptible(
+        Effect.tryPromise({ try: () => on().then((client) => run(client, statement, values)), catch: failed })
+      )
     return {
-      query: (statement, values) =>
-        Effect.async<ReadonlyArray<any>, SqlError>((resume) => {
-          pool.query({ name: statement.name, text: statement.text, values: values as Array<unknown> }, (error, result) =>
-            resume(error ? Effect.fail(failed(error)) : Effect.succeed(result.rows))
-          )
-        }),
+      query: (statement, values) => query(statement, values, () => Promise.resolve(pool)),
       queryOwn: (statement, values) =>
-        Effect.async<ReadonlyArray<any>, SqlError>((resume) => {
-          own.get().then(
-            (client) =>
-              client.query({ name: statement.name, text: statement.text, values: values as Array<unknown> }, (error, result) =>
-                resume(error ? Effect.fail(failed(error)) : Effect.succeed(result.rows))
-              ),
-            (cause) => resume(Effect.fail(new SqlError({ cause, message: "Failed to connect" })))
-          )
-        }),
-      listen: listenOn(url)
+        Effect.tapError(query(statement, values, own.get), (error) =>
+          // Not an error of the statement (those carry a SQLSTATE): the connection is suspect, open another.
+          (error.cause as { code?: unknown } | undefined)?.code === undefined ? Effect.promise(own.drop) : Effect.void
+        ),
+      listen: listenOn(options.url)
     } satisfies Service
   })
 
-/** One connection, opened on first use and again after it is lost. */
-const ownConnection = (url: string) => {
+/** One connection, opened on first use and again after it is lost or dropped. */
+const ownConnection = (url: string, queryTimeoutMs: number) => {
   let current: Promise<Pg.Client> | undefined
   let closed = false
-  const open = async (): Promise<Pg.Client> => {
-    const client = new Pg.Client({ connectionString: url, application_name: "weft-own" })
-    const lost = () => {
-      if (current === opening) current = undefined
-    }
+  const open = (): Promise<Pg.Client> => {
+    const client = new Pg.Client({
+      connectionString: url,
+      application_name: "weft-own",
+      keepAlive: true,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: queryTimeoutMs,
+      options: SESSION_OPTIONS
+    })
     const opening: Promise<Pg.Client> = (async () => {
+      const lost = () => {
+        if (current === opening) current = undefined
+        void close(client)
+      }
       client.on("error", lost)
       client.on("end", lost)
       try {
@@ -129,20 +154,23 @@ const ownConnection = (url: string) => {
         return client
       } catch (cause) {
         lost()
-        await close(client)
         throw cause
       }
     })()
     current = opening
     return opening
   }
+  const drop = async (): Promise<void> => {
+    const client = await current?.catch(() => undefined)
+    current = undefined
+    if (client !== undefined) await close(client)
+  }
   return {
     get: (): Promise<Pg.Client> => (closed ? Promise.reject(new Error("The driver is closed")) : current ?? open()),
-    close: async (): Promise<void> => {
+    drop,
+    close: (): Promise<void> => {
       closed = true
-      const client = await current?.catch(() => undefined)
-      current = undefined
-      if (client !== undefined) await close(client)
+      return drop()
     }
   }
 }

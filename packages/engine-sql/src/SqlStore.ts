@@ -63,6 +63,14 @@ interface FencedCompletion {
   readonly completion: WorkflowStore.Completion
 }
 
+/**
+ * A write with its statement parameters, computed by its caller: a value that cannot be serialized fails
+ * that caller alone, not the batch it would have joined.
+ */
+type WithParams<A> = A & { readonly params: ReadonlyArray<unknown> }
+
+const withParams = <A>(item: A, params: (item: A) => ReadonlyArray<unknown>): WithParams<A> => ({ ...item, params: params(item) })
+
 /** The parameters of `recordAttempt` (and, as columns, of `recordAttempts`). */
 const attemptParams = ({ attempt, executionId, fence }: FencedAttempt) => [
   executionId,
@@ -238,10 +246,10 @@ export const make = (
     const terminal = sql.in(TERMINAL as unknown as Array<string>)
 
     /** One attempt, one statement: the fence check lives in the INSERT's WHERE. */
-    const recordAttemptAlone = (executionId: string, fence: number, attempt: ActivityAttempt) =>
+    const recordAttemptAlone = (executionId: string, fence: number, attempt: ActivityAttempt, params?: ReadonlyArray<unknown>) =>
       Effect.flatMap(
         isPg
-          ? pg(Pg.recordAttempt, attemptParams({ executionId, fence, attempt }))
+          ? pg(Pg.recordAttempt, params ?? attemptParams({ executionId, fence, attempt }))
           : rows(sql`INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
               SELECT ${executionId}, ${attempt.name}, ${attempt.attempt}, ${JSON.stringify(attempt.exit)}, ${attempt.startedAt}, ${attempt.completedAt}
               WHERE ${fenceHolds(executionId, fence)}
@@ -265,10 +273,10 @@ export const make = (
     const runtime = yield* Effect.runtime<never>()
     const attemptKey = (executionId: string, name: string, attempt: number) => `${executionId}\u0000${name}\u0000${attempt}`
     const batchAttempt = GroupCommit.make(runtime, {
-      alone: (p: FencedAttempt) => recordAttemptAlone(p.executionId, p.fence, p.attempt),
+      alone: (p: WithParams<FencedAttempt>) => recordAttemptAlone(p.executionId, p.fence, p.attempt, p.params),
       together: (batch) =>
         Effect.map(
-          pg(Pg.recordAttempts, Pg.columns(batch, attemptParams)),
+          pg(Pg.recordAttempts, Pg.columns(batch, (p) => p.params)),
           (written) => {
             const keys = new Set(written.map((r) => attemptKey(r.execution_id, r.name, num(r.attempt))))
             return batch.map((p) =>
@@ -296,27 +304,29 @@ export const make = (
       ]
     }
 
-    const createAlone = (execution: WorkflowStore.NewExecution) =>
+    const createAlone = (execution: WorkflowStore.NewExecution, params?: ReadonlyArray<unknown>) =>
       Effect.gen(function* () {
         const claimed = execution.claimFor !== undefined
-        const inserted = yield* pg(Pg.create, createParams(execution))
+        const inserted = yield* pg(Pg.create, params ?? createParams(execution))
         if (inserted.length > 0) {
           return { created: true, record: toExecution(inserted[0]), fence: claimed ? num(inserted[0].fence) : undefined }
         }
         return yield* joinExisting(execution)
       })
 
+    /** An execution that exists already: a waiter marks it watched (unless it is over), then reads it. */
     const joinExisting = (execution: WorkflowStore.NewExecution) =>
-      Effect.map(pg(Pg.joinExisting, [execution.executionId, execution.awaited === true ? 1 : 0]), (existing) => ({
-        created: false,
-        record: toExecution(existing[0])
-      }))
+      Effect.gen(function* () {
+        const watched = execution.awaited === true ? yield* pg(Pg.watch, [execution.executionId]) : []
+        const existing = watched.length > 0 ? watched : yield* pg(Pg.get, [execution.executionId])
+        return { created: false, record: toExecution(existing[0]) }
+      })
 
     const batchCreate = GroupCommit.make(runtime, {
-      alone: createAlone,
+      alone: (e: WithParams<WorkflowStore.NewExecution>) => createAlone(e, e.params),
       together: (batch) =>
         Effect.map(
-          pg(Pg.createClaimed, Pg.columns(batch, (e) => createParams(e).slice(0, 8))),
+          pg(Pg.createClaimed, Pg.columns(batch, (e) => e.params.slice(0, 8))),
           (inserted) => {
             const byId = new Map(inserted.map((row) => [row.execution_id as string, row]))
             return batch.map((e) => {
@@ -330,17 +340,17 @@ export const make = (
         )
     })
 
-    const completeAlone = (p: FencedCompletion) =>
+    const completeAlone = (p: FencedCompletion, params: ReadonlyArray<unknown> = completeParams(p)) =>
       Effect.flatMap(
-        pg(Pg.complete, completeParams(p)),
+        pg(Pg.complete, params),
         (updated) => (updated.length === 0 ? Effect.fail(leaseLost(p.executionId)) : Effect.void)
       )
 
     const batchComplete = GroupCommit.make(runtime, {
-      alone: completeAlone,
+      alone: (p: WithParams<FencedCompletion>) => completeAlone(p, p.params),
       together: (batch) =>
         Effect.map(
-          pg(Pg.completeMany, Pg.columns(batch, completeParams)),
+          pg(Pg.completeMany, Pg.columns(batch, (p) => p.params)),
           (updated) => {
             const done = new Set(updated.map((row) => row.execution_id as string))
             return batch.map((p) => (done.has(p.executionId) ? Exit.void : Exit.fail(leaseLost(p.executionId))))
@@ -372,7 +382,7 @@ export const make = (
           if (isPg) {
             // A new execution its creator runs (no announcement, nobody else to wait) can share a statement.
             return claimed && execution.announce === false && (yield* outsideTransaction)
-              ? yield* batchCreate(execution)
+              ? yield* batchCreate(withParams(execution, createParams))
               : yield* createAlone(execution)
           }
           const insert = sql`INSERT INTO weft_executions
@@ -453,7 +463,9 @@ export const make = (
       recordAttempt: (executionId, fence, attempt) =>
         isPg
           ? Effect.flatMap(outsideTransaction, (outside) =>
-              outside ? batchAttempt({ executionId, fence, attempt }) : recordAttemptAlone(executionId, fence, attempt)
+              outside
+                ? Effect.flatMap(Effect.sync(() => withParams({ executionId, fence, attempt }, attemptParams)), batchAttempt)
+                : recordAttemptAlone(executionId, fence, attempt)
             )
           : recordAttemptAlone(executionId, fence, attempt),
 
@@ -509,10 +521,10 @@ export const make = (
           return { applied: true, record: deferred }
         }).pipe(inTransaction),
 
-      suspend: (executionId, fence, expectedWakeSeq, wakeAt, at) =>
+      suspend: (executionId, fence, expectedWakeSeq, wakeAt, at, awaited) =>
         Effect.gen(function* () {
           const updated = isPg
-            ? yield* pg(Pg.suspend, [executionId, fence, expectedWakeSeq, wakeAt ?? null, at])
+            ? yield* pg(Pg.suspend, [executionId, fence, expectedWakeSeq, wakeAt ?? null, at, awaited === true ? 1 : 0])
             : yield* rows(sql`UPDATE weft_executions
                 SET status = 'suspended', wake_at = ${wakeAt ?? null}, owner = NULL, updated_at = ${at}
                 WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL AND wake_seq = ${expectedWakeSeq}
@@ -529,7 +541,7 @@ export const make = (
         Effect.gen(function* () {
           if (isPg) {
             return yield* (yield* outsideTransaction)
-              ? batchComplete({ executionId, fence, completion })
+              ? batchComplete(withParams({ executionId, fence, completion }, completeParams))
               : completeAlone({ executionId, fence, completion })
           }
           const kind = eventOf(completion)

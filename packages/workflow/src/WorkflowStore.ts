@@ -202,13 +202,15 @@ export interface Service {
   /**
    * Marks a claimed execution suspended (waking at `wakeAt`, if set) and releases the claim, unless
    * `wakeSeq` moved since the claim: then nothing changes and the result is false (run it again).
+   * `awaited`: a process waits for its result, so its completion is announced from now on, as `create` does.
    */
   readonly suspend: (
     executionId: string,
     fence: number,
     expectedWakeSeq: number,
     wakeAt: number | undefined,
-    at: number
+    at: number,
+    awaited?: boolean | undefined
   ) => Eff<boolean>
   /** Stores the final result, makes the execution terminal and releases the claim. */
   readonly complete: (executionId: string, fence: number, completion: Completion) => Eff<void>

@@ -39,11 +39,12 @@ export const make = <I, O, E>(runtime: Runtime.Runtime<never>, options: Options<
     run(Effect.ensuring(write(batch), settle))
   }
 
+  // Every queued caller is resumed whatever happens, a defect (say, a value JSON cannot hold) included.
   const write = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>
-    Effect.matchEffect(options.together(batch.map((p) => p.item)), {
-      onFailure: (error) =>
+    Effect.matchCauseEffect(Effect.suspend(() => options.together(batch.map((p) => p.item))), {
+      onFailure: (cause) =>
         Effect.sync(() => {
-          const failed = Exit.fail(error)
+          const failed = Exit.failCause(cause)
           for (const p of batch) p.resume(failed)
         }),
       onSuccess: (outcomes) => {
@@ -64,7 +65,7 @@ export const make = <I, O, E>(runtime: Runtime.Runtime<never>, options: Options<
       if (!flushing) {
         // Nothing in flight: this write goes out alone, on the caller's fiber.
         flushing = true
-        return Effect.uninterruptible(Effect.ensuring(options.alone(item), settle))
+        return Effect.uninterruptible(Effect.ensuring(Effect.suspend(() => options.alone(item)), settle))
       }
       return Effect.uninterruptible(Effect.async<O, E>((resume) => void queued.push({ item, resume })))
     })

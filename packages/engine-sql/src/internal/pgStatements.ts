@@ -12,6 +12,15 @@ export const columns = <A>(items: ReadonlyArray<A>, params: (item: A) => Readonl
   return (rows[0] ?? []).map((_, i) => rows.map((row) => row[i]))
 }
 
+/**
+ * The execution columns the store reads, named rather than `*`: a prepared statement whose result
+ * columns change under it (a later migration adding one) fails on every connection that prepared it.
+ */
+const EXECUTION = `execution_id, workflow, payload, status, result, parent_execution_id, parent_deferred, created_at,
+  updated_at, wake_seq, interrupt_requested, wake_at, fence`
+
+const ATTEMPT = "name, attempt, exit, started_at, completed_at"
+
 /** The fencing condition of a write of execution $1 under fence `fence`. */
 const fenced = (fence: string) =>
   `EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = $1 AND fence = ${fence} AND owner IS NOT NULL)`
@@ -41,13 +50,15 @@ export const recordAttempts = statement(
    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
      AS v(execution_id, name, attempt, exit, started_at, completed_at, fence)
    JOIN weft_executions e ON e.execution_id = v.execution_id AND e.fence = v.fence AND e.owner IS NOT NULL
+   -- In key order: two batches that meet on a key (a takeover) wait for each other in one order, never in a cycle.
+   ORDER BY v.execution_id, v.name, v.attempt
    ON CONFLICT DO NOTHING RETURNING execution_id, name, attempt`
 )
 
 /** $1 execution, $2 name, $3 attempt, $4 fence: the stored attempt and whether the fence still holds. */
 export const existingAttempt = statement(
   "existing_attempt",
-  `SELECT a.*, ${fenced("$4::bigint")} AS held FROM weft_attempts a
+  `SELECT ${ATTEMPT}, ${fenced("$4::bigint")} AS held FROM weft_attempts a
    WHERE execution_id = $1 AND name = $2 AND attempt = $3`
 )
 
@@ -61,25 +72,25 @@ export const create = statement(
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
        created_at, updated_at, owner, fence, lease_until, watched)
      VALUES ($1, $2, $3, 'running', $4, $5, $6, $6, $7::text, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END, $8, $9)
-     ON CONFLICT (execution_id) DO NOTHING RETURNING *),
+     ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'started', $6::bigint FROM changed),
    announced AS (SELECT pg_notify('weft', $10::text) FROM changed WHERE $10::text <> '')
    SELECT changed.*, (SELECT count(*) FROM announced) AS announced FROM changed`
 )
 
-/** $1 execution, $2 watch (0 or 1): the stored row, watched from now on when asked and not terminal. */
-export const joinExisting = statement(
-  "join_existing",
-  `WITH watching AS (
-     UPDATE weft_executions SET watched = 1
-     WHERE execution_id = $1 AND $2::int = 1 AND watched = 0 AND status NOT IN ('succeeded', 'failed', 'interrupted')
-     RETURNING *)
-   SELECT * FROM watching UNION ALL
-   SELECT * FROM weft_executions WHERE execution_id = $1 AND NOT EXISTS (SELECT 1 FROM watching)`
+/**
+ * $1 execution: marks a live execution watched and returns it as it is once any write in flight on it
+ * commits (an UPDATE waits for the row; a plain read might see it still running). None if terminal.
+ */
+export const watch = statement(
+  "watch",
+  `UPDATE weft_executions SET watched = 1
+   WHERE execution_id = $1 AND status NOT IN ('succeeded', 'failed', 'interrupted')
+   RETURNING ${EXECUTION}`
 )
 
 /** $1 execution. */
-export const get = statement("get", `SELECT * FROM weft_executions WHERE execution_id = $1`)
+export const get = statement("get", `SELECT ${EXECUTION} FROM weft_executions WHERE execution_id = $1`)
 
 /** $1 execution, $2 owner, $3 now, $4 lease until: claims a running execution and loads its journal. */
 export const claim = statement(
@@ -87,7 +98,7 @@ export const claim = statement(
   `WITH c AS (
      UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = $4
      WHERE execution_id = $1 AND status = 'running' AND (owner IS NULL OR owner = $2 OR lease_until <= $3)
-     RETURNING *)
+     RETURNING ${EXECUTION})
    SELECT c.*, ${journalColumns} FROM c`
 )
 
@@ -102,11 +113,15 @@ export const complete = statement(
    SELECT execution_id, (SELECT count(*) FROM announced) AS announced FROM changed`
 )
 
-/** $1 execution, $2 fence, $3 expected wakeSeq, $4 wake at, $5 at: suspends unless woken meanwhile, logs it. */
+/**
+ * $1 execution, $2 fence, $3 expected wakeSeq, $4 wake at, $5 at, $6 awaited here (0 or 1): suspends unless
+ * woken meanwhile, logs it. A waiter in this process learns of the end by NOTIFY once another worker may run it.
+ */
 export const suspend = statement(
   "suspend",
   `WITH changed AS (
-     UPDATE weft_executions SET status = 'suspended', wake_at = $4, owner = NULL, updated_at = $5
+     UPDATE weft_executions SET status = 'suspended', wake_at = $4, owner = NULL, updated_at = $5,
+       watched = greatest(watched, $6::int)
      WHERE execution_id = $1 AND fence = $2 AND owner IS NOT NULL AND wake_seq = $3 RETURNING execution_id),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'suspended', $5::bigint FROM changed)
    SELECT execution_id FROM changed`
@@ -124,7 +139,7 @@ export const renew = statement(
   `UPDATE weft_executions SET lease_until = $3
    WHERE execution_id IN (
      SELECT execution_id FROM weft_executions WHERE owner = $1 AND execution_id = ANY($2::text[])
-     ORDER BY execution_id FOR UPDATE)
+     ORDER BY execution_id FOR NO KEY UPDATE)
    AND owner = $1
    RETURNING execution_id, fence, interrupt_requested`
 )
@@ -142,7 +157,9 @@ export const createClaimed = statement(
        v.owner, 1, v.lease_until
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[])
        AS v(execution_id, workflow, payload, parent_execution_id, parent_deferred, at, owner, lease_until)
-     ON CONFLICT (execution_id) DO NOTHING RETURNING *),
+     -- In id order: two workers creating the same ids wait for each other in one order, never in a cycle.
+     ORDER BY v.execution_id
+     ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'started', created_at FROM changed)
    SELECT * FROM changed`
 )
@@ -158,7 +175,7 @@ export const completeMany = statement(
        AS v(execution_id, fence, status, result, at, kind)),
    locked AS (
      SELECT e.execution_id FROM weft_executions e JOIN v ON e.execution_id = v.execution_id
-     WHERE e.fence = v.fence AND e.owner IS NOT NULL ORDER BY e.execution_id FOR UPDATE OF e),
+     WHERE e.fence = v.fence AND e.owner IS NOT NULL ORDER BY e.execution_id FOR NO KEY UPDATE OF e),
    changed AS (
      UPDATE weft_executions e SET status = v.status, result = v.result, owner = NULL, wake_at = NULL, updated_at = v.at
      FROM v WHERE e.execution_id = v.execution_id AND e.execution_id IN (SELECT execution_id FROM locked)

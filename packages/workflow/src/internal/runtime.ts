@@ -595,10 +595,15 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         : options.signingKey
     const registry = new Map<string, Registration>()
     const running = new Map<string, RunState>()
-    const results = new Map<string, Deferred.Deferred<EncodedExit>>()
+    /** Result waiters by execution, with how many `execute` calls await each. */
+    const results = new Map<string, { readonly done: Deferred.Deferred<EncodedExit, WorkflowError>; callers: number }>()
     const queueWaiters = new Map<string, Set<Queue.Queue<void>>>()
     const timerWake = yield* Queue.sliding<void>(1)
     const maxRuns = Math.max(1, options.maxRuns ?? 1_000)
+    // Places held by creates in flight that will schedule what they claim.
+    let reserved = 0
+    const room = () => maxRuns - running.size - reserved
+    const hasRoom = () => room() > 0
     // Set when work was left in the store for want of room: the next run to end looks for it again.
     let leftWork = false
 
@@ -628,7 +633,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       const waiter = results.get(executionId)
       if (waiter !== undefined) {
         results.delete(executionId)
-        Deferred.unsafeDone(waiter, Exit.succeed(result))
+        Deferred.unsafeDone(waiter.done, Exit.succeed(result))
       }
     }
 
@@ -640,7 +645,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           existing.rerun = true
           return Effect.void
         }
-        if (claimed === undefined && !interrupting && running.size >= maxRuns) {
+        if (claimed === undefined && !interrupting && !hasRoom()) {
           leftWork = true
           return Effect.void
         }
@@ -732,7 +737,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         if (interruptedOnly && instance.suspended && !instance.interrupting) {
           if (hooked) yield* hook("before-suspend", executionId)
           const at = yield* Clock.currentTimeMillis
-          const suspended = yield* store.suspend(executionId, fence, record.wakeSeq, instance.wakeAt, at)
+          // A waiter here must hear of the end once another worker may run the rest.
+          const suspended = yield* store.suspend(executionId, fence, record.wakeSeq, instance.wakeAt, at, results.has(executionId))
           if (hooked) yield* hook("after-suspend", executionId)
           if (!suspended) return "again"
           Metrics.suspensions.unsafeUpdate(1, [])
@@ -847,17 +853,23 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       admitted: { executionId: string; encoded: unknown },
       parent: ParentLink | undefined,
       awaiting: boolean
-    ) =>
-      Effect.gen(function* () {
+    ) => {
+      let holds = false
+      return Effect.gen(function* () {
         const { executionId } = admitted
         const at = yield* Clock.currentTimeMillis
         // A workflow this engine only submits runs on the workers that registered it: claiming it here would
         // only hold it from them until the claim is released (without a wake-up) or expires. One it runs
         // itself needs no announcement: the others would only race it for the claim.
         const runsHere = registry.has(def.name)
-        // An engine with no room leaves a new execution unclaimed, for whichever worker has room first.
-        const full = runsHere && !running.has(executionId) && running.size >= maxRuns
+        // An engine with no room leaves a new execution unclaimed, for whichever worker has room first. A
+        // create that may claim holds a place until it is scheduled, so concurrent ones cannot overfill.
+        const full = runsHere && !running.has(executionId) && !hasRoom()
         const claimFor = runsHere && !running.has(executionId) && !full ? owner : undefined
+        if (claimFor !== undefined) {
+          reserved++
+          holds = true
+        }
         const { created, record, fence } = yield* store.create({
           executionId,
           workflow: def.name,
@@ -878,7 +890,14 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           yield* completeDeferred(parent.executionId, parent.deferred, record.result, def.name)
         }
         return { executionId, record }
-      })
+      }).pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (holds) reserved--
+          })
+        )
+      )
+    }
 
     const start: Engine["start"] = (def, payload, parent) =>
       Effect.suspend(() => {
@@ -893,21 +912,24 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const { executionId } = admitted
         // The waiter exists before the execution does, so no completion can slip between the two.
         let waiter = results.get(executionId)
-        const mine = waiter === undefined
-        if (waiter === undefined) results.set(executionId, (waiter = Deferred.unsafeMake<EncodedExit>(FiberId.none)))
+        if (waiter === undefined) {
+          results.set(executionId, (waiter = { done: Deferred.unsafeMake(FiberId.none), callers: 0 }))
+        }
         const awaited = waiter
+        awaited.callers++
         return create(def, admitted, undefined, true).pipe(
-          Effect.tapError(() =>
-            Effect.sync(() => {
-              if (mine && results.get(executionId) === awaited) results.delete(executionId)
-            })
-          ),
           Effect.flatMap(({ record }) => {
             if (terminal.has(record.status)) notifyResult(executionId, record.result)
-            return Effect.flatMap(Deferred.await(awaited), (encoded) =>
+            return Effect.flatMap(Deferred.await(awaited.done), (encoded) =>
               Effect.flatten(decodeResult(def, { ...record, result: encoded }))
             )
-          })
+          }),
+          // The last caller to give up (an error, an interrupt) takes the waiter away: nobody polls for it then.
+          Effect.ensuring(
+            Effect.sync(() => {
+              if (--awaited.callers === 0 && results.get(executionId) === awaited) results.delete(executionId)
+            })
+          )
         )
       })
 
@@ -939,14 +961,21 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
               (executionId) =>
                 // Uninterruptible for the same reason as renewals: a cancelled read can hit the next statement.
                 Effect.uninterruptible(store.get(executionId)).pipe(
-                  Effect.tap((record) =>
-                    Effect.sync(() => {
+                  Effect.match({
+                    // A stored row that no longer reads fails its waiters; an unreachable store is tried again.
+                    onFailure: (error) => {
+                      const waiter = results.get(executionId)
+                      if (error.reason !== "StoreUnavailable" && waiter !== undefined) {
+                        results.delete(executionId)
+                        Deferred.unsafeDone(waiter.done, Exit.fail(error))
+                      }
+                    },
+                    onSuccess: (record) => {
                       if (Option.isSome(record) && terminal.has(record.value.status)) {
                         notifyResult(executionId, record.value.result)
                       }
-                    })
-                  ),
-                  Effect.ignore
+                    }
+                  })
                 ),
               { concurrency: 4, discard: true }
             )
@@ -1077,17 +1106,27 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const wakeDue = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const workflows = [...registry.keys()]
-      const room = maxRuns - running.size
-      if (room <= 0) {
+      const free = room()
+      if (free <= 0) {
         // Full: the next run to end wakes this loop; timers that fall due meanwhile wait for room.
         leftWork = true
         return yield* Queue.take(timerWake)
       }
-      const limit = Math.min(room, 1_000)
+      leftWork = false
+      // Runs here can be listed too (a claim this engine does not renew): they take no place.
+      const limit = Math.min(free + running.size, 1_000)
       const ready = yield* store.runnable(now, limit, workflows)
-      for (const { executionId } of ready) yield* schedule(executionId)
-      if (ready.length >= limit) leftWork = true
-      const next = yield* store.nextWakeAt(workflows)
+      let started = 0
+      for (const { executionId } of ready) {
+        if (!running.has(executionId)) {
+          if (started >= free) break
+          started++
+        }
+        yield* schedule(executionId)
+      }
+      if (started >= free || ready.length >= limit) leftWork = true
+      // With work left over, due timers are among it: wait for room, not for them.
+      const next = leftWork ? Option.none() : yield* store.nextWakeAt(workflows)
       const timer = Option.match(next, { onNone: () => Effect.never, onSome: (at) => Effect.sleep(Math.max(0, at - now)) })
       const poll = options.pollIntervalMs === undefined ? Effect.never : sleepLive(options.pollIntervalMs)
       yield* Effect.raceAll([timer, poll, Queue.take(timerWake)])
