@@ -25,7 +25,7 @@ describe("engine: capacity and due timers", () => {
       const held = yield* Deferred.make<void>()
       const engine = yield* Layer.build(
         Layer.mergeAll(
-          Napper.toLayer(() => DurableClock.sleep({ name: "nap", duration: "20 millis", inMemoryThreshold: 0 })),
+          Napper.toLayer(() => DurableClock.sleep({ name: "nap", duration: "300 millis", inMemoryThreshold: 0 })),
           Holder.toLayer(() =>
             Activity.make({ name: "hold", execute: Effect.zipRight(Deferred.succeed(held, undefined), Deferred.await(release)) })
           )
@@ -59,6 +59,24 @@ describe("engine: capacity and due timers", () => {
       assert.strictEqual((yield* Effect.provide(record(nap), engine)).execution.status, "suspended")
       yield* Deferred.succeed(release, undefined)
       yield* waitUntil(Effect.provide(hasStatus(nap, "succeeded"), engine), "the nap fired")
+    }))
+
+  it.scopedLive("executing one left runnable in the store runs it at once in the engine's last free place", () =>
+    Effect.gen(function* () {
+      const store = MemoryStore.make()
+      const engine = yield* Layer.build(
+        Holder.toLayer(() => Activity.make({ name: "hold", execute: Effect.void })).pipe(
+          Layer.provideMerge(WorkflowEngine.layer({ maxRuns: 1 })),
+          Layer.provide(Layer.succeed(WorkflowStore.WorkflowStore, store))
+        )
+      )
+      // The timer loop has looked once and waits: nothing else will look again (no poll, no runs).
+      for (let i = 0; i < 50; i++) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      // Runnable, unclaimed (as a full worker elsewhere would leave it).
+      const id = yield* Holder.executionId({ id: "left" })
+      yield* store.create({ executionId: id, workflow: Holder.name, payload: { id: "left" }, parent: undefined, at: 0 })
+      yield* Holder.execute({ id: "left" }).pipe(Effect.provide(engine))
+      assert.strictEqual((yield* Effect.provide(record(id), engine)).execution.status, "succeeded")
     }))
 
   it.scopedLive("a run here whose claim looks expired takes no place: the due timer fires beside it", () =>

@@ -41,7 +41,7 @@ export interface Options {
   readonly maxConnections?: number | undefined
   /**
    * How long a statement on the driver's own connection (the heartbeat) may take before the connection
-   * is given up and opened anew. Default 5,000 ms; `SqlEngine.layerPg` uses the lease length.
+   * is given up and opened anew. Default 5,000 ms; `SqlEngine.layerPg` uses half the lease.
    */
   readonly ownQueryTimeoutMs?: number | undefined
 }
@@ -69,6 +69,7 @@ const acquirePool = (options: Options) =>
           max: options.maxConnections ?? 10,
           application_name: "weft",
           keepAlive: true,
+          keepAliveInitialDelayMillis: KEEPALIVE_MS,
           options: SESSION_OPTIONS
         })
         // A pooled connection that dies is dropped by the pool; its error must not crash the process.
@@ -98,6 +99,8 @@ const acquirePool = (options: Options) =>
  */
 const SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 const CONNECT_TIMEOUT_MS = 5_000
+// TCP keep-alive after 10 s idle (the OS default is 2 hours): a connection a NAT dropped is found out.
+const KEEPALIVE_MS = 10_000
 
 const failed = (cause: unknown) => new SqlError({ cause, message: "Failed to execute statement" })
 
@@ -138,6 +141,7 @@ const ownConnection = (url: string, queryTimeoutMs: number) => {
       connectionString: url,
       application_name: "weft-own",
       keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_MS,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       query_timeout: queryTimeoutMs,
       options: SESSION_OPTIONS

@@ -67,8 +67,8 @@ export const layerPg = (
   options: Options & { readonly url: string; readonly maxConnections?: number | undefined }
 ): Layer.Layer<Out | SqlClient.SqlClient | PgClient.PgClient | PgDriver.PgDriver, WorkflowError.WorkflowError> => {
   const { url, maxConnections, ...rest } = options
-  // A heartbeat that takes as long as a lease is too late anyway: its connection is then opened anew.
-  const driver = PgDriver.layer({ url, maxConnections, ownQueryTimeoutMs: options.leaseMs ?? 5_000 }).pipe(
+  // A heartbeat stuck for half a lease is given up, so the next one goes out on a new connection in time.
+  const driver = PgDriver.layer({ url, maxConnections, ownQueryTimeoutMs: Math.ceil((options.leaseMs ?? 5_000) / 2) }).pipe(
     Layer.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
     Layer.mapError(unavailable(`PostgreSQL at ${redact(url)}`))
   )

@@ -80,12 +80,13 @@ export const create = statement(
 
 /**
  * $1 execution: marks a live execution watched and returns it as it is once any write in flight on it
- * commits (an UPDATE waits for the row; a plain read might see it still running). None if terminal.
+ * commits (an UPDATE waits for the row; a plain read might see it still running). None if terminal or
+ * watched already (a completion then announces itself, whatever a plain read sees).
  */
 export const watch = statement(
   "watch",
   `UPDATE weft_executions SET watched = 1
-   WHERE execution_id = $1 AND status NOT IN ('succeeded', 'failed', 'interrupted')
+   WHERE execution_id = $1 AND watched = 0 AND status NOT IN ('succeeded', 'failed', 'interrupted')
    RETURNING ${EXECUTION}`
 )
 

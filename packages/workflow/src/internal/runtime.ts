@@ -855,6 +855,16 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       awaiting: boolean
     ) => {
       let holds = false
+      const unreserve = Effect.sync(() => {
+        if (!holds) return
+        holds = false
+        reserved--
+        // A place given back without a run in it: work left for want of room can have it now.
+        if (leftWork) {
+          leftWork = false
+          timerWake.unsafeOffer(undefined)
+        }
+      })
       return Effect.gen(function* () {
         const { executionId } = admitted
         const at = yield* Clock.currentTimeMillis
@@ -884,19 +894,15 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         if (created && fence !== undefined) {
           yield* schedule(executionId, { fence, journal: { execution: record, attempts: [], deferreds: [], clocks: [] } })
         } else if (runsHere && (created || (record.status === "running" && !running.has(executionId)))) {
+          // It existed: the place held for it is free again, for this very run.
+          yield* unreserve
           yield* schedule(executionId)
         }
         if (!created && parent !== undefined && terminal.has(record.status)) {
           yield* completeDeferred(parent.executionId, parent.deferred, record.result, def.name)
         }
         return { executionId, record }
-      }).pipe(
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (holds) reserved--
-          })
-        )
-      )
+      }).pipe(Effect.ensuring(unreserve))
     }
 
     const start: Engine["start"] = (def, payload, parent) =>
@@ -961,6 +967,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
               (executionId) =>
                 // Uninterruptible for the same reason as renewals: a cancelled read can hit the next statement.
                 Effect.uninterruptible(store.get(executionId)).pipe(
+                  Effect.catchAllDefect((defect) =>
+                    Effect.as(Effect.logWarning(`Weft: could not poll the result of ${executionId}`, defect), Option.none())
+                  ),
                   Effect.match({
                     // A stored row that no longer reads fails its waiters; an unreachable store is tried again.
                     onFailure: (error) => {
@@ -1108,9 +1117,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       const workflows = [...registry.keys()]
       const free = room()
       if (free <= 0) {
-        // Full: the next run to end wakes this loop; timers that fall due meanwhile wait for room.
+        // Full: the next run to end (or place given back) wakes this loop; due timers wait for room.
         leftWork = true
-        return yield* Queue.take(timerWake)
+        const poll = options.pollIntervalMs === undefined ? Effect.never : sleepLive(options.pollIntervalMs)
+        return yield* Effect.raceFirst(Queue.take(timerWake), poll)
       }
       leftWork = false
       // Runs here can be listed too (a claim this engine does not renew): they take no place.
