@@ -94,8 +94,6 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
           assert.strictEqual(waiting, 7)
           // An interrupt does not wait for room: m6 ends (never having run its activity) while the engine is full.
           const m6 = ids[6]!
-          const notYetRun = (yield* WorkflowEngine.list({ workflow: Gated.name, status: "running" })).items
-          assert.isTrue(notYetRun.some((e) => e.executionId === m6) && counter.get("m6:gated") === 0)
           yield* Gated.interrupt(m6)
           yield* waitUntil(hasStatus(m6, "interrupted"), "m6 interrupted")
           assert.strictEqual(live, 2)

@@ -1123,8 +1123,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         return yield* Effect.raceFirst(Queue.take(timerWake), poll)
       }
       leftWork = false
-      // Runs here can be listed too (a claim this engine does not renew): they take no place.
-      const limit = Math.min(free + running.size, 1_000)
+      // Without a heartbeat, runs here are listed too (their claims lapse): they take no place.
+      const limit = Math.min(free + (options.heartbeatMs === undefined ? running.size : 0), 1_000)
       const ready = yield* store.runnable(now, limit, workflows)
       let started = 0
       for (const { executionId } of ready) {
