@@ -127,6 +127,37 @@ describe("waiting across workers on PostgreSQL, after a suspension", () => {
     }))
 })
 
+describe("interrupting a full worker on PostgreSQL", () => {
+  it.scopedLive("an interrupt requested by another process gets into a worker with no room, at once", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const held = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const body = Layer.mergeAll(
+        Signalled.toLayer(() => Effect.map(DurableDeferred.await(Go), ({ by }) => `went with ${by}`)),
+        Gate.toLayer(() =>
+          Activity.make({
+            name: "hold",
+            success: Schema.String,
+            execute: Effect.zipRight(Deferred.succeed(held, undefined), Effect.as(Deferred.await(release), "released"))
+          })
+        )
+      )
+      const worker = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
+      const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
+      const db = yield* client(url)
+      yield* listening(db, 2)
+      const id = yield* Signalled.execute({ id: "stop-me" }, { discard: true }).pipe(Effect.provide(worker))
+      yield* waitUntil(Effect.provide(hasStatus(id, "suspended"), worker), "suspended")
+      yield* Gate.execute({ id: "busy" }, { discard: true }).pipe(Effect.provide(worker))
+      yield* Deferred.await(held)
+
+      yield* Signalled.interrupt(id).pipe(Effect.provide(other))
+      yield* waitUntil(Effect.provide(hasStatus(id, "interrupted"), other), "interrupted on the full worker")
+      yield* Deferred.succeed(release, undefined)
+    }))
+})
+
 describe("waiting across workers on SQLite", () => {
   it.scopedLive("a process waiting for an execution that another process runs gets the result by polling", () =>
     Effect.gen(function* () {

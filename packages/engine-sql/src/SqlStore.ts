@@ -358,19 +358,20 @@ export const make = (
         )
     })
 
-    /** Makes an execution runnable with `update` (RETURNING workflow), logs `kind` and announces it. False if nothing changed. */
+    /** Makes an execution runnable with `update` (RETURNING workflow), logs `kind` and announces `notice`. False if nothing changed. */
     const wakeWith = (
       executionId: string,
       update: Statement.Statement<unknown>,
       kind: WorkflowStore.EventKind,
       at: number,
-      detail?: string
+      detail?: string,
+      notice: Notification["kind"] = "wake"
     ) =>
       Effect.gen(function* () {
         const woken = yield* rows(update)
         if (woken.length === 0) return false
         yield* event(executionId, kind, at, detail)
-        yield* notify("wake", executionId, woken[0].workflow)
+        yield* notify(notice, executionId, woken[0].workflow)
         return true
       })
 
@@ -573,7 +574,9 @@ export const make = (
             SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, interrupt_requested = 1, updated_at = ${at}
             WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
           "interrupt-requested",
-          at
+          at,
+          undefined,
+          "interrupt"
         ),
 
       reopen: (executionId, at) =>

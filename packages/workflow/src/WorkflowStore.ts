@@ -267,9 +267,12 @@ export interface Service {
 
 /** A wake-up announced by another process. */
 export interface Notification {
-  /** `wake`: an execution became runnable; `done`: one completed; `queue`: an item was enqueued. */
-  readonly kind: "wake" | "done" | "queue"
-  /** An execution id (wake, done) or a queue name (queue). */
+  /**
+   * `wake`: an execution became runnable; `interrupt`: one was asked to stop (and made runnable);
+   * `done`: one completed; `queue`: an item was enqueued.
+   */
+  readonly kind: "wake" | "interrupt" | "done" | "queue"
+  /** An execution id (wake, interrupt, done) or a queue name (queue). */
   readonly id: string
   /** The workflow of a woken execution, when known. */
   readonly workflow: string | undefined

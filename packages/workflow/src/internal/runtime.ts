@@ -1095,19 +1095,19 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
                 })
               )
             : Effect.void
-        case "wake": {
+        case "wake":
+        case "interrupt": {
           if (notification.workflow !== undefined && !registry.has(notification.workflow)) return Effect.void
+          const interrupt = notification.kind === "interrupt"
           const instance = running.get(notification.id)?.instance
-          if (instance === undefined) return schedule(notification.id)
-          // A live run here needs no new run (its suspension would see the moved wakeSeq), but the
-          // wake-up may be an interrupt request from another process.
-          return Effect.flatMap(store.get(notification.id), (record) => {
-            if (Option.isSome(record) && record.value.interruptRequested && !instance.interrupting && instance.fiber) {
-              instance.interrupting = true
-              return Fiber.interruptFork(instance.fiber)
-            }
-            return Effect.void
-          })
+          // An interrupt gets in even when this engine is full, as one requested here does.
+          if (instance === undefined) return schedule(notification.id, undefined, interrupt)
+          // A live run here needs no new run (its suspension would see the moved wakeSeq); an interrupt stops it.
+          if (interrupt && !instance.interrupting && instance.fiber !== undefined) {
+            instance.interrupting = true
+            return Fiber.interruptFork(instance.fiber)
+          }
+          return Effect.void
         }
       }
     }
