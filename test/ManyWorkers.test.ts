@@ -176,6 +176,31 @@ describe("many workers on PostgreSQL", () => {
     }), { timeout: 30_000 })
 })
 
+describe("waiting through a takeover on PostgreSQL", () => {
+  it.scopedLive("a waiter on a worker that lost its claim gets the result the new owner stores, by NOTIFY", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const slowGate = yield* Deferred.make<void>()
+      const newGate = yield* Deferred.make<void>()
+      gates.set("taken-slow/s2", slowGate)
+      gates.set("taken-new/s3", newGate)
+      // The slow worker never renews its claim and never polls: only a NOTIFY can tell its waiter.
+      const slow = yield* Layer.build(
+        engineAt(url, { owner: "taken-slow", leaseMs: 500, heartbeatMs: 3_600_000, pollIntervalMs: 60_000 })
+      )
+      const waiter = yield* Effect.fork(Steps.execute({ id: "taken" }).pipe(Effect.provide(slow)))
+      yield* waitUntil(Effect.sync(() => counter.get("taken-slow/s2") === 1), "s2 running on the slow worker")
+      yield* Layer.build(engineAt(url, { owner: "taken-new", leaseMs: 500, pollIntervalMs: 50 }))
+      yield* waitUntil(Effect.sync(() => counter.get("taken-new/s3") === 1), "the new owner reached s3")
+      // The slow worker learns of the loss at its next write, while the new owner still runs.
+      yield* Deferred.succeed(slowGate, undefined)
+      const idle = Effect.map(WorkflowEngine.WorkflowEngine, (engine) => engine.activeRuns() === 0)
+      yield* waitUntil(idle.pipe(Effect.provide(slow)), "the slow worker's run ended")
+      yield* Deferred.succeed(newGate, undefined)
+      assert.strictEqual(yield* Fiber.join(waiter), "s1-s2-s3-s4-s5")
+    }), { timeout: 30_000 })
+})
+
 describe("faults and bad input on PostgreSQL", () => {
   it.scopedLive("an unreachable database fails the layer with StoreUnavailable after the connectRetry schedule", () =>
     Effect.gen(function* () {

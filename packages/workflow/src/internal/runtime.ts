@@ -730,6 +730,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
         if (instance.abort !== undefined) {
           yield* Effect.ignore(store.release(executionId, fence))
+          if (instance.abort.reason === "LeaseLost" && results.has(executionId)) {
+            yield* watchElsewhere(record, yield* Clock.currentTimeMillis)
+          }
           if (!instance.abort.isRetryable || instance.abort.reason === "LeaseLost") return "done"
           return yield* Effect.fail(instance.abort)
         }
@@ -779,6 +782,28 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         }
         return "done"
       })
+
+    /**
+     * Another worker took the execution over while a waiter here waits: its end must be announced (a join
+     * that waits marks it so), or, if it ended already, handed to the waiter now.
+     */
+    const watchElsewhere = (record: ExecutionRecord, at: number) =>
+      Effect.ignore(
+        Effect.flatMap(
+          store.create({
+            executionId: record.executionId,
+            workflow: record.workflow,
+            payload: record.payload,
+            parent: record.parent,
+            at,
+            awaited: true
+          }),
+          ({ record: now }) =>
+            Effect.sync(() => {
+              if (terminal.has(now.status)) notifyResult(now.executionId, now.result)
+            })
+        )
+      )
 
     /**
      * The worker's heartbeat: one renewal for every live run. A lost claim stops its run; a requested
