@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -92,20 +93,7 @@ describe("waiting across workers on PostgreSQL, after a suspension", () => {
   it.scopedLive("a waiter whose execution suspended here and ended on another worker gets the result by NOTIFY", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
-      const held = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const body = Layer.mergeAll(
-        Signalled.toLayer(() =>
-          Effect.flatMap(DurableDeferred.await(Go), ({ by }) => Effect.succeed(`went with ${by}`))
-        ),
-        Gate.toLayer(() =>
-          Activity.make({
-            name: "hold",
-            success: Schema.String,
-            execute: Effect.zipRight(Deferred.succeed(held, undefined), Effect.as(Deferred.await(release), "released"))
-          })
-        )
-      )
+      const { body, fill, release } = yield* holding
       // A has room for one run; B runs whatever A leaves. Polling is off on both.
       const a = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
       const b = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })))
@@ -116,14 +104,13 @@ describe("waiting across workers on PostgreSQL, after a suspension", () => {
       const waiter = yield* Effect.fork(Signalled.execute({ id: "s1" }).pipe(Effect.provide(a)))
       const id = yield* Signalled.executionId({ id: "s1" })
       yield* waitUntil(Effect.provide(hasStatus(id, "suspended"), a), "suspended on A")
-      yield* Gate.execute({ id: "busy" }, { discard: true }).pipe(Effect.provide(a))
-      yield* Deferred.await(held)
+      yield* fill(a)
 
       // B delivers the signal and, A being full, finishes the execution.
       const token = yield* DurableDeferred.tokenFor(Go, { workflow: Signalled.name, executionId: id }).pipe(Effect.provide(b))
       yield* DurableDeferred.succeed(Go, { token, value: { by: "b" } }).pipe(Effect.provide(b))
       assert.strictEqual(yield* Fiber.join(waiter), "went with b")
-      yield* Deferred.succeed(release, undefined)
+      yield* release
     }))
 })
 
@@ -131,30 +118,18 @@ describe("interrupting a full worker on PostgreSQL", () => {
   it.scopedLive("an interrupt requested by another process gets into a worker with no room, at once", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
-      const held = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const body = Layer.mergeAll(
-        Signalled.toLayer(() => Effect.map(DurableDeferred.await(Go), ({ by }) => `went with ${by}`)),
-        Gate.toLayer(() =>
-          Activity.make({
-            name: "hold",
-            success: Schema.String,
-            execute: Effect.zipRight(Deferred.succeed(held, undefined), Effect.as(Deferred.await(release), "released"))
-          })
-        )
-      )
+      const { body, fill, release } = yield* holding
       const worker = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
       const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
       const db = yield* client(url)
       yield* listening(db, 2)
       const id = yield* Signalled.execute({ id: "stop-me" }, { discard: true }).pipe(Effect.provide(worker))
       yield* waitUntil(Effect.provide(hasStatus(id, "suspended"), worker), "suspended")
-      yield* Gate.execute({ id: "busy" }, { discard: true }).pipe(Effect.provide(worker))
-      yield* Deferred.await(held)
+      yield* fill(worker)
 
       yield* Signalled.interrupt(id).pipe(Effect.provide(other))
       yield* waitUntil(Effect.provide(hasStatus(id, "interrupted"), other), "interrupted on the full worker")
-      yield* Deferred.succeed(release, undefined)
+      yield* release
     }))
 })
 
@@ -216,6 +191,28 @@ const Signalled = Workflow.make({
   payload: { id: Schema.String },
   success: Schema.String,
   idempotencyKey: ({ id }) => id
+})
+
+/**
+ * `Signalled` (which awaits `Go`) and a `Gate` whose activity holds its run until released: `fill` takes a
+ * worker's one place (`maxRuns: 1`) and returns once the held run is in it.
+ */
+const holding = Effect.gen(function* () {
+  const held = yield* Deferred.make<void>()
+  const released = yield* Deferred.make<void>()
+  const body = Layer.mergeAll(
+    Signalled.toLayer(() => Effect.map(DurableDeferred.await(Go), ({ by }) => `went with ${by}`)),
+    Gate.toLayer(() =>
+      Activity.make({
+        name: "hold",
+        success: Schema.String,
+        execute: Effect.zipRight(Deferred.succeed(held, undefined), Effect.as(Deferred.await(released), "released"))
+      })
+    )
+  )
+  const fill = (worker: Context.Context<WorkflowEngine.WorkflowEngine>) =>
+    Effect.zipRight(Gate.execute({ id: "busy" }, { discard: true }).pipe(Effect.provide(worker)), Deferred.await(held))
+  return { body, fill, release: Deferred.succeed(released, undefined) }
 })
 
 const Gate = Workflow.make({

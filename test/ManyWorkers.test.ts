@@ -151,16 +151,20 @@ describe("many workers on PostgreSQL", () => {
     { timeout: 180_000 }
   )
 
-  it.scopedLive("a worker whose claim was taken over stops at its next write, even where the new owner wrote it", () =>
+  it.scopedLive("a worker whose claim was taken over stops at its next write, and its waiter gets the new owner's result", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const slowGate = yield* Deferred.make<void>()
       const newGate = yield* Deferred.make<void>()
       gates.set("stale-slow/s2", slowGate)
       gates.set("stale-new/s3", newGate)
-      // The slow worker never renews its claim, so it runs out while its `s2` body hangs.
-      const slow = yield* Layer.build(engineAt(url, { owner: "stale-slow", leaseMs: 500, heartbeatMs: 3_600_000 }))
-      const id = yield* Steps.execute({ id: "stale" }, { discard: true }).pipe(Effect.provide(slow))
+      // The slow worker never renews its claim, so it runs out while its `s2` body hangs. It never polls
+      // either: only a NOTIFY can tell its waiter of the end.
+      const slow = yield* Layer.build(
+        engineAt(url, { owner: "stale-slow", leaseMs: 500, heartbeatMs: 3_600_000, pollIntervalMs: 60_000 })
+      )
+      const waiter = yield* Effect.fork(Steps.execute({ id: "stale" }).pipe(Effect.provide(slow)))
+      const id = yield* Steps.executionId({ id: "stale" })
       yield* waitUntil(Effect.sync(() => counter.get("stale-slow/s2") === 1), "s2 running on the slow worker")
       const fresh = yield* Layer.build(engineAt(url, { owner: "stale-new", leaseMs: 500, pollIntervalMs: 50 }))
       yield* waitUntil(Effect.sync(() => counter.get("stale-new/s3") === 1), "the new owner reached s3")
@@ -170,34 +174,11 @@ describe("many workers on PostgreSQL", () => {
       yield* waitUntil(idle.pipe(Effect.provide(slow)), "the slow worker's run ended")
       assert.strictEqual(counter.get("stale-slow/s3"), 0)
       yield* Deferred.succeed(newGate, undefined)
+      // First the slow worker's waiter: a join from the new owner's side would mark the execution watched itself.
+      assert.strictEqual(yield* Fiber.join(waiter), "s1-s2-s3-s4-s5")
       assert.strictEqual(yield* Steps.execute({ id: "stale" }).pipe(Effect.provide(fresh)), "s1-s2-s3-s4-s5")
       assert.deepStrictEqual(yield* journal(url, id), ["s1#1", "s2#1", "s3#1", "s4#1", "s5#1"])
       for (const name of ["s3", "s4", "s5"]) assert.strictEqual(counter.get(`stale-new/${name}`), 1)
-    }), { timeout: 30_000 })
-})
-
-describe("waiting through a takeover on PostgreSQL", () => {
-  it.scopedLive("a waiter on a worker that lost its claim gets the result the new owner stores, by NOTIFY", () =>
-    Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
-      const slowGate = yield* Deferred.make<void>()
-      const newGate = yield* Deferred.make<void>()
-      gates.set("taken-slow/s2", slowGate)
-      gates.set("taken-new/s3", newGate)
-      // The slow worker never renews its claim and never polls: only a NOTIFY can tell its waiter.
-      const slow = yield* Layer.build(
-        engineAt(url, { owner: "taken-slow", leaseMs: 500, heartbeatMs: 3_600_000, pollIntervalMs: 60_000 })
-      )
-      const waiter = yield* Effect.fork(Steps.execute({ id: "taken" }).pipe(Effect.provide(slow)))
-      yield* waitUntil(Effect.sync(() => counter.get("taken-slow/s2") === 1), "s2 running on the slow worker")
-      yield* Layer.build(engineAt(url, { owner: "taken-new", leaseMs: 500, pollIntervalMs: 50 }))
-      yield* waitUntil(Effect.sync(() => counter.get("taken-new/s3") === 1), "the new owner reached s3")
-      // The slow worker learns of the loss at its next write, while the new owner still runs.
-      yield* Deferred.succeed(slowGate, undefined)
-      const idle = Effect.map(WorkflowEngine.WorkflowEngine, (engine) => engine.activeRuns() === 0)
-      yield* waitUntil(idle.pipe(Effect.provide(slow)), "the slow worker's run ended")
-      yield* Deferred.succeed(newGate, undefined)
-      assert.strictEqual(yield* Fiber.join(waiter), "s1-s2-s3-s4-s5")
     }), { timeout: 30_000 })
 })
 

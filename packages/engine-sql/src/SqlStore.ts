@@ -173,22 +173,23 @@ export const make = (
     const rows = (effect: Effect.Effect<ReadonlyArray<any>, SqlError>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
       q(effect)
 
-    /**
-     * Runs a hot-path PostgreSQL statement: prepared, on the driver's pool; as plain text on the SqlClient
-     * where there is no driver, or inside a transaction (whose connection it must use).
-     */
-    const pg = (statement: PgDriver.Prepared, values: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
-      Option.isNone(driver)
-        ? rows(sql.unsafe(statement.text, values as Array<any>))
-        : Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
-            Option.isSome(tx) ? rows(sql.unsafe(statement.text, values as Array<any>)) : q(driver.value.query(statement, values))
-          )
-
-    /** Whether a write may join a batch: not inside a transaction, whose connection a transactional activity's writes must use. */
+    /** Whether this fiber is outside a transaction (a transactional activity's writes must use its connection). */
     const outsideTransaction: Effect.Effect<boolean> = Effect.map(
       Effect.serviceOption(SqlClient.TransactionConnection),
       Option.isNone
     )
+
+    /** A hot-path PostgreSQL statement outside a transaction: prepared on the driver's pool, else plain text. */
+    const pgOutside = (statement: PgDriver.Prepared, values: ReadonlyArray<unknown>) =>
+      Option.isNone(driver) ? rows(sql.unsafe(statement.text, values as Array<any>)) : q(driver.value.query(statement, values))
+
+    /** A hot-path PostgreSQL statement; inside a transaction, as plain text on the transaction's connection. */
+    const pg = (statement: PgDriver.Prepared, values: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
+      Option.isNone(driver)
+        ? pgOutside(statement, values)
+        : Effect.flatMap(outsideTransaction, (outside) =>
+            outside ? pgOutside(statement, values) : rows(sql.unsafe(statement.text, values as Array<any>))
+          )
 
     /** Runs `effect` in one transaction; a failed BEGIN or COMMIT is `StoreUnavailable`. */
     const inTransaction = <A>(effect: Effect.Effect<A, WorkflowError.WorkflowError>) =>
@@ -264,7 +265,7 @@ export const make = (
           ? yield* pg(Pg.existingAttempt, [executionId, attempt.name, attempt.attempt, fence])
           : yield* rows(sql`SELECT a.*, ${held(executionId, fence)} AS held FROM weft_attempts a
               WHERE execution_id = ${executionId} AND name = ${attempt.name} AND attempt = ${attempt.attempt}`)
-        if (existing.length > 0 && (existing[0].held === true || num(existing[0].held) > 0)) return toAttempt(executionId, existing[0])
+        if (existing.length > 0 && num(existing[0].held) > 0) return toAttempt(executionId, existing[0])
         return yield* Effect.fail(leaseLost(executionId))
       })
 
@@ -276,7 +277,7 @@ export const make = (
       alone: (p: WithParams<FencedAttempt>) => recordAttemptAlone(p.executionId, p.fence, p.attempt, p.params),
       together: (batch) =>
         Effect.map(
-          pg(Pg.recordAttempts, Pg.columns(batch, (p) => p.params)),
+          pgOutside(Pg.recordAttempts, Pg.columns(batch, (p) => p.params)),
           (written) => {
             const keys = new Set(written.map((r) => attemptKey(r.execution_id, r.name, num(r.attempt))))
             return batch.map((p) =>
@@ -326,7 +327,7 @@ export const make = (
       alone: (e: WithParams<WorkflowStore.NewExecution>) => createAlone(e, e.params),
       together: (batch) =>
         Effect.map(
-          pg(Pg.createClaimed, Pg.columns(batch, (e) => e.params.slice(0, 8))),
+          pgOutside(Pg.createClaimed, Pg.columns(batch, (e) => e.params.slice(0, 8))),
           (inserted) => {
             const byId = new Map(inserted.map((row) => [row.execution_id as string, row]))
             return batch.map((e) => {
@@ -350,7 +351,7 @@ export const make = (
       alone: (p: WithParams<FencedCompletion>) => completeAlone(p, p.params),
       together: (batch) =>
         Effect.map(
-          pg(Pg.completeMany, Pg.columns(batch, (p) => p.params)),
+          pgOutside(Pg.completeMany, Pg.columns(batch, (p) => p.params)),
           (updated) => {
             const done = new Set(updated.map((row) => row.execution_id as string))
             return batch.map((p) => (done.has(p.executionId) ? Exit.void : Exit.fail(leaseLost(p.executionId))))
@@ -379,7 +380,6 @@ export const make = (
       create: (execution) =>
         Effect.gen(function* () {
           const claimed = execution.claimFor !== undefined
-          const watched = execution.awaited === true && !claimed ? 1 : 0
           if (isPg) {
             // A new execution its creator runs (no announcement, nobody else to wait) can share a statement.
             return claimed && execution.announce === false && (yield* outsideTransaction)
@@ -392,7 +392,7 @@ export const make = (
             VALUES (${execution.executionId}, ${execution.workflow}, ${JSON.stringify(execution.payload)}, 'running',
               ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
               ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? execution.at + leaseMs : 0},
-              ${watched})
+              ${execution.awaited === true && !claimed ? 1 : 0})
             ON CONFLICT (execution_id) DO NOTHING RETURNING *`
           const inserted = yield* inTransaction(
             Effect.tap(rows(insert), (r) => (r.length > 0 ? event(execution.executionId, "started", execution.at) : Effect.void))

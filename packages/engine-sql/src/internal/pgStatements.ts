@@ -58,7 +58,7 @@ export const recordAttempts = statement(
 /** $1 execution, $2 name, $3 attempt, $4 fence: the stored attempt and whether the fence still holds. */
 export const existingAttempt = statement(
   "existing_attempt",
-  `SELECT ${ATTEMPT}, ${fenced("$4::bigint")} AS held FROM weft_attempts a
+  `SELECT ${ATTEMPT}, (${fenced("$4::bigint")})::int AS held FROM weft_attempts a
    WHERE execution_id = $1 AND name = $2 AND attempt = $3`
 )
 
