@@ -16,6 +16,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
 import { type Floor, now, type Ready, type Sizes } from "./engines.js"
+import * as Cpu from "./cpu.js"
 import * as Statements from "./statements.js"
 
 /** A target: a number, or one that follows from the engine's floor. */
@@ -282,13 +283,15 @@ export const workloads: ReadonlyArray<Workload> = [
           const ids = Array.from({ length: w1Workflows }, (_, id) => id)
           yield* marks.start
           const start = yield* now
+          const cpu = Cpu.sample()
           yield* Effect.forEach(
             ids,
             (id) => Effect.flatMap(W1Flow.execute({ id }), (sum) => check(sum === W1_SUM, `W1: wrong result ${sum}`)),
             { concurrency: w1Concurrency, discard: true }
           )
           const seconds = ((yield* now) - start) / 1_000
-          return { activitiesPerSecond: (w1Workflows * W1_ACTIVITIES) / seconds }
+          const activities = w1Workflows * W1_ACTIVITIES
+          return { activitiesPerSecond: activities / seconds, ...Cpu.perUnit(cpu, Cpu.sample(), activities) }
         }), W1Live)
     }
   },

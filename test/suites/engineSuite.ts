@@ -386,6 +386,48 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
+    it.scoped("rejects a payload whose encoded form JSON cannot hold (bigint, NaN, Date), naming the field, storing nothing", () =>
+      run(
+        Effect.gen(function* () {
+          for (const [payload, field, holds] of [
+            [{ id: "b1", amount: 5n, ratio: 1 }, "amount", "a bigint"],
+            [{ id: "b2", amount: 5, ratio: Number.NaN }, "ratio", "the number NaN"],
+            [{ id: "b4", amount: 5, ratio: 1, at: new Date(0) }, "at", "an instance of Date"]
+          ] as const) {
+            const error = yield* Effect.flip(Ledger.execute(payload as any))
+            assert.instanceOf(error, WorkflowError.WorkflowError)
+            assert.strictEqual(error.reason, "InvalidPayload")
+            assert.strictEqual(error.workflow, "Ledger")
+            assert.strictEqual(error.field, field)
+            assert.include(error.message, holds)
+          }
+          assert.strictEqual((yield* WorkflowEngine.list({})).items.length, 0)
+          assert.strictEqual(counter.get("b1:total"), 0)
+        })
+      ))
+
+    it.scoped("fails an execution whose activity result JSON cannot hold, naming the activity; the body ran once", () =>
+      run(
+        Effect.gen(function* () {
+          const exit = yield* Effect.exit(Ledger.execute({ id: "b3", amount: 5, ratio: 1 }))
+          const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+          // Read back from the store, the defect keeps the error's name and message.
+          assert.strictEqual((defect as Error | undefined)?.name, "WorkflowError")
+          assert.include(String((defect as any).message), `the result of activity "total" of workflow "Ledger"`)
+          assert.include(String((defect as any).message), "a bigint")
+          const [execution] = (yield* WorkflowEngine.list({ workflow: Ledger.name })).items
+          assert.strictEqual(execution?.status, "failed")
+          const detail = yield* record(execution!.executionId)
+          assert.deepStrictEqual(detail.attempts.map((a) => a.name), ["total"])
+          assert.strictEqual(counter.get("b3:total"), 1)
+          // The same value is refused as a deferred's value, before anything is written.
+          const token = yield* DurableDeferred.tokenFor(Counted, { workflow: Ledger.name, executionId: execution!.executionId })
+          const refused = yield* Effect.flip(DurableDeferred.succeed(Counted, { token, value: 1n }))
+          assert.strictEqual(refused.reason, "InvalidPayload")
+          assert.strictEqual((yield* record(execution!.executionId)).deferreds.length, 0)
+        })
+      ))
+
     it.scoped("fails clearly, without hanging or storing, for a workflow that is not registered", () =>
       run(
         Effect.gen(function* () {
@@ -800,7 +842,28 @@ const GatedLive = Gated.toLayer(({ id }) =>
   Activity.make({ name: "gated", execute: Effect.zipRight(Effect.suspend(() => gate), counter.bump(`${id}:gated`)) })
 )
 
+// An activity whose success schema encodes to a bigint: a value no store can keep as JSON.
+const Counted = DurableDeferred.make("counted", { success: Schema.BigIntFromSelf })
+const Ledger = Workflow.make({
+  name: "Ledger",
+  payload: {
+    id: Schema.String,
+    amount: Schema.Union(Schema.Number, Schema.BigIntFromSelf),
+    ratio: Schema.Number,
+    at: Schema.optional(Schema.DateFromSelf)
+  },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+const LedgerLive = Ledger.toLayer(({ id }) =>
+  Effect.as(
+    Activity.make({ name: "total", success: Schema.BigIntFromSelf, execute: Effect.as(counter.bump(`${id}:total`), 5n) }),
+    "done"
+  )
+)
+
 const Fixtures = Layer.mergeAll(
+  LedgerLive,
   OnboardLive,
   GatedLive,
   FlakyLive,

@@ -20,6 +20,78 @@ export interface Codec {
 const byOutcome = new WeakMap<object, WeakMap<object, Codec>>()
 
 /**
+ * Where an encoded value stops being JSON data (what every store keeps: a SQL store writes it with
+ * `JSON.stringify`), and what it holds there. JSON would turn NaN into null, a Date into a string and
+ * drop an array's undefined: the value read back would not be the one written, so it is refused up front.
+ * An object property that is undefined is allowed (an optional field the encoding left out).
+ */
+const notJson = (value: unknown): { readonly path: Array<PropertyKey>; readonly found: string } | undefined => {
+  const path: Array<PropertyKey> = []
+  const open = new Set<object>()
+  const walk = (v: unknown): string | undefined => {
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        return undefined
+      case "number":
+        return Number.isFinite(v) ? undefined : `the number ${v}`
+      case "undefined":
+        return "undefined"
+      case "bigint":
+        return "a bigint"
+      case "object": {
+        if (v === null) return undefined
+        if (open.has(v)) return "a cycle"
+        const proto = Object.getPrototypeOf(v)
+        const array = Array.isArray(v)
+        if (!array && proto !== Object.prototype && proto !== null) {
+          return `an instance of ${(v.constructor as { name?: string } | undefined)?.name || "a class"}`
+        }
+        open.add(v)
+        if (array) {
+          for (let i = 0; i < v.length; i++) {
+            path.push(i)
+            const found = walk(v[i])
+            if (found !== undefined) return found
+            path.pop()
+          }
+        } else {
+          for (const key of Object.keys(v)) {
+            const field = (v as Record<string, unknown>)[key]
+            if (field === undefined) continue
+            path.push(key)
+            const found = walk(field)
+            if (found !== undefined) return found
+            path.pop()
+          }
+        }
+        open.delete(v)
+        return undefined
+      }
+      default:
+        return `a ${typeof v}`
+    }
+  }
+  const found = walk(value)
+  return found === undefined ? undefined : { path, found }
+}
+
+/** An encoding that succeeded, unless what it produced is not JSON data (then a parse error at that path). */
+const asJson = <A>(encoded: Either.Either<A, ParseResult.ParseError>): Either.Either<A, ParseResult.ParseError> => {
+  if (Either.isLeft(encoded)) return encoded
+  const value = encoded.right
+  // The common cases without a walk: a string, a boolean, null, a finite number; undefined is a void
+  // result (the Exit's `value` property left out).
+  if (typeof value === "string" || typeof value === "boolean" || value == null || Number.isFinite(value)) return encoded
+  const issue = notJson(value)
+  if (issue === undefined) return encoded
+  const message = `a value JSON can hold (the encoded value holds ${issue.found})`
+  const type = new ParseResult.Type(Schema.Unknown.ast, value, message)
+  const [head, ...tail] = issue.path
+  return Either.left(ParseResult.parseError(head === undefined ? type : new ParseResult.Pointer([head, ...tail], value, type)))
+}
+
+/**
  * Compiles the codecs of a definition. Exit codecs are cached by schema identity, and successes
  * take a fast path through the success schema alone (the stored form is the same as `Schema.Exit`'s).
  */
@@ -38,15 +110,19 @@ export const make = (
   const decodeFull = Schema.decodeUnknownEither(exit) as Codec["decodeExit"]
   const encodeSuccess = Schema.encodeEither(success as Schema.Schema<any, any, never>)
   const decodeSuccess = Schema.decodeUnknownEither(success as Schema.Schema<any, any, never>)
+  const encodePayload = Schema.encodeEither(p)
   const codec: Codec = {
-    encodePayload: Schema.encodeEither(p),
+    encodePayload: (payload) => asJson(encodePayload(payload)),
     decodePayload: Schema.decodeUnknownEither(p),
     encodeExit: (value) => {
       if (value._tag === "Success") {
         const encoded = encodeSuccess(value.value)
-        if (Either.isRight(encoded)) return Either.right({ _tag: "Success", value: encoded.right })
+        if (Either.isRight(encoded)) {
+          const checked = asJson(encoded)
+          return Either.isLeft(checked) ? checked : Either.right({ _tag: "Success", value: encoded.right })
+        }
       }
-      return encodeFull(value)
+      return asJson(encodeFull(value))
     },
     decodeExit: (encoded) => {
       if ((encoded as { _tag?: unknown } | undefined)?._tag === "Success") {
