@@ -22,6 +22,7 @@ import {
   Approve,
   type BodyRun,
   bodyRuns,
+  Family,
   Ledger,
   ledgerTable,
   Nap,
@@ -30,7 +31,7 @@ import {
   Steps
 } from "./crash/fixtures.js"
 import { freshDatabase } from "./pg.js"
-import { attempts, record } from "./util.js"
+import { attempts, hasStatus, record, waitUntil } from "./util.js"
 
 const dir = mkdtempSync(join(tmpdir(), "weft-crash-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -185,6 +186,31 @@ for (const backend of backends) {
         )
     )
 
+    it.scoped("a kill after an interrupted parent asked its child to stop, before it ended: a new worker ends both", () =>
+      withDatabase((db, log) =>
+        Effect.gen(function* () {
+          const parentId = yield* Family.executionId({ id: "f1" })
+          const childId = yield* Approve.executionId({ id: "f1-child" })
+          const first = yield* worker(db, log, "family", "f1", { start: true, kill: "before-complete" })
+          yield* first.line("hook after-suspend")
+          yield* waitUntil(hasStatus(childId, "suspended"), "child suspended")
+          yield* Family.interrupt(parentId)
+          yield* killed(first)
+          // The parent died between asking its child to stop and storing its own end.
+          assert.strictEqual((yield* record(parentId)).execution.status, "running")
+          const child = (yield* record(childId)).execution
+          assert.isTrue(child.interruptRequested || child.status === "interrupted")
+
+          const second = yield* worker(db, log, "family", "f1")
+          yield* completedIn(second, "interrupted")
+          assert.strictEqual((yield* record(childId)).execution.status, "interrupted")
+          // The child's body ran its first activity once and never got past its wait.
+          assert.deepStrictEqual(names(bodyRuns(log)), ["before"])
+          const parent = yield* result(Family, parentId)
+          assert.isTrue(Exit.isInterrupted(parent))
+        })
+      ))
+
     it.scoped("a kill between a transactional activity's insert and its commit leaves one row after recovery", () =>
       withDatabase((db, log) =>
         Effect.gen(function* () {
@@ -318,10 +344,10 @@ const killed = (worker: Worker) =>
   Effect.map(worker.exit, (exit) => assert.deepStrictEqual(exit, { code: null, signal: "SIGKILL" }, worker.output()))
 
 /** Waits for the worker to complete the execution itself and exit cleanly. */
-const completedIn = (worker: Worker) =>
+const completedIn = (worker: Worker, status: WorkflowStore.ExecutionStatus = "succeeded") =>
   Effect.map(worker.exit, (exit) => {
     assert.deepStrictEqual(exit, { code: 0, signal: null }, worker.output())
-    assert.include(worker.output(), "complete succeeded\n")
+    assert.include(worker.output(), `complete ${status}\n`)
   })
 
 const names = (runs: ReadonlyArray<BodyRun>) => runs.map((run) => run.name)

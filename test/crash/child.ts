@@ -15,7 +15,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { SqlEngine } from "@weft/engine-sql"
-import { TestHooks, WorkflowEngine } from "@weft/workflow"
+import { TestHooks, WorkflowEngine, WorkflowStore } from "@weft/workflow"
+import { waitUntil } from "../util.js"
 import { type Scenario, scenarios } from "./fixtures.js"
 
 const required = (name: string): string => {
@@ -59,6 +60,12 @@ const main = Effect.gen(function* () {
     if (process.env.WEFT_CRASH_START === "1") yield* scenario.workflow.execute({ id: key }, { discard: true })
     say("ready")
     yield* Deferred.await(completed)
+    for (const child of yield* scenario.children?.(key) ?? Effect.succeed([])) {
+      yield* waitUntil(
+        Effect.map(WorkflowEngine.detail(child), (d) => Option.isSome(d) && WorkflowStore.terminal.has(d.value.execution.status)),
+        `child ${child} ended`
+      )
+    }
     const detail = yield* WorkflowEngine.detail(executionId)
     say(`complete ${Option.match(detail, { onNone: () => "missing", onSome: (d) => d.execution.status })}`)
   }).pipe(

@@ -5,7 +5,7 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { Activity, DurableClock, DurableDeferred, Workflow, type WorkflowEngine } from "@weft/workflow"
 
@@ -108,10 +108,17 @@ const LedgerLive = Ledger.toLayer((_, executionId) =>
   })
 )
 
+/** A parent that awaits one `Approve` child, keyed `<id>-child`. */
+export const Family = define("CrashFamily")
+
+const FamilyLive = Family.toLayer(({ id }) => Effect.orDie(Approve.execute({ id: `${id}-child` })))
+
 /** A workflow a worker can run, with the layer that registers it. */
 export interface Scenario {
   readonly workflow: Workflow.Any
   readonly live: Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | SqlClient.SqlClient>
+  /** Executions the worker also waits to see ended before it exits (a parent's children). */
+  readonly children?: (key: string) => Effect.Effect<ReadonlyArray<string>>
 }
 
 /** The scenarios a worker can run, by name. */
@@ -119,5 +126,10 @@ export const scenarios = {
   steps: { workflow: Steps, live: StepsLive },
   nap: { workflow: Nap, live: NapLive },
   approve: { workflow: Approve, live: ApproveLive },
-  ledger: { workflow: Ledger, live: LedgerLive }
+  ledger: { workflow: Ledger, live: LedgerLive },
+  family: {
+    workflow: Family,
+    live: Layer.merge(FamilyLive, ApproveLive),
+    children: (key) => Effect.map(Approve.executionId({ id: `${key}-child` }), (id) => [id])
+  }
 } satisfies Record<string, Scenario>

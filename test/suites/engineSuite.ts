@@ -526,6 +526,29 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
+    it.scoped("interrupting a parent interrupts the child it awaits; a child started with discard goes on", () =>
+      run(
+        Effect.gen(function* () {
+          const parentId = yield* Guardian.execute({ id: "g1" }, { discard: true })
+          const childId = yield* Onboard.executionId({ id: "g1-child" })
+          const strayId = yield* Onboard.executionId({ id: "g1-stray" })
+          yield* suspended(Onboard, childId)
+          yield* suspended(Onboard, strayId)
+          yield* suspended(Guardian, parentId)
+          yield* Guardian.interrupt(parentId)
+          yield* waitUntil(hasStatus(parentId, "interrupted"), "parent interrupted")
+          yield* waitUntil(hasStatus(childId, "interrupted"), "child interrupted")
+          assert.isTrue(yield* hasStatus(strayId, "suspended"))
+          const parent = yield* Guardian.poll(parentId)
+          assert.isTrue(Option.isSome(parent) && parent.value._tag === "Complete" && Exit.isInterrupted(parent.value.exit))
+          // A signal for the interrupted child changes nothing.
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: childId })
+          yield* Effect.ignore(DurableDeferred.succeed(Approval, { token, value: { by: "late" } }))
+          assert.isTrue(yield* hasStatus(childId, "interrupted"))
+          assert.strictEqual(counter.get("g1-child:activate"), 0)
+        })
+      ))
+
     for (const point of ["before-await", "before-suspend", "after-suspend"] as const) {
       it.scoped(`never loses a wake-up: a completion ${point} still finishes the execution`, () => {
         const key = `l-${point}`
@@ -831,6 +854,16 @@ const ParentLive = Parent.toLayer(({ id }) =>
   Effect.map(Effect.orDie(Onboard.execute({ id: `${id}-child` })), (result) => `parent of ${result}`)
 )
 
+/** Starts one child it never waits for and one it awaits. */
+const Guardian = Workflow.make({ name: "Guardian", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
+
+const GuardianLive = Guardian.toLayer(({ id }) =>
+  Effect.zipRight(
+    Effect.orDie(Onboard.execute({ id: `${id}-stray` }, { discard: true })),
+    Effect.map(Effect.orDie(Onboard.execute({ id: `${id}-child` })), (result) => `guardian of ${result}`)
+  )
+)
+
 const Unregistered = Workflow.make({ name: "Unregistered", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
 /** What the gated activity waits on: set by the test that runs `Gated`. */
@@ -864,6 +897,7 @@ const LedgerLive = Ledger.toLayer(({ id }) =>
 
 const Fixtures = Layer.mergeAll(
   LedgerLive,
+  GuardianLive,
   OnboardLive,
   GatedLive,
   FlakyLive,

@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Codec from "./internal/codec.js"
 import { stableId } from "./internal/hash.js"
-import { type Instance, WorkflowInstance } from "./internal/runtime.js"
+import { CHILD_RESULT, CHILD_START, type Instance, WorkflowInstance } from "./internal/runtime.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
 import { WorkflowError } from "./WorkflowError.js"
 import { terminal } from "./WorkflowStore.js"
@@ -144,10 +144,10 @@ export const make = <
       return Effect.fail(Codec.invalid("InvalidPayload", "The payload", encoded.left, { workflow: def.name }))
     }
     const childId = stableId(def.name, def.idempotencyKey(payload))
-    const deferred = `@weft/child/${def.name}/${childId}`
+    const deferred = `${CHILD_RESULT}${def.name}/${childId}`
     const link = discard ? undefined : { executionId: parent.executionId, deferred }
     const started = parent.activity({
-      name: `@weft/start/${def.name}/${childId}`,
+      name: `${CHILD_START}${def.name}/${childId}`,
       codec: startCodec,
       execute: Effect.orDie(Effect.as(engine.start(def, payload, link), childId)),
       retry: undefined

@@ -119,6 +119,10 @@ export class CurrentAttempt extends Context.Reference<CurrentAttempt>()("@weft/w
 
 const RESERVED = "@weft/"
 
+/** Journal name prefixes of a child workflow's start (an activity) and of its result (a deferred). */
+export const CHILD_START = `${RESERVED}start/`
+export const CHILD_RESULT = `${RESERVED}child/`
+
 const liveClock = Clock.make()
 
 /**
@@ -502,6 +506,18 @@ export class Instance {
     return undefined
   }
 
+  /** The children this execution started whose result it has not received (linked or not: the caller checks). */
+  openChildren(): Array<string> {
+    const open: Array<string> = []
+    for (const [name, list] of this.attempts) {
+      if (!name.startsWith(CHILD_START)) continue
+      const exit = list[list.length - 1]!.exit as { readonly _tag?: string; readonly value?: unknown }
+      if (exit._tag !== "Success" || typeof exit.value !== "string") continue
+      if (!this.deferreds.has(CHILD_RESULT + name.slice(CHILD_START.length))) open.push(exit.value)
+    }
+    return open
+  }
+
   runCompensations(cause: Cause.Cause<unknown>): Effect.Effect<void, never, any> {
     this.compensating = true
     return Effect.forEach(
@@ -768,6 +784,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             detail: `${instance.compensations.length} compensation(s)`
           })
         }
+        yield* interruptChildren(instance)
         const status = Exit.isSuccess(exit) ? "succeeded" : interruptedOnly ? "interrupted" : "failed"
         const result = instance.encode(def.codec, exit, `the result of workflow "${def.name}"`)
         if (hooked) yield* hook("before-complete", executionId)
@@ -782,6 +799,28 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         }
         return "done"
       })
+
+    /**
+     * A parent that ends takes its awaited children with it: each one still running is asked to stop
+     * (an interrupt, so its compensations run). Asked before the parent's end is stored, so a crash in
+     * between asks again on the next run; a child started with `discard` is not linked and goes on.
+     */
+    const interruptChildren = (instance: Instance): Effect.Effect<void, WorkflowError> => {
+      const open = instance.openChildren()
+      if (open.length === 0) return Effect.void
+      return Effect.forEach(
+        open,
+        (childId) =>
+          Effect.flatMap(store.get(childId), (child) =>
+            Option.isSome(child) &&
+            child.value.parent?.executionId === instance.executionId &&
+            !terminal.has(child.value.status)
+              ? interrupt(undefined, childId)
+              : Effect.void
+          ),
+        { discard: true }
+      )
+    }
 
     /**
      * Another worker took the execution over while a waiter here waits: its end must be announced (a join
