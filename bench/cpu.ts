@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs"
 /** CPU milliseconds (user + system) so far; subtract two to measure a stretch. */
 export interface CpuSample {
   readonly process: number
-  /** Summed over the live `postgres` processes; undefined where /proc shows none (remote server). */
+  /** Summed over the live `postgres` processes; undefined when not asked for or where /proc shows none (remote server). */
   readonly server: number | undefined
 }
 
@@ -40,9 +40,10 @@ const serverMs = (): number | undefined => {
   return seen ? total : undefined
 }
 
-export const sample = (): CpuSample => {
+/** `server`: whether to read the database server's share (only a local PostgreSQL has one to read). */
+export const sample = (server: boolean): CpuSample => {
   const usage = process.cpuUsage()
-  return { process: (usage.user + usage.system) / 1_000, server: serverMs() }
+  return { process: (usage.user + usage.system) / 1_000, server: server ? serverMs() : undefined }
 }
 
 /** Microseconds of CPU per unit between two samples, by process and server. */

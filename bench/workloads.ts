@@ -283,7 +283,7 @@ export const workloads: ReadonlyArray<Workload> = [
           const ids = Array.from({ length: w1Workflows }, (_, id) => id)
           yield* marks.start
           const start = yield* now
-          const cpu = Cpu.sample()
+          const cpu = Cpu.sample(engine.name === "postgres")
           yield* Effect.forEach(
             ids,
             (id) => Effect.flatMap(W1Flow.execute({ id }), (sum) => check(sum === W1_SUM, `W1: wrong result ${sum}`)),
@@ -291,7 +291,7 @@ export const workloads: ReadonlyArray<Workload> = [
           )
           const seconds = ((yield* now) - start) / 1_000
           const activities = w1Workflows * W1_ACTIVITIES
-          return { activitiesPerSecond: activities / seconds, ...Cpu.perUnit(cpu, Cpu.sample(), activities) }
+          return { activitiesPerSecond: activities / seconds, ...Cpu.perUnit(cpu, Cpu.sample(engine.name === "postgres"), activities) }
         }), W1Live)
     }
   },

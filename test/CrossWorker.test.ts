@@ -134,7 +134,7 @@ describe("interrupting a full worker on PostgreSQL", () => {
 })
 
 describe("waiting across workers on SQLite", () => {
-  it.scopedLive("a process waiting for an execution that another process runs gets the result by polling", () =>
+  it.scopedLive("processes waiting for executions that another process runs get each result by polling", () =>
     Effect.gen(function* () {
       const dir = yield* Effect.acquireRelease(
         Effect.sync(() => mkdtempSync(join(tmpdir(), "weft-cross-"))),
@@ -152,11 +152,14 @@ describe("waiting across workers on SQLite", () => {
       )
       // Another engine on the same file, as another process would open it: it only knows the definition.
       const other = yield* Layer.build(SqlEngine.layerSqlite({ filename, acceptUnregistered: true }))
-      const id = yield* Gate.execute({ id: "polled" }, { discard: true }).pipe(Effect.provide(worker))
-      const waiting = yield* Effect.fork(Gate.execute({ id: "polled" }).pipe(Effect.provide(other)))
-      yield* waitUntil(Effect.provide(hasStatus(id, "running"), other), "running on the worker")
+      const keys = Array.from({ length: 25 }, (_, i) => `polled-${i}`)
+      const ids = yield* Effect.forEach(keys, (id) => Gate.execute({ id }, { discard: true }).pipe(Effect.provide(worker)))
+      const waiting = yield* Effect.fork(
+        Effect.forEach(keys, (id) => Gate.execute({ id }).pipe(Effect.provide(other)), { concurrency: "unbounded" })
+      )
+      for (const id of ids) yield* waitUntil(Effect.provide(hasStatus(id, "running"), other), "running on the worker")
       yield* Deferred.succeed(open, undefined)
-      assert.strictEqual(yield* Fiber.join(waiting), "opened polled")
+      assert.deepStrictEqual(yield* Fiber.join(waiting), keys.map((id) => `opened ${id}`))
     }))
 })
 

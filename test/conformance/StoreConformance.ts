@@ -133,6 +133,31 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
         Effect.gen(function* () {
           assert.isTrue(Option.isNone(yield* store.get("missing")))
         }))
+
+      test("ended returns, in one call, the records of the given executions that ended, and nothing else", (store) =>
+        Effect.gen(function* () {
+          const ids = TERMINAL_STATUSES.map((status) => `ended-${status}`)
+          for (const [i, status] of TERMINAL_STATUSES.entries()) {
+            yield* store.create(newExecution(ids[i]!))
+            const claim = yield* claimOf(store, ids[i]!, OWNER_A, T0)
+            yield* store.complete(ids[i]!, claim.fence, { status, result: EXIT_OF[status], at: T0 + 1 })
+          }
+          yield* store.create(newExecution("live"))
+          yield* store.create(newExecution("not-asked"))
+          const notAsked = yield* claimOf(store, "not-asked", OWNER_A, T0)
+          yield* store.complete("not-asked", notAsked.fence, { status: "succeeded", result: EXIT_OF.succeeded, at: T0 + 1 })
+          const ended = yield* store.ended([...ids, "live", "missing"])
+          const byId = new Map(ended.map((record) => [record.executionId, record]))
+          assert.deepStrictEqual([...byId.keys()].sort(), [...ids].sort())
+          for (const [i, status] of TERMINAL_STATUSES.entries()) {
+            assert.deepStrictEqual(byId.get(ids[i]!), yield* getOf(store, ids[i]!))
+            assert.strictEqual(byId.get(ids[i]!)!.status, status)
+          }
+          assert.deepStrictEqual(yield* store.ended([]), [])
+          // More ids than one statement takes: a SQL store splits them.
+          const many = Array.from({ length: 1_200 }, (_, i) => `absent-${i}`)
+          assert.deepStrictEqual((yield* store.ended([...many, ids[0]!])).map((r) => r.executionId), [ids[0]])
+        }))
     })
 
     describe("claim and release", () => {

@@ -92,6 +92,15 @@ const completeParams = ({ completion, executionId, fence }: FencedCompletion) =>
   eventOf(completion)
 ]
 
+/** Ids per `ended` statement: well under SQLite's limit on bound parameters. */
+const ENDED_CHUNK = 500
+
+const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const chunks: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size))
+  return chunks
+}
+
 const num = (value: unknown): number => (typeof value === "number" ? value : Number(value))
 const optNum = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
 
@@ -407,6 +416,16 @@ export const make = (
       get: (executionId) =>
         Effect.map(isPg ? pg(Pg.get, [executionId]) : rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${executionId}`), (r) =>
           r.length === 0 ? Option.none() : Option.some(toExecution(r[0]))
+        ),
+
+      ended: (executionIds) =>
+        Effect.map(
+          Effect.forEach(chunksOf(executionIds, ENDED_CHUNK), (ids) =>
+            isPg
+              ? pg(Pg.ended, [ids])
+              : rows(sql`SELECT * FROM weft_executions WHERE execution_id IN ${sql.in(ids)} AND status IN ${terminal}`)
+          ),
+          (chunks) => chunks.flat().map(toExecution)
         ),
 
       claim: (executionId, owner, now) => {

@@ -105,6 +105,14 @@ export const make = (options: Options = {}): Service => {
 
     get: (executionId) => Effect.sync(() => Option.map(Option.fromNullable(entries.get(executionId)), (e) => e.record)),
 
+    ended: (executionIds) =>
+      Effect.sync(() =>
+        executionIds.flatMap((executionId) => {
+          const entry = entries.get(executionId)
+          return entry !== undefined && terminal.has(entry.record.status) ? [entry.record] : []
+        })
+      ),
+
     claim: (executionId, owner, now) =>
       Effect.sync(() => {
         const entry = entries.get(executionId)

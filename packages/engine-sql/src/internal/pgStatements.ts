@@ -93,6 +93,13 @@ export const watch = statement(
 /** $1 execution. */
 export const get = statement("get", `SELECT ${EXECUTION} FROM weft_executions WHERE execution_id = $1`)
 
+/** $1 execution ids: those that have ended. */
+export const ended = statement(
+  "ended",
+  `SELECT ${EXECUTION} FROM weft_executions
+   WHERE execution_id = ANY($1::text[]) AND status IN ('succeeded', 'failed', 'interrupted')`
+)
+
 /** $1 execution, $2 owner, $3 now, $4 lease until: claims a running execution and loads its journal. */
 export const claim = statement(
   "claim",

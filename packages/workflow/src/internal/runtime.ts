@@ -1026,34 +1026,50 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           Effect.suspend(() => {
             // A run here hands its result to the waiter itself.
             const remote = [...results.keys()].filter((executionId) => !running.has(executionId))
-            return Effect.forEach(
-              remote,
-              (executionId) =>
-                // Uninterruptible for the same reason as renewals: a cancelled read can hit the next statement.
-                Effect.uninterruptible(store.get(executionId)).pipe(
-                  Effect.catchAllDefect((defect) =>
-                    Effect.as(Effect.logWarning(`Weft: could not poll the result of ${executionId}`, defect), Option.none())
-                  ),
-                  Effect.match({
-                    // A stored row that no longer reads fails its waiters; an unreachable store is tried again.
-                    onFailure: (error) => {
-                      const waiter = results.get(executionId)
-                      if (error.reason !== "StoreUnavailable" && waiter !== undefined) {
-                        results.delete(executionId)
-                        Deferred.unsafeDone(waiter.done, Exit.fail(error))
-                      }
-                    },
-                    onSuccess: (record) => {
-                      if (Option.isSome(record) && terminal.has(record.value.status)) {
-                        notifyResult(executionId, record.value.result)
-                      }
-                    }
-                  })
-                ),
-              { concurrency: 4, discard: true }
+            if (remote.length === 0) return Effect.void
+            // One read for every waiter; should it fail (a row that no longer reads), one per waiter, so
+            // the bad row fails only its own.
+            return Effect.uninterruptible(store.ended(remote)).pipe(
+              Effect.flatMap((ended) =>
+                Effect.sync(() => {
+                  for (const record of ended) notifyResult(record.executionId, record.result)
+                })
+              ),
+              Effect.catchAllCause((cause) =>
+                Cause.isFailType(cause) && cause.error.reason === "StoreUnavailable" ? Effect.void : pollEach(remote)
+              )
             )
           })
         )
+      )
+
+    /** The per-waiter poll: a row that no longer reads fails its own waiters only. */
+    const pollEach = (remote: ReadonlyArray<string>) =>
+      Effect.forEach(
+        remote,
+        (executionId) =>
+          // Uninterruptible for the same reason as renewals: a cancelled read can hit the next statement.
+          Effect.uninterruptible(store.get(executionId)).pipe(
+            Effect.catchAllDefect((defect) =>
+              Effect.as(Effect.logWarning(`Weft: could not poll the result of ${executionId}`, defect), Option.none())
+            ),
+            Effect.match({
+              // A stored row that no longer reads fails its waiters; an unreachable store is tried again.
+              onFailure: (error) => {
+                const waiter = results.get(executionId)
+                if (error.reason !== "StoreUnavailable" && waiter !== undefined) {
+                  results.delete(executionId)
+                  Deferred.unsafeDone(waiter.done, Exit.fail(error))
+                }
+              },
+              onSuccess: (record) => {
+                if (Option.isSome(record) && terminal.has(record.value.status)) {
+                  notifyResult(executionId, record.value.result)
+                }
+              }
+            })
+          ),
+        { concurrency: 4, discard: true }
       )
 
     const interrupt: Engine["interrupt"] = (workflow, executionId) =>
