@@ -24,8 +24,10 @@ export const verify = (key: Uint8Array, token: string): TokenClaims | string => 
   const parts = token.split(".")
   if (parts.length !== 3 || parts[0] !== "v1") return "it is not a Weft token (expected v1.<body>.<signature>)"
   const body = parts[1]!
-  const given = Buffer.from(parts[2]!, "base64url")
-  const expected = createHmac("sha256", key).update(body).digest()
+  // Compared as text: decoding first would accept other spellings of the same bytes (base64's last
+  // character carries spare bits), so a token with its signature changed could still pass.
+  const given = Buffer.from(parts[2]!, "utf8")
+  const expected = Buffer.from(createHmac("sha256", key).update(body).digest("base64url"), "utf8")
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return "its signature does not match"
   try {
     const value: unknown = JSON.parse(Buffer.from(body, "base64url").toString("utf8"))
