@@ -554,6 +554,25 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
+    it.scoped("a parent that fails by a defect leaves its child waiting; once fixed and resumed it gets the child's result", () =>
+      run(
+        Effect.gen(function* () {
+          versions.set("m1", 1)
+          const parentId = yield* Mentor.execute({ id: "m1" }, { discard: true })
+          const childId = yield* Onboard.executionId({ id: "m1-child" })
+          yield* waitUntil(hasStatus(parentId, "failed"), "parent failed by its defect")
+          yield* suspended(Onboard, childId)
+          versions.set("m1", 2)
+          yield* Mentor.resume(parentId)
+          yield* suspended(Mentor, parentId)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: childId })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          assert.strictEqual(yield* Mentor.execute({ id: "m1" }), "acct-m1-child/mail-m1-child/ops/active-m1-child + checked")
+          assert.strictEqual(counter.get("m1-child:create-account"), 1)
+          assert.strictEqual(counter.get("m1:check"), 2)
+        })
+      ))
+
     for (const point of ["before-await", "before-suspend", "after-suspend"] as const) {
       it.scoped(`never loses a wake-up: a completion ${point} still finishes the execution`, () => {
         const key = `l-${point}`
@@ -869,6 +888,29 @@ const GuardianLive = Guardian.toLayer(({ id }) =>
   )
 )
 
+/** Awaits a child beside an activity that dies while `versions` says 1 (a bug, fixed by setting 2). */
+const Mentor = Workflow.make({ name: "Mentor", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
+
+const MentorLive = Mentor.toLayer(({ id }) =>
+  Effect.map(
+    Effect.all(
+      [
+        Effect.orDie(Onboard.execute({ id: `${id}-child` })),
+        Activity.make({
+          name: "check",
+          success: Schema.String,
+          execute: Effect.zipRight(
+            counter.bump(`${id}:check`),
+            Effect.suspend(() => (versions.get(id) === 1 ? Effect.dieMessage("a bug") : Effect.succeed("checked")))
+          )
+        })
+      ],
+      { concurrency: "unbounded" }
+    ),
+    ([child, check]) => `${child} + ${check}`
+  )
+)
+
 const Unregistered = Workflow.make({ name: "Unregistered", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
 /** What the gated activity waits on: set by the test that runs `Gated`. */
@@ -902,6 +944,7 @@ const LedgerLive = Ledger.toLayer(({ id }) =>
 
 const Fixtures = Layer.mergeAll(
   LedgerLive,
+  MentorLive,
   GuardianLive,
   OnboardLive,
   GatedLive,

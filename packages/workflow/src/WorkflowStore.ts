@@ -174,8 +174,11 @@ export interface Service {
     execution: NewExecution
   ) => Eff<{ readonly created: boolean; readonly record: ExecutionRecord; readonly fence?: number | undefined }>
   readonly get: (executionId: string) => Eff<Option.Option<ExecutionRecord>>
-  /** The records of those of `executionIds` that have ended, in any order: one read for many waiters. */
-  readonly ended: (executionIds: ReadonlyArray<string>) => Eff<ReadonlyArray<ExecutionRecord>>
+  /**
+   * The records of those of `executionIds` that have ended, in any order: one read for many waiters.
+   * Optional: without it the engine polls each waiter's execution with `get`.
+   */
+  readonly ended?: ((executionIds: ReadonlyArray<string>) => Eff<ReadonlyArray<ExecutionRecord>>) | undefined
   /**
    * Claims a running execution for `owner` and loads its journal in one read. None when it is
    * suspended (only a wake-up makes it running), terminal, unknown, or another owner holds an

@@ -19,61 +19,51 @@ export interface Codec {
 
 const byOutcome = new WeakMap<object, WeakMap<object, Codec>>()
 
+/** Deeper than this an encoded value is taken for a cycle (JSON.stringify would throw on one). */
+const MAX_DEPTH = 1_000
+
 /**
  * Where an encoded value stops being JSON data (what every store keeps: a SQL store writes it with
- * `JSON.stringify`), and what it holds there. JSON would turn NaN into null, a Date into a string and
- * drop an array's undefined: the value read back would not be the one written, so it is refused up front.
- * An object property that is undefined is allowed (an optional field the encoding left out).
+ * `JSON.stringify`): the path there, innermost last, and what it holds. JSON would turn NaN into null,
+ * a Date into a string and drop an array's undefined: the value read back would not be the one written,
+ * so it is refused up front. An object property that is undefined is allowed (an optional field left out).
  */
-const notJson = (value: unknown): { readonly path: Array<PropertyKey>; readonly found: string } | undefined => {
-  const path: Array<PropertyKey> = []
-  const open = new Set<object>()
-  const walk = (v: unknown): string | undefined => {
-    switch (typeof v) {
-      case "string":
-      case "boolean":
-        return undefined
-      case "number":
-        return Number.isFinite(v) ? undefined : `the number ${v}`
-      case "undefined":
-        return "undefined"
-      case "bigint":
-        return "a bigint"
-      case "object": {
-        if (v === null) return undefined
-        if (open.has(v)) return "a cycle"
-        const proto = Object.getPrototypeOf(v)
-        const array = Array.isArray(v)
-        if (!array && proto !== Object.prototype && proto !== null) {
-          return `an instance of ${(v.constructor as { name?: string } | undefined)?.name || "a class"}`
+const notJson = (v: unknown, depth: number): { path: Array<PropertyKey>; readonly found: string } | undefined => {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return undefined
+    case "number":
+      return Number.isFinite(v) ? undefined : { path: [], found: `the number ${v}` }
+    case "undefined":
+      return { path: [], found: "undefined" }
+    case "bigint":
+      return { path: [], found: "a bigint" }
+    case "object": {
+      if (v === null) return undefined
+      if (depth > MAX_DEPTH) return { path: [], found: `nesting deeper than ${MAX_DEPTH} levels (a cycle?)` }
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const issue = notJson(v[i], depth + 1)
+          if (issue !== undefined) return (issue.path.unshift(i), issue)
         }
-        open.add(v)
-        if (array) {
-          for (let i = 0; i < v.length; i++) {
-            path.push(i)
-            const found = walk(v[i])
-            if (found !== undefined) return found
-            path.pop()
-          }
-        } else {
-          for (const key of Object.keys(v)) {
-            const field = (v as Record<string, unknown>)[key]
-            if (field === undefined) continue
-            path.push(key)
-            const found = walk(field)
-            if (found !== undefined) return found
-            path.pop()
-          }
-        }
-        open.delete(v)
         return undefined
       }
-      default:
-        return `a ${typeof v}`
+      const proto = Object.getPrototypeOf(v)
+      if (proto !== Object.prototype && proto !== null) {
+        return { path: [], found: `an instance of ${(v.constructor as { name?: string } | undefined)?.name || "a class"}` }
+      }
+      for (const key in v) {
+        const field = (v as Record<string, unknown>)[key]
+        if (field === undefined) continue
+        const issue = notJson(field, depth + 1)
+        if (issue !== undefined) return (issue.path.unshift(key), issue)
+      }
+      return undefined
     }
+    default:
+      return { path: [], found: `a ${typeof v}` }
   }
-  const found = walk(value)
-  return found === undefined ? undefined : { path, found }
 }
 
 /** An encoding that succeeded, unless what it produced is not JSON data (then a parse error at that path). */
@@ -83,7 +73,7 @@ const asJson = <A>(encoded: Either.Either<A, ParseResult.ParseError>): Either.Ei
   // The common cases without a walk: a string, a boolean, null, a finite number; undefined is a void
   // result (the Exit's `value` property left out).
   if (typeof value === "string" || typeof value === "boolean" || value == null || Number.isFinite(value)) return encoded
-  const issue = notJson(value)
+  const issue = notJson(value, 0)
   if (issue === undefined) return encoded
   const message = `a value JSON can hold (the encoded value holds ${issue.found})`
   const type = new ParseResult.Type(Schema.Unknown.ast, value, message)

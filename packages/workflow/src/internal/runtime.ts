@@ -771,6 +771,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           const skipped = instance.skipped()
           if (skipped !== undefined) exit = Exit.die(instance.skippedError(skipped))
         }
+        // A defect leaves the execution resumable once the code is fixed, so its children wait for it. Any
+        // other end stops them first, before the parent's own compensations (a saga undoes newest first).
+        if (Exit.isSuccess(exit) || Chunk.isEmpty(Cause.defects(exit.cause))) yield* interruptChildren(instance)
         if (Exit.isFailure(exit) && instance.compensations.length > 0) {
           yield* Effect.provideService(
             Effect.provide(instance.runCompensations(exit.cause), registration.context),
@@ -784,7 +787,6 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             detail: `${instance.compensations.length} compensation(s)`
           })
         }
-        yield* interruptChildren(instance)
         const status = Exit.isSuccess(exit) ? "succeeded" : interruptedOnly ? "interrupted" : "failed"
         const result = instance.encode(def.codec, exit, `the result of workflow "${def.name}"`)
         if (hooked) yield* hook("before-complete", executionId)
@@ -804,6 +806,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
      * A parent that ends takes its awaited children with it: each one still running is asked to stop
      * (an interrupt, so its compensations run). Asked before the parent's end is stored, so a crash in
      * between asks again on the next run; a child started with `discard` is not linked and goes on.
+     * An unreachable store fails the run (it is tried again); a child that cannot be read is skipped.
      */
     const interruptChildren = (instance: Instance): Effect.Effect<void, WorkflowError> => {
       const open = instance.openChildren()
@@ -815,10 +818,16 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             Option.isSome(child) &&
             child.value.parent?.executionId === instance.executionId &&
             !terminal.has(child.value.status)
-              ? interrupt(undefined, childId)
+              ? interruptRecord(childId)
               : Effect.void
+          ).pipe(
+            Effect.catchAll((error) =>
+              error.reason === "StoreUnavailable"
+                ? Effect.fail(error)
+                : Effect.logWarning(`Weft: could not interrupt child ${childId} of execution ${instance.executionId}`, error)
+            )
           ),
-        { discard: true }
+        { concurrency: 8, discard: true }
       )
     }
 
@@ -1027,6 +1036,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             // A run here hands its result to the waiter itself.
             const remote = [...results.keys()].filter((executionId) => !running.has(executionId))
             if (remote.length === 0) return Effect.void
+            if (store.ended === undefined) return pollEach(remote)
             // One read for every waiter; should it fail (a row that no longer reads), one per waiter, so
             // the bad row fails only its own.
             return Effect.uninterruptible(store.ended(remote)).pipe(
@@ -1073,9 +1083,13 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       )
 
     const interrupt: Engine["interrupt"] = (workflow, executionId) =>
+      Effect.flatMap(get(workflow, executionId), (record) =>
+        terminal.has(record.status) ? Effect.void : interruptRecord(executionId)
+      )
+
+    /** Flags a live execution for interruption and stops it where it runs here, or wakes it to stop. */
+    const interruptRecord = (executionId: string): Effect.Effect<void, WorkflowError> =>
       Effect.gen(function* () {
-        const record = yield* get(workflow, executionId)
-        if (terminal.has(record.status)) return
         const requested = yield* store.requestInterrupt(executionId, yield* Clock.currentTimeMillis)
         if (!requested) return
         const instance = running.get(executionId)?.instance
