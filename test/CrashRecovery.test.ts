@@ -211,6 +211,29 @@ for (const backend of backends) {
         })
       ))
 
+    it.scoped("a kill after a child was created but before the parent recorded its start: an interrupt still stops both", () =>
+      withDatabase((db, log) =>
+        Effect.gen(function* () {
+          const parentId = yield* Family.executionId({ id: "f2" })
+          const childId = yield* Approve.executionId({ id: "f2-child" })
+          const first = yield* worker(db, log, "family", "f2", {
+            start: true,
+            kill: `activity-ran:@weft/start/${Approve.name}/${childId}`
+          })
+          yield* killed(first)
+          // The child exists, linked to its parent; the parent's journal does not know it started one.
+          assert.strictEqual((yield* record(childId)).execution.parent?.executionId, parentId)
+          assert.deepStrictEqual(yield* attempts(parentId), [])
+          yield* Family.interrupt(parentId)
+
+          const second = yield* worker(db, log, "family", "f2")
+          yield* completedIn(second, "interrupted")
+          assert.strictEqual((yield* record(childId)).execution.status, "interrupted")
+          assert.notInclude(names(bodyRuns(log)), "after")
+          assert.isTrue(Exit.isInterrupted(yield* result(Family, parentId)))
+        })
+      ))
+
     it.scoped("a kill between a transactional activity's insert and its commit leaves one row after recovery", () =>
       withDatabase((db, log) =>
         Effect.gen(function* () {

@@ -558,8 +558,13 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
       run(
         Effect.gen(function* () {
           versions.set("m1", 1)
+          // The check waits for the gate, so it dies only once the child waits for its approval.
+          const gate = yield* Deferred.make<void>()
+          gates.set("m1", gate)
           const parentId = yield* Mentor.execute({ id: "m1" }, { discard: true })
           const childId = yield* Onboard.executionId({ id: "m1-child" })
+          yield* waitUntil(hasStatus(childId, "suspended"), "child waiting for its approval")
+          yield* Deferred.succeed(gate, undefined)
           yield* waitUntil(hasStatus(parentId, "failed"), "parent failed by its defect")
           yield* suspended(Onboard, childId)
           versions.set("m1", 2)
@@ -888,7 +893,10 @@ const GuardianLive = Guardian.toLayer(({ id }) =>
   )
 )
 
-/** Awaits a child beside an activity that dies while `versions` says 1 (a bug, fixed by setting 2). */
+/**
+ * Awaits a child beside an activity that dies while `versions` says 1 (a bug, fixed by setting 2), once
+ * the gate under its id (if any) opens.
+ */
 const Mentor = Workflow.make({ name: "Mentor", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
 
 const MentorLive = Mentor.toLayer(({ id }) =>
@@ -901,7 +909,12 @@ const MentorLive = Mentor.toLayer(({ id }) =>
           success: Schema.String,
           execute: Effect.zipRight(
             counter.bump(`${id}:check`),
-            Effect.suspend(() => (versions.get(id) === 1 ? Effect.dieMessage("a bug") : Effect.succeed("checked")))
+            Effect.suspend(() =>
+              Effect.zipRight(
+                gates.get(id) === undefined ? Effect.void : Deferred.await(gates.get(id)!),
+                versions.get(id) === 1 ? Effect.dieMessage("a bug") : Effect.succeed("checked")
+              )
+            )
           )
         })
       ],

@@ -146,6 +146,7 @@ export const make = <
     const childId = stableId(def.name, def.idempotencyKey(payload))
     const deferred = `${CHILD_RESULT}${def.name}/${childId}`
     const link = discard ? undefined : { executionId: parent.executionId, deferred }
+    parent.askedChildren.add(childId)
     const started = parent.activity({
       name: `${CHILD_START}${def.name}/${childId}`,
       codec: startCodec,

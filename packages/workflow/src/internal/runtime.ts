@@ -146,6 +146,8 @@ export class Instance {
   readonly deferreds = new Map<string, DeferredRecord>()
   readonly clocks = new Map<string, number>()
   readonly asked = new Set<string>()
+  /** Children the body asked for in this run, started or not: a start may have run without being recorded. */
+  readonly askedChildren = new Set<string>()
   readonly ranHere = new Set<ActivityAttempt>()
   readonly compensations: Array<Compensation> = []
   waiters: Map<string, Deferred.Deferred<DeferredRecord>> | undefined
@@ -506,16 +508,23 @@ export class Instance {
     return undefined
   }
 
-  /** The children this execution started whose result it has not received (linked or not: the caller checks). */
+  /**
+   * The children this execution may have started whose result it has not received: those its journal
+   * records and those asked for in this run (linked or not, existing or not: the caller checks).
+   */
   openChildren(): Array<string> {
-    const open: Array<string> = []
+    const open = new Set(this.askedChildren)
     for (const [name, list] of this.attempts) {
       if (!name.startsWith(CHILD_START)) continue
       const exit = list[list.length - 1]!.exit as { readonly _tag?: string; readonly value?: unknown }
-      if (exit._tag !== "Success" || typeof exit.value !== "string") continue
-      if (!this.deferreds.has(CHILD_RESULT + name.slice(CHILD_START.length))) open.push(exit.value)
+      if (exit._tag === "Success" && typeof exit.value === "string") open.add(exit.value)
     }
-    return open
+    if (open.size === 0) return []
+    for (const name of this.deferreds.keys()) {
+      // A child's result is stored under its name and id: `<CHILD_RESULT><workflow>/<id>`.
+      if (name.startsWith(CHILD_RESULT)) open.delete(name.slice(name.lastIndexOf("/") + 1))
+    }
+    return [...open]
   }
 
   runCompensations(cause: Cause.Cause<unknown>): Effect.Effect<void, never, any> {
