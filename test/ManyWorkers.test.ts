@@ -22,7 +22,7 @@ import { inject } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
 import { adminQuery, freshDatabase } from "./pg.js"
-import { Counter, suspended, waitUntil } from "./util.js"
+import { Counter, hasStatus, suspended, waitUntil } from "./util.js"
 import * as Batch from "./workers/Batch.js"
 
 /** Executions the many-worker test runs; `WEFT_MANY_WORKERS_N` overrides. */
@@ -319,6 +319,21 @@ describe("faults and bad input on PostgreSQL", () => {
       const after = yield* Steps.execute({ id: "after-corruption" }).pipe(Effect.provide(engine))
       assert.strictEqual(after, "s1-s2-s3-s4-s5")
     }), { timeout: 30_000 })
+
+  it.scopedLive("a parent whose child's row no longer reads still ends when interrupted; the child is left as it is", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const engine = yield* Layer.build(engineAt(url, { owner: "elder", storeRetryMs: 20, pollIntervalMs: 100 }))
+      const parentId = yield* Elder.execute({ id: "e1" }, { discard: true }).pipe(Effect.provide(engine))
+      const childId = yield* Ledger.executionId({ id: "e1-child" })
+      yield* suspended(Ledger, childId).pipe(Effect.provide(engine))
+      yield* suspended(Elder, parentId).pipe(Effect.provide(engine))
+      yield* query(url, `UPDATE weft_executions SET payload = 'not json' WHERE execution_id = '${childId}'`)
+      yield* Elder.interrupt(parentId).pipe(Effect.provide(engine))
+      yield* waitUntil(Effect.provide(hasStatus(parentId, "interrupted"), engine), "parent interrupted")
+      const [child] = yield* query(url, `SELECT status FROM weft_executions WHERE execution_id = '${childId}'`)
+      assert.strictEqual(child.status, "suspended")
+    }), { timeout: 30_000 })
 })
 
 // Worker processes
@@ -601,6 +616,11 @@ const LedgerLive = Ledger.toLayer(() =>
   })
 )
 
+/** Awaits one `Ledger` child. */
+const Elder = Workflow.make({ name: "Elder", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
+
+const ElderLive = Elder.toLayer(({ id }) => Effect.orDie(Ledger.execute({ id: `${id}-child` })))
+
 /** A PostgreSQL engine at `url` with this file's workflows registered. */
 const engineAt = (url: string, options: Omit<SqlEngine.Options, "url"> & { readonly maxConnections?: number }) =>
-  Layer.mergeAll(StepsLive, LedgerLive).pipe(Layer.provideMerge(SqlEngine.layerPg({ url, ...options })))
+  Layer.mergeAll(StepsLive, LedgerLive, ElderLive).pipe(Layer.provideMerge(SqlEngine.layerPg({ url, ...options })))

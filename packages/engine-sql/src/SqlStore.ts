@@ -5,6 +5,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -94,12 +95,6 @@ const completeParams = ({ completion, executionId, fence }: FencedCompletion) =>
 
 /** Ids per `ended` statement: well under SQLite's limit on bound parameters. */
 const ENDED_CHUNK = 500
-
-const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const chunks: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size))
-  return chunks
-}
 
 const num = (value: unknown): number => (typeof value === "number" ? value : Number(value))
 const optNum = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
@@ -420,7 +415,7 @@ export const make = (
 
       ended: (executionIds) =>
         Effect.map(
-          Effect.forEach(chunksOf(executionIds, ENDED_CHUNK), (ids) =>
+          Effect.forEach(Arr.chunksOf(executionIds, ENDED_CHUNK), (ids) =>
             isPg
               ? pg(Pg.ended, [ids])
               : rows(sql`SELECT * FROM weft_executions WHERE execution_id IN ${sql.in(ids)} AND status IN ${terminal}`)
