@@ -1,7 +1,7 @@
 /**
  * Two engines on one PostgreSQL database, with polling off (60 s), so only NOTIFY moves work along:
  * engine B (which only knows the definitions) interrupts an execution running on engine A, and waits
- * for executions A runs. On SQLite, where nothing is announced, a waiter elsewhere learns by polling.
+ * for executions A runs, and resumes one A runs. On SQLite, where nothing is announced, a waiter elsewhere learns by polling.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -133,6 +133,38 @@ describe("interrupting a full worker on PostgreSQL", () => {
     }))
 })
 
+describe("resuming from another process on PostgreSQL", () => {
+  it.scopedLive("a resume requested by a process that only submits is run by the worker, which alone claims it", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      let fixed = false
+      const worker = yield* Layer.build(
+        Layer.provideMerge(
+          Fragile.toLayer(() =>
+            Activity.make({
+              name: "finish",
+              success: Schema.String,
+              execute: Effect.suspend(() => (fixed ? Effect.succeed("fixed") : Effect.die(new Error("bug in finish"))))
+            })
+          ),
+          SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })
+        )
+      )
+      const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
+      const db = yield* client(url)
+      yield* listening(db, 2)
+      const id = yield* Fragile.execute({ id: "r1" }, { discard: true }).pipe(Effect.provide(worker))
+      yield* waitUntil(Effect.provide(hasStatus(id, "failed"), other), "failed by a defect")
+
+      fixed = true
+      yield* Fragile.resume(id).pipe(Effect.provide(other))
+      yield* waitUntil(Effect.provide(hasStatus(id, "succeeded"), other), "resumed on the worker")
+      // Only the worker claimed it: at its start, then once for the resume.
+      const { rows } = yield* Effect.promise(() => db.query(`SELECT fence FROM weft_executions WHERE execution_id = $1`, [id]))
+      assert.strictEqual(Number(rows[0].fence), 2)
+    }))
+})
+
 describe("waiting across workers on SQLite", () => {
   it.scopedLive("processes waiting for executions that another process runs get each result by polling", () =>
     Effect.gen(function* () {
@@ -220,6 +252,13 @@ const holding = Effect.gen(function* () {
 
 const Gate = Workflow.make({
   name: "Gate",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const Fragile = Workflow.make({
+  name: "Fragile",
   payload: { id: Schema.String },
   success: Schema.String,
   idempotencyKey: ({ id }) => id

@@ -827,7 +827,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             Option.isSome(child) &&
             child.value.parent?.executionId === instance.executionId &&
             !terminal.has(child.value.status)
-              ? interruptRecord(childId)
+              ? interruptRecord(child.value)
               : Effect.void
           ).pipe(
             Effect.catchAll((error) =>
@@ -1093,11 +1093,15 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const interrupt: Engine["interrupt"] = (workflow, executionId) =>
       Effect.flatMap(get(workflow, executionId), (record) =>
-        terminal.has(record.status) ? Effect.void : interruptRecord(executionId)
+        terminal.has(record.status) ? Effect.void : interruptRecord(record)
       )
 
-    /** Flags a live execution for interruption and stops it where it runs here, or wakes it to stop. */
-    const interruptRecord = (executionId: string): Effect.Effect<void, WorkflowError> =>
+    /**
+     * Flags a live execution for interruption and stops it where it runs here, or wakes it to stop. An
+     * engine that cannot run the workflow leaves the run to its workers (woken by the store): a claim here
+     * would only be released again, and could win the race with the worker's own claim.
+     */
+    const interruptRecord = ({ executionId, workflow }: ExecutionRecord): Effect.Effect<void, WorkflowError> =>
       Effect.gen(function* () {
         const requested = yield* store.requestInterrupt(executionId, yield* Clock.currentTimeMillis)
         if (!requested) return
@@ -1106,7 +1110,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           instance.interrupting = true
           yield* Fiber.interruptFork(instance.fiber)
         }
-        yield* schedule(executionId, undefined, true)
+        if (registry.has(workflow)) yield* schedule(executionId, undefined, true)
       })
 
     const resume: Engine["resume"] = (workflow, executionId) =>
@@ -1119,7 +1123,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             : record.status === "failed" && Codec.isDefect(record.result)
             ? yield* store.reopen(executionId, at)
             : record.status === "running"
-        if (woken) yield* schedule(executionId)
+        // As for an interrupt: only an engine that runs the workflow claims it.
+        if (woken && registry.has(record.workflow)) yield* schedule(executionId)
       })
 
     const retryDelay: Engine["retryDelay"] = (policy, retry) =>
