@@ -1,6 +1,7 @@
 /**
- * The PostgreSQL connections the engine drives itself: one `pg` pool shared with `@effect/sql-pg`, whose
- * hot statements run prepared (parsed and planned once per connection), and a LISTEN connection that fails loudly.
+ * The PostgreSQL connections the engine drives itself: a `pg` pool for its hot statements, prepared and
+ * planned once per connection; a second pool behind `@effect/sql-pg` (the `SqlClient` users and
+ * transactional activities share); and a LISTEN connection that fails loudly.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
@@ -11,6 +12,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import Pg from "pg"
+import { STATEMENT_SESSION } from "./internal/pgStatements.js"
 
 /** A statement the driver prepares once per connection: its name must be unique to its text. */
 export interface Prepared {
@@ -37,7 +39,10 @@ export class PgDriver extends Context.Tag("@weft/engine-sql/PgDriver")<PgDriver,
 /** Connection options of the driver. */
 export interface Options {
   readonly url: string
-  /** The pool's size. Default 10. */
+  /**
+   * The size of each of the two pools (the engine's statements; `SqlClient`). Default 10. A pool opens
+   * connections as they are needed and closes those idle for 10 s.
+   */
   readonly maxConnections?: number | undefined
   /**
    * How long a statement on the driver's own connection (the heartbeat) may take before the connection
@@ -46,20 +51,26 @@ export interface Options {
   readonly ownQueryTimeoutMs?: number | undefined
 }
 
-/** A pool for the engine and `@effect/sql-pg` over it: one set of connections serves both. */
+/**
+ * The engine's pool and `@effect/sql-pg` over a pool of its own: the engine's connections pin their plans
+ * (`STATEMENT_SESSION`), which must not reach the user's queries.
+ */
 export const layer = (options: Options): Layer.Layer<PgDriver | PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
-      const pool = yield* acquirePool(options)
-      const driver = yield* make(pool, options)
+      const [statements, clients] = yield* Effect.all(
+        [acquirePool(options, STATEMENT_SESSION, "weft"), acquirePool(options, undefined, "weft-sql")],
+        { concurrency: 2 }
+      )
+      const driver = yield* make(statements, options)
       return Layer.merge(
         Layer.succeed(PgDriver, driver),
-        PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: "weft" })
+        PgClient.layerFromPool({ acquire: Effect.succeed(clients), applicationName: "weft-sql" })
       )
     })
   )
 
-const acquirePool = (options: Options) =>
+const acquirePool = (options: Options, session: string | undefined, applicationName: string) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
@@ -67,10 +78,10 @@ const acquirePool = (options: Options) =>
         const pool = new Pg.Pool({
           connectionString: options.url,
           max: options.maxConnections ?? 10,
-          application_name: "weft",
+          application_name: applicationName,
           keepAlive: true,
           keepAliveInitialDelayMillis: KEEPALIVE_MS,
-          options: SESSION_OPTIONS
+          ...(session === undefined ? {} : { options: session })
         })
         // A pooled connection that dies is dropped by the pool; its error must not crash the process.
         pool.on("error", () => undefined)
@@ -93,11 +104,6 @@ const acquirePool = (options: Options) =>
     )
   )
 
-/**
- * Prepared statements skip parsing, but each execution is still planned with the statistics of the moment:
- * a generic plan cached while the tables were small would keep scanning them as they grow.
- */
-const SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 const CONNECT_TIMEOUT_MS = 5_000
 // TCP keep-alive after 10 s idle (the OS default is 2 hours): a connection a NAT dropped is found out.
 const KEEPALIVE_MS = 10_000
@@ -144,7 +150,7 @@ const ownConnection = (url: string, queryTimeoutMs: number) => {
       keepAliveInitialDelayMillis: KEEPALIVE_MS,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       query_timeout: queryTimeoutMs,
-      options: SESSION_OPTIONS
+      options: STATEMENT_SESSION
     })
     const opening: Promise<Pg.Client> = (async () => {
       const lost = () => {

@@ -4,7 +4,23 @@
  */
 import type { Prepared } from "../PgDriver.js"
 
-const statement = (name: string, text: string): Prepared => ({ name: `weft_${name}`, text })
+/**
+ * The session settings of the connections that run these statements. Each is planned once per connection
+ * (a generic plan: planning a custom plan per execution cost about a third of the database's time), and
+ * every one is a keyed look-up, so its plan is pinned to index scans and nested loops: a plan made while
+ * the tables were small must not go on scanning them as they grow. `StatementPlans.test.ts` checks it.
+ */
+export const STATEMENT_SESSION =
+  "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off"
+
+/** Every statement here, for the plan check. */
+export const all: Array<Prepared> = []
+
+const statement = (name: string, text: string): Prepared => {
+  const prepared = { name: `weft_${name}`, text }
+  all.push(prepared)
+  return prepared
+}
 
 /** A batch's parameters: the single statement's parameters of each item, one array per position. */
 export const columns = <A>(items: ReadonlyArray<A>, params: (item: A) => ReadonlyArray<unknown>): Array<Array<unknown>> => {
