@@ -386,6 +386,18 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
+    it.scoped("runs a workflow whose payload is void (no JSON value at all), read back after it suspends", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Tick.execute(undefined, { discard: true })
+          yield* suspended(Tick, id)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Tick.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "clock" } })
+          assert.strictEqual(yield* Tick.execute(undefined), "tick by clock")
+          assert.isUndefined((yield* record(id)).execution.payload)
+        })
+      ))
+
     it.scoped("rejects a payload whose encoded form JSON cannot hold (bigint, NaN, Date), naming the field, storing nothing", () =>
       run(
         Effect.gen(function* () {
@@ -955,7 +967,12 @@ const LedgerLive = Ledger.toLayer(({ id }) =>
   )
 )
 
+/** No payload: every call is the same execution. */
+const Tick = Workflow.make({ name: "Tick", payload: Schema.Void, success: Schema.String, idempotencyKey: () => "tick" })
+const TickLive = Tick.toLayer(() => Effect.map(DurableDeferred.await(Approval), ({ by }) => `tick by ${by}`))
+
 const Fixtures = Layer.mergeAll(
+  TickLive,
   LedgerLive,
   MentorLive,
   GuardianLive,

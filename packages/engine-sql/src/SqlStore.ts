@@ -96,6 +96,11 @@ const completeParams = ({ completion, executionId, fence }: FencedCompletion) =>
 /** Ids per `ended` statement: well under SQLite's limit on bound parameters. */
 const ENDED_CHUNK = 500
 
+/** A payload as JSON text; undefined (a `Schema.Void` payload), which JSON cannot hold, as the empty text no JSON is. */
+const payloadText = (payload: unknown): string => JSON.stringify(payload) ?? ""
+
+const parsePayload = (value: unknown, where: () => string): unknown => (value === "" ? undefined : parse(value, where))
+
 const num = (value: unknown): number => (typeof value === "number" ? value : Number(value))
 const optNum = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
 
@@ -128,7 +133,7 @@ const parseExit = (value: unknown, where: () => string): unknown => {
 const toExecution = (row: any): ExecutionRecord => ({
   executionId: row.execution_id,
   workflow: row.workflow,
-  payload: parse(row.payload, () => `the payload of execution ${row.execution_id}`),
+  payload: parsePayload(row.payload, () => `the payload of execution ${row.execution_id}`),
   status: row.status,
   result: row.result === null || row.result === undefined ? undefined : parse(row.result, () => `the result of execution ${row.execution_id}`),
   parent:
@@ -279,18 +284,23 @@ export const make = (
     const attemptKey = (executionId: string, name: string, attempt: number) => `${executionId}\u0000${name}\u0000${attempt}`
     const batchAttempt = GroupCommit.make(runtime, {
       alone: (p: WithParams<FencedAttempt>) => recordAttemptAlone(p.executionId, p.fence, p.attempt, p.params),
-      together: (batch) =>
-        Effect.map(
-          pgOutside(Pg.recordAttempts, Pg.columns(batch, (p) => p.params)),
-          (written) => {
-            const keys = new Set(written.map((r) => attemptKey(r.execution_id, r.name, num(r.attempt))))
-            return batch.map((p) =>
-              keys.has(attemptKey(p.executionId, p.attempt.name, p.attempt.attempt))
-                ? Exit.succeed(p.attempt)
-                : existingAttempt(p.executionId, p.fence, p.attempt)
+      together: (batch) => {
+        return Effect.map(pgOutside(Pg.recordAttempts, Pg.joined(Pg.columns(batch, (p) => p.params), 3)), (rows) => {
+          if (num(rows[0]?.written) === batch.length) return batch.map((p) => Exit.succeed(p.attempt))
+          // Some were not written (a conflict, a lost claim): those are read back.
+          const written = rows[0]?.keys ?? []
+          const keys = new Set(
+            ((typeof written === "string" ? JSON.parse(written) : written) as Array<[string, string, number]>).map(
+              ([id, name, n]) => attemptKey(id, name, n)
             )
-          }
-        )
+          )
+          return batch.map((p) =>
+            keys.has(attemptKey(p.executionId, p.attempt.name, p.attempt.attempt))
+              ? Exit.succeed(p.attempt)
+              : existingAttempt(p.executionId, p.fence, p.attempt)
+          )
+        })
+      }
     })
     /** The parameters of `create`; the first eight are those of `createClaimed`. */
     const createParams = (execution: WorkflowStore.NewExecution) => {
@@ -298,7 +308,7 @@ export const make = (
       return [
         execution.executionId,
         execution.workflow,
-        JSON.stringify(execution.payload),
+        payloadText(execution.payload),
         execution.parent?.executionId ?? null,
         execution.parent?.deferred ?? null,
         execution.at,
@@ -331,7 +341,7 @@ export const make = (
       alone: (e: WithParams<WorkflowStore.NewExecution>) => createAlone(e, e.params),
       together: (batch) =>
         Effect.map(
-          pgOutside(Pg.createClaimed, Pg.columns(batch, (e) => e.params.slice(0, 8))),
+          pgOutside(Pg.createClaimed, Pg.joined(Pg.columns(batch, (e) => e.params.slice(0, 8)), 2)),
           (inserted) => {
             const byId = new Map(inserted.map((row) => [row.execution_id as string, row]))
             return batch.map((e) => {
@@ -355,7 +365,7 @@ export const make = (
       alone: (p: WithParams<FencedCompletion>) => completeAlone(p, p.params),
       together: (batch) =>
         Effect.map(
-          pgOutside(Pg.completeMany, Pg.columns(batch, (p) => p.params)),
+          pgOutside(Pg.completeMany, Pg.joined(Pg.columns(batch, (p) => p.params), 3)),
           (updated) => {
             const done = new Set(updated.map((row) => row.execution_id as string))
             return batch.map((p) => (done.has(p.executionId) ? Exit.void : Exit.fail(leaseLost(p.executionId))))
@@ -393,7 +403,7 @@ export const make = (
           const insert = sql`INSERT INTO weft_executions
               (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at,
                owner, fence, lease_until, watched)
-            VALUES (${execution.executionId}, ${execution.workflow}, ${JSON.stringify(execution.payload)}, 'running',
+            VALUES (${execution.executionId}, ${execution.workflow}, ${payloadText(execution.payload)}, 'running',
               ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
               ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? execution.at + leaseMs : 0},
               ${execution.awaited === true && !claimed ? 1 : 0})
@@ -629,7 +639,7 @@ export const make = (
       enqueue: (item) =>
         Effect.zipRight(
           q(sql`INSERT INTO weft_queue (queue, item_id, payload, token, enqueued_at)
-            VALUES (${item.queue}, ${item.itemId}, ${JSON.stringify(item.payload)}, ${item.token}, ${item.enqueuedAt})
+            VALUES (${item.queue}, ${item.itemId}, ${payloadText(item.payload)}, ${item.token}, ${item.enqueuedAt})
             ON CONFLICT DO NOTHING`),
           notify("queue", item.queue)
         ),
@@ -653,7 +663,7 @@ export const make = (
             r.map((row) => ({
               queue: row.queue,
               itemId: row.item_id,
-              payload: parse(row.payload, () => `queue item ${row.item_id}`),
+              payload: parsePayload(row.payload, () => `queue item ${row.item_id}`),
               token: row.token,
               enqueuedAt: num(row.enqueued_at)
             }))

@@ -28,6 +28,10 @@ export const columns = <A>(items: ReadonlyArray<A>, params: (item: A) => Readonl
   return (rows[0] ?? []).map((_, i) => rows.map((row) => row[i]))
 }
 
+/** `columns` with column `json` (JSON texts) joined by U+001E into one text, for `string_to_array` to split. */
+export const joined = (columns: Array<Array<unknown>>, json: number): Array<unknown> =>
+  columns.map((column, i) => (i === json ? column.join("\x1e") : column))
+
 /**
  * The execution columns the store reads, named rather than `*`: a prepared statement whose result
  * columns change under it (a later migration adding one) fails on every connection that prepared it.
@@ -58,18 +62,27 @@ export const recordAttempt = statement(
    ON CONFLICT DO NOTHING RETURNING attempt`
 )
 
-/** The same as arrays, one element per attempt; returns the keys it wrote (each row fenced on its own). */
+/**
+ * The same as arrays, one element per attempt, but the exits (JSON text, which never holds a raw control
+ * character) joined by U+001E in one text: arrays of JSON cost the driver an escape of every quote. Returns
+ * how many rows it wrote (each row fenced on its own) and, only when that falls short, the keys it wrote.
+ */
 export const recordAttempts = statement(
   "record_attempts",
-  `INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
-   SELECT v.execution_id, v.name, v.attempt, v.exit, v.started_at, v.completed_at
-   FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
-     AS v(execution_id, name, attempt, exit, started_at, completed_at, fence)
-   JOIN weft_executions e ON e.execution_id = v.execution_id AND e.fence = v.fence AND e.owner IS NOT NULL
-   -- In key order: two batches that meet on a key (a takeover) wait for each other in one order, never in a cycle.
-   ORDER BY v.execution_id, v.name, v.attempt
-   ON CONFLICT DO NOTHING RETURNING execution_id, name, attempt`
+  `WITH written AS (
+     INSERT INTO weft_attempts (execution_id, name, attempt, exit, started_at, completed_at)
+     SELECT v.execution_id, v.name, v.attempt, v.exit, v.started_at, v.completed_at
+     FROM unnest($1::text[], $2::text[], $3::int[], string_to_array($4::text, E'\\x1e'), $5::bigint[], $6::bigint[], $7::bigint[])
+       AS v(execution_id, name, attempt, exit, started_at, completed_at, fence)
+     JOIN weft_executions e ON e.execution_id = v.execution_id AND e.fence = v.fence AND e.owner IS NOT NULL
+     -- In key order: two batches that meet on a key (a takeover) wait for each other in one order, never in a cycle.
+     ORDER BY v.execution_id, v.name, v.attempt
+     ON CONFLICT DO NOTHING RETURNING execution_id, name, attempt)
+   SELECT count(*)::int AS written, CASE WHEN count(*) < cardinality($1::text[])
+     THEN json_agg(json_build_array(execution_id, name, attempt)) END AS keys
+   FROM written`
 )
+
 
 /** $1 execution, $2 name, $3 attempt, $4 fence: the stored attempt and whether the fence still holds. */
 export const existingAttempt = statement(
@@ -169,7 +182,8 @@ export const renew = statement(
 )
 
 /**
- * New executions claimed by their creator, as arrays: $1 ids, $2 workflows, $3 payloads, $4 parents,
+ * New executions claimed by their creator, as arrays: $1 ids, $2 workflows, $3 payloads (joined, as the exits of
+ * `recordAttempts`), $4 parents,
  * $5 parent deferreds, $6 ats, $7 owners, $8 leases. Returns the rows it inserted (a conflict inserts none).
  */
 export const createClaimed = statement(
@@ -179,7 +193,9 @@ export const createClaimed = statement(
        created_at, updated_at, owner, fence, lease_until)
      SELECT v.execution_id, v.workflow, v.payload, 'running', v.parent_execution_id, v.parent_deferred, v.at, v.at,
        v.owner, 1, v.lease_until
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[])
+     -- A lone empty payload (undefined) splits into no element at all.
+     FROM unnest($1::text[], $2::text[], CASE WHEN $3::text = '' THEN '{""}' ELSE string_to_array($3::text, E'\\x1e') END,
+       $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[])
        AS v(execution_id, workflow, payload, parent_execution_id, parent_deferred, at, owner, lease_until)
      -- In id order: two workers creating the same ids wait for each other in one order, never in a cycle.
      ORDER BY v.execution_id
@@ -189,13 +205,14 @@ export const createClaimed = statement(
 )
 
 /**
- * Completions as arrays: $1 ids, $2 fences, $3 statuses, $4 results, $5 ats, $6 event kinds. Locks its
+ * Completions as arrays: $1 ids, $2 fences, $3 statuses, $4 results (joined, as the exits of `recordAttempts`),
+ * $5 ats, $6 event kinds. Locks its
  * rows in id order, as `renew` does, so the two never deadlock. Returns the ids it completed.
  */
 export const completeMany = statement(
   "complete_many",
   `WITH v AS (
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], string_to_array($4::text, E'\\x1e'), $5::bigint[], $6::text[])
        AS v(execution_id, fence, status, result, at, kind)),
    locked AS (
      SELECT e.execution_id FROM weft_executions e JOIN v ON e.execution_id = v.execution_id
