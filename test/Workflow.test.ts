@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Activity, DurableClock, MemoryStore, Workflow, WorkflowEngine, WorkflowStore } from "@weft/workflow"
+import { Activity, DurableClock, DurableDeferred, MemoryStore, Workflow, WorkflowEngine, WorkflowStore } from "@weft/workflow"
 import { engineSuite } from "./suites/engineSuite.js"
 import { hasStatus, record, suspended, waitUntil } from "./util.js"
 
@@ -114,3 +114,66 @@ describe("engine: timers it cannot fire", () => {
       assert.isAtMost(lookups, 2)
     }))
 })
+
+describe("engine: a parent's end and its children", () => {
+  /** A memory engine whose store counts reads of single executions and of a parent's live children. */
+  const counted = (withLiveChildren: boolean) => {
+    const inner = MemoryStore.make()
+    const counts = { gets: 0, liveChildren: 0 }
+    const { liveChildren: _, ...rest } = inner
+    const store: WorkflowStore.Service = {
+      ...rest,
+      get: (executionId) => Effect.suspend(() => (counts.gets++, inner.get(executionId))),
+      ...(withLiveChildren
+        ? { liveChildren: (parentId: string) => Effect.suspend(() => (counts.liveChildren++, inner.liveChildren!(parentId))) }
+        : {})
+    }
+    const layer = Layer.mergeAll(FamilyLive, ChildLive).pipe(
+      Layer.provideMerge(WorkflowEngine.layer()),
+      Layer.provide(Layer.succeed(WorkflowStore.WorkflowStore, store))
+    )
+    return { counts, layer }
+  }
+
+  for (const withLiveChildren of [true, false]) {
+    it.scoped(
+      `interrupting a parent stops its linked children, not the discarded ones, ${withLiveChildren ? "in one read" : "one read per child"}`,
+      () =>
+        Effect.gen(function* () {
+          const { counts, layer } = counted(withLiveChildren)
+          const engine = yield* Layer.build(layer)
+          const parentId = yield* Family.execute({ id: "f" }, { discard: true }).pipe(Effect.provide(engine))
+          const ids = (prefix: string) => Effect.forEach([0, 1, 2], (i) => Child.executionId({ id: `f-${prefix}${i}` }))
+          const linked = yield* ids("linked")
+          const discarded = yield* ids("discarded")
+          for (const id of [...linked, ...discarded]) yield* Effect.provide(suspended(Child, id), engine)
+          yield* Effect.provide(suspended(Family, parentId), engine)
+
+          const before = { ...counts }
+          yield* Family.interrupt(parentId).pipe(Effect.provide(engine))
+          yield* Effect.provide(waitUntil(hasStatus(parentId, "interrupted"), "the parent interrupted"), engine)
+          for (const id of linked) yield* Effect.provide(waitUntil(hasStatus(id, "interrupted"), `child ${id} interrupted`), engine)
+          for (const id of discarded) assert.strictEqual((yield* Effect.provide(record(id), engine)).execution.status, "suspended")
+          if (withLiveChildren) {
+            assert.strictEqual(counts.liveChildren - before.liveChildren, 1)
+            // The engine's own reads (the interrupt's look-up of the parent) touch no child.
+            assert.isAtMost(counts.gets - before.gets, 1)
+          } else {
+            assert.isAtLeast(counts.gets - before.gets, 6)
+          }
+        })
+    )
+  }
+})
+
+/** Starts three children it awaits (all at once) and three it discards; each child waits forever on a deferred. */
+const Family = Workflow.make({ name: "Family", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
+const Child = Workflow.make({ name: "Child", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
+const Forever = DurableDeferred.make("forever")
+const ChildLive = Child.toLayer(() => DurableDeferred.await(Forever))
+const FamilyLive = Family.toLayer(({ id }) =>
+  Effect.gen(function* () {
+    for (const i of [0, 1, 2]) yield* Effect.orDie(Child.execute({ id: `${id}-discarded${i}` }, { discard: true }))
+    yield* Effect.all([0, 1, 2].map((i) => Effect.orDie(Child.execute({ id: `${id}-linked${i}` }))), { concurrency: "unbounded" })
+  })
+)

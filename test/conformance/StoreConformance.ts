@@ -160,6 +160,32 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           const many = Array.from({ length: 1_200 }, (_, i) => `absent-${i}`)
           assert.deepStrictEqual((yield* ended([...many, ids[0]!])).map((r) => r.executionId), [ids[0]])
         }))
+
+      test("liveChildren (where the store has it) returns the linked children that have not ended, and nothing else", (store) =>
+        Effect.gen(function* () {
+          const liveChildren = store.liveChildren
+          if (liveChildren === undefined) return
+          const linked = (parent: string, child: string) => ({ parent: { executionId: parent, deferred: `child/${child}` } })
+          yield* store.create(newExecution("p"))
+          yield* store.create(newExecution("running", linked("p", "running")))
+          yield* store.create(newExecution("waiting", linked("p", "waiting")))
+          const waiting = yield* claimOf(store, "waiting", OWNER_A, T0)
+          assert.isTrue(yield* store.suspend("waiting", waiting.fence, 0, undefined, T0 + 1))
+          for (const status of TERMINAL_STATUSES) {
+            yield* store.create(newExecution(`ended-${status}`, linked("p", status)))
+            const claim = yield* claimOf(store, `ended-${status}`, OWNER_A, T0)
+            yield* store.complete(`ended-${status}`, claim.fence, { status, result: EXIT_OF[status], at: T0 + 1 })
+          }
+          // Started with `discard`: no link. And a child of another parent.
+          yield* store.create(newExecution("discarded"))
+          yield* store.create(newExecution("other", linked("q", "other")))
+
+          const found = yield* liveChildren("p")
+          assert.deepStrictEqual(found.map((r) => r.executionId).sort(), ["running", "waiting"])
+          for (const record of found) assert.deepStrictEqual(record, yield* getOf(store, record.executionId))
+          assert.deepStrictEqual((yield* liveChildren("q")).map((r) => r.executionId), ["other"])
+          assert.deepStrictEqual(yield* liveChildren("running"), [])
+        }))
     })
 
     describe("claim and release", () => {

@@ -433,6 +433,15 @@ export const make = (
           (chunks) => chunks.flat().map(toExecution)
         ),
 
+      liveChildren: (parentExecutionId) =>
+        Effect.map(
+          isPg
+            ? pg(Pg.liveChildren, [parentExecutionId])
+            : rows(sql`SELECT * FROM weft_executions
+                WHERE parent_execution_id = ${parentExecutionId} AND status NOT IN ${terminal}`),
+          (found) => found.map(toExecution)
+        ),
+
       claim: (executionId, owner, now) => {
         const claimWhere = sql`execution_id = ${executionId} AND status = 'running'
           AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${now})`

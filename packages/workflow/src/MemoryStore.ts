@@ -49,6 +49,8 @@ export const make = (options: Options = {}): Service => {
   const leaseMs = options.leaseMs ?? 5_000
   const entries = new Map<string, Entry>()
   const open = new Set<string>()
+  /** Linked children by parent. */
+  const children = new Map<string, Set<string>>()
   const queues = new Map<string, Map<string, QueueEntry>>()
   let key: Uint8Array | undefined
   let fences = 0
@@ -100,6 +102,11 @@ export const make = (options: Options = {}): Service => {
           leaseUntil: execution.claimFor === undefined ? 0 : execution.at + leaseMs
         })
         open.add(execution.executionId)
+        if (execution.parent !== undefined) {
+          const siblings = children.get(execution.parent.executionId)
+          if (siblings === undefined) children.set(execution.parent.executionId, new Set([execution.executionId]))
+          else siblings.add(execution.executionId)
+        }
         return { created: true, record, fence: execution.claimFor === undefined ? undefined : fences }
       }),
 
@@ -110,6 +117,14 @@ export const make = (options: Options = {}): Service => {
         executionIds.flatMap((executionId) => {
           const entry = entries.get(executionId)
           return entry !== undefined && terminal.has(entry.record.status) ? [entry.record] : []
+        })
+      ),
+
+    liveChildren: (parentExecutionId) =>
+      Effect.sync(() =>
+        [...(children.get(parentExecutionId) ?? [])].flatMap((executionId) => {
+          const record = entries.get(executionId)?.record
+          return record !== undefined && !terminal.has(record.status) ? [record] : []
         })
       ),
 

@@ -180,6 +180,11 @@ export interface Service {
    */
   readonly ended?: ((executionIds: ReadonlyArray<string>) => Eff<ReadonlyArray<ExecutionRecord>>) | undefined
   /**
+   * The executions linked to `parentExecutionId` (its children not started with `discard`) that have not
+   * ended: one read when a parent ends. Optional: without it the engine reads each child its journal names.
+   */
+  readonly liveChildren?: ((parentExecutionId: string) => Eff<ReadonlyArray<ExecutionRecord>>) | undefined
+  /**
    * Claims a running execution for `owner` and loads its journal in one read. None when it is
    * suspended (only a wake-up makes it running), terminal, unknown, or another owner holds an
    * unexpired claim.

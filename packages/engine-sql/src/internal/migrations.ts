@@ -82,8 +82,14 @@ const addWatched = Effect.gen(function* () {
   yield* sql`ALTER TABLE weft_executions ADD COLUMN watched INTEGER NOT NULL DEFAULT 0`
 })
 
+// A parent that ends finds its live children in one read.
+const indexParents = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE INDEX weft_executions_parent ON weft_executions (parent_execution_id) WHERE parent_execution_id IS NOT NULL`
+})
+
 /** Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock. */
 export const run = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_create_tables": createTables, "0002_add_watched": addWatched }),
+  loader: Migrator.fromRecord({ "0001_create_tables": createTables, "0002_add_watched": addWatched, "0003_index_parents": indexParents }),
   table: "weft_migrations"
 })

@@ -129,6 +129,13 @@ export const ended = statement(
    WHERE execution_id = ANY($1::text[]) AND status IN ('succeeded', 'failed', 'interrupted')`
 )
 
+/** $1 parent execution: its linked children that have not ended. */
+export const liveChildren = statement(
+  "live_children",
+  `SELECT ${EXECUTION} FROM weft_executions
+   WHERE parent_execution_id = $1::text AND status NOT IN ('succeeded', 'failed', 'interrupted')`
+)
+
 /** $1 execution, $2 owner, $3 now, $4 lease until: claims a running execution and loads its journal. */
 export const claim = statement(
   "claim",

@@ -815,28 +815,37 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
      * A parent that ends takes its awaited children with it: each one still running is asked to stop
      * (an interrupt, so its compensations run). Asked before the parent's end is stored, so a crash in
      * between asks again on the next run; a child started with `discard` is not linked and goes on.
-     * An unreachable store fails the run (it is tried again); a child that cannot be read is skipped.
+     * Looked for only when the journal names a child: then in one read where the store can (`liveChildren`),
+     * else one read per child. An unreachable store fails the run (it is tried again); a child that cannot
+     * be read is skipped.
      */
     const interruptChildren = (instance: Instance): Effect.Effect<void, WorkflowError> => {
       const open = instance.openChildren()
       if (open.length === 0) return Effect.void
-      return Effect.forEach(
+      const parentId = instance.executionId
+      const stop = (child: ExecutionRecord) =>
+        Effect.catchAll(interruptRecord(child), (error) => skipUnlessUnavailable(error, child.executionId))
+      const skipUnlessUnavailable = (error: WorkflowError, childId: string) =>
+        error.reason === "StoreUnavailable"
+          ? Effect.fail(error)
+          : Effect.logWarning(`Weft: could not interrupt child ${childId} of execution ${parentId}`, error)
+      const oneByOne = Effect.forEach(
         open,
         (childId) =>
           Effect.flatMap(store.get(childId), (child) =>
-            Option.isSome(child) &&
-            child.value.parent?.executionId === instance.executionId &&
-            !terminal.has(child.value.status)
-              ? interruptRecord(child.value)
+            Option.isSome(child) && child.value.parent?.executionId === parentId && !terminal.has(child.value.status)
+              ? stop(child.value)
               : Effect.void
-          ).pipe(
-            Effect.catchAll((error) =>
-              error.reason === "StoreUnavailable"
-                ? Effect.fail(error)
-                : Effect.logWarning(`Weft: could not interrupt child ${childId} of execution ${instance.executionId}`, error)
-            )
-          ),
+          ).pipe(Effect.catchAll((error) => skipUnlessUnavailable(error, childId))),
         { concurrency: 8, discard: true }
+      )
+      if (store.liveChildren === undefined) return oneByOne
+      // Should the one read fail on a row that no longer reads, one read per child skips just that one.
+      return store.liveChildren(parentId).pipe(
+        Effect.matchEffect({
+          onFailure: (error) => (error.reason === "StoreUnavailable" ? Effect.fail(error) : oneByOne),
+          onSuccess: (children) => Effect.forEach(children, stop, { concurrency: 8, discard: true })
+        })
       )
     }
 
