@@ -40,8 +40,8 @@ export class PgDriver extends Context.Tag("@weft/engine-sql/PgDriver")<PgDriver,
 export interface Options {
   readonly url: string
   /**
-   * The size of each of the two pools (the engine's statements; `SqlClient`). Default 10. A pool opens
-   * connections as they are needed and closes those idle for 10 s.
+   * Connections of the two pools in all, half each (the engine's statements; `SqlClient`), at least one
+   * each. Default 10. A pool opens connections as they are needed and closes those idle for 10 s.
    */
   readonly maxConnections?: number | undefined
   /**
@@ -58,8 +58,13 @@ export interface Options {
 export const layer = (options: Options): Layer.Layer<PgDriver | PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
+      const total = options.maxConnections ?? 10
+      const half = Math.max(1, Math.ceil(total / 2))
       const [statements, clients] = yield* Effect.all(
-        [acquirePool(options, STATEMENT_SESSION, "weft"), acquirePool(options, undefined, "weft-sql")],
+        [
+          acquirePool(options.url, half, STATEMENT_SESSION, "weft"),
+          acquirePool(options.url, Math.max(1, total - half), undefined, "weft-sql")
+        ],
         { concurrency: 2 }
       )
       const driver = yield* make(statements, options)
@@ -70,14 +75,14 @@ export const layer = (options: Options): Layer.Layer<PgDriver | PgClient.PgClien
     })
   )
 
-const acquirePool = (options: Options, session: string | undefined, applicationName: string) =>
+const acquirePool = (url: string, max: number, session: string | undefined, applicationName: string) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         // No wait limit for a free connection (as PgClient's own pool): a busy pool queues, it does not fail.
         const pool = new Pg.Pool({
-          connectionString: options.url,
-          max: options.maxConnections ?? 10,
+          connectionString: url,
+          max,
           application_name: applicationName,
           keepAlive: true,
           keepAliveInitialDelayMillis: KEEPALIVE_MS,

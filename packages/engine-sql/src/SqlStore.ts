@@ -284,8 +284,8 @@ export const make = (
     const attemptKey = (executionId: string, name: string, attempt: number) => `${executionId}\u0000${name}\u0000${attempt}`
     const batchAttempt = GroupCommit.make(runtime, {
       alone: (p: WithParams<FencedAttempt>) => recordAttemptAlone(p.executionId, p.fence, p.attempt, p.params),
-      together: (batch) => {
-        return Effect.map(pgOutside(Pg.recordAttempts, Pg.joined(Pg.columns(batch, (p) => p.params), 3)), (rows) => {
+      together: (batch) =>
+        Effect.map(pgOutside(Pg.recordAttempts, Pg.joined(Pg.columns(batch, (p) => p.params), 3)), (rows) => {
           if (num(rows[0]?.written) === batch.length) return batch.map((p) => Exit.succeed(p.attempt))
           // Some were not written (a conflict, a lost claim): those are read back.
           const written = rows[0]?.keys ?? []
@@ -300,7 +300,6 @@ export const make = (
               : existingAttempt(p.executionId, p.fence, p.attempt)
           )
         })
-      }
     })
     /** The parameters of `create`; the first eight are those of `createClaimed`. */
     const createParams = (execution: WorkflowStore.NewExecution) => {

@@ -28,7 +28,10 @@ export const columns = <A>(items: ReadonlyArray<A>, params: (item: A) => Readonl
   return (rows[0] ?? []).map((_, i) => rows.map((row) => row[i]))
 }
 
-/** `columns` with column `json` (JSON texts) joined by U+001E into one text, for `string_to_array` to split. */
+/**
+ * `columns` with column `json` (JSON texts) joined by U+001E into one text, for `string_to_array` to split.
+ * A lone empty text splits into no element: only payloads can be empty (undefined), and `createClaimed` says so.
+ */
 export const joined = (columns: Array<Array<unknown>>, json: number): Array<unknown> =>
   columns.map((column, i) => (i === json ? column.join("\x1e") : column))
 
@@ -82,7 +85,6 @@ export const recordAttempts = statement(
      THEN json_agg(json_build_array(execution_id, name, attempt)) END AS keys
    FROM written`
 )
-
 
 /** $1 execution, $2 name, $3 attempt, $4 fence: the stored attempt and whether the fence still holds. */
 export const existingAttempt = statement(

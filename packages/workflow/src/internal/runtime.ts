@@ -815,8 +815,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
      * A parent that ends takes its awaited children with it: each one still running is asked to stop
      * (an interrupt, so its compensations run). Asked before the parent's end is stored, so a crash in
      * between asks again on the next run; a child started with `discard` is not linked and goes on.
-     * Looked for only when the journal names a child: then in one read where the store can (`liveChildren`),
-     * else one read per child. An unreachable store fails the run (it is tried again); a child that cannot
+     * Those the journal names and has no result of, read at once where the store can (`liveChildren`), else
+     * one read per child. An unreachable store fails the run (it is tried again); a child that cannot
      * be read is skipped.
      */
     const interruptChildren = (instance: Instance): Effect.Effect<void, WorkflowError> => {
@@ -844,7 +844,14 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       return store.liveChildren(parentId).pipe(
         Effect.matchEffect({
           onFailure: (error) => (error.reason === "StoreUnavailable" ? Effect.fail(error) : oneByOne),
-          onSuccess: (children) => Effect.forEach(children, stop, { concurrency: 8, discard: true })
+          // Only those the journal still counts as open: a child whose result the parent has is no longer its
+          // to stop (resumed by hand after a defect, say).
+          onSuccess: (children) =>
+            Effect.forEach(
+              children.filter((child) => open.includes(child.executionId)),
+              stop,
+              { concurrency: 8, discard: true }
+            )
         })
       )
     }
