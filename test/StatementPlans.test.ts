@@ -2,8 +2,11 @@
  * The engine's PostgreSQL statements run with generic plans, made once per connection. Under the session
  * settings of its connections each must be planned with index scans and nested loops only, even on empty
  * tables: a plan that scans a table would be kept, and grow slower with the table, for the connection's life.
+ * Those settings must not reach the user's queries, which run on SqlClient's pool.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import pg from "pg"
@@ -47,5 +50,18 @@ describe("PostgreSQL statement plans", () => {
         assert.isFalse(SCANS.test(plan), `${name} scans a table:\n${plan}`)
         assert.include(plan, "Index", `${name} uses no index:\n${plan}`)
       }
+    }))
+
+  it.scoped("the pinned settings stay on the engine's own connections: SqlClient's keep PostgreSQL's defaults", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const context = yield* Layer.build(PgDriver.layer({ url, maxConnections: 2 }))
+      const driver = Context.get(context, PgDriver.PgDriver)
+      const sql = Context.get(context, SqlClient.SqlClient)
+      const setting = { name: "weft_test_setting", text: "SELECT current_setting('enable_seqscan') AS v, current_setting('plan_cache_mode') AS m" }
+      const [own] = yield* driver.query(setting, [])
+      assert.deepStrictEqual({ ...own }, { v: "off", m: "force_generic_plan" })
+      const [users] = yield* sql.unsafe<{ v: string; m: string }>(setting.text)
+      assert.deepStrictEqual({ ...users }, { v: "on", m: "auto" })
     }))
 })
