@@ -244,6 +244,39 @@ describe("faults and bad input on PostgreSQL", () => {
       assert.strictEqual(counter.get("cut/s5"), 2)
     }), { timeout: 45_000 })
 
+  it.scopedLive("gives up a write on a connection that stops answering (no reset, no error) and goes on", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const proxy = yield* tcpProxy(new URL(url))
+      const proxied = new URL(url)
+      proxied.hostname = "127.0.0.1"
+      proxied.port = String(proxy.port)
+      const gate = yield* Deferred.make<void>()
+      gates.set("frozen/s3", gate)
+      const engine = yield* Layer.build(
+        engineAt(proxied.toString(), {
+          owner: "frozen",
+          storeRetryMs: 20,
+          pollIntervalMs: 3_600_000,
+          maxConnections: 2,
+          queryTimeoutMs: 1_000
+        })
+      )
+      const id = yield* Steps.execute({ id: "frozen" }, { discard: true }).pipe(Effect.provide(engine))
+      yield* waitUntil(Effect.sync(() => counter.get("frozen/s3") === 1), "s3 running")
+      // Every open connection goes silent: s3's result is written into one that never answers.
+      proxy.freeze()
+      yield* Deferred.succeed(gate, undefined)
+      yield* waitUntil(
+        Effect.map(query(url, `SELECT status FROM weft_executions WHERE execution_id = '${id}'`), (rows) => rows[0].status === "succeeded"),
+        "succeeded past the silent connection"
+      )
+      assert.strictEqual(yield* Steps.execute({ id: "frozen" }).pipe(Effect.provide(engine)), "s1-s2-s3-s4-s5")
+      assert.deepStrictEqual(yield* journal(url, id), ["s1#1", "s2#1", "s3#1", "s4#1", "s5#1"])
+      assert.strictEqual(counter.get("frozen/s3"), 2)
+      for (const name of ["s1", "s2", "s4", "s5"]) assert.strictEqual(counter.get(`frozen/${name}`), 1)
+    }), { timeout: 45_000 })
+
   it.scopedLive("rejects malformed tokens and tokens signed by another database's key, writing nothing", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
@@ -420,10 +453,13 @@ const tcpProxy = (target: URL) =>
       readonly port: number
       readonly server: Net.Server
       readonly cut: () => void
+      /** The open connections stop carrying anything, in both directions, without closing; new ones work. */
+      readonly freeze: () => void
       readonly restore: () => void
       readonly refused: (count: number) => Promise<void>
     }>((resume) => {
       const sockets = new Set<Net.Socket>()
+      const frozen = new Set<Net.Socket>()
       let blocked = false
       let refused = 0
       const waiters: Array<{ readonly count: number; readonly resolve: () => void }> = []
@@ -458,6 +494,13 @@ const tcpProxy = (target: URL) =>
             cut: () => {
               blocked = true
               for (const socket of sockets) socket.destroy()
+            },
+            freeze: () => {
+              for (const socket of sockets) {
+                socket.unpipe()
+                socket.pause()
+                frozen.add(socket)
+              }
             },
             restore: () => {
               blocked = false
@@ -622,5 +665,5 @@ const Elder = Workflow.make({ name: "Elder", payload: { id: Schema.String }, suc
 const ElderLive = Elder.toLayer(({ id }) => Effect.orDie(Ledger.execute({ id: `${id}-child` })))
 
 /** A PostgreSQL engine at `url` with this file's workflows registered. */
-const engineAt = (url: string, options: Omit<SqlEngine.Options, "url"> & { readonly maxConnections?: number }) =>
+const engineAt = (url: string, options: SqlEngine.Options & { readonly maxConnections?: number; readonly queryTimeoutMs?: number }) =>
   Layer.mergeAll(StepsLive, LedgerLive, ElderLive).pipe(Layer.provideMerge(SqlEngine.layerPg({ url, ...options })))

@@ -9,6 +9,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import Pg from "pg"
@@ -49,6 +50,12 @@ export interface Options {
    * is given up and opened anew. Default 5,000 ms; `SqlEngine.layerPg` uses half the lease.
    */
   readonly ownQueryTimeoutMs?: number | undefined
+  /**
+   * How long one of the engine's statements may go unanswered before its connection is given up (closed,
+   * and the statement failed as `StoreUnavailable`): a connection that went silent must not hold the writes
+   * queued behind it. Default 10,000 ms. `SqlClient`'s pool has none: your own queries may run long.
+   */
+  readonly queryTimeoutMs?: number | undefined
 }
 
 /**
@@ -62,8 +69,8 @@ export const layer = (options: Options): Layer.Layer<PgDriver | PgClient.PgClien
       const half = Math.max(1, Math.ceil(total / 2))
       const [statements, clients] = yield* Effect.all(
         [
-          acquirePool(options.url, half, STATEMENT_SESSION, "weft"),
-          acquirePool(options.url, Math.max(1, total - half), undefined, "weft-sql")
+          acquirePool(options.url, half, "weft", { options: STATEMENT_SESSION, query_timeout: options.queryTimeoutMs ?? 10_000 }),
+          acquirePool(options.url, Math.max(1, total - half), "weft-sql", {})
         ],
         { concurrency: 2 }
       )
@@ -75,7 +82,7 @@ export const layer = (options: Options): Layer.Layer<PgDriver | PgClient.PgClien
     })
   )
 
-const acquirePool = (url: string, max: number, session: string | undefined, applicationName: string) =>
+const acquirePool = (url: string, max: number, applicationName: string, config: Pg.PoolConfig) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
@@ -86,7 +93,7 @@ const acquirePool = (url: string, max: number, session: string | undefined, appl
           application_name: applicationName,
           keepAlive: true,
           keepAliveInitialDelayMillis: KEEPALIVE_MS,
-          ...(session === undefined ? {} : { options: session })
+          ...config
         })
         // A pooled connection that dies is dropped by the pool; its error must not crash the process.
         pool.on("error", () => undefined)
@@ -94,7 +101,20 @@ const acquirePool = (url: string, max: number, session: string | undefined, appl
       },
       catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
     }),
-    (pool) => Effect.promise(() => pool.end().catch(() => undefined)).pipe(Effect.timeoutOption(1_000))
+    // Interruptible, or the timeout could not stop it (a finalizer is not): a connection whose server went
+    // silent would hold the shutdown forever. What has not ended by then is cut.
+    (pool) =>
+      Effect.promise(() => pool.end().catch(() => undefined)).pipe(
+        Effect.interruptible,
+        Effect.timeoutOption(CLOSE_TIMEOUT_MS),
+        Effect.tap((ended) =>
+          Option.isNone(ended)
+            ? Effect.sync(() => {
+                for (const client of (pool as unknown as { _clients?: Array<Pg.Client> })._clients ?? []) cutStream(client)
+              })
+            : Effect.void
+        )
+      )
   ).pipe(
     Effect.tap((pool) =>
       Effect.tryPromise({
@@ -224,8 +244,22 @@ const listenOn = (url: string) => (channel: string): Stream.Stream<string, SqlEr
     { bufferSize: "unbounded" }
   )
 
+/** Ends a connection; one whose server no longer answers is cut after a second, not waited on. */
 const close = (client: Pg.Client): Promise<void> => {
   client.removeAllListeners()
   client.on("error", () => undefined)
-  return client.end().catch(() => undefined)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      cutStream(client)
+      resolve()
+    }, CLOSE_TIMEOUT_MS)
+  })
+  return Promise.race([client.end().catch(() => undefined), cut]).finally(() => clearTimeout(timer))
 }
+
+const CLOSE_TIMEOUT_MS = 1_000
+
+/** Destroys a connection's socket: `pg` has no other way to drop one that does not answer. */
+const cutStream = (client: Pg.Client): void =>
+  (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.()

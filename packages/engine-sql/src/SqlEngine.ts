@@ -64,11 +64,12 @@ export const layerSqlite = (
  * const EngineLive = SqlEngine.layerPg({ url: "postgres://postgres@127.0.0.1:5432/app" })
  */
 export const layerPg = (
-  options: Options & { readonly url: string; readonly maxConnections?: number | undefined }
+  options: Options & Pick<PgDriver.Options, "url" | "maxConnections" | "queryTimeoutMs">
 ): Layer.Layer<Out | SqlClient.SqlClient | PgClient.PgClient | PgDriver.PgDriver, WorkflowError.WorkflowError> => {
-  const { url, maxConnections, ...rest } = options
+  const { maxConnections, queryTimeoutMs, url, ...rest } = options
   // A heartbeat stuck for half a lease is given up, so the next one goes out on a new connection in time.
-  const driver = PgDriver.layer({ url, maxConnections, ownQueryTimeoutMs: Math.ceil((options.leaseMs ?? 5_000) / 2) }).pipe(
+  const ownQueryTimeoutMs = Math.ceil((options.leaseMs ?? 5_000) / 2)
+  const driver = PgDriver.layer({ url, maxConnections, queryTimeoutMs, ownQueryTimeoutMs }).pipe(
     Layer.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
     Layer.mapError(unavailable(`PostgreSQL at ${redact(url)}`))
   )

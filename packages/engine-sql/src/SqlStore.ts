@@ -465,7 +465,11 @@ export const make = (
       },
 
       release: (executionId, fence) =>
-        Effect.asVoid(q(sql`UPDATE weft_executions SET owner = NULL WHERE execution_id = ${executionId} AND fence = ${fence}`)),
+        Effect.asVoid(
+          isPg
+            ? pg(Pg.release, [executionId, fence])
+            : q(sql`UPDATE weft_executions SET owner = NULL WHERE execution_id = ${executionId} AND fence = ${fence}`)
+        ),
 
       renew: (owner, claims, now) => {
         if (claims.length === 0) return Effect.succeed([])

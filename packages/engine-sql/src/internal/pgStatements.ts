@@ -173,6 +173,12 @@ export const suspend = statement(
    SELECT execution_id FROM changed`
 )
 
+/** $1 execution, $2 fence: gives the claim up (a run that stopped on a failed write releases it on the engine's pool). */
+export const release = statement(
+  "release",
+  `UPDATE weft_executions SET owner = NULL WHERE execution_id = $1::text AND fence = $2::bigint`
+)
+
 /** $1 execution, $2 fence: whether the claim holds (explains a fenced write that changed nothing). */
 export const holds = statement(
   "holds",
