@@ -202,10 +202,7 @@ describe("faults and bad input on PostgreSQL", () => {
   it.scopedLive("survives a connection cut mid-run: it resumes on reconnect, no result lost or doubled", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
-      const proxy = yield* tcpProxy(new URL(url))
-      const proxied = new URL(url)
-      proxied.hostname = "127.0.0.1"
-      proxied.port = String(proxy.port)
+      const { proxied, proxy } = yield* proxiedUrl(url)
       const gate = yield* Deferred.make<void>()
       gates.set("cut/s3", gate)
       // No polling: after the cut, only a retried claim and a LISTEN connection made anew can move work along.
@@ -247,10 +244,7 @@ describe("faults and bad input on PostgreSQL", () => {
   it.scopedLive("gives up a write on a connection that stops answering (no reset, no error) and goes on", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
-      const proxy = yield* tcpProxy(new URL(url))
-      const proxied = new URL(url)
-      proxied.hostname = "127.0.0.1"
-      proxied.port = String(proxy.port)
+      const { proxied, proxy } = yield* proxiedUrl(url)
       const gate = yield* Deferred.make<void>()
       gates.set("frozen/s3", gate)
       const engine = yield* Layer.build(
@@ -520,6 +514,15 @@ const tcpProxy = (target: URL) =>
         proxy.server.close(() => resume(Effect.void))
       })
   )
+
+/** A proxy to the database at `url`, and the URL that goes through it. */
+const proxiedUrl = (url: string) =>
+  Effect.map(tcpProxy(new URL(url)), (proxy) => {
+    const proxied = new URL(url)
+    proxied.hostname = "127.0.0.1"
+    proxied.port = String(proxy.port)
+    return { proxy, proxied }
+  })
 
 /** A port on 127.0.0.1 that nothing listens on. */
 const freePort = () =>
