@@ -197,9 +197,9 @@ export const renew = statement(
 )
 
 /**
- * New executions claimed by their creator, as arrays: $1 ids, $2 workflows, $3 payloads (joined, as the exits of
- * `recordAttempts`), $4 parents,
- * $5 parent deferreds, $6 ats, $7 owners, $8 leases. Returns the rows it inserted (a conflict inserts none).
+ * New executions claimed by their creator, as arrays: $1 ids, $2 workflows, $3 payloads (joined, as the exits
+ * of `recordAttempts`), $4 parents, $5 parent deferreds, $6 ats, $7 owners, $8 leases. Returns the rows it
+ * inserted (a conflict inserts none).
  */
 export const createClaimed = statement(
   "create_claimed",
@@ -221,8 +221,8 @@ export const createClaimed = statement(
 
 /**
  * Completions as arrays: $1 ids, $2 fences, $3 statuses, $4 results (joined, as the exits of `recordAttempts`),
- * $5 ats, $6 event kinds. Locks its
- * rows in id order, as `renew` does, so the two never deadlock. Returns the ids it completed.
+ * $5 ats, $6 event kinds. Locks its rows in id order, as `renew` does, so the two never deadlock. Returns the
+ * ids it completed.
  */
 export const completeMany = statement(
   "complete_many",

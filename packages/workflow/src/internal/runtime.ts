@@ -846,12 +846,13 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           onFailure: (error) => (error.reason === "StoreUnavailable" ? Effect.fail(error) : oneByOne),
           // Only those the journal still counts as open: a child whose result the parent has is no longer its
           // to stop (resumed by hand after a defect, say).
-          onSuccess: (children) =>
-            Effect.forEach(
-              children.filter((child) => open.includes(child.executionId)),
-              stop,
-              { concurrency: 8, discard: true }
-            )
+          onSuccess: (children) => {
+            const named = new Set(open)
+            return Effect.forEach(children.filter((child) => named.has(child.executionId)), stop, {
+              concurrency: 8,
+              discard: true
+            })
+          }
         })
       )
     }
