@@ -241,12 +241,10 @@ describe("faults and bad input on PostgreSQL", () => {
       assert.strictEqual(counter.get("cut/s5"), 2)
     }), { timeout: 45_000 })
 
-  it.scopedLive("gives up a write on a connection that stops answering (no reset, no error) and goes on", () =>
+  it.scopedLive("gives up a statement on a connection that stops answering (no reset, no error) and goes on", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const { proxied, proxy } = yield* proxiedUrl(url)
-      const gate = yield* Deferred.make<void>()
-      gates.set("frozen/s3", gate)
       const engine = yield* Layer.build(
         engineAt(proxied.toString(), {
           owner: "frozen",
@@ -256,9 +254,16 @@ describe("faults and bad input on PostgreSQL", () => {
           queryTimeoutMs: 1_000
         })
       )
+      // A first run lets the engine's start-up reads (its timer loop) finish before anything is frozen.
+      // (Steps counts and gates its activities per engine: the tested run's are the counts past 1.)
+      assert.strictEqual(yield* Steps.execute({ id: "frozen-warm" }).pipe(Effect.provide(engine)), "s1-s2-s3-s4-s5")
+      const gate = yield* Deferred.make<void>()
+      gates.set("frozen/s3", gate)
       const id = yield* Steps.execute({ id: "frozen" }, { discard: true }).pipe(Effect.provide(engine))
-      yield* waitUntil(Effect.sync(() => counter.get("frozen/s3") === 1), "s3 running")
-      // Every open connection goes silent: s3's result is written into one that never answers.
+      yield* waitUntil(Effect.sync(() => counter.get("frozen/s3") === 2), "s3 running")
+      // Every open connection goes silent: s3's result is written into the engine's one that never answers
+      // (or a read of the timer loop gets there first, and the write goes on the connection that replaces it).
+      const acceptedBefore = proxy.accepted()
       proxy.freeze()
       yield* Deferred.succeed(gate, undefined)
       yield* waitUntil(
@@ -267,8 +272,27 @@ describe("faults and bad input on PostgreSQL", () => {
       )
       assert.strictEqual(yield* Steps.execute({ id: "frozen" }).pipe(Effect.provide(engine)), "s1-s2-s3-s4-s5")
       assert.deepStrictEqual(yield* journal(url, id), ["s1#1", "s2#1", "s3#1", "s4#1", "s5#1"])
-      assert.strictEqual(counter.get("frozen/s3"), 2)
-      for (const name of ["s1", "s2", "s4", "s5"]) assert.strictEqual(counter.get(`frozen/${name}`), 1)
+      // The engine gave the silent connection up (its pool has one): it opened a new one.
+      assert.isAbove(proxy.accepted(), acceptedBefore)
+      // s3 ran again only if its write was the statement that timed out: at most once more, never lost.
+      assert.include([2, 3], counter.get("frozen/s3"))
+      for (const name of ["s1", "s2", "s4", "s5"]) assert.strictEqual(counter.get(`frozen/${name}`), 2)
+    }), { timeout: 45_000 })
+
+  it.scopedLive("an inspection read on a connection that stops answering fails as StoreUnavailable, and the next one works", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const { proxied, proxy } = yield* proxiedUrl(url)
+      const engine = yield* Layer.build(
+        engineAt(proxied.toString(), { owner: "cold", pollIntervalMs: 3_600_000, maxConnections: 2, queryTimeoutMs: 1_000 })
+      )
+      assert.strictEqual(yield* Steps.execute({ id: "cold" }).pipe(Effect.provide(engine)), "s1-s2-s3-s4-s5")
+      // Both pools' connections are open (migrations, the run's writes); every one of them goes silent.
+      proxy.freeze()
+      const error = yield* Effect.flip(WorkflowEngine.list({ workflow: "Steps" }).pipe(Effect.provide(engine)))
+      assert.strictEqual(error.reason, "StoreUnavailable")
+      const page = yield* WorkflowEngine.list({ workflow: "Steps" }).pipe(Effect.provide(engine))
+      assert.deepStrictEqual(page.items.map((e) => e.status), ["succeeded"])
     }), { timeout: 45_000 })
 
   it.scopedLive("rejects malformed tokens and tokens signed by another database's key, writing nothing", () =>
@@ -449,6 +473,8 @@ const tcpProxy = (target: URL) =>
       readonly cut: () => void
       /** The open connections stop carrying anything, in both directions, without closing; new ones work. */
       readonly freeze: () => void
+      /** How many connections it has taken in so far. */
+      readonly accepted: () => number
       readonly restore: () => void
       readonly refused: (count: number) => Promise<void>
     }>((resume) => {
@@ -456,6 +482,7 @@ const tcpProxy = (target: URL) =>
       const frozen = new Set<Net.Socket>()
       let blocked = false
       let refused = 0
+      let accepted = 0
       const waiters: Array<{ readonly count: number; readonly resolve: () => void }> = []
       const server = Net.createServer((client) => {
         if (blocked) {
@@ -464,6 +491,7 @@ const tcpProxy = (target: URL) =>
           for (const waiter of waiters) if (refused >= waiter.count) waiter.resolve()
           return
         }
+        accepted++
         const upstream = Net.connect(Number(target.port || 5432), target.hostname)
         const close = () => {
           client.destroy()
@@ -496,6 +524,7 @@ const tcpProxy = (target: URL) =>
                 frozen.add(socket)
               }
             },
+            accepted: () => accepted,
             restore: () => {
               blocked = false
             },

@@ -25,6 +25,8 @@ export interface Prepared {
 export interface Service {
   /** Runs a prepared statement on a pooled connection; its rows. Not interruptible: a statement sent is awaited. */
   readonly query: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+  /** Runs a statement unprepared on the same pool, under the same timeout: the engine's cold statements. */
+  readonly queryText: (text: string, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
   /**
    * Runs a prepared statement on a connection of its own, so it never queues behind the pool (a worker's
    * heartbeat must not wait for the writes of the runs it keeps alive).
@@ -53,7 +55,7 @@ export interface Options {
   /**
    * How long one of the engine's statements may go unanswered before its connection is given up (closed,
    * and the statement failed as `StoreUnavailable`): a connection that went silent must not hold the writes
-   * queued behind it. Default 10,000 ms. `SqlClient`'s pool has none: your own queries may run long.
+   * queued behind it. Default 10,000 ms. `SqlClient`'s pool (transactions, your queries) has none: yours may run long.
    */
   readonly queryTimeoutMs?: number | undefined
 }
@@ -141,19 +143,23 @@ const make = (pool: Pg.Pool, options: Options): Effect.Effect<Service, never, Sc
       Effect.sync(() => ownConnection(options.url, options.ownQueryTimeoutMs ?? 5_000)),
       (own) => Effect.promise(own.close)
     )
-    const run = (client: Pg.Pool | Pg.Client, statement: Prepared, values: ReadonlyArray<unknown>) =>
+    const run = (client: Pg.Pool | Pg.Client, statement: Prepared | string, values: ReadonlyArray<unknown>) =>
       new Promise<ReadonlyArray<any>>((resolve, reject) =>
-        client.query({ name: statement.name, text: statement.text, values: values as Array<unknown> }, (error, result) =>
-          error ? reject(error) : resolve(result.rows)
+        client.query(
+          typeof statement === "string"
+            ? { text: statement, values: values as Array<unknown> }
+            : { name: statement.name, text: statement.text, values: values as Array<unknown> },
+          (error, result) => (error ? reject(error) : resolve(result.rows))
         )
       )
     // Uninterruptible, as documented: a statement once sent is awaited, never abandoned half-way.
-    const query = (statement: Prepared, values: ReadonlyArray<unknown>, on: () => Promise<Pg.Pool | Pg.Client>) =>
+    const query = (statement: Prepared | string, values: ReadonlyArray<unknown>, on: () => Promise<Pg.Pool | Pg.Client>) =>
       Effect.uninterruptible(
         Effect.tryPromise({ try: () => on().then((client) => run(client, statement, values)), catch: failed })
       )
     return {
       query: (statement, values) => query(statement, values, () => Promise.resolve(pool)),
+      queryText: (text, values) => query(text, values, () => Promise.resolve(pool)),
       queryOwn: (statement, values) =>
         Effect.tapError(query(statement, values, own.get), (error) =>
           // Not an error of the statement (those carry a SQLSTATE): the connection is suspect, open another.

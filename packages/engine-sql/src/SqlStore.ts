@@ -179,14 +179,25 @@ export const make = (
     /** Runs a statement, turning driver errors into `StoreUnavailable` (row-decoding errors: see `guarded`). */
     const q = <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, WorkflowError.WorkflowError> =>
       Effect.mapError(effect, unavailable)
-    const rows = (effect: Effect.Effect<ReadonlyArray<any>, SqlError>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
-      q(effect)
 
     /** Whether this fiber is outside a transaction (a transactional activity's writes must use its connection). */
     const outsideTransaction: Effect.Effect<boolean> = Effect.map(
       Effect.serviceOption(SqlClient.TransactionConnection),
       Option.isNone
     )
+
+    /**
+     * Runs a statement; its rows. On PostgreSQL outside a transaction it runs unprepared on the engine's pool,
+     * so a connection that goes silent fails it after `queryTimeoutMs` as it does the hot statements.
+     */
+    const rows = (statement: Statement.Statement<any>): Effect.Effect<ReadonlyArray<any>, WorkflowError.WorkflowError> =>
+      Option.isNone(driver)
+        ? q(statement)
+        : Effect.flatMap(outsideTransaction, (outside) => {
+            if (!outside) return q(statement)
+            const [text, values] = statement.compile()
+            return q(driver.value.queryText(text, values))
+          })
 
     /** A hot-path PostgreSQL statement outside a transaction: prepared on the driver's pool, else plain text. */
     const pgOutside = (statement: PgDriver.Prepared, values: ReadonlyArray<unknown>) =>
@@ -197,7 +208,7 @@ export const make = (
       Option.isNone(driver)
         ? pgOutside(statement, values)
         : Effect.flatMap(outsideTransaction, (outside) =>
-            outside ? pgOutside(statement, values) : rows(sql.unsafe(statement.text, values as Array<any>))
+            outside ? pgOutside(statement, values) : q(sql.unsafe(statement.text, values as Array<any>))
           )
 
     /** Runs `effect` in one transaction; a failed BEGIN or COMMIT is `StoreUnavailable`. */
@@ -209,10 +220,10 @@ export const make = (
       sql`EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)`
 
     const notify = (kind: Notification["kind"], id: string, workflow?: string) =>
-      isPg ? q(sql`SELECT pg_notify(${CHANNEL}, ${`${kind}:${id}:${workflow ?? ""}`})`) : Effect.void
+      isPg ? rows(sql`SELECT pg_notify(${CHANNEL}, ${`${kind}:${id}:${workflow ?? ""}`})`) : Effect.void
 
     const event = (executionId: string, kind: WorkflowStore.EventKind, at: number, detail?: string) =>
-      q(sql`INSERT INTO weft_events (execution_id, kind, at, detail) VALUES (${executionId}, ${kind}, ${at}, ${detail ?? null})`)
+      rows(sql`INSERT INTO weft_events (execution_id, kind, at, detail) VALUES (${executionId}, ${kind}, ${at}, ${detail ?? null})`)
 
     /**
      * 1 while `fence` still holds the execution, else 0: a fenced write that found its row already
@@ -468,7 +479,7 @@ export const make = (
         Effect.asVoid(
           isPg
             ? pg(Pg.release, [executionId, fence])
-            : q(sql`UPDATE weft_executions SET owner = NULL WHERE execution_id = ${executionId} AND fence = ${fence}`)
+            : rows(sql`UPDATE weft_executions SET owner = NULL WHERE execution_id = ${executionId} AND fence = ${fence}`)
         ),
 
       renew: (owner, claims, now) => {
@@ -631,7 +642,7 @@ export const make = (
         Effect.gen(function* () {
           if (workflows.length === 0) return []
           const names = sql.in(workflows as Array<string>)
-          yield* q(sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${now}
+          yield* rows(sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${now}
             WHERE status = 'suspended' AND wake_at <= ${now} AND workflow IN ${names}`)
           const ready = yield* rows(sql`SELECT execution_id, workflow FROM weft_executions
             WHERE status = 'running' AND workflow IN ${names} AND (owner IS NULL OR lease_until <= ${now})
@@ -650,7 +661,7 @@ export const make = (
 
       enqueue: (item) =>
         Effect.zipRight(
-          q(sql`INSERT INTO weft_queue (queue, item_id, payload, token, enqueued_at)
+          rows(sql`INSERT INTO weft_queue (queue, item_id, payload, token, enqueued_at)
             VALUES (${item.queue}, ${item.itemId}, ${payloadText(item.payload)}, ${item.token}, ${item.enqueuedAt})
             ON CONFLICT DO NOTHING`),
           notify("queue", item.queue)
@@ -688,7 +699,7 @@ export const make = (
           (r) => r.length > 0
         ),
 
-      ackQueueItem: (queue, itemId) => Effect.asVoid(q(sql`DELETE FROM weft_queue WHERE queue = ${queue} AND item_id = ${itemId}`)),
+      ackQueueItem: (queue, itemId) => Effect.asVoid(rows(sql`DELETE FROM weft_queue WHERE queue = ${queue} AND item_id = ${itemId}`)),
 
       list: (filter) =>
         Effect.gen(function* () {
@@ -731,7 +742,7 @@ export const make = (
 
       signingKey: (generate) =>
         Effect.gen(function* () {
-          yield* q(sql`INSERT INTO weft_meta (key, value) VALUES ('signing_key', ${Buffer.from(generate()).toString("hex")})
+          yield* rows(sql`INSERT INTO weft_meta (key, value) VALUES ('signing_key', ${Buffer.from(generate()).toString("hex")})
             ON CONFLICT DO NOTHING`)
           const found = yield* rows(sql`SELECT value FROM weft_meta WHERE key = 'signing_key'`)
           return new Uint8Array(Buffer.from(found[0].value as string, "hex"))
