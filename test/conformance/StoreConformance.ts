@@ -185,6 +185,9 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           for (const record of found) assert.deepStrictEqual(record, yield* getOf(store, record.executionId))
           assert.deepStrictEqual((yield* liveChildren("q")).map((r) => r.executionId), ["other"])
           assert.deepStrictEqual(yield* liveChildren("running"), [])
+          // A failed child resumed by hand is live again.
+          assert.isTrue(yield* store.reopen("ended-failed", T0 + 2))
+          assert.deepStrictEqual((yield* liveChildren("p")).map((r) => r.executionId).sort(), ["ended-failed", "running", "waiting"])
         }))
     })
 

@@ -49,8 +49,19 @@ export const make = (options: Options = {}): Service => {
   const leaseMs = options.leaseMs ?? 5_000
   const entries = new Map<string, Entry>()
   const open = new Set<string>()
-  /** Linked children by parent. */
+  /** Linked children by parent, while they have not ended (a reopened child is linked again). */
   const children = new Map<string, Set<string>>()
+  const link = (record: ExecutionRecord) => {
+    if (record.parent === undefined) return
+    const siblings = children.get(record.parent.executionId)
+    if (siblings === undefined) children.set(record.parent.executionId, new Set([record.executionId]))
+    else siblings.add(record.executionId)
+  }
+  const unlink = (record: ExecutionRecord) => {
+    if (record.parent === undefined) return
+    const siblings = children.get(record.parent.executionId)
+    if (siblings?.delete(record.executionId) === true && siblings.size === 0) children.delete(record.parent.executionId)
+  }
   const queues = new Map<string, Map<string, QueueEntry>>()
   let key: Uint8Array | undefined
   let fences = 0
@@ -102,11 +113,7 @@ export const make = (options: Options = {}): Service => {
           leaseUntil: execution.claimFor === undefined ? 0 : execution.at + leaseMs
         })
         open.add(execution.executionId)
-        if (execution.parent !== undefined) {
-          const siblings = children.get(execution.parent.executionId)
-          if (siblings === undefined) children.set(execution.parent.executionId, new Set([execution.executionId]))
-          else siblings.add(execution.executionId)
-        }
+        link(record)
         return { created: true, record, fence: execution.claimFor === undefined ? undefined : fences }
       }),
 
@@ -226,6 +233,7 @@ export const make = (options: Options = {}): Service => {
         update(entry, { status: completion.status, result: completion.result, wakeAt: undefined }, completion.at)
         entry.owner = undefined
         open.delete(executionId)
+        unlink(entry.record)
         ;(entry.events ??= []).push({
           kind: completion.status === "succeeded" ? "completed" : completion.status,
           at: completion.at,
@@ -259,6 +267,7 @@ export const make = (options: Options = {}): Service => {
         if (entry === undefined || entry.record.status !== "failed") return false
         update(entry, { status: "running", result: undefined, wakeSeq: entry.record.wakeSeq + 1 }, at)
         open.add(executionId)
+        link(entry.record)
         ;(entry.events ??= []).push({ kind: "resumed", at, detail: "after defect" })
         return true
       }),
