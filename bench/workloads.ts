@@ -157,6 +157,7 @@ const W3_SUM = (W3_ACTIVITIES * (W3_ACTIVITIES - 1)) / 2
 // W4: what a suspended execution costs while it waits. Only the V8 heap counts: a SQL store's rows
 // live in the database (or SQLite's native memory), so there the number is the engine's own share.
 const Approval = DurableDeferred.make("approval", { success: Schema.Boolean })
+const W4_SIGNALS = 100
 const W4Flow = Workflow.make({ name: "bench/W4", payload: byId, success: Schema.Boolean, idempotencyKey: idKey })
 const W4Live = W4Flow.toLayer(() => DurableDeferred.await(Approval))
 
@@ -416,7 +417,9 @@ export const workloads: ReadonlyArray<Workload> = [
         targets: { memory: 0, postgres: 0 },
         better: "lower",
         digits: 0
-      }
+      },
+      // Then some of them, one at a time: a token completes the deferred, the caller awaits the result.
+      { key: "signalP50Ms", label: `signal -> result p50, ${W4_SIGNALS} one by one`, unit: "ms", better: "lower", digits: 3 }
     ],
     run: (engine) => {
       const executions = engine.sizes.w4Executions
@@ -444,7 +447,28 @@ export const workloads: ReadonlyArray<Workload> = [
             const fibersHeld = yield* settleFibers(tracker, baselineFibers, durable)
             yield* collect
             const after = process.memoryUsage().heapUsed
-            return { bytesPerExecution: (after - before) / executions, fibersHeld, suspendMs, polls }
+            yield* marks.stop
+            const latencies: Array<number> = []
+            const signals = Math.min(W4_SIGNALS, executions)
+            const sent = Statements.tally()
+            for (let id = 0; id < signals; id++) {
+              const executionId = yield* W4Flow.executionId({ id })
+              const started = yield* now
+              const token = yield* DurableDeferred.tokenFor(Approval, { workflow: W4Flow.name, executionId })
+              yield* DurableDeferred.succeed(Approval, { token, value: true })
+              yield* check((yield* W4Flow.execute({ id })) === true, "W4: an approved execution returns true")
+              latencies.push((yield* now) - started)
+            }
+            latencies.sort((a, b) => a - b)
+            const signalled = Statements.since(sent)
+            return {
+              ...(durable ? { "statements/signal": signalled.statements / signals, "commits/signal": signalled.commits / signals } : {}),
+              bytesPerExecution: (after - before) / executions,
+              fibersHeld,
+              suspendMs,
+              polls,
+              signalP50Ms: quantile(latencies, 0.5)
+            }
           }), W4Live).pipe(Effect.supervised(tracker))
       })
     }

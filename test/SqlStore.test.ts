@@ -196,6 +196,43 @@ describe("SqlStore on PostgreSQL: round trips", () => {
         claims: 1
       })
     }).pipe(Effect.provide(driverStore(1_000_000))))
+
+  it.scoped("a clock, a deferred, a deferred completed from outside, a wake and an interrupt request are one statement each", () =>
+    Effect.gen(function* () {
+      Statements.install()
+      const store = yield* WorkflowStore.WorkflowStore
+      const count = <A, E>(effect: Effect.Effect<A, E>) =>
+        Effect.gen(function* () {
+          const before = Statements.tally()
+          const value = yield* effect
+          return [value, Statements.since(before).statements] as const
+        })
+      const { fence } = yield* store.create(newExecution("d1", { claimFor: "a", announce: false }))
+      const [, clocks] = yield* count(store.recordClock("d1", fence!, { name: "nap", wakeAt: T + 60_000 }))
+      const [, deferreds] = yield* count(
+        store.recordDeferred("d1", fence!, { name: "own", exit: { _tag: "Success", value: 1 }, completedAt: T + 1 })
+      )
+      assert.isTrue(yield* store.suspend("d1", fence!, 0, T + 60_000, T + 2))
+      const signal = { name: "signal", exit: { _tag: "Success", value: "go" }, completedAt: T + 3 }
+      const [completed, completions] = yield* count(store.completeDeferred("d1", signal))
+      assert.isTrue(completed.applied)
+      // A second completion is reported, not applied: the stored one is read back.
+      const again = yield* store.completeDeferred("d1", { ...signal, exit: { _tag: "Success", value: "late" } })
+      assert.deepStrictEqual(again, { applied: false, record: signal })
+      const [woken, wakes] = yield* count(store.wake("d1", T + 4))
+      const [requested, requests] = yield* count(store.requestInterrupt("d1", T + 5))
+      assert.isTrue(woken && requested)
+      const detail = yield* detailOf(store, "d1")
+      assert.strictEqual(detail.execution.status, "running")
+      assert.deepStrictEqual(detail.events.map((e) => e.kind), ["started", "suspended", "signal-received", "signal-ignored", "resumed", "interrupt-requested"])
+      assert.deepStrictEqual({ clocks, deferreds, completions, wakes, requests }, {
+        clocks: 1,
+        deferreds: 1,
+        completions: 1,
+        wakes: 1,
+        requests: 1
+      })
+    }).pipe(Effect.provide(driverStore(1_000_000))))
 })
 
 describe("SqlStore on PostgreSQL: completion notices", () => {

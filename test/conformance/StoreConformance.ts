@@ -448,7 +448,13 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           const second = { name: "approval", exit: success("no"), completedAt: T0 + 2 }
           assert.deepStrictEqual(yield* store.completeDeferred("e1", second), { applied: false, record: first })
           assert.deepStrictEqual(yield* getOf(store, "e1"), afterFirst)
-          assert.deepStrictEqual((yield* detailOf(store, "e1")).deferreds, [first])
+          const detail = yield* detailOf(store, "e1")
+          assert.deepStrictEqual(detail.deferreds, [first])
+          // Each completion is logged by the same write, applied or not.
+          assert.deepStrictEqual(detail.events.slice(1), [
+            { kind: "signal-received", at: T0 + 1, detail: "approval" },
+            { kind: "signal-ignored", at: T0 + 2, detail: "approval" }
+          ])
         }))
 
       test("completeDeferred wakes a suspended execution without a claim: running, wakeSeq bumped, no wake time", (store) =>
@@ -773,6 +779,7 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           assert.deepStrictEqual(detail.events, [
             { kind: "started", at: T0, detail: undefined },
             { kind: "suspended", at: T0 + 10, detail: undefined },
+            { kind: "signal-received", at: T0 + 20, detail: "approval" },
             { kind: "completed", at: T0 + 30, detail: undefined }
           ])
         }))
@@ -1242,7 +1249,7 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
             { name: "approval ✓", exit: failure_(sample()), completedAt: T0 },
             { name: "race 🏁", exit: success(sample()), completedAt: T0 }
           ])
-          assert.deepStrictEqual(detail.events.find((e) => e.kind === "signal-received")?.detail, TEXT)
+          assert.deepStrictEqual(detail.events.filter((e) => e.kind === "signal-received").map((e) => e.detail), ["approval ✓", TEXT])
           assert.deepStrictEqual((yield* store.list({})).items[0]?.payload, sample())
           assert.deepStrictEqual(yield* store.claimQueueItems("qüeue ✓", OWNER_A, 1, T0), [
             queueItem("qüeue ✓", "item/😀", sample())

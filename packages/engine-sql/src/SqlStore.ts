@@ -383,22 +383,54 @@ export const make = (
         )
     })
 
-    /** Makes an execution runnable with `update` (RETURNING workflow), logs `kind` and announces `notice`. False if nothing changed. */
+    /**
+     * Makes an execution runnable, logs it and announces it: on PostgreSQL the prepared `statement` ($1 id,
+     * $2 at, $3 detail), else `update` and the event in one transaction. False if nothing changed.
+     */
     const wakeWith = (
       executionId: string,
+      statement: PgDriver.Prepared,
       update: Statement.Statement<unknown>,
       kind: WorkflowStore.EventKind,
       at: number,
-      detail?: string,
-      notice: Notification["kind"] = "wake"
+      detail?: string
     ) =>
-      Effect.gen(function* () {
-        const woken = yield* rows(update)
-        if (woken.length === 0) return false
-        yield* event(executionId, kind, at, detail)
-        yield* notify(notice, executionId, woken[0].workflow)
-        return true
+      isPg
+        ? Effect.map(pg(statement, [executionId, at, detail ?? null]), (woken) => woken.length > 0)
+        : inTransaction(
+            Effect.gen(function* () {
+              const woken = yield* rows(update)
+              if (woken.length === 0) return false
+              yield* event(executionId, kind, at, detail)
+              return true
+            })
+          )
+
+    const noExecution = (executionId: string, name: string) =>
+      new WorkflowError.WorkflowError({
+        reason: "ExecutionNotFound",
+        executionId,
+        message: `No execution ${executionId} to complete deferred "${name}" of`
       })
+
+    /** `completeDeferred` on SQLite: one transaction (a lone writer, so no statement needs to wait on another). */
+    const completeDeferredSqlite = (executionId: string, deferred: DeferredRecord) =>
+      Effect.gen(function* () {
+        const execution = yield* rows(sql`SELECT workflow FROM weft_executions WHERE execution_id = ${executionId}`)
+        if (execution.length === 0) return yield* Effect.fail(noExecution(executionId, deferred.name))
+        const inserted = yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
+          VALUES (${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt})
+          ON CONFLICT DO NOTHING RETURNING name`)
+        yield* event(executionId, inserted.length === 0 ? "signal-ignored" : "signal-received", deferred.completedAt, deferred.name)
+        if (inserted.length === 0) {
+          const existing = yield* rows(sql`SELECT * FROM weft_deferreds WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
+          return { applied: false, record: toDeferred(executionId, existing[0]) }
+        }
+        yield* rows(sql`UPDATE weft_executions
+          SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${deferred.completedAt}
+          WHERE execution_id = ${executionId} AND status NOT IN ${terminal}`)
+        return { applied: true, record: deferred }
+      }).pipe(inTransaction)
 
     const store: Service = {
       create: (execution) =>
@@ -519,55 +551,49 @@ export const make = (
 
       recordClock: (executionId, fence, clock) =>
         Effect.gen(function* () {
-          const inserted = yield* rows(sql`INSERT INTO weft_clocks (execution_id, name, wake_at)
-            SELECT ${executionId}, ${clock.name}, ${clock.wakeAt}
-            WHERE ${fenceHolds(executionId, fence)}
-            ON CONFLICT DO NOTHING RETURNING wake_at`)
+          const inserted = isPg
+            ? yield* pg(Pg.recordClock, [executionId, clock.name, clock.wakeAt, fence])
+            : yield* rows(sql`INSERT INTO weft_clocks (execution_id, name, wake_at)
+                SELECT ${executionId}, ${clock.name}, ${clock.wakeAt}
+                WHERE ${fenceHolds(executionId, fence)}
+                ON CONFLICT DO NOTHING RETURNING wake_at`)
           if (inserted.length > 0) return clock
-          const existing = yield* rows(sql`SELECT wake_at, ${held(executionId, fence)} AS held FROM weft_clocks
-            WHERE execution_id = ${executionId} AND name = ${clock.name}`)
+          const existing = isPg
+            ? yield* pg(Pg.existingClock, [executionId, clock.name, fence])
+            : yield* rows(sql`SELECT wake_at, ${held(executionId, fence)} AS held FROM weft_clocks
+                WHERE execution_id = ${executionId} AND name = ${clock.name}`)
           if (existing.length > 0 && num(existing[0].held) > 0) return { name: clock.name, wakeAt: num(existing[0].wake_at) }
           return yield* Effect.fail(leaseLost(executionId))
         }),
 
       recordDeferred: (executionId, fence, deferred) =>
         Effect.gen(function* () {
-          const inserted = yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
-            SELECT ${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt}
-            WHERE ${fenceHolds(executionId, fence)}
-            ON CONFLICT DO NOTHING RETURNING name`)
+          const exit = JSON.stringify(deferred.exit)
+          const inserted = isPg
+            ? yield* pg(Pg.recordDeferred, [executionId, deferred.name, exit, deferred.completedAt, fence])
+            : yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
+                SELECT ${executionId}, ${deferred.name}, ${exit}, ${deferred.completedAt}
+                WHERE ${fenceHolds(executionId, fence)}
+                ON CONFLICT DO NOTHING RETURNING name`)
           if (inserted.length > 0) return deferred
-          const existing = yield* rows(sql`SELECT d.*, ${held(executionId, fence)} AS held FROM weft_deferreds d
-            WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
+          const existing = isPg
+            ? yield* pg(Pg.existingDeferred, [executionId, deferred.name, fence])
+            : yield* rows(sql`SELECT d.*, ${held(executionId, fence)} AS held FROM weft_deferreds d
+                WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
           if (existing.length > 0 && num(existing[0].held) > 0) return toDeferred(executionId, existing[0])
           return yield* Effect.fail(leaseLost(executionId))
         }),
 
       completeDeferred: (executionId, deferred) =>
-        Effect.gen(function* () {
-          const execution = yield* rows(sql`SELECT workflow FROM weft_executions WHERE execution_id = ${executionId}`)
-          if (execution.length === 0) {
-            return yield* Effect.fail(
-              new WorkflowError.WorkflowError({
-                reason: "ExecutionNotFound",
-                executionId,
-                message: `No execution ${executionId} to complete deferred "${deferred.name}" of`
-              })
-            )
-          }
-          const inserted = yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
-            VALUES (${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt})
-            ON CONFLICT DO NOTHING RETURNING name`)
-          if (inserted.length === 0) {
-            const existing = yield* rows(sql`SELECT * FROM weft_deferreds WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
-            return { applied: false, record: toDeferred(executionId, existing[0]) }
-          }
-          const woken = yield* rows(sql`UPDATE weft_executions
-            SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${deferred.completedAt}
-            WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`)
-          if (woken.length > 0) yield* notify("wake", executionId, woken[0].workflow)
-          return { applied: true, record: deferred }
-        }).pipe(inTransaction),
+        isPg
+          ? Effect.gen(function* () {
+              const [result] = yield* pg(Pg.completeDeferred, [executionId, deferred.name, JSON.stringify(deferred.exit), deferred.completedAt])
+              if (num(result.found) === 0) return yield* Effect.fail(noExecution(executionId, deferred.name))
+              if (num(result.applied) > 0) return { applied: true, record: deferred }
+              const [existing] = yield* pg(Pg.deferred, [executionId, deferred.name])
+              return { applied: false, record: toDeferred(executionId, existing) }
+            })
+          : completeDeferredSqlite(executionId, deferred),
 
       suspend: (executionId, fence, expectedWakeSeq, wakeAt, at, awaited) =>
         Effect.gen(function* () {
@@ -608,6 +634,7 @@ export const make = (
       wake: (executionId, at) =>
         wakeWith(
           executionId,
+          Pg.wake,
           sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${at}
             WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
           "resumed",
@@ -617,18 +644,18 @@ export const make = (
       requestInterrupt: (executionId, at) =>
         wakeWith(
           executionId,
+          Pg.requestInterrupt,
           sql`UPDATE weft_executions
             SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, interrupt_requested = 1, updated_at = ${at}
             WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
           "interrupt-requested",
-          at,
-          undefined,
-          "interrupt"
+          at
         ),
 
       reopen: (executionId, at) =>
         wakeWith(
           executionId,
+          Pg.reopen,
           sql`UPDATE weft_executions SET status = 'running', result = NULL, wake_seq = wake_seq + 1, updated_at = ${at}
             WHERE execution_id = ${executionId} AND status = 'failed' RETURNING workflow`,
           "resumed",

@@ -198,8 +198,13 @@ export const make = (options: Options = {}): Service => {
         }
         const deferreds = (entry.deferreds ??= [])
         const existing = deferreds.find((d) => d.name === deferred.name)
-        if (existing !== undefined) return Effect.succeed({ applied: false, record: existing })
+        const events = (entry.events ??= [])
+        if (existing !== undefined) {
+          events.push({ kind: "signal-ignored", at: deferred.completedAt, detail: deferred.name })
+          return Effect.succeed({ applied: false, record: existing })
+        }
         deferreds.push(deferred)
+        events.push({ kind: "signal-received", at: deferred.completedAt, detail: deferred.name })
         if (!terminal.has(entry.record.status)) wakeUp(entry, deferred.completedAt)
         return Effect.succeed({ applied: true, record: deferred })
       }),

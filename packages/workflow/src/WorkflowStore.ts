@@ -200,7 +200,8 @@ export interface Service {
   /** Stores a timer unless one of that name exists; returns the stored one. */
   readonly recordClock: (executionId: string, fence: number, clock: ClockRecord) => Eff<ClockRecord>
   /**
-   * Completes a deferred unless already completed and wakes the execution (bumps `wakeSeq`).
+   * Completes a deferred unless already completed and wakes the execution (bumps `wakeSeq`), logging
+   * `signal-received` (or `signal-ignored`) with the deferred's name in the same write.
    * Returns the stored record and whether this call's exit was applied.
    */
   readonly completeDeferred: (

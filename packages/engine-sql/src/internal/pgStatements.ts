@@ -241,3 +241,95 @@ export const completeMany = statement(
    announced AS (SELECT pg_notify('weft', 'done:' || execution_id || ':') FROM changed WHERE watched = 1)
    SELECT execution_id, (SELECT count(*) FROM announced) AS announced FROM changed`
 )
+
+/** $1 execution, $2 name, $3 wake at, $4 fence: a durable sleep's clock, fenced. */
+export const recordClock = statement(
+  "record_clock",
+  `INSERT INTO weft_clocks (execution_id, name, wake_at)
+   SELECT $1::text, $2::text, $3::bigint WHERE ${fenced("$4::bigint")}
+   ON CONFLICT DO NOTHING RETURNING wake_at`
+)
+
+/** $1 execution, $2 name, $3 fence: the stored clock and whether the fence still holds. */
+export const existingClock = statement(
+  "existing_clock",
+  `SELECT wake_at, (${fenced("$3::bigint")})::int AS held FROM weft_clocks WHERE execution_id = $1 AND name = $2`
+)
+
+/** $1 execution, $2 name, $3 exit, $4 completed at, $5 fence: a deferred the run itself resolved, fenced. */
+export const recordDeferred = statement(
+  "record_deferred",
+  `INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
+   SELECT $1::text, $2::text, $3::text, $4::bigint WHERE ${fenced("$5::bigint")}
+   ON CONFLICT DO NOTHING RETURNING name`
+)
+
+/** $1 execution, $2 name, $3 fence: the stored deferred and whether the fence still holds. */
+export const existingDeferred = statement(
+  "existing_deferred",
+  `SELECT name, exit, completed_at, (${fenced("$3::bigint")})::int AS held FROM weft_deferreds
+   WHERE execution_id = $1 AND name = $2`
+)
+
+/** $1 execution, $2 name: a stored deferred. */
+export const deferred = statement(
+  "deferred",
+  `SELECT name, exit, completed_at FROM weft_deferreds WHERE execution_id = $1 AND name = $2`
+)
+
+/**
+ * $1 execution, $2 name, $3 exit, $4 completed at: a deferred completed from outside the run (a token, a
+ * child's end). Stores it unless it has a result, makes a live execution runnable, logs the signal (received or
+ * ignored) and announces it, in one statement. `found` 0: no such execution; `applied` 0: it had a result (read it with `deferred`).
+ */
+export const completeDeferred = statement(
+  "complete_deferred",
+  `WITH target AS (SELECT execution_id FROM weft_executions WHERE execution_id = $1::text),
+   inserted AS (
+     INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
+     SELECT execution_id, $2::text, $3::text, $4::bigint FROM target
+     ON CONFLICT DO NOTHING RETURNING name),
+   woken AS (
+     UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = $4::bigint
+     WHERE execution_id = $1::text AND status NOT IN ('succeeded', 'failed', 'interrupted') AND EXISTS (SELECT 1 FROM inserted)
+     RETURNING workflow),
+   logged AS (
+     INSERT INTO weft_events (execution_id, kind, at, detail)
+     SELECT execution_id, CASE WHEN EXISTS (SELECT 1 FROM inserted) THEN 'signal-received' ELSE 'signal-ignored' END,
+       $4::bigint, $2::text FROM target),
+   announced AS (SELECT pg_notify('weft', 'wake:' || $1::text || ':' || workflow) FROM woken)
+   SELECT (SELECT count(*) FROM target)::int AS found, (SELECT count(*) FROM inserted)::int AS applied,
+     (SELECT count(*) FROM announced)::int AS announced`
+)
+
+/**
+ * Makes an execution runnable (`set`, on the rows `where` admits), logs `kind` with $3 detail and announces
+ * `notice`, in one statement: $1 execution, $2 at, $3 detail or null. Returns the workflow if it changed.
+ */
+const wakeStatement = (name: string, set: string, where: string, kind: string, notice: string) =>
+  statement(
+    name,
+    `WITH woken AS (
+       UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, updated_at = $2::bigint, ${set}
+       WHERE execution_id = $1::text AND ${where} RETURNING execution_id, workflow),
+     logged AS (INSERT INTO weft_events (execution_id, kind, at, detail) SELECT execution_id, '${kind}', $2::bigint, $3::text FROM woken),
+     announced AS (SELECT pg_notify('weft', '${notice}:' || execution_id || ':' || workflow) FROM woken)
+     SELECT workflow, (SELECT count(*) FROM announced)::int AS announced FROM woken`
+  )
+
+const LIVE = "status NOT IN ('succeeded', 'failed', 'interrupted')"
+
+/** Wakes a live execution (a timer fired, `resume`). */
+export const wake = wakeStatement("wake", "wake_at = NULL", LIVE, "resumed", "wake")
+
+/** Asks a live execution to stop, waking it so whoever can run it sees the request. */
+export const requestInterrupt = wakeStatement(
+  "request_interrupt",
+  "wake_at = NULL, interrupt_requested = 1",
+  LIVE,
+  "interrupt-requested",
+  "interrupt"
+)
+
+/** Puts a failed execution back to running, its journal kept (`resume` after a defect). */
+export const reopen = wakeStatement("reopen", "result = NULL", "status = 'failed'", "resumed", "wake")

@@ -925,7 +925,6 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
         const { applied, record } = yield* store.completeDeferred(executionId, { name, exit, completedAt: at })
-        yield* store.appendEvent(executionId, { kind: applied ? "signal-received" : "signal-ignored", at, detail: name })
         if (!applied) return false
         running.get(executionId)?.instance?.deliver(record)
         // As in `start`: claiming a workflow this engine cannot run would race its workers' wake-up and win.
