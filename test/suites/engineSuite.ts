@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -210,6 +211,35 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
           assert.strictEqual(yield* Fiber.join(fiber), "slept")
           const events = (yield* record(id)).events.map((e) => e.kind)
           assert.notInclude(events, "suspended")
+        })
+      ))
+
+    it.scoped("stores a sub-millisecond sleep's wake time as a whole millisecond, rounded up, and wakes then", () =>
+      run(
+        Effect.gen(function* () {
+          const fiber = yield* Effect.fork(Sleeper.execute({ id: "s-micros", duration: "2500 micros" }))
+          const id = yield* Sleeper.executionId({ id: "s-micros", duration: "2500 micros" })
+          yield* waitUntil(Effect.map(attempts(id), (a) => a.length === 1), "before the sleep")
+          yield* waitUntil(Effect.map(record(id), (r) => r.clocks.length === 1), "the clock stored")
+          const [clock] = (yield* record(id)).clocks
+          const started = (yield* record(id)).execution.createdAt
+          assert.strictEqual(clock!.wakeAt, started + 3)
+          yield* TestClock.adjust("3 millis")
+          assert.strictEqual(yield* Fiber.join(fiber), "slept")
+        })
+      ))
+
+    it.scoped("suspends an infinite sleep with the latest wake time a store keeps, until it is interrupted", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Sleeper.execute({ id: "s-forever", duration: "forever" }, { discard: true })
+          yield* suspended(Sleeper, id)
+          assert.deepStrictEqual((yield* record(id)).clocks.map((c) => c.wakeAt), [Number.MAX_SAFE_INTEGER])
+          yield* TestClock.adjust("1000 days")
+          assert.isTrue(yield* hasStatus(id, "suspended"))
+          yield* Sleeper.interrupt(id)
+          yield* waitUntil(hasStatus(id, "interrupted"), "interrupted")
+          assert.strictEqual(counter.get("s-forever:after"), 0)
         })
       ))
 
@@ -726,7 +756,7 @@ const Sleeper = Workflow.make({
 const SleeperLive = Sleeper.toLayer(({ id, duration }) =>
   Effect.gen(function* () {
     yield* step(id, "before", "")
-    yield* DurableClock.sleep({ name: "nap", duration: duration as any })
+    yield* DurableClock.sleep({ name: "nap", duration: duration === "forever" ? Duration.infinity : (duration as Duration.DurationInput) })
     yield* step(id, "after", "")
     return "slept"
   })

@@ -125,6 +125,13 @@ export const CHILD_RESULT = `${RESERVED}child/`
 
 const liveClock = Clock.make()
 
+/** The longest wait a JS timer keeps (about 24.8 days); Effect treats a longer one as never firing. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A clock's wake time `millis` after `now`, as stored: see `clock`. */
+const wakeTime = (now: number, millis: number): number =>
+  Number.isNaN(millis) ? now : Math.min(Number.MAX_SAFE_INTEGER, Math.ceil(now + Math.max(0, millis)))
+
 /**
  * Sleeps in real time whatever `Clock` is installed: polling, heartbeats and store retries are
  * about processes and databases, not durable time, so `TestClock.adjust("3 days")` must not spin them.
@@ -313,19 +320,22 @@ export class Instance {
         const remaining = wakeAt - now
         if (remaining <= 0) return Effect.void
         if (this.interrupting) return Effect.interrupt
-        if (remaining <= threshold) return this.busy(Effect.sleep(remaining))
+        if (remaining <= Math.min(threshold, MAX_TIMER_MS)) return this.busy(Effect.sleep(remaining))
         this.waitUntil(wakeAt)
         return this.block(Effect.never)
       })
     )
   }
 
-  /** The stored wake time of clock `name`, storing now + millis the first time. */
+  /**
+   * The stored wake time of clock `name`, storing now + millis the first time: a whole millisecond, rounded
+   * up (never early); an infinite or too distant one is the latest time a store keeps, so it never fires.
+   */
   clock(name: string, millis: number): Effect.Effect<number> {
     const stored = this.clocks.get(name)
     if (stored !== undefined) return Effect.succeed(stored)
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      this.engine.store.recordClock(this.executionId, this.fence, { name, wakeAt: now + millis }).pipe(
+      this.engine.store.recordClock(this.executionId, this.fence, { name, wakeAt: wakeTime(now, millis) }).pipe(
         Effect.catchAll((error) => this.abortWith(error)),
         Effect.map((clock) => {
           this.clocks.set(name, clock.wakeAt)
@@ -359,7 +369,7 @@ export class Instance {
         if (remaining <= 0) return waiting(timeout)
         if (this.interrupting) return Effect.interrupt
         const signal = Deferred.await(this.waiter(name))
-        if (remaining <= this.engine.inMemoryThreshold) {
+        if (remaining <= Math.min(this.engine.inMemoryThreshold, MAX_TIMER_MS)) {
           return waiting(
             Effect.raceFirst(signal, this.busy(Effect.zipRight(Effect.sleep(remaining), timeout)))
           )
@@ -1261,7 +1271,11 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       if (started >= free || ready.length >= limit) leftWork = true
       // With work left over, due timers are among it: wait for room, not for them.
       const next = leftWork ? Option.none() : yield* store.nextWakeAt(workflows)
-      const timer = Option.match(next, { onNone: () => Effect.never, onSome: (at) => Effect.sleep(Math.max(0, at - now)) })
+      // Capped: a JS timer longer than MAX_TIMER_MS never fires, so a far timer is looked at again then.
+      const timer = Option.match(next, {
+        onNone: () => Effect.never,
+        onSome: (at) => Effect.sleep(Math.min(MAX_TIMER_MS, Math.max(0, at - now)))
+      })
       const poll = options.pollIntervalMs === undefined ? Effect.never : sleepLive(options.pollIntervalMs)
       yield* Effect.raceAll([timer, poll, Queue.take(timerWake)])
     })
