@@ -55,7 +55,9 @@ export interface Options {
   /**
    * How long one of the engine's statements may go unanswered before its connection is given up (closed,
    * and the statement failed as `StoreUnavailable`): a connection that went silent must not hold the writes
-   * queued behind it. Default 10,000 ms. `SqlClient`'s pool (transactions, your queries) has none: yours may run long.
+   * queued behind it. Default 10,000 ms. It bounds every engine statement outside a transaction, inspection
+   * reads (`list`, `detail`) and signals included: a signal that times out waiting on a row lock may still
+   * commit, and its retry reports it already applied. `SqlClient`'s pool (transactions, your queries) has none.
    */
   readonly queryTimeoutMs?: number | undefined
 }
