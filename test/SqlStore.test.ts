@@ -169,16 +169,18 @@ describe("SqlStore on PostgreSQL: a write that cannot be serialized", () => {
 })
 
 describe("SqlStore on PostgreSQL: round trips", () => {
+  /** `effect`'s value and how many statements it sent. */
+  const count = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.gen(function* () {
+      const before = Statements.tally()
+      const value = yield* effect
+      return [value, Statements.since(before).statements] as const
+    })
+
   it.scoped("a claimed create, an attempt, a completion, a claim and a heartbeat are one statement each", () =>
     Effect.gen(function* () {
       Statements.install()
       const store = yield* WorkflowStore.WorkflowStore
-      const count = <A, E>(effect: Effect.Effect<A, E>) =>
-        Effect.gen(function* () {
-          const before = Statements.tally()
-          const value = yield* effect
-          return [value, Statements.since(before).statements] as const
-        })
       const [created, creates] = yield* count(store.create(newExecution("r1", { claimFor: "a", announce: false })))
       const [, attempts] = yield* count(store.recordAttempt("r1", created.fence!, attempt("one")))
       const [, renewals] = yield* count(store.renew("a", [{ executionId: "r1", fence: created.fence! }], T + 10))
@@ -201,12 +203,6 @@ describe("SqlStore on PostgreSQL: round trips", () => {
     Effect.gen(function* () {
       Statements.install()
       const store = yield* WorkflowStore.WorkflowStore
-      const count = <A, E>(effect: Effect.Effect<A, E>) =>
-        Effect.gen(function* () {
-          const before = Statements.tally()
-          const value = yield* effect
-          return [value, Statements.since(before).statements] as const
-        })
       const { fence } = yield* store.create(newExecution("d1", { claimFor: "a", announce: false }))
       const [, clocks] = yield* count(store.recordClock("d1", fence!, { name: "nap", wakeAt: T + 60_000 }))
       const [, deferreds] = yield* count(
