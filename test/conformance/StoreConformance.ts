@@ -457,6 +457,27 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           ])
         }))
 
+      test("concurrent completions of one deferred: exactly one applies, all report it, one wake, each logged", (store) =>
+        Effect.gen(function* () {
+          yield* createSuspended(store, "e1", undefined)
+          const before = yield* getOf(store, "e1")
+          const results = yield* Effect.forEach(
+            Array.from({ length: 8 }, (_, i) => i),
+            (i) => store.completeDeferred("e1", { name: "approval", exit: success(i), completedAt: T0 + 1 }),
+            { concurrency: "unbounded" }
+          )
+          const applied = results.filter((r) => r.applied)
+          assert.strictEqual(applied.length, 1)
+          for (const result of results) assert.deepStrictEqual(result.record, applied[0]!.record)
+          const detail = yield* detailOf(store, "e1")
+          assert.deepStrictEqual(detail.deferreds, [applied[0]!.record])
+          assert.strictEqual(detail.execution.status, "running")
+          assert.strictEqual(detail.execution.wakeSeq, before.wakeSeq + 1)
+          const kinds = detail.events.map((e) => e.kind)
+          assert.strictEqual(kinds.filter((k) => k === "signal-received").length, 1)
+          assert.strictEqual(kinds.filter((k) => k === "signal-ignored").length, 7)
+        }))
+
       test("completeDeferred wakes a suspended execution without a claim: running, wakeSeq bumped, no wake time", (store) =>
         Effect.gen(function* () {
           yield* createSuspended(store, "e1", T0 + 60_000)
