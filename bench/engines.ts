@@ -3,27 +3,24 @@
  * Adding a back-end (a custom store) is one more entry in `engines`.
  *
  * - memory: the floor is a bare Effect step (look up, run, encode, store in a Map).
- * - sqlite: a temp file (not `:memory:`: a commit must reach the disk), with SqliteClient's own
- *   pragmas (WAL, synchronous FULL by default). Floor: single-row INSERT commits on a temp file with
+ * - sqlite: a temp file (not `:memory:`: a commit must reach the disk), with `@weft/engine-sql`'s
+ *   SqliteClient and its pragmas (WAL, better-sqlite3's synchronous FULL). Floor: single-row INSERT commits on a temp file with
  *   the same client, one at a time (ms per commit) and from 50 fibers at once (commits/s; SQLite
  *   has one writer, so they queue on the client's one connection).
  * - postgres: a fresh database per run (`CREATE DATABASE weft_bench_<random>`, dropped after) on the
  *   server at `DATABASE_URL`, else postgres://postgres@127.0.0.1:5432/test; skipped with a note when
- *   neither answers (the bench never starts a server). Floor: `@effect/sql-pg`'s PgClient (the
- *   engine's driver) doing single-row autocommit INSERTs into `(id bigserial, v text)` from one
+ *   neither answers (the bench never starts a server). Floor: a `pg` pool (the driver of the engine's own
+ *   statements, `PgDriver`) doing single-row autocommit INSERTs into `(id bigserial, v text)` from one
  *   connection (ms per commit) and from 50 connections at once (commits/s).
  */
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as SqlClient from "effect/sql/SqlClient"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -116,7 +113,7 @@ const sqlSizes: Sizes = {
 export const now: Effect.Effect<number> = Effect.sync(() => performance.now())
 
 // Loaded on first use, so a change in progress in the SQL package cannot break the in-memory run.
-const sqlEngine = Effect.promise(() => import("@weft/engine-sql"))
+export const sqlEngine = Effect.promise(() => import("@weft/engine-sql"))
 
 // ---------------------------------------------------------------------------------------------
 // The in-memory floor
@@ -124,14 +121,15 @@ const sqlEngine = Effect.promise(() => import("@weft/engine-sql"))
 /** Steps the in-memory floor takes per run: as many as the in-memory W1's activities. */
 export const FLOOR_STEPS = 20_000
 
-const floorEncode = Schema.encodeEither(
-  Schema.Exit({ success: Schema.Number, failure: Schema.Never, defect: Schema.Defect })
-)
+// The runtime's own path for a success: the value through its precompiled schema encoder, in the stored shape.
+const floorEncodeValue = Schema.encodeResult(Schema.Number)
+const floorEncode = (exit: Exit.Exit<number>): Result.Result<unknown, Schema.SchemaError> =>
+  Exit.isSuccess(exit) ? Result.map(floorEncodeValue(exit.value), (value) => ({ _tag: "Success", value })) : Result.succeed(exit)
 const floorNames = Array.from({ length: FLOOR_STEPS }, (_, i) => `step-${i}`)
 
 /**
  * The least a journaled step can cost in Effect. Per step it looks the name up in a map, runs an
- * `Effect.succeed`, encodes the Exit with a precompiled schema encoder (as the runtime stores Exits)
+ * `Effect.succeed`, encodes the Exit's value with a precompiled schema encoder (as the runtime stores a success)
  * and stores it in a Map. Returns steps per second.
  */
 export const memoryFloor: Effect.Effect<number> = Effect.gen(function* () {
@@ -144,7 +142,7 @@ export const memoryFloor: Effect.Effect<number> = Effect.gen(function* () {
         stored !== undefined
           ? Effect.void
           : Effect.map(Effect.succeed(i), (value) => {
-            journal.set(name, Either.getOrThrow(floorEncode(Exit.succeed(value))))
+            journal.set(name, Result.getOrThrow(floorEncode(Exit.succeed(value))))
           })),
     { discard: true }
   )
@@ -160,14 +158,19 @@ const FLOOR_MS = 250
 /** How many clients commit at once in the concurrent floor. */
 export const FLOOR_CLIENTS = 50
 
+/** One single-row INSERT into `bench_floor`, committed on its own. */
+type Insert = Effect.Effect<unknown, unknown>
+
+const sqlInsert = (sql: SqlClient.SqlClient): Insert => Effect.suspend(() => sql`INSERT INTO bench_floor (v) VALUES (${"x"})`)
+
 /** Single-row INSERT commits, one after another, for `FLOOR_MS`: commits per second. */
-const serialInserts = (sql: SqlClient.SqlClient): Effect.Effect<number, unknown> =>
+const serialInserts = (insert: Insert): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     const start = yield* now
     let commits = 0
     let elapsed = 0
     while (elapsed < FLOOR_MS || commits < 50) {
-      yield* sql`INSERT INTO bench_floor (v) VALUES (${"x"})`
+      yield* insert
       commits++
       elapsed = (yield* now) - start
     }
@@ -175,7 +178,7 @@ const serialInserts = (sql: SqlClient.SqlClient): Effect.Effect<number, unknown>
   })
 
 /** `FLOOR_CLIENTS` fibers each committing single-row INSERTs for `FLOOR_MS`: commits per second. */
-const concurrentInserts = (sql: SqlClient.SqlClient): Effect.Effect<number, unknown> =>
+const concurrentInserts = (insert: Insert): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     const start = yield* now
     const counts = yield* Effect.forEach(
@@ -184,7 +187,7 @@ const concurrentInserts = (sql: SqlClient.SqlClient): Effect.Effect<number, unkn
         Effect.gen(function* () {
           let commits = 0
           while ((yield* now) - start < FLOOR_MS) {
-            yield* sql`INSERT INTO bench_floor (v) VALUES (${"x"})`
+            yield* insert
             commits++
           }
           return commits
@@ -236,13 +239,14 @@ const sqlite: BenchEngine = {
     }),
     floor: Effect.gen(function* () {
       const filename = yield* sqliteFile("floor")
+      const { SqliteClient } = yield* sqlEngine
       const sql = yield* clientOf(SqliteClient.layer({ filename }))
       yield* sql`CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, v TEXT)`
       return {
-        serial: { label: "1 client: INSERT commit", open: Effect.succeed(serialInserts(sql)) },
+        serial: { label: "1 client: INSERT commit", open: Effect.succeed(serialInserts(sqlInsert(sql))) },
         concurrent: {
           label: `${FLOOR_CLIENTS} fibers, 1 connection: INSERT commits`,
-          open: Effect.succeed(concurrentInserts(sql))
+          open: Effect.succeed(concurrentInserts(sqlInsert(sql)))
         },
         serialAs: "ms"
       } satisfies FloorProbe
@@ -267,6 +271,21 @@ const adminQuery = async (url: string, text: string): Promise<Array<any>> => {
 }
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")
+
+/** A `pg` pool of `max` connections on `url`, all opened before it is handed out, ended with the scope. */
+const pgPool = (url: string, max: number): Effect.Effect<Pg.Pool, unknown, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise(async () => {
+      const pool = new Pg.Pool({ connectionString: url, max })
+      const clients = await Promise.all(Array.from({ length: max }, () => pool.connect()))
+      for (const client of clients) client.release()
+      return pool
+    }),
+    (pool) => Effect.promise(() => pool.end())
+  )
+
+/** A single-row autocommit INSERT on the pool. */
+const pgInsert = (pool: Pg.Pool): Insert => Effect.tryPromise(() => pool.query("INSERT INTO bench_floor (v) VALUES ($1)", ["x"]))
 
 /** A database made for one run (or one floor), dropped when the scope closes. */
 const pgDatabase = (url: string): Effect.Effect<string, unknown, Scope.Scope> =>
@@ -308,16 +327,15 @@ const postgres: BenchEngine = {
           }),
           floor: Effect.gen(function* () {
             const db = yield* pgDatabase(url)
-            const client = (maxConnections: number) =>
-              clientOf(PgClient.layer({ url: Redacted.make(db), maxConnections }))
-            yield* Effect.scoped(
-              Effect.flatMap(client(1), (sql) => sql`CREATE TABLE bench_floor (id BIGSERIAL, v TEXT)`)
-            )
+            yield* Effect.tryPromise(() => adminQuery(db, "CREATE TABLE bench_floor (id BIGSERIAL, v TEXT)"))
             return {
-              serial: { label: "1 client: INSERT commit", open: Effect.map(client(1), serialInserts) },
+              serial: {
+                label: "1 client: INSERT commit",
+                open: Effect.map(pgPool(db, 1), (pool) => serialInserts(pgInsert(pool)))
+              },
               concurrent: {
                 label: `${FLOOR_CLIENTS} clients: INSERT commits`,
-                open: Effect.map(client(FLOOR_CLIENTS), concurrentInserts)
+                open: Effect.map(pgPool(db, FLOOR_CLIENTS), (pool) => concurrentInserts(pgInsert(pool)))
               },
               serialAs: "ms"
             } satisfies FloorProbe

@@ -10,13 +10,13 @@
  * and for at least this long), `--pg-connections=20` (the PostgreSQL engine's pool), `--no-save`
  * (print only; use it while profiling).
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Path from "effect/Path"
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { setFlagsFromString } from "node:v8"
@@ -252,7 +252,7 @@ const measureEngine = (engine: Ready, args: Args): Effect.Effect<EngineReport> =
     }
     return report
   }).pipe(
-    Effect.catchAllCause((cause) =>
+    Effect.catchCause((cause) =>
       Effect.as(
         Console.error(`${engine.name} failed; its remaining measurements are skipped:\n${Cause.pretty(cause)}`),
         { ...report, error: Cause.pretty(cause).split("\n")[0] }
@@ -479,4 +479,4 @@ const main = Effect.gen(function* () {
   }
 })
 
-NodeRuntime.runMain(main.pipe(Effect.provide(NodeContext.layer)))
+NodeRuntime.runMain(main.pipe(Effect.provide(NodeServices.layer)))

@@ -2,11 +2,14 @@
  * Counts the statements the SQL drivers execute, so the bench can report round trips per activity
  * without touching the store. It patches the drivers once per process:
  *
- * - `pg`: `Client.prototype.query`, which every PgClient query goes through (pooled or not, the
- *   engine's LISTEN connection too). One call is one round trip (parse, bind and execute are
- *   pipelined), BEGIN and COMMIT included.
- * - better-sqlite3: the statement methods (`run`, `all`, `get`, `iterate`); SqliteClient prepares
- *   every statement, BEGIN and COMMIT included. In-process, so a statement is a call, not a round trip.
+ * - `pg`: `Client.prototype.query`, which every statement of the engine's `PgDriver` goes through
+ *   (pooled or not, the heartbeat's and LISTEN connections too). One call is one round trip (parse,
+ *   bind and execute are pipelined), BEGIN and COMMIT included. `@effect/sql-pg` 4's `PgClient` (the
+ *   `SqlClient` of `layerPg`: your queries and transactional activities) speaks the protocol itself
+ *   and is not counted; no workload uses it.
+ * - better-sqlite3: the statement methods (`run`, `all`, `get`, `iterate`); `@weft/engine-sql`'s
+ *   SqliteClient prepares every statement, BEGIN and COMMIT included. In-process, so a statement is a
+ *   call, not a round trip.
  *
  * A commit is a COMMIT, or a writing statement outside a transaction that changed a row (one that
  * changed nothing has no transaction to flush): with `synchronous_commit = on` (PostgreSQL) or WAL

@@ -72,7 +72,7 @@ const main = Effect.gen(function* () {
   const result = yield* Steps.execute({ id: key })
   say(`result ${wallClock()} ${result}`)
 }).pipe(
-  Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("W5: no result in 20 seconds") }),
+  Effect.timeoutOrElse({ duration: "20 seconds", orElse: () => Effect.fail(new Error("W5: no result in 20 seconds")) }),
   Effect.provide(Layer.provideMerge(StepsLive, kill === undefined ? engine : engine.pipe(Layer.provide(hooks))))
 )
 

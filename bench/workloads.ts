@@ -3,19 +3,19 @@
  * returns that run's numbers: its metrics, and on SQL engines the statements it sent per unit of work.
  * `roundTrips` breaks the statements of W2 and W3 down by kind.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { FiberRuntimeMetrics, type FiberRuntimeMetricsService } from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as Supervisor from "effect/Supervisor"
+import * as SqlClient from "effect/sql/SqlClient"
 import { spawn } from "node:child_process"
 import { existsSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
-import { type Floor, now, type Ready, type Sizes } from "./engines.js"
+import { type Floor, now, type Ready, type Sizes, sqlEngine } from "./engines.js"
 import * as Cpu from "./cpu.js"
 import * as Statements from "./statements.js"
 
@@ -74,7 +74,7 @@ const sequence = (activities: ReadonlyArray<Activity.Activity<typeof Schema.Numb
     return sum
   })
 
-const check = (ok: boolean, what: string): Effect.Effect<void> => (ok ? Effect.void : Effect.dieMessage(what))
+const check = (ok: boolean, what: string): Effect.Effect<void> => (ok ? Effect.void : Effect.die(new Error(what)))
 
 const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
@@ -120,13 +120,22 @@ const counted = (
 const ADJACENT_COMMITS = 100
 
 /**
- * Milliseconds per single-row INSERT commit through the engine's own SqlClient, on the run's own
- * database, right now: the floor next to a measurement, so load that comes and goes on a shared
- * machine moves both alike. None on an engine without a SqlClient.
+ * Milliseconds per single-row INSERT commit through the engine's own driver (PostgreSQL: the `PgDriver`
+ * pool its statements use; SQLite: its SqlClient), on the run's own database, right now: the floor next
+ * to a measurement, so load that comes and goes on a shared machine moves both alike. None on an engine
+ * without a SqlClient.
  */
 const adjacentCommitMs: Effect.Effect<number | undefined, unknown> = Effect.gen(function* () {
   const client = yield* Effect.serviceOption(SqlClient.SqlClient)
   if (Option.isNone(client)) return undefined
+  const { PgDriver } = yield* sqlEngine
+  const driver = yield* Effect.serviceOption(PgDriver.PgDriver)
+  if (Option.isSome(driver)) {
+    yield* driver.value.queryText("CREATE TABLE IF NOT EXISTS bench_commit (id BIGSERIAL, v TEXT)", [])
+    const start = yield* now
+    for (let i = 0; i < ADJACENT_COMMITS; i++) yield* driver.value.queryText("INSERT INTO bench_commit (v) VALUES ($1)", ["x"])
+    return ((yield* now) - start) / ADJACENT_COMMITS
+  }
   const sql = client.value
   const id = sql.onDialectOrElse({ pg: () => "BIGSERIAL", orElse: () => "INTEGER PRIMARY KEY" })
   yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS bench_commit (id ${id}, v TEXT)`)
@@ -174,24 +183,50 @@ const awaitSuspended = (
   Effect.flatMap(countSuspended(count), (suspended) =>
     suspended >= count
       ? Effect.succeed(polls)
-      : Effect.zipRight(
-        durable ? Effect.sleep("20 millis") : Effect.repeatN(Effect.yieldNow(), 63),
+      : Effect.andThen(
+        durable ? Effect.sleep("20 millis") : Effect.repeat(Effect.yieldNow, { times: 63 }),
         awaitSuspended(count, durable, polls + 1)
       ))
+
+/**
+ * Counts the live fibers started inside a region: effect 4 has no `Supervisor`, but it reports every fiber's
+ * start and end to the `Metric.FiberRuntimeMetrics` service in its context, which fibers forked there inherit.
+ */
+interface FiberTracker {
+  /** Fibers started under `track` and not yet ended. */
+  readonly live: Effect.Effect<number>
+  readonly track: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+const fiberTracker = (): FiberTracker => {
+  let live = 0
+  const service: FiberRuntimeMetricsService = {
+    recordFiberStart: () => {
+      live++
+    },
+    recordFiberEnd: () => {
+      live--
+    }
+  }
+  return {
+    live: Effect.sync(() => live),
+    track: (effect) => Effect.provideService(effect, FiberRuntimeMetrics, service)
+  }
+}
 
 // A run loop finishes a few steps after its store write; give live fibers a bounded time to end
 // (scheduler turns in memory; up to 3 s of 5 ms pauses on SQL, where the last writes are I/O).
 const settleFibers = (
-  tracker: Supervisor.Supervisor<Array<unknown>>,
+  tracker: FiberTracker,
   baseline: number,
   durable: boolean,
   turns = 0
 ): Effect.Effect<number> =>
-  Effect.flatMap(tracker.value, (fibers) =>
-    fibers.length <= baseline || turns >= (durable ? 600 : 1_000)
-      ? Effect.succeed(fibers.length - baseline)
-      : Effect.zipRight(
-        durable ? Effect.sleep("5 millis") : Effect.yieldNow(),
+  Effect.flatMap(tracker.live, (fibers) =>
+    fibers <= baseline || turns >= (durable ? 600 : 1_000)
+      ? Effect.succeed(fibers - baseline)
+      : Effect.andThen(
+        durable ? Effect.sleep("5 millis") : Effect.yieldNow,
         settleFibers(tracker, baseline, durable, turns + 1)
       ))
 
@@ -213,7 +248,7 @@ interface ChildRun {
 
 /** Runs the W5 worker with `env` until it exits (or `W5_TIMEOUT_MS`, when it is killed). */
 const runChild = (env: Record<string, string>): Effect.Effect<ChildRun, Error> =>
-  Effect.async<ChildRun, Error>((resume) => {
+  Effect.callback<ChildRun, Error>((resume) => {
     const child = spawn(process.execPath, ["--import", "tsx", W5_CHILD], {
       cwd: W5_ROOT,
       env: { ...process.env, ...env },
@@ -424,16 +459,16 @@ export const workloads: ReadonlyArray<Workload> = [
     run: (engine) => {
       const executions = engine.sizes.w4Executions
       const durable = engine.durable
-      return Effect.gen(function* () {
-        const tracker = yield* Supervisor.track
-        // The engine is built inside the supervised region, so its own fibers count in the baseline.
-        return yield* counted(engine, "execution", executions, (marks) =>
+      return Effect.suspend(() => {
+        const tracker = fiberTracker()
+        // The engine is built inside the tracked region, so its own fibers count in the baseline.
+        return counted(engine, "execution", executions, (marks) =>
           Effect.gen(function* () {
             // Let the engine's timer loop reach its wait (it forks a race) before counting.
-            yield* Effect.repeatN(Effect.yieldNow(), 63)
+            yield* Effect.repeat(Effect.yieldNow, { times: 63 })
             if (durable) yield* Effect.sleep("50 millis")
             yield* collect
-            const baselineFibers = (yield* tracker.value).length
+            const baselineFibers = yield* tracker.live
             const before = process.memoryUsage().heapUsed
             yield* marks.start
             const start = yield* now
@@ -469,7 +504,7 @@ export const workloads: ReadonlyArray<Workload> = [
               polls,
               signalP50Ms: quantile(latencies, 0.5)
             }
-          }), W4Live).pipe(Effect.supervised(tracker))
+          }), W4Live).pipe(tracker.track)
       })
     }
   },

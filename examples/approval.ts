@@ -10,19 +10,13 @@
  */
 import { timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
-import {
-  HttpApi,
-  HttpApiError,
-  HttpApiMiddleware,
-  HttpApiSecurity,
-  HttpLayerRouter,
-  HttpServer
-} from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { SqlEngine } from "@weft/engine-sql"
 import { WorkflowProxy, WorkflowProxyServer } from "@weft/proxy"
 import { Activity, DurableDeferred, Workflow } from "@weft/workflow"
 import { Console, Effect, Layer, Redacted, Schema } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { HttpApi, HttpApiBuilder, HttpApiError, HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 
 /** The approver's answer: a signal completed by token from outside. */
 export const Approval = DurableDeferred.make("approval", {
@@ -56,18 +50,19 @@ export const ExpenseApprovalLive = ExpenseApproval.toLayer(({ amount, expenseId 
 )
 
 /** Operator routes (interrupt, resume, complete a deferred) need `Authorization: Bearer $WEFT_OPERATOR_TOKEN`. */
-export class OperatorAuth extends HttpApiMiddleware.Tag<OperatorAuth>()("OperatorAuth", {
-  failure: HttpApiError.Unauthorized,
+export class OperatorAuth extends HttpApiMiddleware.Service<OperatorAuth>()("OperatorAuth", {
+  // An empty 401 (`HttpApiError.Unauthorized` alone answers `{"_tag":"Unauthorized"}`).
+  error: HttpApiError.UnauthorizedNoContent,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
 export const OperatorAuthLive = (secret: string) =>
   Layer.succeed(OperatorAuth, {
-    bearer: (token) => {
-      const given = Buffer.from(Redacted.value(token))
+    bearer: (httpEffect, { credential }) => {
+      const given = Buffer.from(Redacted.value(credential))
       const expected = Buffer.from(secret)
       return given.length === expected.length && timingSafeEqual(given, expected)
-        ? Effect.void
+        ? httpEffect
         : Effect.fail(new HttpApiError.Unauthorized())
     }
   })
@@ -84,8 +79,8 @@ export const ServerLive = (options: {
   readonly operatorToken: string
 }) =>
   Layer.mergeAll(
-    HttpLayerRouter.serve(
-      HttpLayerRouter.addHttpApi(Api).pipe(
+    HttpRouter.serve(
+      HttpApiBuilder.layer(Api).pipe(
         Layer.provide(WorkflowProxyServer.layerHttpApi(Api, "workflows", [ExpenseApproval])),
         Layer.provide(OperatorAuthLive(options.operatorToken))
       ),
@@ -99,7 +94,7 @@ export const ServerLive = (options: {
 
 const main = Effect.gen(function* () {
   const address = (yield* HttpServer.HttpServer).address
-  if (address._tag === "TcpAddress") yield* Console.log(`listening on http://127.0.0.1:${address.port}`)
+  yield* Console.log(`listening on ${HttpServer.formatAddress(address)}`)
   return yield* Effect.never
 })
 

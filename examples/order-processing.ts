@@ -16,10 +16,10 @@ export const ProcessOrder = Workflow.make({
   name: "ProcessOrder",
   payload: { orderId: Schema.String, sku: Schema.String, amountCents: Schema.Int },
   success: Schema.Struct({ orderId: Schema.String, chargeId: Schema.String }),
-  error: Schema.Union(
+  error: Schema.Union([
     Schema.TaggedStruct("PaymentDeclined", { reason: Schema.String }),
     Schema.TaggedStruct("OrderCancelled", { reason: Schema.String })
-  ),
+  ]),
   idempotencyKey: ({ orderId }) => orderId
 })
 

@@ -21,7 +21,7 @@ import { freshDatabase } from "./pg.js"
 import { hasStatus, waitUntil } from "./util.js"
 
 describe("across workers on PostgreSQL", () => {
-  it.scopedLive("an interrupt requested by another worker stops the run where it runs and compensates it", () =>
+  it.live("an interrupt requested by another worker stops the run where it runs and compensates it", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const started = yield* Deferred.make<void>()
@@ -32,7 +32,7 @@ describe("across workers on PostgreSQL", () => {
             yield* Activity.make({ name: "reserve", execute: Effect.void }).pipe(
               Workflow.withCompensation(() => Effect.sync(() => void compensated.push("release")))
             )
-            yield* Activity.make({ name: "wait", execute: Effect.zipRight(Deferred.succeed(started, undefined), Effect.never) })
+            yield* Activity.make({ name: "wait", execute: Effect.andThen(Deferred.succeed(started, undefined), Effect.never) })
           })
         ),
         SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })
@@ -58,7 +58,7 @@ describe("across workers on PostgreSQL", () => {
 })
 
 describe("waiting across workers on PostgreSQL", () => {
-  it.scopedLive("a process waiting for an execution that another worker runs gets the result by NOTIFY", () =>
+  it.live("a process waiting for an execution that another worker runs gets the result by NOTIFY", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const open = yield* Deferred.make<void>()
@@ -76,8 +76,8 @@ describe("waiting across workers on PostgreSQL", () => {
 
       // Started and run by the worker, then awaited from the other process; and submitted by the other process.
       yield* Gate.execute({ id: "joined" }, { discard: true }).pipe(Effect.provide(worker))
-      const joined = yield* Effect.fork(Gate.execute({ id: "joined" }).pipe(Effect.provide(other)))
-      const submitted = yield* Effect.fork(Gate.execute({ id: "submitted" }).pipe(Effect.provide(other)))
+      const joined = yield* Effect.forkChild(Gate.execute({ id: "joined" }).pipe(Effect.provide(other)))
+      const submitted = yield* Effect.forkChild(Gate.execute({ id: "submitted" }).pipe(Effect.provide(other)))
       const waiting = Effect.promise(() =>
         db.query(`SELECT count(*)::int AS n FROM weft_executions WHERE watched = 1 AND owner IS NOT NULL`)
       )
@@ -90,7 +90,7 @@ describe("waiting across workers on PostgreSQL", () => {
 })
 
 describe("waiting across workers on PostgreSQL, after a suspension", () => {
-  it.scopedLive("a waiter whose execution suspended here and ended on another worker gets the result by NOTIFY", () =>
+  it.live("a waiter whose execution suspended here and ended on another worker gets the result by NOTIFY", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const { body, fill, release } = yield* holding
@@ -101,7 +101,7 @@ describe("waiting across workers on PostgreSQL, after a suspension", () => {
       yield* listening(db, 2)
 
       // A creates and runs the execution, which suspends; A's one place is then taken by a held run.
-      const waiter = yield* Effect.fork(Signalled.execute({ id: "s1" }).pipe(Effect.provide(a)))
+      const waiter = yield* Effect.forkChild(Signalled.execute({ id: "s1" }).pipe(Effect.provide(a)))
       const id = yield* Signalled.executionId({ id: "s1" })
       yield* waitUntil(Effect.provide(hasStatus(id, "suspended"), a), "suspended on A")
       yield* fill(a)
@@ -115,7 +115,7 @@ describe("waiting across workers on PostgreSQL, after a suspension", () => {
 })
 
 describe("interrupting a full worker on PostgreSQL", () => {
-  it.scopedLive("an interrupt requested by another process gets into a worker with no room, at once", () =>
+  it.live("an interrupt requested by another process gets into a worker with no room, at once", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const { body, fill, release } = yield* holding
@@ -134,7 +134,7 @@ describe("interrupting a full worker on PostgreSQL", () => {
 })
 
 describe("resuming from another process on PostgreSQL", () => {
-  it.scopedLive("a resume requested by a process that only submits is run by the worker, which alone claims it", () =>
+  it.live("a resume requested by a process that only submits is run by the worker, which alone claims it", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       let fixed = false
@@ -166,7 +166,7 @@ describe("resuming from another process on PostgreSQL", () => {
 })
 
 describe("waiting across workers on SQLite", () => {
-  it.scopedLive("processes waiting for executions that another process runs get each result by polling", () =>
+  it.live("processes waiting for executions that another process runs get each result by polling", () =>
     Effect.gen(function* () {
       const dir = yield* Effect.acquireRelease(
         Effect.sync(() => mkdtempSync(join(tmpdir(), "weft-cross-"))),
@@ -186,7 +186,7 @@ describe("waiting across workers on SQLite", () => {
       const other = yield* Layer.build(SqlEngine.layerSqlite({ filename, acceptUnregistered: true }))
       const keys = Array.from({ length: 25 }, (_, i) => `polled-${i}`)
       const ids = yield* Effect.forEach(keys, (id) => Gate.execute({ id }, { discard: true }).pipe(Effect.provide(worker)))
-      const waiting = yield* Effect.fork(
+      const waiting = yield* Effect.forkChild(
         Effect.forEach(keys, (id) => Gate.execute({ id }).pipe(Effect.provide(other)), { concurrency: "unbounded" })
       )
       for (const id of ids) yield* waitUntil(Effect.provide(hasStatus(id, "running"), other), "running on the worker")
@@ -241,12 +241,12 @@ const holding = Effect.gen(function* () {
       Activity.make({
         name: "hold",
         success: Schema.String,
-        execute: Effect.zipRight(Deferred.succeed(held, undefined), Effect.as(Deferred.await(released), "released"))
+        execute: Effect.andThen(Deferred.succeed(held, undefined), Effect.as(Deferred.await(released), "released"))
       })
     )
   )
   const fill = (worker: Context.Context<WorkflowEngine.WorkflowEngine>) =>
-    Effect.zipRight(Gate.execute({ id: "busy" }, { discard: true }).pipe(Effect.provide(worker)), Deferred.await(held))
+    Effect.andThen(Gate.execute({ id: "busy" }, { discard: true }).pipe(Effect.provide(worker)), Deferred.await(held))
   return { body, fill, release: Deferred.succeed(released, undefined) }
 })
 

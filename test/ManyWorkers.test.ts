@@ -14,7 +14,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import pg from "pg"
@@ -31,7 +30,7 @@ const WORKERS = 4
 const LEASE_MS = 1_000
 
 describe("many workers on PostgreSQL", () => {
-  it.scopedLive(
+  it.live(
     `${WORKERS} worker processes run ${EXECUTIONS} executions exactly once while one of them is SIGKILLed mid-run`,
     () =>
       Effect.gen(function* () {
@@ -49,7 +48,7 @@ describe("many workers on PostgreSQL", () => {
           { concurrency: "unbounded" }
         )
         const done = yield* listenDone(url)
-        const killed = yield* Effect.fork(
+        const killed = yield* Effect.forkChild(
           Effect.zip(Effect.promise(() => workers[WORKERS - 1]!.exited), Clock.currentTimeMillis)
         )
 
@@ -62,8 +61,7 @@ describe("many workers on PostgreSQL", () => {
         const submittedAt = yield* Clock.currentTimeMillis
         yield* Effect.promise(() => done.reached(EXECUTIONS))
         const finishedAt = yield* Clock.currentTimeMillis
-        const victimExit = yield* Fiber.poll(killed)
-        assert.isTrue(Option.isSome(victimExit), `${victim} never reached its kill point`)
+        assert.isDefined(killed.pollUnsafe(), `${victim} never reached its kill point`)
         const [exit, killedAt] = yield* Fiber.join(killed)
         assert.strictEqual(exit.signal, "SIGKILL")
 
@@ -151,7 +149,7 @@ describe("many workers on PostgreSQL", () => {
     { timeout: 180_000 }
   )
 
-  it.scopedLive("a worker whose claim was taken over stops at its next write, and its waiter gets the new owner's result", () =>
+  it.live("a worker whose claim was taken over stops at its next write, and its waiter gets the new owner's result", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const slowGate = yield* Deferred.make<void>()
@@ -163,7 +161,7 @@ describe("many workers on PostgreSQL", () => {
       const slow = yield* Layer.build(
         engineAt(url, { owner: "stale-slow", leaseMs: 500, heartbeatMs: 3_600_000, pollIntervalMs: 60_000 })
       )
-      const waiter = yield* Effect.fork(Steps.execute({ id: "stale" }).pipe(Effect.provide(slow)))
+      const waiter = yield* Effect.forkChild(Steps.execute({ id: "stale" }).pipe(Effect.provide(slow)))
       const id = yield* Steps.executionId({ id: "stale" })
       yield* waitUntil(Effect.sync(() => counter.get("stale-slow/s2") === 1), "s2 running on the slow worker")
       const fresh = yield* Layer.build(engineAt(url, { owner: "stale-new", leaseMs: 500, pollIntervalMs: 50 }))
@@ -183,11 +181,11 @@ describe("many workers on PostgreSQL", () => {
 })
 
 describe("faults and bad input on PostgreSQL", () => {
-  it.scopedLive("an unreachable database fails the layer with StoreUnavailable after the connectRetry schedule", () =>
+  it.live("an unreachable database fails the layer with StoreUnavailable after the connectRetry schedule", () =>
     Effect.gen(function* () {
       const port = yield* Effect.promise(freePort)
       let tries = 0
-      const connectRetry = Schedule.recurs(1).pipe(Schedule.tapInput(() => Effect.sync(() => tries++)))
+      const connectRetry = countingInputs(Schedule.recurs(1), () => tries++)
       const error = yield* Effect.flip(
         Layer.build(SqlEngine.layerPg({ url: `postgres://weft:secret@127.0.0.1:${port}/weft`, connectRetry }))
       )
@@ -199,7 +197,7 @@ describe("faults and bad input on PostgreSQL", () => {
       assert.strictEqual(tries, 2)
     }))
 
-  it.scopedLive("survives a connection cut mid-run: it resumes on reconnect, no result lost or doubled", () =>
+  it.live("survives a connection cut mid-run: it resumes on reconnect, no result lost or doubled", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const { proxied, proxy } = yield* proxiedUrl(url)
@@ -241,7 +239,7 @@ describe("faults and bad input on PostgreSQL", () => {
       assert.strictEqual(counter.get("cut/s5"), 2)
     }), { timeout: 45_000 })
 
-  it.scopedLive("gives up a statement on a connection that stops answering (no reset, no error) and goes on", () =>
+  it.live("gives up a statement on a connection that stops answering (no reset, no error) and goes on", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const { proxied, proxy } = yield* proxiedUrl(url)
@@ -279,7 +277,7 @@ describe("faults and bad input on PostgreSQL", () => {
       for (const name of ["s1", "s2", "s4", "s5"]) assert.strictEqual(counter.get(`frozen/${name}`), 2)
     }), { timeout: 45_000 })
 
-  it.scopedLive("an inspection read on a connection that stops answering fails as StoreUnavailable, and the next one works", () =>
+  it.live("an inspection read on a connection that stops answering fails as StoreUnavailable, and the next one works", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const { proxied, proxy } = yield* proxiedUrl(url)
@@ -295,7 +293,7 @@ describe("faults and bad input on PostgreSQL", () => {
       assert.deepStrictEqual(page.items.map((e) => e.status), ["succeeded"])
     }), { timeout: 45_000 })
 
-  it.scopedLive("rejects malformed tokens and tokens signed by another database's key, writing nothing", () =>
+  it.live("rejects malformed tokens and tokens signed by another database's key, writing nothing", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const otherUrl = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
@@ -335,7 +333,7 @@ describe("faults and bad input on PostgreSQL", () => {
       assert.strictEqual(yield* Ledger.execute({ id: "tokens" }).pipe(Effect.provide(engine)), "10+10 by ops")
     }), { timeout: 30_000 })
 
-  it.scopedLive("a stored result that no longer decodes fails its execution with a NonDeterminismError naming it", () =>
+  it.live("a stored result that no longer decodes fails its execution with a NonDeterminismError naming it", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const engine = yield* Layer.build(engineAt(url, { owner: "corrupt", storeRetryMs: 20, pollIntervalMs: 100 }))
@@ -371,7 +369,7 @@ describe("faults and bad input on PostgreSQL", () => {
       assert.strictEqual(after, "s1-s2-s3-s4-s5")
     }), { timeout: 30_000 })
 
-  it.scopedLive("a parent whose child's row no longer reads still ends when interrupted; the child is left as it is", () =>
+  it.live("a parent whose child's row no longer reads still ends when interrupted; the child is left as it is", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const engine = yield* Layer.build(engineAt(url, { owner: "elder", storeRetryMs: 20, pollIntervalMs: 100 }))
@@ -401,7 +399,7 @@ interface Worker {
 /** Starts a worker process and waits until it is ready; stops it (SIGTERM) when the scope closes. */
 const startWorker = (url: string, id: string, killCount?: number) =>
   Effect.acquireRelease(
-    Effect.async<Worker, Error>((resume) => {
+    Effect.callback<Worker, Error>((resume) => {
       const kill = killCount === undefined ? [] : [String(killCount)]
       const args = ["--import", "tsx", workerScript, url, id, String(LEASE_MS), ...kill]
       const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
@@ -467,7 +465,7 @@ const listenDone = (url: string) =>
 /** A TCP proxy on 127.0.0.1 to `target`'s host and port that can cut every connection and refuse new ones. */
 const tcpProxy = (target: URL) =>
   Effect.acquireRelease(
-    Effect.async<{
+    Effect.callback<{
       readonly port: number
       readonly server: Net.Server
       readonly cut: () => void
@@ -538,7 +536,7 @@ const tcpProxy = (target: URL) =>
       })
     }),
     (proxy) =>
-      Effect.async<void>((resume) => {
+      Effect.callback<void>((resume) => {
         proxy.cut()
         proxy.server.close(() => resume(Effect.void))
       })
@@ -552,6 +550,17 @@ const proxiedUrl = (url: string) =>
     proxied.port = String(proxy.port)
     return { proxy, proxied }
   })
+
+/** `schedule`, calling `count` for every input it is stepped with (for a retry: every failure, the last one too). */
+const countingInputs = <Output, Input>(schedule: Schedule.Schedule<Output, Input>, count: () => void) =>
+  Schedule.fromStep(
+    Effect.map(Schedule.toStep(schedule), (step) => (now: number, input: Input) =>
+      Effect.suspend(() => {
+        count()
+        return step(now, input)
+      })
+    )
+  )
 
 /** A port on 127.0.0.1 that nothing listens on. */
 const freePort = () =>

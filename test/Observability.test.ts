@@ -13,13 +13,13 @@ import { Activity, DurableDeferred, Workflow, WorkflowEngine, WorkflowMetrics } 
 import { suspended } from "./util.js"
 
 describe("observability", () => {
-  it.scoped("traces each run with a child span per executed activity, and none for replayed ones", () =>
+  it.effect("traces each run with a child span per executed activity, and none for replayed ones", () =>
     Effect.gen(function* () {
       const spans: Array<Tracer.Span> = []
       const native = yield* Effect.tracer
       const tracer = Tracer.make({
-        span: (...args) => {
-          const span = native.span(...args)
+        span(options) {
+          const span = native.span(options)
           spans.push(span)
           return span
         },

@@ -6,7 +6,7 @@ import { freshDatabase } from "./pg.js"
 import { engineSuite } from "./suites/engineSuite.js"
 
 engineSuite("postgres", (hooks, options) =>
-  Layer.unwrapEffect(
+  Layer.unwrap(
     Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) =>
       SqlEngine.layerPg({ ...options, url, maxConnections: 4 })
     )

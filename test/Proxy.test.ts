@@ -9,53 +9,49 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import {
-  FetchHttpClient,
-  HttpApi,
-  HttpApiClient,
-  HttpApiError,
-  HttpApiMiddleware,
-  HttpApiSchema,
-  HttpApiSecurity,
-  HttpClient,
-  HttpClientRequest,
-  HttpLayerRouter,
-  HttpServer
-} from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { type Rpc, RpcClient, type RpcGroup, RpcMiddleware, RpcSerialization, RpcServer } from "@effect/rpc"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { WorkflowProxy, WorkflowProxyServer } from "@weft/proxy"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
-import { Effect, Exit, Layer, Option, Redacted, Schema, type SchemaAST } from "effect"
+import { Effect, Exit, Layer, Option, Redacted, Schema } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer } from "effect/http"
+import {
+  HttpApi,
+  HttpApiBuilder,
+  HttpApiClient,
+  HttpApiError,
+  HttpApiMiddleware,
+  HttpApiSecurity
+} from "effect/http-api"
+import { type Rpc, RpcClient, type RpcGroup, RpcMiddleware, RpcSerialization, RpcServer } from "effect/rpc"
 import { Counter, waitUntil } from "./util.js"
 
 const root = resolve(import.meta.dirname, "..")
 
 layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowProxy over HTTP", (it) => {
-  it.scoped("the HttpApi client starts a workflow, polls it and gets its typed result", () =>
+  it.effect("the HttpApi client starts a workflow, polls it and gets its typed result", () =>
     Effect.gen(function* () {
       const client = yield* apiClient()
       const { executionId } = yield* client.workflows.GreetStart({ payload: { name: "Ada" } })
       assert.strictEqual(executionId, Workflow.executionIdFor("Greet", "Ada"))
-      const polled = yield* settled(client.workflows.GreetPoll({ path: { executionId } }))
+      const polled = yield* settled(client.workflows.GreetPoll({ params: { executionId } }))
       assert.strictEqual(polled.status, "succeeded")
       assert.deepStrictEqual(polled.exit, Exit.succeed("Hello, Ada"))
       const result: string = yield* client.workflows.GreetExecute({ payload: { name: "Ada" } })
       assert.strictEqual(result, "Hello, Ada")
-      const status = yield* client.workflows.ExecutionStatus({ path: { executionId } })
+      const status = yield* client.workflows.ExecutionStatus({ params: { executionId } })
       assert.strictEqual(status.workflow, "Greet")
       assert.strictEqual(status.status, "succeeded")
     }))
 
-  it.scoped("the HttpApi client gets the typed error of a failing workflow (HTTP 422)", () =>
+  it.effect("the HttpApi client gets the typed error of a failing workflow (HTTP 422)", () =>
     Effect.gen(function* () {
       const client = yield* apiClient()
       const error = yield* Effect.flip(client.workflows.ChargeExecute({ payload: { id: "c-http", amount: 500 } }))
       assert.instanceOf(error, Declined)
       assert.strictEqual((error as Declined).reason, "500 is over the limit")
       const { executionId } = yield* client.workflows.ChargeStart({ payload: { id: "c-http", amount: 500 } })
-      const polled = yield* client.workflows.ChargePoll({ path: { executionId } })
+      const polled = yield* client.workflows.ChargePoll({ params: { executionId } })
       assert.strictEqual(polled.status, "failed")
       assert.deepStrictEqual(polled.exit, Exit.fail(new Declined({ reason: "500 is over the limit" })))
       const raw = yield* post("/charge/execute", { id: "c-http", amount: 500 })
@@ -63,7 +59,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.deepStrictEqual(raw.body, { _tag: "Declined", reason: "500 is over the limit" })
     }))
 
-  it.scoped("the RPC client starts a workflow, polls it and gets its typed result and typed error", () =>
+  it.effect("the RPC client starts a workflow, polls it and gets its typed result and typed error", () =>
     Effect.gen(function* () {
       const client = yield* rpcClient(Rpcs, "/rpc")
       const { executionId } = yield* client.GreetStart({ name: "Grace" })
@@ -83,7 +79,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.strictEqual((missing as WorkflowError.WorkflowError).reason, "ExecutionNotFound")
     }))
 
-  it.scoped("answers bad input with 400 naming the field, and unknown workflows or executions with 404", () =>
+  it.effect("answers bad input with 400 naming the field, and unknown workflows or executions with 404", () =>
     Effect.gen(function* () {
       const malformed = yield* post("/greet/start", '{"name":')
       assert.strictEqual(malformed.status, 400)
@@ -110,7 +106,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.strictEqual((yield* get(`/greet/executions/${charge}`)).status, 404)
     }))
 
-  it.scoped("rejects a forged or tampered token with 403 and writes nothing; a bad value is a 400 naming it", () =>
+  it.effect("rejects a forged or tampered token with 403 and writes nothing; a bad value is a 400 naming it", () =>
     Effect.gen(function* () {
       const { body } = yield* post("/expense/start", { id: "e-token" })
       const executionId: string = body.executionId
@@ -135,11 +131,11 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
 
       const ok = yield* post("/deferreds/succeed", { token, value: { approver: "grace" } }, operator)
       assert.strictEqual(ok.status, 204)
-      const polled = yield* settled((yield* apiClient()).workflows.ExpensePoll({ path: { executionId } }))
+      const polled = yield* settled((yield* apiClient()).workflows.ExpensePoll({ params: { executionId } }))
       assert.deepStrictEqual(polled.exit, Exit.succeed("e-token approved by grace"))
     }))
 
-  it.scoped("completes a deferred with its typed error, and answers 404 for a deferred the group does not expose", () =>
+  it.effect("completes a deferred with its typed error, and answers 404 for a deferred the group does not expose", () =>
     Effect.gen(function* () {
       const client = yield* apiClient(secret)
       const { executionId } = yield* client.workflows.ExpenseStart({ payload: { id: "e-fail" } })
@@ -153,7 +149,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.deepStrictEqual(error, new Refused({ reason: "no receipt" }))
     }))
 
-  it.scoped("denies operator routes without auth: 403 when none is configured, 401 without credentials", () =>
+  it.effect("denies operator routes without auth: 403 when none is configured, 401 without credentials", () =>
     Effect.gen(function* () {
       const { body } = yield* post("/expense/start", { id: "e-auth" })
       const executionId: string = body.executionId
@@ -169,7 +165,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       const deniedSignal = yield* post("/closed/deferreds/succeed", { token, value: { approver: "x" } })
       assert.strictEqual(deniedSignal.status, 403)
       const closed = yield* apiClient(secret)
-      const typed = yield* Effect.flip(closed.closed.ExpenseInterrupt({ path: { executionId } }))
+      const typed = yield* Effect.flip(closed.closed.ExpenseInterrupt({ params: { executionId } }))
       assert.instanceOf(typed, WorkflowProxy.OperatorRoutesDisabled)
 
       // A group with an auth middleware: 401 without or with wrong credentials.
@@ -182,12 +178,12 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
 
       // With credentials, the operator interrupts it.
       const client = yield* apiClient(secret)
-      yield* client.workflows.ExpenseInterrupt({ path: { executionId } })
-      const polled = yield* settled(client.workflows.ExpensePoll({ path: { executionId } }))
+      yield* client.workflows.ExpenseInterrupt({ params: { executionId } })
+      const polled = yield* settled(client.workflows.ExpensePoll({ params: { executionId } }))
       assert.strictEqual(polled.status, "interrupted")
     }))
 
-  it.scoped("serves operator routes unauthenticated only with the explicit dangerous flag", () =>
+  it.effect("serves operator routes unauthenticated only with the explicit dangerous flag", () =>
     Effect.gen(function* () {
       const { body } = yield* post("/open/expense/start", { id: "e-open" })
       const executionId: string = body.executionId
@@ -196,15 +192,15 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       yield* suspendedOverHttp("/open/expense", executionId)
       const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId })
       assert.strictEqual((yield* post("/open/deferreds/succeed", { token, value: { approver: "anyone" } })).status, 204)
-      const polled = yield* settled((yield* apiClient()).open.ExpensePoll({ path: { executionId } }))
+      const polled = yield* settled((yield* apiClient()).open.ExpensePoll({ params: { executionId } }))
       assert.deepStrictEqual(polled.exit, Exit.succeed("e-open approved by anyone"))
     }))
 
-  it.scoped("guards operator RPCs: denied without auth, Unauthorized without credentials, allowed with them", () =>
+  it.effect("guards operator RPCs: denied without auth, Unauthorized without credentials, allowed with them", () =>
     Effect.gen(function* () {
       const closed = yield* rpcClient(ClosedRpcs, "/rpc-closed")
-      const { executionId } = yield* closed.closed.GreetStart({ name: "Linus" })
-      const denied = yield* Effect.flip(closed.closed.GreetResume({ executionId }))
+      const { executionId } = yield* closed["closed.GreetStart"]({ name: "Linus" })
+      const denied = yield* Effect.flip(closed["closed.GreetResume"]({ executionId }))
       assert.instanceOf(denied, WorkflowProxy.OperatorRoutesDisabled)
 
       const client = yield* rpcClient(Rpcs, "/rpc")
@@ -222,7 +218,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.strictEqual(yield* client.ExpenseExecute({ id: "e-rpc" }), "e-rpc approved by rpc")
     }))
 
-  it.scoped("starting the same payload twice over HTTP returns the same executionId and runs once", () =>
+  it.effect("starting the same payload twice over HTTP returns the same executionId and runs once", () =>
     Effect.gen(function* () {
       const first = yield* post("/greet/start", { name: "Twice" })
       const second = yield* post("/greet/start", { name: "Twice" })
@@ -230,7 +226,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.strictEqual(second.status, 202)
       assert.strictEqual(first.body.executionId, second.body.executionId)
       const client = yield* apiClient()
-      yield* settled(client.workflows.GreetPoll({ path: { executionId: first.body.executionId } }))
+      yield* settled(client.workflows.GreetPoll({ params: { executionId: first.body.executionId } }))
       assert.strictEqual((yield* post("/greet/execute", { name: "Twice" })).body, "Hello, Twice")
       assert.strictEqual(counter.get("greet:Twice"), 1)
       const detail = yield* journal(first.body.executionId)
@@ -247,14 +243,22 @@ describe("WorkflowProxy contracts", () => {
   })
 
   it("gives a workflow's typed error HTTP 422, unless its schema names a status", () => {
-    class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {}, HttpApiSchema.annotations({ status: 409 })) {}
+    class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {}, { httpApiStatus: 409 }) {}
     const Book = Workflow.make({ name: "Book", payload: {}, error: Conflict, idempotencyKey: () => "b" })
     const statuses = (workflow: Workflow.Any) => {
-      const group = WorkflowProxy.toHttpApiGroup("g", [workflow])
-      const errors = group.endpoints[`${workflow.name}Execute`]!.errorSchema.ast as SchemaAST.Union
-      // The WorkflowError members are refinements by reason; the rest is the workflow's own error.
-      const own = errors.types.filter((ast) => ast._tag !== "Refinement" && ast._tag !== "NeverKeyword")
-      return own.map(HttpApiSchema.getStatusErrorAST)
+      const own: Array<number> = []
+      HttpApi.reflect(HttpApi.make("t").add(WorkflowProxy.toHttpApiGroup("g", [workflow])), {
+        predicate: ({ endpoint }) => endpoint.identifier === `${workflow.name}Execute`,
+        onGroup: () => {},
+        onEndpoint: ({ errors }) => {
+          // The WorkflowError members are checked by reason; HttpApiDecodeError is the 400; the rest is the
+          // workflow's own error.
+          for (const [status, schemas] of errors) {
+            if (schemas.some((s) => s.ast.checks === undefined && !isProxyError(s))) own.push(status)
+          }
+        }
+      })
+      return own
     }
     assert.deepStrictEqual(statuses(Book), [409])
     assert.deepStrictEqual(statuses(Charge), [422])
@@ -263,7 +267,7 @@ describe("WorkflowProxy contracts", () => {
   it("names routes after the workflow, and puts the prefix on every RPC tag", () => {
     const group = WorkflowProxy.toHttpApiGroup("g", [Greet, Expense], { deferreds: [Approval] })
     assert.deepStrictEqual(
-      Object.values(group.endpoints).map((e) => `${e.name} ${e.method} ${e.path}`),
+      Object.values(group.endpoints).map((e) => `${e.identifier} ${e.method} ${e.path}`),
       [
         "GreetExecute POST /greet/execute",
         "GreetStart POST /greet/start",
@@ -396,13 +400,14 @@ const ExpenseLive = Expense.toLayer(({ id }) =>
 
 const Unserved = Workflow.make({ name: "Unserved", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
-class OperatorAuth extends HttpApiMiddleware.Tag<OperatorAuth>()("OperatorAuth", {
-  failure: HttpApiError.Unauthorized,
+class OperatorAuth extends HttpApiMiddleware.Service<OperatorAuth>()("OperatorAuth", {
+  error: HttpApiError.Unauthorized,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
 const OperatorAuthLive = Layer.succeed(OperatorAuth, {
-  bearer: (token) => (Redacted.value(token) === secret ? Effect.void : Effect.fail(new HttpApiError.Unauthorized()))
+  bearer: (httpEffect, { credential }) =>
+    Redacted.value(credential) === secret ? httpEffect : Effect.fail(new HttpApiError.Unauthorized())
 })
 
 class Api extends HttpApi.make("test")
@@ -420,15 +425,15 @@ class Api extends HttpApi.make("test")
 
 class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {}) {}
 
-class RpcOperatorAuth extends RpcMiddleware.Tag<RpcOperatorAuth>()("RpcOperatorAuth", { failure: Unauthorized }) {}
+class RpcOperatorAuth extends RpcMiddleware.Service<RpcOperatorAuth>()("RpcOperatorAuth", { error: Unauthorized }) {}
 
-const RpcOperatorAuthLive = Layer.succeed(RpcOperatorAuth, ({ headers }) =>
-  headers.authorization === operator.authorization ? Effect.void : Effect.fail(new Unauthorized()))
+const RpcOperatorAuthLive = Layer.succeed(RpcOperatorAuth, (effect, { headers }) =>
+  headers.authorization === operator.authorization ? effect : Effect.fail(new Unauthorized()))
 
 const Rpcs = WorkflowProxy.toRpcGroup([Greet, Charge, Expense], { deferreds: [Approval], auth: RpcOperatorAuth })
 const ClosedRpcs = WorkflowProxy.toRpcGroup([Greet], { prefix: "closed." })
 
-const HttpRoutes = HttpLayerRouter.addHttpApi(Api).pipe(
+const HttpRoutes = HttpApiBuilder.layer(Api).pipe(
   Layer.provide(
     Layer.mergeAll(
       WorkflowProxyServer.layerHttpApi(Api, "workflows", [Greet, Charge, Expense]),
@@ -439,16 +444,16 @@ const HttpRoutes = HttpLayerRouter.addHttpApi(Api).pipe(
 )
 
 const RpcRoutes = Layer.mergeAll(
-  RpcServer.layerHttpRouter({ group: Rpcs, path: "/rpc", protocol: "http" }).pipe(
+  RpcServer.layerHttp({ group: Rpcs, path: "/rpc", protocol: "http" }).pipe(
     Layer.provide(WorkflowProxyServer.layerRpcHandlers([Greet, Charge, Expense], { deferreds: [Approval] })),
     Layer.provide(RpcOperatorAuthLive)
   ),
-  RpcServer.layerHttpRouter({ group: ClosedRpcs, path: "/rpc-closed", protocol: "http" }).pipe(
+  RpcServer.layerHttp({ group: ClosedRpcs, path: "/rpc-closed", protocol: "http" }).pipe(
     Layer.provide(WorkflowProxyServer.layerRpcHandlers([Greet], { prefix: "closed." }))
   )
 )
 
-const ServerLive = HttpLayerRouter.serve(Layer.mergeAll(HttpRoutes, RpcRoutes), {
+const ServerLive = HttpRouter.serve(Layer.mergeAll(HttpRoutes, RpcRoutes), {
   disableListenLog: true,
   disableLogger: true
 }).pipe(
@@ -457,8 +462,13 @@ const ServerLive = HttpLayerRouter.serve(Layer.mergeAll(HttpRoutes, RpcRoutes), 
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
 )
 
-const baseUrl = Effect.map(HttpServer.HttpServer, (server) =>
-  server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : "")
+/** Whether an error schema is one the proxy adds to every route (the 400 of a bad body). */
+const isProxyError = (schema: Schema.Top) =>
+  Schema.is(Schema.toType(schema))(
+    new WorkflowProxy.HttpApiDecodeError({ issues: [], message: "" })
+  )
+
+const baseUrl = Effect.map(HttpServer.HttpServer, (server) => HttpServer.formatAddress(server.address))
 
 const apiClient = (token?: string) =>
   Effect.flatMap(baseUrl, (url) =>
@@ -520,7 +530,10 @@ const suspendedOverHttp = (workflowPath: string, executionId: string) =>
 
 const journal = (executionId: string) =>
   Effect.flatMap(WorkflowEngine.detail(executionId), (detail) =>
-    Option.match(detail, { onNone: () => Effect.dieMessage(`no execution ${executionId}`), onSome: Effect.succeed }))
+    Option.match(detail, {
+      onNone: () => Effect.die(new Error(`no execution ${executionId}`)),
+      onSome: Effect.succeed
+    }))
 
 const exists = (executionId: string) => Effect.map(WorkflowEngine.detail(executionId), Option.isSome)
 

@@ -5,17 +5,16 @@
  * round trip per write, and completions announced only to processes that wait for them.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import { inject } from "vitest"
-import { PgDriver, SqlStore } from "@weft/engine-sql"
+import { PgDriver, SqliteClient, SqlStore } from "@weft/engine-sql"
 import { WorkflowStore } from "@weft/workflow"
 import * as Statements from "../bench/statements.js"
 import { storeConformance } from "./conformance/StoreConformance.js"
@@ -27,7 +26,7 @@ const freshUrl = Effect.promise(() => freshDatabase(inject("pgUrl")))
 /** The store over the engine's own driver, on a fresh database. */
 const driverStore = (leaseMs: number, maxConnections = 2) =>
   SqlStore.layer({ leaseMs }).pipe(
-    Layer.provide(Layer.unwrapEffect(Effect.map(freshUrl, (url) => PgDriver.layer({ url, maxConnections }))))
+    Layer.provide(Layer.unwrap(Effect.map(freshUrl, (url) => PgDriver.layer({ url, maxConnections }))))
   )
 
 storeConformance("SqlStore on SQLite", ({ leaseMs }) =>
@@ -37,7 +36,7 @@ storeConformance("SqlStore on SQLite", ({ leaseMs }) =>
 storeConformance("SqlStore on PostgreSQL over a plain PgClient", ({ leaseMs }) =>
   SqlStore.layer({ leaseMs }).pipe(
     Layer.provide(
-      Layer.unwrapEffect(Effect.map(freshUrl, (url) => PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })))
+      Layer.unwrap(Effect.map(freshUrl, (url) => PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })))
     )
   )
 )
@@ -66,7 +65,7 @@ const attempt = (name: string, value: unknown = name): WorkflowStore.ActivityAtt
 })
 
 describe("SqlStore on PostgreSQL: group commit", () => {
-  it.scoped("writes concurrent creates, attempts and completions together, fencing each row on its own", () =>
+  it.effect("writes concurrent creates, attempts and completions together, fencing each row on its own", () =>
     Effect.gen(function* () {
       Statements.install()
       const store = yield* WorkflowStore.WorkflowStore
@@ -88,14 +87,14 @@ describe("SqlStore on PostgreSQL: group commit", () => {
       const before = Statements.tally()
       const results = yield* Effect.forEach(
         order,
-        (id) => Effect.either(store.recordAttempt(id, fences.get(id)!, attempt(`step-${id}`, `${AWKWARD} ${id}`))),
+        (id) => Effect.result(store.recordAttempt(id, fences.get(id)!, attempt(`step-${id}`, `${AWKWARD} ${id}`))),
         { concurrency: "unbounded" }
       )
       // The first write goes alone; the rest queue behind it and leave together (plus g0's look-up).
       assert.isAtMost(Statements.since(before).statements, 4)
       for (const [i, result] of results.entries()) {
-        if (order[i] === "g0") assert.isTrue(Either.isLeft(result) && result.left.reason === "LeaseLost")
-        else assert.isTrue(Either.isRight(result), order[i])
+        if (order[i] === "g0") assert.isTrue(Result.isFailure(result) && result.failure.reason === "LeaseLost")
+        else assert.isTrue(Result.isSuccess(result), order[i])
       }
       // The same attempt again is first-writer-wins, through the batch too.
       const again = yield* Effect.forEach(
@@ -112,12 +111,12 @@ describe("SqlStore on PostgreSQL: group commit", () => {
       const completed = yield* Effect.forEach(
         ids,
         (id) =>
-          Effect.either(
+          Effect.result(
             store.complete(id, fences.get(id)!, { status: "succeeded", result: { _tag: "Success", value: AWKWARD }, at: T + 3 })
           ),
         { concurrency: "unbounded" }
       )
-      assert.isTrue(Either.isLeft(completed[0]!) && completed[0]!.left.reason === "LeaseLost")
+      assert.isTrue(Result.isFailure(completed[0]!) && completed[0]!.failure.reason === "LeaseLost")
       for (const id of ids.slice(1)) {
         const detail = yield* detailOf(store, id)
         assert.strictEqual(detail.execution.status, "succeeded")
@@ -129,7 +128,7 @@ describe("SqlStore on PostgreSQL: group commit", () => {
 })
 
 describe("SqlStore on PostgreSQL: a batch of JSON texts", () => {
-  it.scoped("keeps an undefined payload (the empty text) apart from the rest, alone, in a batch of one and among others", () =>
+  it.effect("keeps an undefined payload (the empty text) apart from the rest, alone, in a batch of one and among others", () =>
     Effect.gen(function* () {
       const store = yield* WorkflowStore.WorkflowStore
       // The first create goes alone; the second, queued behind it, is a batch of one; then a mixed batch.
@@ -148,7 +147,7 @@ describe("SqlStore on PostgreSQL: a batch of JSON texts", () => {
 })
 
 describe("SqlStore on PostgreSQL: a write that cannot be serialized", () => {
-  it.scoped("fails its caller alone: the writes around it, batched or not, are stored and the next ones go through", () =>
+  it.effect("fails its caller alone: the writes around it, batched or not, are stored and the next ones go through", () =>
     Effect.gen(function* () {
       const store = yield* WorkflowStore.WorkflowStore
       const ids = Array.from({ length: 8 }, (_, i) => `s${i}`)
@@ -177,7 +176,7 @@ describe("SqlStore on PostgreSQL: round trips", () => {
       return [value, Statements.since(before).statements] as const
     })
 
-  it.scoped("a claimed create, an attempt, a completion, a claim and a heartbeat are one statement each", () =>
+  it.effect("a claimed create, an attempt, a completion, a claim and a heartbeat are one statement each", () =>
     Effect.gen(function* () {
       Statements.install()
       const store = yield* WorkflowStore.WorkflowStore
@@ -199,7 +198,7 @@ describe("SqlStore on PostgreSQL: round trips", () => {
       })
     }).pipe(Effect.provide(driverStore(1_000_000))))
 
-  it.scoped("a clock, a deferred, a deferred completed from outside, a wake and an interrupt request are one statement each", () =>
+  it.effect("a clock, a deferred, a deferred completed from outside, a wake and an interrupt request are one statement each", () =>
     Effect.gen(function* () {
       Statements.install()
       const store = yield* WorkflowStore.WorkflowStore
@@ -232,11 +231,11 @@ describe("SqlStore on PostgreSQL: round trips", () => {
 })
 
 describe("SqlStore on PostgreSQL: completion notices", () => {
-  it.scoped("announces a completion only when a process that does not run the execution waits for it", () =>
+  it.effect("announces a completion only when a process that does not run the execution waits for it", () =>
     Effect.gen(function* () {
       const store = yield* WorkflowStore.WorkflowStore
       const seen: Array<string> = []
-      const listening = yield* Effect.fork(
+      const listening = yield* Effect.forkChild(
         Stream.runForEach(store.notifications!, (n) => Effect.sync(() => void seen.push(`${n.kind}:${n.id}`)))
       )
       // Notices arrive in commit order: once a later sentinel is seen, every earlier notice has arrived.

@@ -5,10 +5,10 @@
  * Those settings must not reach the user's queries, which run on SqlClient's pool.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as SqlClient from "effect/sql/SqlClient"
 import pg from "pg"
 import { inject } from "vitest"
 import { PgDriver, SqlStore } from "@weft/engine-sql"
@@ -52,7 +52,7 @@ describe("PostgreSQL statement plans", () => {
       }
     }))
 
-  it.scoped("the pinned settings stay on the engine's own connections: SqlClient's keep PostgreSQL's defaults", () =>
+  it.effect("the pinned settings stay on the engine's own connections: SqlClient's keep PostgreSQL's defaults", () =>
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const context = yield* Layer.build(PgDriver.layer({ url, maxConnections: 2 }))

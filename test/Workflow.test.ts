@@ -27,7 +27,7 @@ describe("engine: capacity and due timers", () => {
         Layer.mergeAll(
           Napper.toLayer(() => DurableClock.sleep({ name: "nap", duration: "300 millis", inMemoryThreshold: 0 })),
           Holder.toLayer(() =>
-            Activity.make({ name: "hold", execute: Effect.zipRight(Deferred.succeed(held, undefined), Deferred.await(release)) })
+            Activity.make({ name: "hold", execute: Effect.andThen(Deferred.succeed(held, undefined), Deferred.await(release)) })
           )
         ).pipe(
           Layer.provideMerge(WorkflowEngine.layer({ maxRuns })),
@@ -35,7 +35,7 @@ describe("engine: capacity and due timers", () => {
         )
       )
       // The holder takes a place and the nap suspends (in either order); the nap's timer falls due meanwhile.
-      const hold = Effect.zipRight(Holder.execute({ id: "h" }, { discard: true }), Deferred.await(held))
+      const hold = Effect.andThen(Holder.execute({ id: "h" }, { discard: true }), Deferred.await(held))
       if (holderFirst) yield* Effect.provide(hold, engine)
       const nap = yield* Napper.execute({ id: "n" }, { discard: true }).pipe(Effect.provide(engine))
       yield* Effect.provide(
@@ -50,7 +50,7 @@ describe("engine: capacity and due timers", () => {
       return { engine, nap, release, counts }
     })
 
-  it.scopedLive("a full engine does not spin on a due timer it has no room for, and fires it once a run ends", () =>
+  it.live("a full engine does not spin on a due timer it has no room for, and fires it once a run ends", () =>
     Effect.gen(function* () {
       const { counts, engine, nap, release } = yield* setUp(1, 5_000, false)
       const before = counts.lookups
@@ -61,7 +61,7 @@ describe("engine: capacity and due timers", () => {
       yield* waitUntil(Effect.provide(hasStatus(nap, "succeeded"), engine), "the nap fired")
     }))
 
-  it.scopedLive("executing one left runnable in the store runs it at once in the engine's last free place", () =>
+  it.live("executing one left runnable in the store runs it at once in the engine's last free place", () =>
     Effect.gen(function* () {
       const store = MemoryStore.make()
       const engine = yield* Layer.build(
@@ -79,7 +79,7 @@ describe("engine: capacity and due timers", () => {
       assert.strictEqual((yield* Effect.provide(record(id), engine)).execution.status, "succeeded")
     }))
 
-  it.scopedLive("a run here whose claim looks expired takes no place: the due timer fires beside it", () =>
+  it.live("a run here whose claim looks expired takes no place: the due timer fires beside it", () =>
     Effect.gen(function* () {
       // Leases of 1 ms that this engine (no heartbeat) never renews: the store lists the held run as runnable.
       const { engine, nap, release } = yield* setUp(2, 1, true)
@@ -92,7 +92,7 @@ const Napper = Workflow.make({ name: "Napper", payload: { id: Schema.String }, i
 const Holder = Workflow.make({ name: "Holder", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
 describe("engine: timers it cannot fire", () => {
-  it.scopedLive("does not spin on a due timer of a workflow this engine has not registered", () =>
+  it.live("does not spin on a due timer of a workflow this engine has not registered", () =>
     Effect.gen(function* () {
       const inner = MemoryStore.make()
       let lookups = 0
@@ -136,7 +136,7 @@ describe("engine: a parent's end and its children", () => {
   }
 
   for (const withLiveChildren of [true, false]) {
-    it.scoped(
+    it.effect(
       `interrupting a parent stops its linked children, not the discarded ones, ${withLiveChildren ? "in one read" : "one read per child"}`,
       () =>
         Effect.gen(function* () {

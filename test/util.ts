@@ -15,7 +15,7 @@ export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, label: stri
     for (let i = 0; performance.now() < deadline; i++) {
       if (yield* check) return
       if (i % 8 === 7) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      else yield* Effect.yieldNow()
+      else yield* Effect.yieldNow
     }
     return yield* Effect.fail(new Error(`state never reached: ${label}`))
   })
@@ -38,7 +38,7 @@ export const hasStatus = (executionId: string, status: WorkflowStore.ExecutionSt
 /** Waits until the execution is suspended and no run of it is live in this process. */
 export const suspended = (workflow: Workflow.Any, executionId: string) =>
   waitUntil(
-    Effect.zipWith(hasStatus(executionId, "suspended"), WorkflowEngine.WorkflowEngine, (is, engine) => is && engine.activeRuns() === 0),
+    Effect.zipWith(hasStatus(executionId, "suspended"), Effect.service(WorkflowEngine.WorkflowEngine), (is, engine) => is && engine.activeRuns() === 0),
     `${workflow.name} ${executionId} suspended`
   )
 

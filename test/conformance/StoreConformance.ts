@@ -23,9 +23,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { WorkflowError, WorkflowStore } from "@weft/workflow"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 
 /** What the suite asks of the store under test. */
 export interface StoreOptions {
@@ -68,8 +68,8 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           assert.isUndefined(again.fence)
           const b = yield* claimOf(store, "e1", OWNER_B, T0 + LEASE_MS + 1)
           assert.notStrictEqual(b.fence, fence)
-          const stale = yield* Effect.either(store.recordAttempt("e1", fence, attempt("ship", 1)))
-          assert.isTrue(Either.isLeft(stale) && stale.left.reason === "LeaseLost")
+          const stale = yield* Effect.result(store.recordAttempt("e1", fence, attempt("ship", 1)))
+          assert.isTrue(Result.isFailure(stale) && stale.failure.reason === "LeaseLost")
         }))
 
       test("create stores a new running execution and get returns exactly that record", (store) =>
@@ -1414,8 +1414,8 @@ const expectSome = <A>(option: Option.Option<A>, what: string): A =>
 
 /** The error an effect fails with; the test fails if it succeeds. */
 const failure = <A>(effect: Effect.Effect<A, WorkflowError.WorkflowError>) =>
-  Effect.map(Effect.either(effect), (result) =>
-    Either.isLeft(result) ? result.left : assert.fail(`expected a failure, got ${JSON.stringify(result.right)}`)
+  Effect.map(Effect.result(effect), (result) =>
+    Result.isFailure(result) ? result.failure : assert.fail(`expected a failure, got ${JSON.stringify(result.success)}`)
   )
 
 const getOf = (store: Store, executionId: string) =>

@@ -53,7 +53,7 @@ const main = Effect.gen(function* () {
       if (point === killPoint && (killDetail === undefined || detail === killDetail)) {
         process.kill(process.pid, "SIGKILL")
       }
-      if (point === "after-complete") Deferred.unsafeDone(completed, Effect.void)
+      if (point === "after-complete") Deferred.doneUnsafe(completed, Effect.void)
     })
   )
   yield* Effect.gen(function* () {
@@ -69,9 +69,9 @@ const main = Effect.gen(function* () {
     const detail = yield* WorkflowEngine.detail(executionId)
     say(`complete ${Option.match(detail, { onNone: () => "missing", onSome: (d) => d.execution.status })}`)
   }).pipe(
-    Effect.timeoutFail({
+    Effect.timeoutOrElse({
       duration: "20 seconds",
-      onTimeout: () => new Error(`execution ${executionId} did not complete in this worker`)
+      orElse: () => Effect.fail(new Error(`execution ${executionId} did not complete in this worker`))
     }),
     Effect.provide(Layer.provideMerge(scenario.live, engine.pipe(Layer.provide(hooks))))
   )

@@ -3,10 +3,10 @@
  * appends one line to the file named by `WEFT_CRASH_LOG`, so body runs are counted across processes.
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs"
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as SqlClient from "effect/sql/SqlClient"
 import { Activity, DurableClock, DurableDeferred, Workflow, type WorkflowEngine } from "@weft/workflow"
 
 /** One run of one activity body: its name and the process it ran in. */

@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import * as TestClock from "effect/TestClock"
+import { TestClock } from "effect/testing"
 import {
   Activity,
   DurableClock,
@@ -42,7 +42,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
     effect.pipe(Effect.provide(Layer.provideMerge(Fixtures, makeEngine(hooks, options)))) as Effect.Effect<A, unknown, never>
 
   describe(`engine: ${name}`, () => {
-    it.scoped("replays after a deferred: every completed activity body ran exactly once and the result is unchanged", () =>
+    it.effect("replays after a deferred: every completed activity body ran exactly once and the result is unchanged", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Onboard.execute({ id: "r1" }, { discard: true })
@@ -50,7 +50,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
           assert.strictEqual(counter.get("r1:create-account"), 1)
           assert.strictEqual(counter.get("r1:activate"), 0)
           const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
-          yield* Effect.fork(DurableDeferred.succeed(Approval, { token, value: { by: "ops" } }))
+          yield* Effect.forkChild(DurableDeferred.succeed(Approval, { token, value: { by: "ops" } }))
           const result = yield* Onboard.execute({ id: "r1" })
           assert.strictEqual(result, "acct-r1/mail-r1/ops/active-r1")
           for (const step of ["create-account", "send-email", "activate"]) assert.strictEqual(counter.get(`r1:${step}`), 1)
@@ -60,7 +60,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("derives the execution id from name and idempotency key, with fixed vectors", () =>
+    it.effect("derives the execution id from name and idempotency key, with fixed vectors", () =>
       Effect.gen(function* () {
         assert.strictEqual(Workflow.executionIdFor("Onboard", "r1"), "0b77d2aa08a95251eb217f2398ebb0f8")
         assert.strictEqual(Workflow.executionIdFor("Onboard", ""), "9bc72858b87d853a9f815ba9b35848b4")
@@ -68,7 +68,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         assert.strictEqual(yield* Onboard.executionId({ id: "r1" }), Workflow.executionIdFor("Onboard", "r1"))
       }))
 
-    it.scoped("runs at most maxRuns executions at once; the rest wait in the store, each completes once, an interrupt gets in", () =>
+    it.effect("runs at most maxRuns executions at once; the rest wait in the store, each completes once, an interrupt gets in", () =>
       run(
         Effect.gen(function* () {
           const open = yield* Deferred.make<void>()
@@ -108,11 +108,11 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         { maxRuns: 2 }
       ))
 
-    it.scoped("joins the run in flight and returns the stored result without running anything again", () =>
+    it.effect("joins the run in flight and returns the stored result without running anything again", () =>
       run(
         Effect.gen(function* () {
-          const first = yield* Effect.fork(Onboard.execute({ id: "j1" }))
-          const second = yield* Effect.fork(Onboard.execute({ id: "j1" }))
+          const first = yield* Effect.forkChild(Onboard.execute({ id: "j1" }))
+          const second = yield* Effect.forkChild(Onboard.execute({ id: "j1" }))
           const id = yield* Onboard.executionId({ id: "j1" })
           yield* suspended(Onboard, id)
           const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
@@ -127,12 +127,14 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("retries durably: success on attempt 3 leaves attempts 1-3 with their errors in the journal", () =>
+    it.effect("retries durably: success on attempt 3 leaves attempts 1-3 with their errors in the journal", () =>
       run(
         Effect.gen(function* () {
-          const fiber = yield* Effect.fork(Flaky.execute({ id: "t1", failures: 2, retryable: true, times: 5 }))
+          const fiber = yield* Effect.forkChild(Flaky.execute({ id: "t1", failures: 2, retryable: true, times: 5 }))
           const id = yield* Flaky.executionId({ id: "t1", failures: 2, retryable: true, times: 5 })
-          yield* waitUntil(retryTimerStored(id), "the first retry's timer")
+          yield* waitUntil(retryTimersStored(id, 1), "the first retry's timer")
+          yield* TestClock.adjust("1 minute")
+          yield* waitUntil(retryTimersStored(id, 2), "the second retry's timer")
           yield* TestClock.adjust("1 minute")
           assert.strictEqual(yield* Fiber.join(fiber), "ok after 3")
           const detail = yield* record(id)
@@ -145,12 +147,15 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("surfaces the typed error when retries are exhausted", () =>
+    it.effect("surfaces the typed error when retries are exhausted", () =>
       run(
         Effect.gen(function* () {
           const payload = { id: "t2", failures: 10, retryable: true, times: 2 }
-          const fiber = yield* Effect.fork(Effect.flip(Flaky.execute(payload)))
-          yield* waitUntil(retryTimerStored(yield* Flaky.executionId(payload)), "the first retry's timer")
+          const fiber = yield* Effect.forkChild(Effect.flip(Flaky.execute(payload)))
+          const id = yield* Flaky.executionId(payload)
+          yield* waitUntil(retryTimersStored(id, 1), "the first retry's timer")
+          yield* TestClock.adjust("1 minute")
+          yield* waitUntil(retryTimersStored(id, 2), "the second retry's timer")
           yield* TestClock.adjust("1 minute")
           const error = yield* Fiber.join(fiber)
           assert.instanceOf(error, Declined)
@@ -159,7 +164,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("stops at once on a non-retryable error", () =>
+    it.effect("stops at once on a non-retryable error", () =>
       run(
         Effect.gen(function* () {
           const payload = { id: "t3", failures: 10, retryable: false, times: 5 }
@@ -170,11 +175,12 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("gives the activity its attempt number and an idempotency key equal across attempts", () =>
+    it.effect("gives the activity its attempt number and an idempotency key equal across attempts", () =>
       run(
         Effect.gen(function* () {
-          const fiber = yield* Effect.fork(Flaky.execute({ id: "t4", failures: 1, retryable: true, times: 1 }))
-          yield* waitUntil(retryTimerStored(yield* Flaky.executionId({ id: "t4", failures: 1, retryable: true, times: 1 })), "the first retry's timer")
+          const payload = { id: "t4", failures: 1, retryable: true, times: 1 }
+          const fiber = yield* Effect.forkChild(Flaky.execute(payload))
+          yield* waitUntil(retryTimersStored(yield* Flaky.executionId(payload), 1), "the first retry's timer")
           yield* TestClock.adjust("1 minute")
           yield* Fiber.join(fiber)
           assert.strictEqual(keys.length, 2)
@@ -183,7 +189,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("suspends a 3-day durable sleep, holding no fiber, and resumes when the time comes", () =>
+    it.effect("suspends a 3-day durable sleep, holding no fiber, and resumes when the time comes", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Sleeper.execute({ id: "s1", duration: "3 days" }, { discard: true })
@@ -201,12 +207,13 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("keeps a 1-second sleep in the fiber without suspending", () =>
+    it.effect("keeps a 1-second sleep in the fiber without suspending", () =>
       run(
         Effect.gen(function* () {
-          const fiber = yield* Effect.fork(Sleeper.execute({ id: "s2", duration: "1 second" }))
+          const fiber = yield* Effect.forkChild(Sleeper.execute({ id: "s2", duration: "1 second" }))
           const id = yield* Sleeper.executionId({ id: "s2", duration: "1 second" })
           yield* waitUntil(Effect.map(attempts(id), (a) => a.length === 1), "before the sleep")
+          yield* waitUntil(Effect.map(record(id), (r) => r.clocks.length === 1), "the clock stored")
           yield* TestClock.adjust("1 second")
           assert.strictEqual(yield* Fiber.join(fiber), "slept")
           const events = (yield* record(id)).events.map((e) => e.kind)
@@ -214,10 +221,10 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("stores a sub-millisecond sleep's wake time as a whole millisecond, rounded up, and wakes then", () =>
+    it.effect("stores a sub-millisecond sleep's wake time as a whole millisecond, rounded up, and wakes then", () =>
       run(
         Effect.gen(function* () {
-          const fiber = yield* Effect.fork(Sleeper.execute({ id: "s-micros", duration: "2500 micros" }))
+          const fiber = yield* Effect.forkChild(Sleeper.execute({ id: "s-micros", duration: "2500 micros" }))
           const id = yield* Sleeper.executionId({ id: "s-micros", duration: "2500 micros" })
           yield* waitUntil(Effect.map(attempts(id), (a) => a.length === 1), "before the sleep")
           yield* waitUntil(Effect.map(record(id), (r) => r.clocks.length === 1), "the clock stored")
@@ -229,7 +236,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("suspends an infinite sleep with the latest wake time a store keeps, until it is interrupted", () =>
+    it.effect("suspends an infinite sleep with the latest wake time a store keeps, until it is interrupted", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Sleeper.execute({ id: "s-forever", duration: "forever" }, { discard: true })
@@ -243,12 +250,12 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("keeps a completion that arrives before anyone awaits", () =>
+    it.effect("keeps a completion that arrives before anyone awaits", () =>
       run(
         Effect.gen(function* () {
           const gate = yield* Deferred.make<void>()
           gates.set("e1", gate)
-          const fiber = yield* Effect.fork(Onboard.execute({ id: "e1" }))
+          const fiber = yield* Effect.forkChild(Onboard.execute({ id: "e1" }))
           const id = yield* Onboard.executionId({ id: "e1" })
           yield* waitUntil(Effect.sync(() => counter.get("e1:gate") === 1), "waiting at the gate")
           const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
@@ -259,7 +266,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("reports a second completion without applying it", () =>
+    it.effect("reports a second completion without applying it", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Onboard.execute({ id: "e2" }, { discard: true })
@@ -273,7 +280,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("fires a durable await timeout, and a later signal changes nothing", () =>
+    it.effect("fires a durable await timeout, and a later signal changes nothing", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Timeout.execute({ id: "o1" }, { discard: true })
@@ -287,7 +294,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("returns the signal when it beats the durable timeout", () =>
+    it.effect("returns the signal when it beats the durable timeout", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Timeout.execute({ id: "o2" }, { discard: true })
@@ -300,7 +307,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("replays the stored winner of raceAll without racing again", () =>
+    it.effect("replays the stored winner of raceAll without racing again", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Racer.execute({ id: "x1" }, { discard: true })
@@ -314,7 +321,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("runs concurrent activities beside a suspension, then replays without deadlock or re-running a body", () =>
+    it.effect("runs concurrent activities beside a suspension, then replays without deadlock or re-running a body", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Parallel.execute({ id: "p1" }, { discard: true })
@@ -326,13 +333,13 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("hands 20 workflows' items to a queue worker of concurrency 4 and returns each result", () =>
+    it.effect("hands 20 workflows' items to a queue worker of concurrency 4 and returns each result", () =>
       run(
         Effect.gen(function* () {
           const gate = yield* Deferred.make<void>()
           queueStats.gate = gate
           yield* Effect.addFinalizer(() => Effect.sync(() => (queueStats.gate = undefined)))
-          const all = yield* Effect.fork(
+          const all = yield* Effect.forkChild(
             Effect.forEach(
               Array.from({ length: 20 }, (_, i) => i),
               (n) => Resize.execute({ id: `q${n}`, size: n }),
@@ -347,7 +354,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         }).pipe(Effect.provide(ResizeWorker))
       ))
 
-    it.scoped("surfaces a failing queue handler's typed error in the workflow", () =>
+    it.effect("surfaces a failing queue handler's typed error in the workflow", () =>
       run(
         Effect.gen(function* () {
           const error = yield* Effect.flip(Resize.execute({ id: "q-bad", size: -1 }))
@@ -356,7 +363,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         }).pipe(Effect.provide(ResizeWorker))
       ))
 
-    it.scoped("runs compensations newest first, exactly once, when a later activity fails", () =>
+    it.effect("runs compensations newest first, exactly once, when a later activity fails", () =>
       run(
         Effect.gen(function* () {
           const error = yield* Effect.flip(Trip.execute({ id: "c1", failAt: "pay" }))
@@ -368,7 +375,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("does not compensate a successful execution", () =>
+    it.effect("does not compensate a successful execution", () =>
       run(
         Effect.gen(function* () {
           assert.strictEqual(yield* Trip.execute({ id: "c2", failAt: "none" }), "booked")
@@ -376,7 +383,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("interrupting a suspended execution runs its compensations and ends it as interrupted", () =>
+    it.effect("interrupting a suspended execution runs its compensations and ends it as interrupted", () =>
       run(
         Effect.gen(function* () {
           const payload = { id: "c3", failAt: "wait" }
@@ -386,12 +393,12 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
           yield* waitUntil(hasStatus(id, "interrupted"), "interrupted")
           assert.deepStrictEqual(compensated.get("c3"), ["car", "hotel", "flight"])
           const polled = yield* Trip.poll(id)
-          assert.isTrue(Option.isSome(polled) && polled.value._tag === "Complete" && Exit.isInterrupted(polled.value.exit))
+          assert.isTrue(Option.isSome(polled) && polled.value._tag === "Complete" && isInterrupted(polled.value.exit))
           assert.strictEqual(counter.get("c3:pay"), 0)
         })
       ))
 
-    it.scoped("interrupting a running execution stops its activity at once", () =>
+    it.effect("interrupting a running execution stops its activity at once", () =>
       run(
         Effect.gen(function* () {
           const payload = { id: "c4", failAt: "hang" }
@@ -403,7 +410,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("rejects a payload that fails its schema with a typed error naming the field, storing nothing", () =>
+    it.effect("rejects a payload that fails its schema with a typed error naming the field, storing nothing", () =>
       run(
         Effect.gen(function* () {
           const error = yield* Effect.flip(Onboard.execute({ id: 42 } as any))
@@ -416,7 +423,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("runs a workflow whose payload is void (no JSON value at all), read back after it suspends", () =>
+    it.effect("runs a workflow whose payload is void (no JSON value at all), read back after it suspends", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Tick.execute(undefined, { discard: true })
@@ -428,7 +435,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("rejects a payload whose encoded form JSON cannot hold (bigint, NaN, Date), naming the field, storing nothing", () =>
+    it.effect("rejects a payload whose encoded form JSON cannot hold (bigint, NaN, Date), naming the field, storing nothing", () =>
       run(
         Effect.gen(function* () {
           for (const [payload, field, holds] of [
@@ -448,7 +455,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("fails an execution whose activity result JSON cannot hold, naming the activity; the body ran once", () =>
+    it.effect("fails an execution whose activity result JSON cannot hold, naming the activity; the body ran once", () =>
       run(
         Effect.gen(function* () {
           const exit = yield* Effect.exit(Ledger.execute({ id: "b3", amount: 5, ratio: 1 }))
@@ -470,7 +477,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("fails clearly, without hanging or storing, for a workflow that is not registered", () =>
+    it.effect("fails clearly, without hanging or storing, for a workflow that is not registered", () =>
       run(
         Effect.gen(function* () {
           const error = yield* Effect.flip(Unregistered.execute({ id: "u1" }))
@@ -480,7 +487,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("rejects a forged or tampered token and writes nothing", () =>
+    it.effect("rejects a forged or tampered token and writes nothing", () =>
       run(
         Effect.gen(function* () {
           const id = yield* Onboard.execute({ id: "k1" }, { discard: true })
@@ -506,7 +513,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("fails with a NonDeterminismError when a replay skips a journaled activity", () =>
+    it.effect("fails with a NonDeterminismError when a replay skips a journaled activity", () =>
       run(
         Effect.gen(function* () {
           versions.set("n1", 1)
@@ -526,7 +533,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("fails with a NonDeterminismError when a stored result no longer decodes with the activity's schema", () =>
+    it.effect("fails with a NonDeterminismError when a stored result no longer decodes with the activity's schema", () =>
       run(
         Effect.gen(function* () {
           versions.set("n2", 1)
@@ -545,7 +552,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("resumes an execution that failed by a defect once the cause is fixed", () =>
+    it.effect("resumes an execution that failed by a defect once the cause is fixed", () =>
       run(
         Effect.gen(function* () {
           versions.set("d1", 1)
@@ -559,7 +566,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("runs a child workflow linked to its parent, which suspends until the child completes", () =>
+    it.effect("runs a child workflow linked to its parent, which suspends until the child completes", () =>
       run(
         Effect.gen(function* () {
           const parentId = yield* Parent.execute({ id: "w1" }, { discard: true })
@@ -573,7 +580,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("interrupting a parent interrupts the child it awaits; a child started with discard goes on", () =>
+    it.effect("interrupting a parent interrupts the child it awaits; a child started with discard goes on", () =>
       run(
         Effect.gen(function* () {
           const parentId = yield* Guardian.execute({ id: "g1" }, { discard: true })
@@ -587,7 +594,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
           yield* waitUntil(hasStatus(childId, "interrupted"), "child interrupted")
           assert.isTrue(yield* hasStatus(strayId, "suspended"))
           const parent = yield* Guardian.poll(parentId)
-          assert.isTrue(Option.isSome(parent) && parent.value._tag === "Complete" && Exit.isInterrupted(parent.value.exit))
+          assert.isTrue(Option.isSome(parent) && parent.value._tag === "Complete" && isInterrupted(parent.value.exit))
           // A signal for the interrupted child changes nothing.
           const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: childId })
           yield* Effect.ignore(DurableDeferred.succeed(Approval, { token, value: { by: "late" } }))
@@ -596,7 +603,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
-    it.scoped("a parent that fails by a defect leaves its child waiting; once fixed and resumed it gets the child's result", () =>
+    it.effect("a parent that fails by a defect leaves its child waiting; once fixed and resumed it gets the child's result", () =>
       run(
         Effect.gen(function* () {
           versions.set("m1", 1)
@@ -621,7 +628,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
       ))
 
     for (const point of ["before-await", "before-suspend", "after-suspend"] as const) {
-      it.scoped(`never loses a wake-up: a completion ${point} still finishes the execution`, () => {
+      it.effect(`never loses a wake-up: a completion ${point} still finishes the execution`, () => {
         const key = `l-${point}`
         const complete = Effect.gen(function* () {
           const id = yield* Onboard.executionId({ id: key })
@@ -652,7 +659,7 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
       })
     }
 
-    it.scoped("lists executions by workflow and status, and shows one in detail", () =>
+    it.effect("lists executions by workflow and status, and shows one in detail", () =>
       run(
         Effect.gen(function* () {
           yield* Trip.execute({ id: "i1", failAt: "none" })
@@ -673,9 +680,16 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
 
 // Fixtures ------------------------------------------------------------------------------------
 
-/** Whether the backoff timer before attempt 2 is stored, so adjusting the TestClock will fire it. */
-const retryTimerStored = (executionId: string) =>
-  Effect.map(WorkflowEngine.detail(executionId), (detail) => Option.isSome(detail) && detail.value.clocks.length > 0)
+/** Whether an execution ended by interruption alone (v3's `Exit.isInterrupted`: a failure whose cause holds only interrupts). */
+const isInterrupted = (exit: Exit.Exit<unknown, unknown>): boolean => Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+
+/**
+ * Whether the backoff timers before attempts 2 .. count + 1 are stored. A retry stores its wake time before it
+ * sleeps, so a later `TestClock.adjust` fires it (or leaves it already due). Effect 4's `adjust` does not wait
+ * for a run blocked on store I/O to sleep again, so one adjust cannot carry a chain of retries over SQL.
+ */
+const retryTimersStored = (executionId: string, count: number) =>
+  Effect.map(WorkflowEngine.detail(executionId), (detail) => Option.isSome(detail) && detail.value.clocks.length >= count)
 
 const counter = new Counter()
 const gates = new Map<string, Deferred.Deferred<void>>()
@@ -709,7 +723,7 @@ const OnboardLive = Onboard.toLayer(({ id }) =>
     if (gate !== undefined) {
       yield* Activity.make({
         name: "gate",
-        execute: Effect.zipRight(counter.bump(`${id}:gate`), Deferred.await(gate))
+        execute: Effect.andThen(counter.bump(`${id}:gate`), Deferred.await(gate))
       })
     }
     const { by } = yield* DurableDeferred.await(Approval)
@@ -756,7 +770,7 @@ const Sleeper = Workflow.make({
 const SleeperLive = Sleeper.toLayer(({ id, duration }) =>
   Effect.gen(function* () {
     yield* step(id, "before", "")
-    yield* DurableClock.sleep({ name: "nap", duration: duration === "forever" ? Duration.infinity : (duration as Duration.DurationInput) })
+    yield* DurableClock.sleep({ name: "nap", duration: duration === "forever" ? Duration.infinity : (duration as Duration.Input) })
     yield* step(id, "after", "")
     return "slept"
   })
@@ -785,7 +799,7 @@ const RacerLive = Racer.toLayer(({ id }) =>
       error: Schema.Never,
       effects: [
         step(id, "fast", "fast"),
-        Effect.zipRight(Effect.never, step(id, "slow", "slow"))
+        Effect.andThen(Effect.never, step(id, "slow", "slow"))
       ]
     })
     yield* DurableDeferred.await(Approval)
@@ -872,11 +886,11 @@ const TripLive = Trip.toLayer(({ id, failAt }) =>
       )
     }
     if (failAt === "wait") yield* DurableDeferred.await(Approval)
-    if (failAt === "hang") yield* Activity.make({ name: "hang", execute: Effect.zipRight(counter.bump(`${id}:hang`), Effect.never) })
+    if (failAt === "hang") yield* Activity.make({ name: "hang", execute: Effect.andThen(counter.bump(`${id}:hang`), Effect.never) })
     yield* Activity.make({
       name: "pay",
       error: TripFailed,
-      execute: Effect.zipRight(
+      execute: Effect.andThen(
         counter.bump(`${id}:pay`),
         failAt === "pay" ? Effect.fail(new TripFailed({ step: "pay" })) : Effect.void
       )
@@ -929,7 +943,7 @@ const ParentLive = Parent.toLayer(({ id }) =>
 const Guardian = Workflow.make({ name: "Guardian", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
 
 const GuardianLive = Guardian.toLayer(({ id }) =>
-  Effect.zipRight(
+  Effect.andThen(
     Effect.orDie(Onboard.execute({ id: `${id}-stray` }, { discard: true })),
     Effect.map(Effect.orDie(Onboard.execute({ id: `${id}-child` })), (result) => `guardian of ${result}`)
   )
@@ -949,12 +963,12 @@ const MentorLive = Mentor.toLayer(({ id }) =>
         Activity.make({
           name: "check",
           success: Schema.String,
-          execute: Effect.zipRight(
+          execute: Effect.andThen(
             counter.bump(`${id}:check`),
             Effect.suspend(() =>
-              Effect.zipRight(
+              Effect.andThen(
                 gates.get(id) === undefined ? Effect.void : Deferred.await(gates.get(id)!),
-                versions.get(id) === 1 ? Effect.dieMessage("a bug") : Effect.succeed("checked")
+                versions.get(id) === 1 ? Effect.die(new Error("a bug")) : Effect.succeed("checked")
               )
             )
           )
@@ -974,25 +988,25 @@ let gate: Effect.Effect<void> = Effect.void
 const Gated = Workflow.make({ name: "Gated", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
 const GatedLive = Gated.toLayer(({ id }) =>
-  Activity.make({ name: "gated", execute: Effect.zipRight(Effect.suspend(() => gate), counter.bump(`${id}:gated`)) })
+  Activity.make({ name: "gated", execute: Effect.andThen(Effect.suspend(() => gate), counter.bump(`${id}:gated`)) })
 )
 
 // An activity whose success schema encodes to a bigint: a value no store can keep as JSON.
-const Counted = DurableDeferred.make("counted", { success: Schema.BigIntFromSelf })
+const Counted = DurableDeferred.make("counted", { success: Schema.BigInt })
 const Ledger = Workflow.make({
   name: "Ledger",
   payload: {
     id: Schema.String,
-    amount: Schema.Union(Schema.Number, Schema.BigIntFromSelf),
+    amount: Schema.Union([Schema.Number, Schema.BigInt]),
     ratio: Schema.Number,
-    at: Schema.optional(Schema.DateFromSelf)
+    at: Schema.optional(Schema.Date)
   },
   success: Schema.String,
   idempotencyKey: ({ id }) => id
 })
 const LedgerLive = Ledger.toLayer(({ id }) =>
   Effect.as(
-    Activity.make({ name: "total", success: Schema.BigIntFromSelf, execute: Effect.as(counter.bump(`${id}:total`), 5n) }),
+    Activity.make({ name: "total", success: Schema.BigInt, execute: Effect.as(counter.bump(`${id}:total`), 5n) }),
     "done"
   )
 )

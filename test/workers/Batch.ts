@@ -2,10 +2,10 @@
  * The workflow the many-worker test runs in worker processes: three activities, each of whose
  * bodies appends a row naming the worker and the fence of the claim it ran under.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as SqlClient from "effect/sql/SqlClient"
 import { Activity, Workflow } from "@weft/workflow"
 
 /** Three activities, `a`, `b` and `c`; the result is `a<n>/b<n>/c<n>`. */

@@ -1,16 +1,21 @@
 /**
  * The PostgreSQL connections the engine drives itself: a `pg` pool for its hot statements, prepared and
- * planned once per connection; a second pool behind `@effect/sql-pg` (the `SqlClient` users and
- * transactional activities share); and a LISTEN connection that fails loudly.
+ * planned once per connection; a second pool behind `@effect/sql-pg`'s `PgClient` (the `SqlClient` users
+ * and transactional activities share); and a LISTEN connection that fails loudly.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import type * as SqlClient from "@effect/sql/SqlClient"
-import { SqlError } from "@effect/sql/SqlError"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as SqlClient from "effect/sql/SqlClient"
+import * as SqlError from "effect/sql/SqlError"
 import * as Stream from "effect/Stream"
 import Pg from "pg"
 import { STATEMENT_SESSION } from "./internal/pgStatements.js"
@@ -24,20 +29,20 @@ export interface Prepared {
 /** The driver's service. */
 export interface Service {
   /** Runs a prepared statement on a pooled connection; its rows. Not interruptible: a statement sent is awaited. */
-  readonly query: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+  readonly query: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
   /** Runs a statement unprepared on the same pool, under the same timeout: the engine's cold statements. */
-  readonly queryText: (text: string, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+  readonly queryText: (text: string, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
   /**
    * Runs a prepared statement on a connection of its own, so it never queues behind the pool (a worker's
    * heartbeat must not wait for the writes of the runs it keeps alive).
    */
-  readonly queryOwn: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+  readonly queryOwn: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
   /** LISTEN on `channel`; the stream fails when its connection is lost, so the caller can listen again. */
-  readonly listen: (channel: string) => Stream.Stream<string, SqlError>
+  readonly listen: (channel: string) => Stream.Stream<string, SqlError.SqlError>
 }
 
 /** The PostgreSQL driver, present when the engine was built by `SqlEngine.layerPg` (or with `layer` below). */
-export class PgDriver extends Context.Tag("@weft/engine-sql/PgDriver")<PgDriver, Service>() {}
+export class PgDriver extends Context.Service<PgDriver, Service>()("@weft/engine-sql/PgDriver") {}
 
 /** Connection options of the driver. */
 export interface Options {
@@ -63,28 +68,30 @@ export interface Options {
 }
 
 /**
- * The engine's pool and `@effect/sql-pg` over a pool of its own: the engine's connections pin their plans
- * (`STATEMENT_SESSION`), which must not reach the user's queries.
+ * The engine's pool and `@effect/sql-pg`'s `PgClient` over a pool of its own: the engine's connections pin
+ * their plans (`STATEMENT_SESSION`), which must not reach the user's queries.
  */
-export const layer = (options: Options): Layer.Layer<PgDriver | PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
-  Layer.unwrapScoped(
+export const layer = (
+  options: Options
+): Layer.Layer<PgDriver | PgClient.PgClient | SqlClient.SqlClient, SqlError.SqlError> =>
+  Layer.effectContext(
     Effect.gen(function* () {
       const total = options.maxConnections ?? 10
       const half = Math.max(1, Math.ceil(total / 2))
-      const [statements, clients] = yield* Effect.all(
+      const [statements, client] = yield* Effect.all(
         [
           acquirePool(options.url, half, "weft", { options: STATEMENT_SESSION, query_timeout: options.queryTimeoutMs ?? 10_000 }),
-          acquirePool(options.url, Math.max(1, total - half), "weft-sql", {})
+          acquireClient(options.url, Math.max(1, total - half))
         ],
         { concurrency: 2 }
       )
       const driver = yield* make(statements, options)
-      return Layer.merge(
-        Layer.succeed(PgDriver, driver),
-        PgClient.layerFromPool({ acquire: Effect.succeed(clients), applicationName: "weft-sql" })
+      return Context.make(PgDriver, driver).pipe(
+        Context.add(PgClient.PgClient, client),
+        Context.add(SqlClient.SqlClient, client)
       )
     })
-  )
+  ).pipe(Layer.provide(Reactivity.layer))
 
 const acquirePool = (url: string, max: number, applicationName: string, config: Pg.PoolConfig) =>
   Effect.acquireRelease(
@@ -103,7 +110,7 @@ const acquirePool = (url: string, max: number, applicationName: string, config: 
         pool.on("error", () => undefined)
         return pool
       },
-      catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
+      catch: (cause) => failed(cause, CONNECT_FAILED, "connect")
     }),
     // Interruptible, or the timeout could not stop it (a finalizer is not): a connection whose server went
     // silent would hold the shutdown forever. What has not ended by then is cut.
@@ -121,23 +128,83 @@ const acquirePool = (url: string, max: number, applicationName: string, config: 
       )
   ).pipe(
     Effect.tap((pool) =>
-      Effect.tryPromise({
-        try: () => pool.query("SELECT 1"),
-        catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
-      }).pipe(
-        Effect.timeoutFail({
-          duration: CONNECT_TIMEOUT_MS,
-          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "Failed to connect" })
+      connected(
+        Effect.tryPromise({
+          try: () => pool.query("SELECT 1"),
+          catch: (cause) => failed(cause, CONNECT_FAILED, "connect")
         })
       )
     )
   )
 
+/**
+ * `PgClient` over a pool of its own, as the `pg` pool it replaces: connections opened as needed, kept alive
+ * by TCP probes, closed after 10 s idle, no wait limit for a free one; reached once before it is handed out.
+ * Its pool keeps time by the system clock, as `pg`'s timers did: a `TestClock` moved on by days must not age
+ * connections, nor spin the idle reaper once per 10 s of the days skipped.
+ */
+const acquireClient = (url: string, maxConnections: number) =>
+  PgClient.make({
+    url: Redacted.make(url),
+    maxConnections,
+    applicationName: "weft-sql",
+    keepAlive: KEEPALIVE_MS,
+    idleTimeout: IDLE_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS
+  }).pipe(
+    Effect.provideService(Clock.Clock, Clock.Clock.defaultValue()),
+    Effect.tap((client) =>
+      connected(Effect.mapError(client`SELECT 1`, (error) => failed(error.reason.cause, CONNECT_FAILED, "connect")))
+    )
+  )
+
+/** A first statement, bounded: an address that never answers fails the start instead of holding it. */
+const connected = <A>(probe: Effect.Effect<A, SqlError.SqlError>) =>
+  Effect.timeoutOrElse(probe, {
+    duration: CONNECT_TIMEOUT_MS,
+    orElse: () => Effect.fail(failed(new Error("Connection timed out"), CONNECT_FAILED, "connect"))
+  })
+
 const CONNECT_TIMEOUT_MS = 5_000
+const CONNECT_FAILED = "Failed to connect"
 // TCP keep-alive after 10 s idle (the OS default is 2 hours): a connection a NAT dropped is found out.
 const KEEPALIVE_MS = 10_000
+// `pg`'s default: an idle pooled connection is closed after 10 s.
+const IDLE_MS = 10_000
 
-const failed = (cause: unknown) => new SqlError({ cause, message: "Failed to execute statement" })
+/**
+ * A driver error as a `SqlError`, its reason after the SQLSTATE the server sent; an error without one
+ * (a lost or silent connection, a timeout) is a `ConnectionError`.
+ */
+const failed = (cause: unknown, message = "Failed to execute statement", operation = "execute") => {
+  const props = { cause, message, operation }
+  const code = (cause as { code?: unknown } | undefined)?.code
+  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return new SqlError.SqlError({ reason: new SqlError.ConnectionError(props) })
+  const constraint = (cause as { constraint?: unknown }).constraint
+  const reason =
+    code === "23505"
+      ? new SqlError.UniqueViolation({ ...props, constraint: typeof constraint === "string" && constraint !== "" ? constraint : "unknown" })
+      : code === "40P01"
+      ? new SqlError.DeadlockError(props)
+      : code === "40001"
+      ? new SqlError.SerializationError(props)
+      : code === "55P03"
+      ? new SqlError.LockTimeoutError(props)
+      : code === "57014"
+      ? new SqlError.StatementTimeoutError(props)
+      : code === "42501"
+      ? new SqlError.AuthorizationError(props)
+      : code.startsWith("08")
+      ? new SqlError.ConnectionError(props)
+      : code.startsWith("28")
+      ? new SqlError.AuthenticationError(props)
+      : code.startsWith("23")
+      ? new SqlError.ConstraintError(props)
+      : code.startsWith("42")
+      ? new SqlError.SqlSyntaxError(props)
+      : new SqlError.UnknownError(props)
+  return new SqlError.SqlError({ reason })
+}
 
 const make = (pool: Pg.Pool, options: Options): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -157,7 +224,7 @@ const make = (pool: Pg.Pool, options: Options): Effect.Effect<Service, never, Sc
     // Uninterruptible, as documented: a statement once sent is awaited, never abandoned half-way.
     const query = (statement: Prepared | string, values: ReadonlyArray<unknown>, on: () => Promise<Pg.Pool | Pg.Client>) =>
       Effect.uninterruptible(
-        Effect.tryPromise({ try: () => on().then((client) => run(client, statement, values)), catch: failed })
+        Effect.tryPromise({ try: () => on().then((client) => run(client, statement, values)), catch: (cause) => failed(cause) })
       )
     return {
       query: (statement, values) => query(statement, values, () => Promise.resolve(pool)),
@@ -165,7 +232,7 @@ const make = (pool: Pg.Pool, options: Options): Effect.Effect<Service, never, Sc
       queryOwn: (statement, values) =>
         Effect.tapError(query(statement, values, own.get), (error) =>
           // Not an error of the statement (those carry a SQLSTATE): the connection is suspect, open another.
-          (error.cause as { code?: unknown } | undefined)?.code === undefined ? Effect.promise(own.drop) : Effect.void
+          (error.reason.cause as { code?: unknown } | undefined)?.code === undefined ? Effect.promise(own.drop) : Effect.void
         ),
       listen: listenOn(options.url)
     } satisfies Service
@@ -219,37 +286,36 @@ const ownConnection = (url: string, queryTimeoutMs: number) => {
 }
 
 /**
- * LISTEN on a connection of its own that fails the stream when the connection is lost, so the store
- * listens again on a new one. (`PgClient`'s `listen` swallows the error and waits on the dead connection.)
+ * LISTEN on a connection of its own (`weft-listen`, outside both pools: it is held for the engine's life) that
+ * fails the stream when the connection is lost, so the store listens again on a new one.
  */
-const listenOn = (url: string) => (channel: string): Stream.Stream<string, SqlError> =>
-  Stream.asyncPush<string, SqlError>(
-    (emit) =>
-      Effect.acquireRelease(
-        Effect.tryPromise({
-          try: async () => {
-            const client = new Pg.Client({ connectionString: url, application_name: "weft-listen" })
-            const lost = (cause: unknown) => emit.fail(new SqlError({ cause, message: "The LISTEN connection was lost" }))
-            client.on("error", lost)
-            client.on("end", () => lost(new Error("The connection ended")))
-            client.on("notification", (message) => {
-              if (message.channel === channel && message.payload !== undefined) emit.single(message.payload)
-            })
-            try {
-              await client.connect()
-              await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
-            } catch (cause) {
-              await close(client)
-              throw cause
-            }
-            return client
-          },
-          catch: (cause) => new SqlError({ cause, message: "Failed to listen" })
-        }),
-        (client) => Effect.promise(() => close(client))
-      ),
-    // A dropped notification would be a lost wake-up.
-    { bufferSize: "unbounded" }
+const listenOn = (url: string) => (channel: string): Stream.Stream<string, SqlError.SqlError> =>
+  // The queue is unbounded: a dropped notification would be a lost wake-up.
+  Stream.callback<string, SqlError.SqlError>((queue) =>
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          const client = new Pg.Client({ connectionString: url, application_name: "weft-listen" })
+          const lost = (cause: unknown) =>
+            void Queue.failCauseUnsafe(queue, Cause.fail(failed(cause, "The LISTEN connection was lost", "listen")))
+          client.on("error", lost)
+          client.on("end", () => lost(new Error("The connection ended")))
+          client.on("notification", (message) => {
+            if (message.channel === channel && message.payload !== undefined) Queue.offerUnsafe(queue, message.payload)
+          })
+          try {
+            await client.connect()
+            await client.query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
+          } catch (cause) {
+            await close(client)
+            throw cause
+          }
+          return client
+        },
+        catch: (cause) => failed(cause, "Failed to listen", "listen")
+      }),
+      (client) => Effect.promise(() => close(client))
+    )
   )
 
 /** Ends a connection; one whose server no longer answers is cut after a second, not waited on. */

@@ -1,17 +1,19 @@
 /**
  * Durable engines over SQL: `layerSqlite` (the embedded default, one file) and `layerPg` (many
- * workers on many machines), or `layer` over any `@effect/sql` client you provide.
+ * workers on many machines), or `layer` over any Effect SQL client (`effect/sql/SqlClient`) you provide.
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type * as PgClient from "@effect/sql-pg/PgClient"
-import type * as SqlClient from "@effect/sql/SqlClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import type * as SqlClient from "effect/sql/SqlClient"
 import { WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
 import * as PgDriver from "./PgDriver.js"
+import * as SqliteClient from "./SqliteClient.js"
 import * as SqlStore from "./SqlStore.js"
 
 /** Options of the SQL engines: the engine's and the store's. */
@@ -36,8 +38,8 @@ export const layer = (options: Options = {}): Layer.Layer<Out, WorkflowError.Wor
 }
 
 /**
- * The embedded default: one SQLite file (its folder is created). Signals from other processes
- * are seen by polling.
+ * The embedded default: one SQLite file (its folder is created), opened by Weft's `SqliteClient` (WAL,
+ * a 5 s busy timeout). Signals from other processes are seen by polling.
  *
  * @example
  * const EngineLive = SqlEngine.layerSqlite({ filename: ".weft/weft.db" })
@@ -46,12 +48,15 @@ export const layerSqlite = (
   options: Options & { readonly filename: string }
 ): Layer.Layer<Out | SqlClient.SqlClient, WorkflowError.WorkflowError> => {
   const { filename, ...rest } = options
-  const client = Layer.unwrapEffect(
-    Effect.sync(() => {
-      if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
-      return SqliteClient.layer({ filename })
-    })
-  ).pipe(Layer.mapError(unavailable(`SQLite database ${filename}`)))
+  const client = buildOrFail(
+    Layer.unwrap(
+      Effect.sync(() => {
+        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+        return SqliteClient.layer({ filename })
+      })
+    ),
+    unavailable(`SQLite database ${filename}`)
+  )
   return layer({ pollIntervalMs: 250, ...rest }).pipe(Layer.provideMerge(client))
 }
 
@@ -69,11 +74,29 @@ export const layerPg = (
   const { maxConnections, queryTimeoutMs, url, ...rest } = options
   // A heartbeat stuck for half a lease is given up, so the next one goes out on a new connection in time.
   const ownQueryTimeoutMs = Math.ceil((options.leaseMs ?? 5_000) / 2)
-  const driver = PgDriver.layer({ url, maxConnections, queryTimeoutMs, ownQueryTimeoutMs }).pipe(
-    Layer.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
-    Layer.mapError(unavailable(`PostgreSQL at ${redact(url)}`))
+  const driver = buildOrFail(
+    PgDriver.layer({ url, maxConnections, queryTimeoutMs, ownQueryTimeoutMs }),
+    unavailable(`PostgreSQL at ${redact(url)}`),
+    options.connectRetry ?? Schedule.max([Schedule.exponential("200 millis"), Schedule.recurs(5)])
   )
   return layer(rest).pipe(Layer.provideMerge(driver))
 }
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")
+
+/**
+ * `self`, built again by `schedule` (if any) while it fails, then failing with `onError`. Each try builds in
+ * a scope of its own, closed when that try fails: a pool opened before the failure does not outlive it.
+ */
+const buildOrFail = <A, E, E2>(
+  self: Layer.Layer<A, E>,
+  onError: (error: E) => E2,
+  schedule?: Schedule.Schedule<unknown, unknown>
+): Layer.Layer<A, E2> => {
+  const once = Effect.flatMap(Effect.scope, (outer) =>
+    Effect.flatMap(Scope.fork(outer), (scope) =>
+      Effect.onExit(Layer.buildWithScope(self, scope), (exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void))
+    )
+  )
+  return Layer.effectContext(Effect.mapError(schedule === undefined ? once : Effect.retry(once, schedule), onError))
+}

@@ -1,16 +1,16 @@
 /**
- * The `WorkflowStore` over any `@effect/sql` client: SQLite for one process, PostgreSQL for many.
- * Every fenced write is one statement whose WHERE checks the claim; a claim loads the journal in one read.
+ * The `WorkflowStore` over any Effect SQL client (`effect/sql/SqlClient`): SQLite for one process, PostgreSQL
+ * for many. Every fenced write is one statement whose WHERE checks the claim; a claim loads the journal in one read.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import type * as Statement from "@effect/sql/Statement"
 import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as SqlClient from "effect/sql/SqlClient"
+import * as SqlError from "effect/sql/SqlError"
+import type * as Statement from "effect/sql/Statement"
 import * as Stream from "effect/Stream"
 import { WorkflowError, WorkflowStore } from "@weft/workflow"
 import * as GroupCommit from "./internal/groupCommit.js"
@@ -36,7 +36,7 @@ type Notification = WorkflowStore.Notification
 const CHANNEL = "weft"
 const TERMINAL = ["succeeded", "failed", "interrupted"] as const
 
-const unavailable = (error: SqlError | unknown) =>
+const unavailable = (error: SqlError.SqlError | unknown) =>
   new WorkflowError.WorkflowError({
     reason: "StoreUnavailable",
     message: `The database did not answer: ${error instanceof Error ? error.message : String(error)}`
@@ -172,19 +172,16 @@ export const make = (
     const driver = isPg ? yield* Effect.serviceOption(PgDriver.PgDriver) : Option.none()
 
     yield* Migrations.run.pipe(
-      Effect.retry(options.connectRetry ?? Schedule.intersect(Schedule.exponential("200 millis"), Schedule.recurs(5))),
+      Effect.retry(options.connectRetry ?? Schedule.max([Schedule.exponential("200 millis"), Schedule.recurs(5)])),
       Effect.mapError(unavailable)
     )
 
     /** Runs a statement, turning driver errors into `StoreUnavailable` (row-decoding errors: see `guarded`). */
-    const q = <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, WorkflowError.WorkflowError> =>
+    const q = <A>(effect: Effect.Effect<A, SqlError.SqlError>): Effect.Effect<A, WorkflowError.WorkflowError> =>
       Effect.mapError(effect, unavailable)
 
     /** Whether this fiber is outside a transaction (a transactional activity's writes must use its connection). */
-    const outsideTransaction: Effect.Effect<boolean> = Effect.map(
-      Effect.serviceOption(SqlClient.TransactionConnection),
-      Option.isNone
-    )
+    const outsideTransaction: Effect.Effect<boolean> = Effect.map(Effect.serviceOption(sql.transactionService), Option.isNone)
 
     /**
      * Runs a statement; its rows. On PostgreSQL outside a transaction it runs unprepared on the engine's pool,
@@ -291,9 +288,9 @@ export const make = (
 
     // Group commit on PostgreSQL: attempts, new claimed executions and completions that arrive while one
     // of their kind is in flight leave together, as one statement (each row fenced on its own).
-    const runtime = yield* Effect.runtime<never>()
+    const context = yield* Effect.context<never>()
     const attemptKey = (executionId: string, name: string, attempt: number) => `${executionId}\u0000${name}\u0000${attempt}`
-    const batchAttempt = GroupCommit.make(runtime, {
+    const batchAttempt = GroupCommit.make(context, {
       alone: (p: WithParams<FencedAttempt>) => recordAttemptAlone(p.executionId, p.fence, p.attempt, p.params),
       together: (batch) =>
         Effect.map(pgOutside(Pg.recordAttempts, Pg.joined(Pg.columns(batch, (p) => p.params), 3)), (rows) => {
@@ -347,7 +344,7 @@ export const make = (
         return { created: false, record: toExecution(existing[0]) }
       })
 
-    const batchCreate = GroupCommit.make(runtime, {
+    const batchCreate = GroupCommit.make(context, {
       alone: (e: WithParams<WorkflowStore.NewExecution>) => createAlone(e, e.params),
       together: (batch) =>
         Effect.map(
@@ -371,7 +368,7 @@ export const make = (
         (updated) => (updated.length === 0 ? Effect.fail(leaseLost(p.executionId)) : Effect.void)
       )
 
-    const batchComplete = GroupCommit.make(runtime, {
+    const batchComplete = GroupCommit.make(context, {
       alone: (p: WithParams<FencedCompletion>) => completeAlone(p, p.params),
       together: (batch) =>
         Effect.map(
@@ -683,11 +680,11 @@ export const make = (
           : Effect.map(
               rows(sql`SELECT min(wake_at) AS next FROM weft_executions
                 WHERE status = 'suspended' AND workflow IN ${sql.in(workflows as Array<string>)}`),
-              (r) => Option.fromNullable(optNum(r[0]?.next))
+              (r) => Option.fromNullishOr(optNum(r[0]?.next))
             ),
 
       enqueue: (item) =>
-        Effect.zipRight(
+        Effect.andThen(
           rows(sql`INSERT INTO weft_queue (queue, item_id, payload, token, enqueued_at)
             VALUES (${item.queue}, ${item.itemId}, ${payloadText(item.payload)}, ${item.token}, ${item.enqueuedAt})
             ON CONFLICT DO NOTHING`),
@@ -776,9 +773,7 @@ export const make = (
         }),
 
       transaction: (effect) =>
-        Effect.mapError(sql.withTransaction(effect), (e) =>
-          e !== null && typeof e === "object" && "_tag" in e && e._tag === "SqlError" ? unavailable(e) : e
-        ) as any
+        Effect.mapError(sql.withTransaction(effect), (e) => (SqlError.isSqlError(e) ? unavailable(e) : e)) as any
     }
 
     // Rows that no longer decode throw typed errors while being read: surface them as failures.
@@ -787,7 +782,7 @@ export const make = (
         key,
         typeof value === "function"
           ? (...args: Array<any>) =>
-              Effect.catchAllDefect((value as any)(...args) as Effect.Effect<unknown, unknown>, (defect) =>
+              Effect.catchDefect((value as any)(...args) as Effect.Effect<unknown, unknown>, (defect) =>
                 defect instanceof WorkflowError.WorkflowError ? Effect.fail(defect) : Effect.die(defect)
               )
           : value
@@ -809,7 +804,7 @@ export const make = (
             }
           }),
           Stream.retry(Schedule.spaced("1 second")),
-          Stream.catchAll(() => Stream.empty)
+          Stream.catch(() => Stream.empty)
         )
     })
     return { ...guarded, notifications }

@@ -1,24 +1,26 @@
 /**
- * API contracts derived from workflow definitions: an `@effect/rpc` RpcGroup and an `@effect/platform`
+ * API contracts derived from workflow definitions: an `effect/rpc` RpcGroup and an `effect/http-api`
  * HttpApiGroup whose routes start, poll and steer workflows with their own schemas, so clients are fully typed.
  */
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
-import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import * as Rpc from "@effect/rpc/Rpc"
-import * as RpcGroup from "@effect/rpc/RpcGroup"
-import * as RpcMiddleware from "@effect/rpc/RpcMiddleware"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Context from "effect/Context"
+import type * as Exit from "effect/Exit"
+import * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
+import * as HttpApiGroup from "effect/http-api/HttpApiGroup"
+import * as HttpApiMiddleware from "effect/http-api/HttpApiMiddleware"
+import * as HttpApiSchema from "effect/http-api/HttpApiSchema"
+import * as Rpc from "effect/rpc/Rpc"
+import * as RpcGroup from "effect/rpc/RpcGroup"
+import * as RpcMiddleware from "effect/rpc/RpcMiddleware"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import { type DurableDeferred, type Workflow, WorkflowError } from "@weft/workflow"
+import * as SchemaIssue from "effect/SchemaIssue"
+import { type DurableDeferred, Workflow, WorkflowError } from "@weft/workflow"
 
 const WE = WorkflowError.WorkflowError
 
 /** Where an execution stands, as the store records it. */
-export const Status = Schema.Literal("running", "suspended", "succeeded", "failed", "interrupted")
+export const Status = Schema.Literals(["running", "suspended", "succeeded", "failed", "interrupted"])
 
 /** Where an execution stands, as the store records it. */
 export type Status = typeof Status.Type
@@ -26,7 +28,7 @@ export type Status = typeof Status.Type
 /** What `start` answers: the id of the execution (the same payload always gets the same id). */
 export const Started = Schema.Struct({ executionId: Schema.String })
 
-/** Names one execution: the RPC payload of poll, interrupt, resume and status, and the HTTP path parameter. */
+/** Names one execution: the RPC payload of poll, interrupt, resume and status, and the HTTP path parameters. */
 export const ExecutionRef = Schema.Struct({ executionId: Schema.String })
 
 /** An execution's status by id, whatever its workflow. Times are epoch milliseconds. */
@@ -38,43 +40,90 @@ export const Execution = Schema.Struct({
   updatedAt: Schema.Number
 })
 
-/** What `poll` answers: the status, and the typed Exit once the execution is complete. */
-export interface PollResult<S extends Schema.Schema.All, E extends Schema.Schema.All>
-  extends Schema.Struct<{
-    executionId: typeof Schema.String
-    status: typeof Status
-    exit: Schema.optional<Schema.Exit<S, E, typeof Schema.Defect>>
+/**
+ * What `poll` answers: the status, and the typed Exit once the execution is complete. The Exit goes over the wire
+ * as the engine stores it (`Workflow.exitSchema`): `{"_tag":"Failure","cause":{"_tag":"Fail","error":…}}`.
+ */
+export interface PollResult<S extends Schema.Top, E extends Schema.Top> extends
+  Schema.Struct<{
+    readonly executionId: Schema.String
+    readonly status: typeof Status
+    readonly exit: Schema.optional<Schema.Codec<Exit.Exit<S["Type"], E["Type"]>, Schema.Json>>
   }>
 {}
 
 /** The poll answer of a workflow with these success and error schemas. */
-export const PollResult = <S extends Schema.Schema.All, E extends Schema.Schema.All>(
-  success: S,
-  error: E
-): PollResult<S, E> =>
+export const PollResult = <S extends Schema.Top, E extends Schema.Top>(success: S, error: E): PollResult<S, E> =>
   Schema.Struct({
     executionId: Schema.String,
     status: Status,
-    exit: Schema.optional(Schema.Exit({ success, failure: error, defect: Schema.Defect }))
+    exit: Schema.optional(Workflow.exitSchema(success, error))
   })
 
-/** An operator route was called, but the contract has neither an auth middleware nor the explicit opt-out. */
-export class OperatorRoutesDisabled extends Schema.TaggedError<OperatorRoutesDisabled>(
-  "@weft/proxy/OperatorRoutesDisabled"
-)(
-  "OperatorRoutesDisabled",
-  { message: Schema.String },
-  HttpApiSchema.annotations({ status: 403 })
-) {}
+/**
+ * An operator route was called, but the contract has neither an auth middleware nor the explicit opt-out (HTTP 403).
+ * `_tag` is its last field, so the body keeps the key order Weft answered on Effect 3.
+ */
+export class OperatorRoutesDisabled extends Schema.Error<OperatorRoutesDisabled>("@weft/proxy/OperatorRoutesDisabled")(
+  { message: Schema.String, _tag: Schema.tag("OperatorRoutesDisabled") },
+  { httpApiStatus: 403 }
+) {
+  static {
+    Object.defineProperty(this.prototype, "name", {
+      value: "OperatorRoutesDisabled",
+      configurable: true,
+      writable: true
+    })
+  }
+}
+
+/** One problem in a request body: where it is (`["value", "approver"]`) and what is wrong. */
+export const Issue = Schema.Struct({
+  _tag: Schema.Literals([
+    "Pointer",
+    "Unexpected",
+    "Missing",
+    "Composite",
+    "Refinement",
+    "Transformation",
+    "Type",
+    "Forbidden"
+  ]),
+  path: Schema.Array(Schema.Union([Schema.String, Schema.Number])),
+  message: Schema.String
+})
+
+/**
+ * A request body that is not JSON, or does not fit the route's schema: HTTP 400, with `issues` naming the fields.
+ * The wire shape (`{ issues, message, _tag: "HttpApiDecodeError" }`, `_tag` last) is the one Weft answered on
+ * Effect 3, where it was `@effect/platform`'s error of that name.
+ */
+export class HttpApiDecodeError extends Schema.Error<HttpApiDecodeError>("@weft/proxy/HttpApiDecodeError")(
+  { issues: Schema.Array(Issue), message: Schema.String, _tag: Schema.tag("HttpApiDecodeError") },
+  { httpApiStatus: 400 }
+) {
+  static {
+    Object.defineProperty(this.prototype, "name", { value: "HttpApiDecodeError", configurable: true, writable: true })
+  }
+
+  /** The 400 of a schema failure: one issue per failing field, and the issues as text. */
+  static fromSchemaError(error: Schema.SchemaError): HttpApiDecodeError {
+    const issues = issuesOf(error.issue)
+    return new HttpApiDecodeError({
+      issues,
+      message: issues.map((issue) => `${formatPath(issue.path)} ${issue.message}`.trim()).join("\n")
+    })
+  }
+}
 
 /** The RPC middleware that refuses operator routes when no auth was supplied; `WorkflowProxyServer` provides it. */
-export class DenyOperatorRpc extends RpcMiddleware.Tag<DenyOperatorRpc>()("@weft/proxy/DenyOperatorRpc", {
-  failure: OperatorRoutesDisabled
+export class DenyOperatorRpc extends RpcMiddleware.Service<DenyOperatorRpc>()("@weft/proxy/DenyOperatorRpc", {
+  error: OperatorRoutesDisabled
 }) {}
 
 /** The HttpApi middleware that refuses operator routes when no auth was supplied; `WorkflowProxyServer` provides it. */
-export class DenyOperatorHttp extends HttpApiMiddleware.Tag<DenyOperatorHttp>()("@weft/proxy/DenyOperatorHttp", {
-  failure: OperatorRoutesDisabled
+export class DenyOperatorHttp extends HttpApiMiddleware.Service<DenyOperatorHttp>()("@weft/proxy/DenyOperatorHttp", {
+  error: OperatorRoutesDisabled
 }) {}
 
 /** The message of `OperatorRoutesDisabled`, saying how to enable the routes. */
@@ -83,7 +132,9 @@ export const operatorRoutesDisabledMessage =
   "(the `auth` option), or set `dangerouslyAllowUnauthenticatedOperatorRoutes: true`"
 
 /** The deferreds a group can complete by token, kept on the group so the server finds their schemas. */
-export class Deferreds extends Context.Tag("@weft/proxy/Deferreds")<Deferreds, ReadonlyArray<DurableDeferred.Any>>() {}
+export class Deferreds extends Context.Service<Deferreds, ReadonlyArray<DurableDeferred.Any>>()(
+  "@weft/proxy/Deferreds"
+) {}
 
 /** HTTP status of each `WorkflowError` reason. */
 export const httpStatus: Record<WorkflowError.Reason, number> = {
@@ -128,7 +179,7 @@ export const toRpcGroup = <
   const Workflows extends NonEmptyReadonlyArray<Workflow.Any>,
   const Prefix extends string = "",
   const Ds extends ReadonlyArray<DurableDeferred.Any> = readonly [],
-  Auth extends RpcMiddleware.TagClassAny = never,
+  Auth extends RpcMiddleware.AnyService = never,
   const Unsafe extends boolean = false
 >(
   workflows: Workflows,
@@ -139,7 +190,7 @@ export const toRpcGroup = <
 > => {
   const prefix = options.prefix ?? ""
   checkNames(workflows)
-  const operator = <R extends Rpc.Any>(rpc: R): R => {
+  const operator = (rpc: Rpc.Any): Rpc.Any => {
     if (options.auth !== undefined) return (rpc as any).middleware(options.auth)
     if (options.dangerouslyAllowUnauthenticatedOperatorRoutes === true) return rpc
     return (rpc as any).middleware(DenyOperatorRpc)
@@ -151,7 +202,7 @@ export const toRpcGroup = <
       Rpc.make(`${tag}Execute`, {
         payload: workflow.payloadSchema,
         success: workflow.successSchema,
-        error: Schema.Union(workflow.errorSchema, WorkflowError.WorkflowError)
+        error: Schema.Union([workflow.errorSchema, WE])
       }),
       Rpc.make(`${tag}Start`, { payload: workflow.payloadSchema, success: Started, error: WE }),
       Rpc.make(`${tag}Poll`, {
@@ -167,19 +218,19 @@ export const toRpcGroup = <
   rpcs.push(
     operator(
       Rpc.make(`${prefix}DeferredSucceed`, {
-        payload: { token: Schema.String, value: Schema.Union(...deferreds.map((d) => d.successSchema)) },
+        payload: { token: Schema.String, value: Schema.Union(deferreds.map((d) => d.successSchema)) },
         error: WE
       })
     ),
     operator(
       Rpc.make(`${prefix}DeferredFail`, {
-        payload: { token: Schema.String, error: Schema.Union(...deferreds.map((d) => d.errorSchema)) },
+        payload: { token: Schema.String, error: Schema.Union(deferreds.map((d) => d.errorSchema)) },
         error: WE
       })
     ),
     Rpc.make(`${prefix}ExecutionStatus`, { payload: ExecutionRef, success: Execution, error: WE })
   )
-  return RpcGroup.make(...rpcs).annotate(Deferreds, deferreds) as any
+  return (RpcGroup.make(...rpcs) as RpcGroup.RpcGroup<Rpc.Any>).annotate(Deferreds, deferreds) as any
 }
 
 /** The middleware on operator RPCs: the auth given, none when explicitly unprotected, else the deny-all one. */
@@ -188,37 +239,37 @@ export type OperatorRpc<Auth, Unsafe extends boolean> = [Auth] extends [never]
   : Auth
 
 /** The RPCs of one workflow. */
-export type RpcsOf<W, Prefix extends string, M extends RpcMiddleware.TagClassAny> = W extends Workflow.Workflow<
+export type RpcsOf<W, Prefix extends string, M extends RpcMiddleware.AnyService> = W extends Workflow.Workflow<
   infer Name,
   infer P,
   infer S,
   infer E
 >
   ?
-    | Rpc.Rpc<`${Prefix}${Name}Execute`, P, SchemaOf<S>, ErrorOf<E>>
+    | Rpc.Rpc<`${Prefix}${Name}Execute`, P, S, Schema.Union<readonly [E, typeof WE]>>
     | Rpc.Rpc<`${Prefix}${Name}Start`, P, typeof Started, typeof WE>
     | Rpc.Rpc<`${Prefix}${Name}Poll`, typeof ExecutionRef, PollResult<S, E>, typeof WE>
-    | Rpc.Rpc<`${Prefix}${Name}Interrupt`, typeof ExecutionRef, typeof Schema.Void, typeof WE, M>
-    | Rpc.Rpc<`${Prefix}${Name}Resume`, typeof ExecutionRef, typeof Schema.Void, typeof WE, M>
+    | OperatorRpcOf<`${Prefix}${Name}Interrupt`, typeof ExecutionRef, M>
+    | OperatorRpcOf<`${Prefix}${Name}Resume`, typeof ExecutionRef, M>
   : never
 
 /** The RPCs once per group: complete a deferred by token, and read an execution's status. */
-export type GroupRpcs<D, Prefix extends string, M extends RpcMiddleware.TagClassAny> =
-  | Rpc.Rpc<
+export type GroupRpcs<D, Prefix extends string, M extends RpcMiddleware.AnyService> =
+  | OperatorRpcOf<
     `${Prefix}DeferredSucceed`,
-    Schema.Struct<{ token: typeof Schema.String; value: SchemaOf<DeferredSuccess<D>> }>,
-    typeof Schema.Void,
-    typeof WE,
+    Schema.Struct<{ readonly token: Schema.String; readonly value: Schema.Union<ReadonlyArray<DeferredSuccess<D>>> }>,
     M
   >
-  | Rpc.Rpc<
+  | OperatorRpcOf<
     `${Prefix}DeferredFail`,
-    Schema.Struct<{ token: typeof Schema.String; error: SchemaOf<DeferredError<D>> }>,
-    typeof Schema.Void,
-    typeof WE,
+    Schema.Struct<{ readonly token: Schema.String; readonly error: Schema.Union<ReadonlyArray<DeferredError<D>>> }>,
     M
   >
   | Rpc.Rpc<`${Prefix}ExecutionStatus`, typeof ExecutionRef, typeof Execution, typeof WE>
+
+/** An operator RPC (no result) behind middleware `M`. */
+export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M extends RpcMiddleware.AnyService> =
+  Rpc.Rpc<Tag, Payload, Schema.Void, typeof WE, M, RpcMiddleware.ApplyServices<Context.Service.Identifier<M>, never>>
 
 // ---------------------------------------------------------------------------------------------------------------
 // HttpApi
@@ -253,117 +304,107 @@ export const toHttpApiGroup = <
   checkNames(workflows)
   // Endpoints are assembled at run time; the signature above gives them their types.
   type Endpoint = any
-  const route = (endpoint: Endpoint): Endpoint => httpWorkflowErrors.reduce((e, schema) => e.addError(schema), endpoint)
-  const operatorRoute = (endpoint: Endpoint): Endpoint => {
-    if (options.auth !== undefined) return route(endpoint).middleware(options.auth)
-    if (options.dangerouslyAllowUnauthenticatedOperatorRoutes === true) return route(endpoint)
-    return route(endpoint).middleware(DenyOperatorHttp)
+  const operator = (endpoint: Endpoint): Endpoint => {
+    if (options.auth !== undefined) return endpoint.middleware(options.auth)
+    if (options.dangerouslyAllowUnauthenticatedOperatorRoutes === true) return endpoint
+    return endpoint.middleware(DenyOperatorHttp)
   }
   const deferreds = options.deferreds ?? []
-  let group: any = HttpApiGroup.make(name).annotate(Deferreds, deferreds)
+  const executionRoute = { params: ExecutionRef, error: routeErrors }
+  const endpoints: Array<Endpoint> = []
   for (const workflow of workflows) {
     const name = workflow.name
     const path = `/${toPath(name)}` as const
-    let execute: Endpoint = HttpApiEndpoint.post(`${name}Execute`, `${path}/execute`)
-      .setPayload(workflow.payloadSchema)
-      .addSuccess(workflow.successSchema)
-    if (!SchemaAST.isNeverKeyword(workflow.errorSchema.ast)) {
-      const status = hasStatus(workflow.errorSchema) ? {} : { status: workflowErrorStatus }
-      execute = execute.addError(workflow.errorSchema, status)
-    }
     const execution = `${path}/executions/:executionId` as const
-    group = group
-      .add(route(execute))
-      .add(
-        route(
-          HttpApiEndpoint.post(`${name}Start`, `${path}/start`)
-            .setPayload(workflow.payloadSchema)
-            .addSuccess(Started, { status: 202 })
-        )
-      )
-      .add(
-        route(
-          HttpApiEndpoint.get(`${name}Poll`, execution)
-            .setPath(ExecutionRef)
-            .addSuccess(PollResult(workflow.successSchema, workflow.errorSchema))
-        )
-      )
-      .add(operatorRoute(HttpApiEndpoint.post(`${name}Interrupt`, `${execution}/interrupt`).setPath(ExecutionRef)))
-      .add(operatorRoute(HttpApiEndpoint.post(`${name}Resume`, `${execution}/resume`).setPath(ExecutionRef)))
+    endpoints.push(
+      HttpApiEndpoint.post(`${name}Execute`, `${path}/execute`, {
+        payload: workflow.payloadSchema,
+        success: successOf(workflow.successSchema),
+        error: [...routeErrors, ...ownErrors(workflow.errorSchema)]
+      }),
+      HttpApiEndpoint.post(`${name}Start`, `${path}/start`, {
+        payload: workflow.payloadSchema,
+        success: Started.pipe(HttpApiSchema.status(202)),
+        error: routeErrors
+      }),
+      HttpApiEndpoint.get(`${name}Poll`, execution, {
+        params: ExecutionRef,
+        success: PollResult(workflow.successSchema, workflow.errorSchema),
+        error: routeErrors
+      }),
+      operator(HttpApiEndpoint.post(`${name}Interrupt`, `${execution}/interrupt`, executionRoute)),
+      operator(HttpApiEndpoint.post(`${name}Resume`, `${execution}/resume`, executionRoute))
+    )
   }
-  const values = Schema.Union(...deferreds.map((d) => d.successSchema))
-  const errors = Schema.Union(...deferreds.map((d) => d.errorSchema))
-  group = group
-    .add(
-      operatorRoute(
-        HttpApiEndpoint.post("DeferredSucceed", "/deferreds/succeed").setPayload(
-          Schema.Struct({ token: Schema.String, value: values })
-        )
-      )
-    )
-    .add(
-      operatorRoute(
-        HttpApiEndpoint.post("DeferredFail", "/deferreds/fail").setPayload(
-          Schema.Struct({ token: Schema.String, error: errors })
-        )
-      )
-    )
-    .add(
-      route(
-        HttpApiEndpoint.get("ExecutionStatus", "/executions/:executionId").setPath(ExecutionRef).addSuccess(Execution)
-      )
-    )
-  return group as any
+  const values = Schema.Union(deferreds.map((d) => d.successSchema))
+  const errors = Schema.Union(deferreds.map((d) => d.errorSchema))
+  endpoints.push(
+    operator(HttpApiEndpoint.post("DeferredSucceed", "/deferreds/succeed", {
+      payload: Schema.Struct({ token: Schema.String, value: values }),
+      error: routeErrors
+    })),
+    operator(HttpApiEndpoint.post("DeferredFail", "/deferreds/fail", {
+      payload: Schema.Struct({ token: Schema.String, error: errors }),
+      error: routeErrors
+    })),
+    HttpApiEndpoint.get("ExecutionStatus", "/executions/:executionId", {
+      params: ExecutionRef,
+      success: Execution,
+      error: routeErrors
+    })
+  )
+  return (HttpApiGroup.make(name) as any).add(...endpoints).annotate(Deferreds, deferreds)
 }
 
-/** An HttpApiMiddleware tag class (what `toHttpApiGroup`'s `auth` accepts). */
-export type HttpAuth = Context.Tag<any, any> & { readonly [HttpApiMiddleware.TypeId]: HttpApiMiddleware.TypeId }
+/** An HttpApiMiddleware service class (what `toHttpApiGroup`'s `auth` accepts). */
+export type HttpAuth = Context.Key<HttpApiMiddleware.AnyId, any>
 
 /** The identifier of the middleware on operator endpoints: the auth given, none when unprotected, else deny-all. */
 export type OperatorHttp<Auth, Unsafe extends boolean> = [Auth] extends [never]
   ? [Unsafe] extends [true] ? never : DenyOperatorHttp
-  : Auth extends Context.Tag<infer I, infer _S> ? I
+  : Auth extends Context.Key<infer I, infer _S> ? I
   : never
 
+/** The errors every route may answer: `WorkflowError` (its status by reason) and `HttpApiDecodeError` (400). */
+export type RouteErrors = typeof WE | typeof HttpApiDecodeError
+
 /** The HTTP endpoints of one workflow. */
-export type HttpEndpointsOf<W, M> = W extends Workflow.Workflow<infer Name, infer P, infer S, infer E>
-  ?
+export type HttpEndpointsOf<W, M> = W extends Workflow.Workflow<infer Name, infer P, infer S, infer E> ?
     | HttpApiEndpoint.HttpApiEndpoint<
       `${Name}Execute`,
       "POST",
+      `/${string}`,
       never,
       never,
-      P["Type"],
+      P,
       never,
-      S["Type"],
-      E["Type"] | WorkflowError.WorkflowError,
-      P["Context"] | S["Context"],
-      E["Context"]
+      S,
+      E | RouteErrors
     >
     | HttpApiEndpoint.HttpApiEndpoint<
       `${Name}Start`,
       "POST",
+      `/${string}`,
       never,
       never,
-      P["Type"],
+      P,
       never,
-      typeof Started.Type,
-      WorkflowError.WorkflowError,
-      P["Context"]
+      typeof Started,
+      RouteErrors
     >
     | HttpApiEndpoint.HttpApiEndpoint<
       `${Name}Poll`,
       "GET",
-      typeof ExecutionRef.Type,
+      `/${string}`,
+      typeof ExecutionRef,
       never,
       never,
       never,
-      PollResult<S, E>["Type"],
-      WorkflowError.WorkflowError,
-      S["Context"] | E["Context"]
+      PollResult<S, E>,
+      RouteErrors
     >
-    | OperatorEndpoint<`${Name}Interrupt`, typeof ExecutionRef.Type, never, never, M>
-    | OperatorEndpoint<`${Name}Resume`, typeof ExecutionRef.Type, never, never, M>
+    | OperatorEndpoint<`${Name}Interrupt`, typeof ExecutionRef, never, M>
+    | OperatorEndpoint<`${Name}Resume`, typeof ExecutionRef, never, M>
   : never
 
 /** The HTTP endpoints once per group: complete a deferred by token, and read an execution's status. */
@@ -371,67 +412,52 @@ export type GroupHttpEndpoints<D, M> =
   | OperatorEndpoint<
     "DeferredSucceed",
     never,
-    { readonly token: string; readonly value: DeferredSuccess<D>["Type"] },
-    DeferredSuccess<D>["Context"],
+    Schema.Struct<{ readonly token: Schema.String; readonly value: Schema.Union<ReadonlyArray<DeferredSuccess<D>>> }>,
     M
   >
   | OperatorEndpoint<
     "DeferredFail",
     never,
-    { readonly token: string; readonly error: DeferredError<D>["Type"] },
-    DeferredError<D>["Context"],
+    Schema.Struct<{ readonly token: Schema.String; readonly error: Schema.Union<ReadonlyArray<DeferredError<D>>> }>,
     M
   >
   | HttpApiEndpoint.HttpApiEndpoint<
     "ExecutionStatus",
     "GET",
-    typeof ExecutionRef.Type,
+    `/${string}`,
+    typeof ExecutionRef,
     never,
     never,
     never,
-    typeof Execution.Type,
-    WorkflowError.WorkflowError
+    typeof Execution,
+    RouteErrors
   >
 
-/** A POST operator endpoint behind middleware `M`. */
-export type OperatorEndpoint<Name extends string, Path, Payload, R, M> = HttpApiEndpoint.HttpApiEndpoint<
-  Name,
-  "POST",
-  Path,
-  never,
-  Payload,
-  never,
-  void,
-  WorkflowError.WorkflowError | HttpApiMiddleware.HttpApiMiddleware.Error<M>,
-  R | M,
-  HttpApiMiddleware.HttpApiMiddleware.ErrorContext<M>
->
+/** A POST operator endpoint (no result, HTTP 204) behind middleware `M`. */
+export type OperatorEndpoint<Name extends string, Params extends Schema.Top, Payload extends Schema.Top, M> =
+  HttpApiEndpoint.HttpApiEndpoint<
+    Name,
+    "POST",
+    `/${string}`,
+    Params,
+    never,
+    Payload,
+    never,
+    HttpApiSchema.NoContent,
+    RouteErrors,
+    M,
+    [M] extends [never] ? never : M extends HttpApiMiddleware.AnyId ? HttpApiMiddleware.Requires<M> : never
+  >
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A schema seen through its three type parameters (what `Rpc.Rpc` accepts). */
-export type SchemaOf<S> = S extends Schema.Schema<infer A, infer I, infer R> ? Schema.Schema<A, I, R> : never
+/** The success schemas of deferreds `D`. */
+export type DeferredSuccess<D> = D extends DurableDeferred.DurableDeferred<infer S, infer _E> ? S : never
 
-/** A workflow's error schema with `WorkflowError` added. */
-export type ErrorOf<E> = E extends Schema.Schema<infer A, infer I, infer R>
-  ? Schema.Schema<A | WorkflowError.WorkflowError, I | typeof WE.Encoded, R>
-  : never
-
-/** The union of the success schemas of deferreds `D`. */
-export type DeferredSuccess<D> = Schema.Schema<
-  D extends DurableDeferred.DurableDeferred<infer S, infer _E> ? S["Type"] : never,
-  D extends DurableDeferred.DurableDeferred<infer S, infer _E> ? S["Encoded"] : never,
-  D extends DurableDeferred.DurableDeferred<infer S, infer _E> ? S["Context"] : never
->
-
-/** The union of the error schemas of deferreds `D`. */
-export type DeferredError<D> = Schema.Schema<
-  D extends DurableDeferred.DurableDeferred<infer _S, infer E> ? E["Type"] : never,
-  D extends DurableDeferred.DurableDeferred<infer _S, infer E> ? E["Encoded"] : never,
-  D extends DurableDeferred.DurableDeferred<infer _S, infer E> ? E["Context"] : never
->
+/** The error schemas of deferreds `D`. */
+export type DeferredError<D> = D extends DurableDeferred.DurableDeferred<infer _S, infer E> ? E : never
 
 /** The HTTP path segment of a workflow: its name in kebab case (`ExpenseApproval` → `expense-approval`). */
 export const toPath = (name: string): string =>
@@ -441,18 +467,49 @@ export const toPath = (name: string): string =>
     .replace(/^-+|-+$/g, "")
     .toLowerCase()
 
-const httpWorkflowErrors = Array.from(new Set(Object.values(httpStatus)), (status) =>
-  WorkflowError.WorkflowError.pipe(Schema.filter((error) => httpStatus[error.reason] === status)).annotations(
-    HttpApiSchema.annotations({ status })
-  )
+/** The HTTP status a schema names for itself (`{ httpApiStatus }` or `HttpApiSchema.status`), if any. */
+export const statusOf = (schema: Schema.Top): number | undefined => {
+  const ast = schema.ast
+  if (ast.checks) {
+    for (let i = ast.checks.length - 1; i >= 0; i--) {
+      const status = ast.checks[i]!.annotations?.httpApiStatus
+      if (typeof status === "number") return status
+    }
+  }
+  const own = ast.annotations?.httpApiStatus
+  if (typeof own === "number") return own
+  const key = ast.context?.annotations?.httpApiStatus
+  return typeof key === "number" ? key : undefined
+}
+
+// One WorkflowError schema per status, each accepting the reasons that answer it.
+const workflowErrors: ReadonlyArray<Schema.Top> = Array.from(
+  new Set(Object.values(httpStatus)),
+  (status) =>
+    WE.check(Schema.makeFilter((error: WorkflowError.WorkflowError) => httpStatus[error.reason] === status)).pipe(
+      HttpApiSchema.status(status)
+    )
 )
 
-const hasStatus = (schema: Schema.Schema.All): boolean => {
-  const has = (ast: SchemaAST.AST): boolean =>
-    HttpApiSchema.AnnotationStatus in ast.annotations ||
-    (SchemaAST.isTransformation(ast) && has(ast.to)) ||
-    (SchemaAST.isUnion(ast) && ast.types.every(has))
-  return has(schema.ast)
+const routeErrors: ReadonlyArray<Schema.Top> = [...workflowErrors, HttpApiDecodeError]
+
+/** A workflow's result schema: with no status of its own, a void result answers 204 No Content, others 200. */
+const successOf = (schema: Schema.Top): Schema.Top =>
+  statusOf(schema) === undefined && HttpApiSchema.isNoContent(schema.ast)
+    ? schema.pipe(HttpApiSchema.status(204))
+    : schema
+
+/** A workflow's own errors, one schema per union member, each with its own status or 422. */
+const ownErrors = (schema: Schema.Top): ReadonlyArray<Schema.Top> => {
+  if (SchemaAST.isNever(schema.ast)) return []
+  const members: ReadonlyArray<Schema.Top> = SchemaAST.isUnion(schema.ast) && "members" in schema
+    ? (schema as unknown as Schema.Union<ReadonlyArray<Schema.Top>>).members
+    : [schema]
+  return members.flatMap((member) =>
+    SchemaAST.isNever(member.ast)
+      ? []
+      : [statusOf(member) === undefined ? member.pipe(HttpApiSchema.status(workflowErrorStatus)) : member]
+  )
 }
 
 const checkNames = (workflows: ReadonlyArray<Workflow.Any>): void => {
@@ -466,4 +523,48 @@ const checkNames = (workflows: ReadonlyArray<Workflow.Any>): void => {
     }
     paths.set(path, workflow.name)
   }
+}
+
+type IssueEntry = typeof Issue.Type
+
+const formatPath = (path: ReadonlyArray<string | number>): string =>
+  path.length === 0 ? "" : path.map((key) => `[${JSON.stringify(key)}]`).join("")
+
+const filterFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** The leaf problems of a schema issue with their paths, tagged as Effect 3 tagged them. */
+const issuesOf = (issue: SchemaIssue.Issue, path: ReadonlyArray<string | number> = []): Array<IssueEntry> => {
+  switch (issue._tag) {
+    case "Pointer":
+      return issuesOf(issue.issue, [...path, ...issue.path.map((key) => typeof key === "number" ? key : String(key))])
+    case "Encoding":
+      return issuesOf(issue.issue, path)
+    case "Composite":
+      return issue.issues.flatMap((inner) => issuesOf(inner, path))
+    case "AnyOf":
+      return issue.issues.length > 0
+        ? issue.issues.flatMap((inner) => issuesOf(inner, path))
+        : [{ _tag: "Type", path, message: filterFormatter(issue).issues[0]?.message ?? "Expected a valid value" }]
+    case "Filter":
+      return filterFormatter(issue).issues.map((entry) => ({
+        _tag: "Refinement",
+        path: [...path, ...(entry.path ?? []).map(pathKey)],
+        message: entry.message
+      }))
+    case "MissingKey":
+      return [{ _tag: "Missing", path, message: "is missing" }]
+    case "UnexpectedKey":
+      return [{ _tag: "Unexpected", path, message: SchemaIssue.defaultLeafHook(issue) }]
+    case "Forbidden":
+      return [{ _tag: "Forbidden", path, message: SchemaIssue.defaultLeafHook(issue) }]
+    case "InvalidType":
+    case "InvalidValue":
+    case "OneOf":
+      return [{ _tag: "Type", path, message: SchemaIssue.defaultLeafHook(issue) }]
+  }
+}
+
+const pathKey = (segment: PropertyKey | { readonly key: PropertyKey }): string | number => {
+  const key = typeof segment === "object" ? segment.key : segment
+  return typeof key === "number" ? key : String(key)
 }

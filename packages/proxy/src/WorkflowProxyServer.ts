@@ -2,22 +2,19 @@
  * The server side of `WorkflowProxy`'s contracts: RPC handlers and HttpApi handlers that run every route on the
  * engine in context, and the deny-all middleware that guards operator routes when no auth was supplied.
  */
-import type * as HttpApi from "@effect/platform/HttpApi"
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpApiError from "@effect/platform/HttpApiError"
-import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
-import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
-import type * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import type * as Rpc from "@effect/rpc/Rpc"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as HttpServerRequest from "effect/http/HttpServerRequest"
+import type * as HttpApi from "effect/http-api/HttpApi"
+import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
+import type * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
+import type * as HttpApiGroup from "effect/http-api/HttpApiGroup"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
+import type * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
 import { DurableDeferred, Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
 import * as WorkflowProxy from "./WorkflowProxy.js"
@@ -39,7 +36,7 @@ export type RpcHandlers<W, Prefix extends string> =
  * `deferreds` as the group; auth stays in the group, and this layer also provides the deny-all middleware.
  *
  * @example
- * const RpcLive = RpcServer.layerHttpRouter({ group: ApprovalRpcs, path: "/rpc", protocol: "http" }).pipe(
+ * const RpcLive = RpcServer.layerHttp({ group: ApprovalRpcs, path: "/rpc", protocol: "http" }).pipe(
  *   Layer.provide(WorkflowProxyServer.layerRpcHandlers([Expense], { deferreds: [Approval] }))
  * )
  */
@@ -74,51 +71,50 @@ export const layerRpcHandlers = <
   }
   // The RPC server decoded the payload against the union of the deferreds' schemas; check it fits the one named.
   const deferreds = byName(options.deferreds ?? [])
-  const validate = (field: string, schema: Schema.Schema.All, value: unknown) =>
-    Effect.mapError(Schema.validate(field1(field, schema))({ [field]: value }), invalidPayload)
+  const validate = (field: string, schema: Schema.Top, value: unknown) =>
+    Effect.mapError(
+      Schema.decodeUnknownEffect(Schema.toType(field1(field, schema)))({ [field]: value }, parseOptions),
+      invalidPayload
+    )
   handlers[`${prefix}DeferredSucceed`] = ({ token, value }) =>
     complete(deferreds, token, (d) => Effect.as(validate("value", d.successSchema, value), Exit.succeed(value)))
   handlers[`${prefix}DeferredFail`] = ({ token, error }) =>
     complete(deferreds, token, (d) => Effect.as(validate("error", d.errorSchema, error), Exit.fail(error)))
   handlers[`${prefix}ExecutionStatus`] = ({ executionId }) => status(executionId)
-  return Layer.merge(group.toLayer(handlers as any), denyRpc) as any
+  return Layer.merge((group as any).toLayer(handlers), denyRpc) as any
 }
 
 /**
  * Implements the group `name` of `api` (made by `WorkflowProxy.toHttpApiGroup`) on the engine in context. Payloads
- * are read here, so malformed JSON and schema failures answer 400 with a message naming the field; the deferreds
+ * are read here, so malformed JSON and schema failures answer 400 with issues naming the field; the deferreds
  * come from the group. Requires the auth middleware the group was given, if any.
  *
  * @example
- * const ApiLive = HttpLayerRouter.addHttpApi(Api).pipe(
+ * const ApiLive = HttpApiBuilder.layer(Api).pipe(
  *   Layer.provide(WorkflowProxyServer.layerHttpApi(Api, "workflows", [Expense]))
  * )
  */
 export const layerHttpApi = <
   ApiId extends string,
-  Groups extends HttpApiGroup.HttpApiGroup.Any,
-  ApiE,
-  ApiR,
-  const Name extends HttpApiGroup.HttpApiGroup.Name<Groups>,
+  Groups extends HttpApiGroup.Constraint,
+  const Name extends HttpApiGroup.Identifier<Groups>,
   const Workflows extends NonEmptyReadonlyArray<Workflow.Any>
 >(
-  api: HttpApi.HttpApi<ApiId, Groups, ApiE, ApiR>,
+  api: HttpApi.HttpApi<ApiId, Groups>,
   name: Name,
   workflows: Workflows
 ): Layer.Layer<
-  HttpApiGroup.ApiGroup<ApiId, Name>,
+  HttpApiGroup.Service<ApiId, Name>,
   never,
   | WorkflowEngine.WorkflowEngine
   | Exclude<
-    | HttpApiGroup.HttpApiGroup.MiddlewareWithName<Groups, Name>
-    | HttpApiMiddleware.HttpApiMiddleware.Only<
-      HttpApiEndpoint.HttpApiEndpoint.Context<HttpApiGroup.HttpApiGroup.EndpointsWithName<Groups, Name>>
-    >,
+    | HttpApiEndpoint.Middleware<HttpApiGroup.EndpointsWithIdentifier<Groups, Name>>
+    | HttpApiEndpoint.MiddlewareServices<HttpApiGroup.EndpointsWithIdentifier<Groups, Name>>,
     WorkflowProxy.DenyOperatorHttp
   >
 > =>
-  HttpApiBuilder.group(api, name, (initial) => {
-    const group = (api as unknown as HttpApi.HttpApi.AnyWithProps).groups[name]!
+  HttpApiBuilder.group(api, name, (initial: any) => {
+    const group = (api as unknown as HttpApi.Top).groups[name]!
     const deferreds = byName(Option.getOrElse(Context.getOption(group.annotations, WorkflowProxy.Deferreds), () => []))
     const expect = (endpoint: string) => {
       if (!(endpoint in group.endpoints)) {
@@ -126,7 +122,7 @@ export const layerHttpApi = <
       }
       return endpoint
     }
-    let handlers = initial as unknown as RawHandlers
+    let handlers = initial as RawHandlers
     for (const workflow of workflows) {
       const n = workflow.name
       handlers = handlers
@@ -134,16 +130,18 @@ export const layerHttpApi = <
           Effect.flatMap(readPayload(request, workflow.payloadSchema), (payload) => workflow.execute(payload)))
         .handleRaw(expect(`${n}Start`), ({ request }) =>
           Effect.flatMap(readPayload(request, workflow.payloadSchema), (payload) => start(workflow, payload)))
-        .handle(expect(`${n}Poll`), ({ path }) => poll(workflow, path.executionId))
-        .handle(expect(`${n}Interrupt`), ({ path }) => workflow.interrupt(path.executionId))
-        .handle(expect(`${n}Resume`), ({ path }) => workflow.resume(path.executionId))
+        .handle(expect(`${n}Poll`), ({ params }) => poll(workflow, params.executionId))
+        .handle(expect(`${n}Interrupt`), ({ params }) => workflow.interrupt(params.executionId))
+        .handle(expect(`${n}Resume`), ({ params }) => workflow.resume(params.executionId))
     }
     // The value is decoded with the schema of the deferred the token names, so a failure names `value.<field>`.
-    const decode = (field: string, schema: Schema.Schema.All, value: unknown) =>
-      Effect.catchIf(
-        Effect.map(Schema.decodeUnknown(field1(field, schema))({ [field]: value }), (decoded) => decoded[field]),
-        ParseResult.isParseError,
-        HttpApiError.HttpApiDecodeError.refailParseError
+    const decode = (field: string, schema: Schema.Top, value: unknown) =>
+      Effect.map(
+        Effect.mapError(
+          Schema.decodeUnknownEffect(Schema.toCodecJson(field1(field, schema)))({ [field]: value }, parseOptions),
+          WorkflowProxy.HttpApiDecodeError.fromSchemaError
+        ),
+        (decoded) => decoded[field]
       )
     return handlers
       .handleRaw(expect("DeferredSucceed"), ({ request }) =>
@@ -152,7 +150,7 @@ export const layerHttpApi = <
       .handleRaw(expect("DeferredFail"), ({ request }) =>
         Effect.flatMap(readPayload(request, FailBody), ({ token, error }) =>
           complete(deferreds, token, (d) => Effect.map(decode("error", d.errorSchema, error), Exit.fail))))
-      .handle(expect("ExecutionStatus"), ({ path }) => status(path.executionId)) as any
+      .handle(expect("ExecutionStatus"), ({ params }) => status(params.executionId)) as any
   }).pipe(Layer.provide(denyHttp)) as any
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -162,14 +160,14 @@ export const layerHttpApi = <
 const start = (workflow: Workflow.Any, payload: unknown) =>
   Effect.map(workflow.execute(payload, { discard: true }), (executionId) => ({ executionId }))
 
-type Polled = WorkflowProxy.PollResult<typeof Schema.Unknown, typeof Schema.Unknown>["Type"]
+type Polled = WorkflowProxy.PollResult<Schema.Unknown, Schema.Unknown>["Type"]
 
 const poll = (workflow: Workflow.Any, executionId: string) =>
   Effect.map(workflow.poll(executionId), (result): Polled => {
     if (Option.isNone(result)) return { executionId, status: "running" }
     if (result.value._tag === "Suspended") return { executionId, status: "suspended" }
-    const exit = result.value.exit
-    const status = Exit.isSuccess(exit) ? "succeeded" : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failed"
+    const exit = result.value.exit as Exit.Exit<unknown, unknown>
+    const status = Exit.isSuccess(exit) ? "succeeded" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failed"
     return { executionId, status, exit }
   })
 
@@ -192,7 +190,7 @@ const complete = <E>(
   token: string,
   toExit: (deferred: DurableDeferred.Any) => Effect.Effect<Exit.Exit<unknown, unknown>, E>
 ): Effect.Effect<void, E | WorkflowError.WorkflowError, WorkflowEngine.WorkflowEngine> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const engine = yield* WorkflowEngine.WorkflowEngine
     const claims = yield* engine.verify(token)
     const deferred = deferreds.get(claims.deferred)
@@ -210,22 +208,25 @@ const complete = <E>(
     yield* DurableDeferred.done(deferred, { token, exit })
   })
 
-/** A struct with one field, so that parse errors carry the field's name in their path. */
-const field1 = (field: string, schema: Schema.Schema.All) =>
-  Schema.Struct({ [field]: schema as Schema.Schema<unknown> })
+// The rejected value goes into the issue's message ("Expected string, got 7"), as it did on Effect 3.
+const parseOptions = { reportInput: true } as const
+
+/** A struct with one field, so that schema issues carry the field's name in their path. */
+const field1 = (field: string, schema: Schema.Top): Schema.Codec<Record<string, unknown>, unknown> =>
+  Schema.Struct({ [field]: schema }) as any
 
 const byName = (deferreds: ReadonlyArray<DurableDeferred.Any>): ReadonlyMap<string, DurableDeferred.Any> =>
   new Map(deferreds.map((deferred) => [deferred.name, deferred]))
 
-const invalidPayload = (error: ParseResult.ParseError): WorkflowError.WorkflowError => {
-  const first = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+const invalidPayload = (error: Schema.SchemaError): WorkflowError.WorkflowError => {
+  const first = WorkflowProxy.HttpApiDecodeError.fromSchemaError(error).issues[0]
   const field = first === undefined || first.path.length === 0 ? undefined : first.path.map(String).join(".")
   return new WorkflowError.WorkflowError({
     reason: "InvalidPayload",
     ...(field === undefined ? {} : { field }),
     ...(first === undefined ? {} : { expected: first.message }),
     message: `The payload${field === undefined ? "" : ` at field "${field}"`} is invalid: ${
-      first?.message ?? ParseResult.TreeFormatter.formatErrorSync(error)
+      first?.message ?? error.message
     }`
   })
 }
@@ -237,7 +238,7 @@ const denyRpc = Layer.succeed(
 
 const denyHttp = Layer.succeed(
   WorkflowProxy.DenyOperatorHttp,
-  Effect.fail(new WorkflowProxy.OperatorRoutesDisabled({ message: WorkflowProxy.operatorRoutesDisabledMessage }))
+  () => Effect.fail(new WorkflowProxy.OperatorRoutesDisabled({ message: WorkflowProxy.operatorRoutesDisabledMessage }))
 )
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -248,10 +249,10 @@ const denyHttp = Layer.succeed(
 const SucceedBody = Schema.Struct({ token: Schema.String, value: Schema.Unknown })
 const FailBody = Schema.Struct({ token: Schema.String, error: Schema.Unknown })
 
-const readPayload = <A, I>(
+const readPayload = <S extends Schema.Top>(
   request: HttpServerRequest.HttpServerRequest,
-  schema: Schema.Schema<A, I, never>
-): Effect.Effect<A, HttpApiError.HttpApiDecodeError> =>
+  schema: S
+): Effect.Effect<S["Type"], WorkflowProxy.HttpApiDecodeError, S["DecodingServices"]> =>
   Effect.flatMap(
     Effect.mapError(request.text, (error) => badBody(`The request body could not be read: ${error}`)),
     (text) => {
@@ -262,21 +263,20 @@ const readPayload = <A, I>(
         const reason = error instanceof Error ? error.message : String(error)
         return Effect.fail(badBody(`The request body is not valid JSON: ${reason}`))
       }
-      return Effect.catchIf(
-        Schema.decodeUnknown(schema)(json),
-        ParseResult.isParseError,
-        HttpApiError.HttpApiDecodeError.refailParseError
+      return Effect.mapError(
+        Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(json, parseOptions),
+        WorkflowProxy.HttpApiDecodeError.fromSchemaError
       )
     }
   )
 
-const badBody = (message: string) => new HttpApiError.HttpApiDecodeError({ issues: [], message })
+const badBody = (message: string) => new WorkflowProxy.HttpApiDecodeError({ issues: [], message })
 
 /** The untyped view of `HttpApiBuilder.Handlers` used to register routes built at run time. */
 interface RawHandlers {
   handle(
     name: string,
-    handler: (request: { readonly path: { readonly executionId: string } }) => Effect.Effect<any, any, any>
+    handler: (request: { readonly params: { readonly executionId: string } }) => Effect.Effect<any, any, any>
   ): RawHandlers
   handleRaw(
     name: string,

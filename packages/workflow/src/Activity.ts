@@ -46,7 +46,7 @@ class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
     super()
     this.def = { name, codec, execute, retry: retryPolicy, transactional }
   }
-  commit(): Effect.Effect<Success["Type"], Error["Type"], R | WorkflowInstance> {
+  asEffect(): Effect.Effect<Success["Type"], Error["Type"], R | WorkflowInstance> {
     return Effect.flatMap(WorkflowInstance, (instance) => instance.activity(this.def))
   }
 }

@@ -15,8 +15,8 @@ import { WorkflowInstance } from "./internal/runtime.js"
  */
 export const sleep = (options: {
   readonly name: string
-  readonly duration: Duration.DurationInput
-  readonly inMemoryThreshold?: Duration.DurationInput | undefined
+  readonly duration: Duration.Input
+  readonly inMemoryThreshold?: Duration.Input | undefined
 }): Effect.Effect<void, never, WorkflowInstance> =>
   Effect.flatMap(WorkflowInstance, (instance) =>
     instance.sleep(

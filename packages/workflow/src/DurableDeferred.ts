@@ -5,9 +5,9 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Codec from "./internal/codec.js"
 import { WorkflowInstance } from "./internal/runtime.js"
@@ -51,9 +51,9 @@ export const await_: {
   <S extends AnySchema, E extends AnySchema>(self: DurableDeferred<S, E>): Effect.Effect<S["Type"], E["Type"], WorkflowInstance>
   <S extends AnySchema, E extends AnySchema>(
     self: DurableDeferred<S, E>,
-    options: { readonly timeout: Duration.DurationInput }
+    options: { readonly timeout: Duration.Input }
   ): Effect.Effect<Option.Option<S["Type"]>, E["Type"], WorkflowInstance>
-} = ((self: Any, options?: { readonly timeout: Duration.DurationInput }) =>
+} = ((self: Any, options?: { readonly timeout: Duration.Input }) =>
   Effect.flatMap(WorkflowInstance, (instance) => {
     if (options === undefined) return Effect.map(instance.awaitDeferred(self.name, self.codec), Option.getOrThrow)
     return instance.awaitDeferred(self.name, self.codec, Duration.toMillis(options.timeout))
@@ -94,16 +94,16 @@ export const done = <S extends AnySchema, E extends AnySchema>(
       )
     }
     const encoded = self.codec.encodeExit(options.exit)
-    if (Either.isLeft(encoded)) {
+    if (Result.isFailure(encoded)) {
       return yield* Effect.fail(
-        Codec.invalid("InvalidPayload", `The value for deferred "${self.name}"`, encoded.left, {
+        Codec.invalid("InvalidPayload", `The value for deferred "${self.name}"`, encoded.failure, {
           workflow: claims.workflow,
           executionId: claims.executionId
         })
       )
     }
     yield* engine.get(claims.workflow, claims.executionId)
-    yield* engine.completeDeferred(claims.executionId, self.name, encoded.right, claims.workflow)
+    yield* engine.completeDeferred(claims.executionId, self.name, encoded.success, claims.workflow)
   })
 
 /** Completes the deferred named by `token` with a value. */

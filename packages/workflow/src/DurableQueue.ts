@@ -2,14 +2,15 @@
  * Durable queues: a workflow hands an item to a pool of workers and waits durably for its
  * result. Items are stored, claimed with a lease by workers, and answered through a deferred.
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Cause from "effect/Cause"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as Semaphore from "effect/Semaphore"
 import * as Codec from "./internal/codec.js"
 import { sleepLive, WorkflowInstance } from "./internal/runtime.js"
 import type { AnySchema, PayloadInput, PayloadSchema } from "./Workflow.js"
@@ -77,9 +78,9 @@ export const process = <P extends AnySchema, S extends AnySchema, E extends AnyS
     const result = Effect.map(instance.awaitDeferred(deferred, self.codec), Option.getOrThrow)
     if (instance.deferreds.has(deferred)) return result
     const encoded = self.codec.encodePayload(payload)
-    if (Either.isLeft(encoded)) {
+    if (Result.isFailure(encoded)) {
       return Effect.die(
-        Codec.invalid("InvalidPayload", `The item for queue "${self.name}"`, encoded.left, {
+        Codec.invalid("InvalidPayload", `The item for queue "${self.name}"`, encoded.failure, {
           workflow: instance.def.name,
           executionId: instance.executionId
         })
@@ -91,14 +92,14 @@ export const process = <P extends AnySchema, S extends AnySchema, E extends AnyS
         engine.store.enqueue({
           queue: self.name,
           itemId: `${instance.executionId}/${key}`,
-          payload: encoded.right,
+          payload: encoded.success,
           token: engine.sign(instance.def.name, instance.executionId, deferred),
           enqueuedAt
         }),
-        () => engine.notifyQueue(self.name)
+        () => Effect.sync(() => engine.notifyQueue(self.name))
       )
     )
-    return Effect.zipRight(
+    return Effect.andThen(
       instance.activity({
         name: `@weft/enqueue/${self.name}/${key}`,
         codec: enqueueCodec,
@@ -118,20 +119,20 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
   handler: (payload: P["Type"]) => Effect.Effect<S["Type"], E["Type"], R>,
   options: { readonly concurrency?: number | undefined } = {}
 ): Layer.Layer<never, never, WorkflowEngine | R> =>
-  Layer.scopedDiscard(
+  Layer.effectDiscard(
     Effect.gen(function* () {
       const engine = yield* WorkflowEngine
       const context = yield* Effect.context<R>()
       const scope = yield* Effect.scope
       const signal = yield* engine.queueSignal(self.name)
-      const semaphore = yield* Effect.makeSemaphore(options.concurrency ?? 1)
+      const semaphore = yield* Semaphore.make(options.concurrency ?? 1)
       const wait =
         engine.pollIntervalMs === undefined ? signal : Effect.raceFirst(signal, sleepLive(engine.pollIntervalMs))
 
       // A handler that outlives the item's lease keeps it, so no second worker takes it meanwhile.
       const keepClaim = (item: QueueItem, every: number) =>
         Effect.forever(
-          Effect.zipRight(
+          Effect.andThen(
             sleepLive(every),
             Effect.flatMap(Clock.currentTimeMillis, (now) =>
               // Uninterruptible: cancelling a statement in flight can hit the next one on its connection.
@@ -146,17 +147,17 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
         Effect.gen(function* () {
           if (engine.heartbeatMs !== undefined) yield* Effect.forkScoped(keepClaim(item, engine.heartbeatMs))
           const payload = self.codec.decodePayload(item.payload)
-          const exit: Exit.Exit<unknown, unknown> = Either.isLeft(payload)
-            ? Exit.die(Codec.invalid("InvalidPayload", `The item for queue "${self.name}"`, payload.left, {}))
-            : yield* Effect.exit(Effect.provide(handler(payload.right), context))
-          if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return
+          const exit: Exit.Exit<unknown, unknown> = Result.isFailure(payload)
+            ? Exit.die(Codec.invalid("InvalidPayload", `The item for queue "${self.name}"`, payload.failure, {}))
+            : yield* Effect.exit(Effect.provide(handler(payload.success), context))
+          if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return
           let encoded = self.codec.encodeExit(exit)
-          if (Either.isLeft(encoded)) {
-            const error = Codec.invalid("InvalidResult", `The result of queue "${self.name}"`, encoded.left, {})
+          if (Result.isFailure(encoded)) {
+            const error = Codec.invalid("InvalidResult", `The result of queue "${self.name}"`, encoded.failure, {})
             encoded = self.codec.encodeExit(Exit.die(error))
           }
           const { deferred, executionId, workflow } = yield* engine.verify(item.token)
-          yield* engine.completeDeferred(executionId, deferred, Either.getOrThrow(encoded), workflow)
+          yield* engine.completeDeferred(executionId, deferred, Result.getOrThrow(encoded), workflow)
           yield* engine.store.ackQueueItem(self.name, item.itemId)
         }).pipe(Effect.scoped)
 
@@ -172,7 +173,7 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
         }
         yield* Effect.forkIn(
           handle(item).pipe(
-            Effect.catchAllCause((cause) => Effect.logError(`Weft: queue "${self.name}" item ${item.itemId} failed`, cause)),
+            Effect.catchCause((cause) => Effect.logError(`Weft: queue "${self.name}" item ${item.itemId} failed`, cause)),
             Effect.ensuring(semaphore.release(1))
           ),
           scope
@@ -180,8 +181,8 @@ export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySc
       })
       yield* Effect.forkScoped(
         Effect.forever(
-          Effect.catchAllCause(next, (cause) =>
-            Effect.zipRight(Effect.logError(`Weft: queue "${self.name}" worker failed; retrying`, cause), sleepLive(1_000))
+          Effect.catchCause(next, (cause) =>
+            Effect.andThen(Effect.logError(`Weft: queue "${self.name}" worker failed; retrying`, cause), sleepLive(1_000))
           )
         )
       )

@@ -117,7 +117,7 @@ export const make = (options: Options = {}): Service => {
         return { created: true, record, fence: execution.claimFor === undefined ? undefined : fences }
       }),
 
-    get: (executionId) => Effect.sync(() => Option.map(Option.fromNullable(entries.get(executionId)), (e) => e.record)),
+    get: (executionId) => Effect.sync(() => Option.map(Option.fromNullishOr(entries.get(executionId)), (e) => e.record)),
 
     ended: (executionIds) =>
       Effect.sync(() =>
@@ -324,7 +324,7 @@ export const make = (options: Options = {}): Service => {
             next = record.wakeAt
           }
         }
-        return Option.fromNullable(next)
+        return Option.fromNullishOr(next)
       }),
 
     enqueue: (item) =>
@@ -386,7 +386,7 @@ export const make = (options: Options = {}): Service => {
 
     detail: (executionId) =>
       Effect.sync(() =>
-        Option.map(Option.fromNullable(entries.get(executionId)), (entry) => ({
+        Option.map(Option.fromNullishOr(entries.get(executionId)), (entry) => ({
           execution: entry.record,
           attempts: [...(entry.attempts ?? [])],
           deferreds: [...(entry.deferreds ?? [])],

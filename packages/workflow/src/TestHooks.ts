@@ -17,10 +17,10 @@ export type Point =
   | "after-complete"
 
 /** Called at every point with the execution it concerns; may fail, die, block or act. */
-export class TestHooks extends Context.Tag("@weft/workflow/TestHooks")<
+export class TestHooks extends Context.Service<
   TestHooks,
   { readonly at: (point: Point, executionId: string, detail?: string) => Effect.Effect<void> }
->() {}
+>()("@weft/workflow/TestHooks") {}
 
 /** Installs hooks for the engine built below this layer. */
 export const layer = (

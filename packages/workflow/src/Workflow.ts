@@ -5,12 +5,13 @@
 import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Result_ from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Codec from "./internal/codec.js"
 import { stableId } from "./internal/hash.js"
 import { CHILD_RESULT, CHILD_START, type Instance, WorkflowInstance } from "./internal/runtime.js"
@@ -20,8 +21,8 @@ import { terminal } from "./WorkflowStore.js"
 
 export { WorkflowInstance }
 
-/** A schema with no context requirements. */
-export type AnySchema = Schema.Schema.All
+/** Any schema (its `Type` and `Encoded` sides are read; decoding and encoding need no services). */
+export type AnySchema = Schema.Top
 
 /** `Workflow.make`'s `payload`: a struct's fields or a schema. */
 export type PayloadInput = Schema.Struct.Fields | AnySchema
@@ -140,8 +141,8 @@ export const make = <
       )
     }
     const encoded = def.codec.encodePayload(payload)
-    if (Either.isLeft(encoded)) {
-      return Effect.fail(Codec.invalid("InvalidPayload", "The payload", encoded.left, { workflow: def.name }))
+    if (Result_.isFailure(encoded)) {
+      return Effect.fail(Codec.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name }))
     }
     const childId = stableId(def.name, def.idempotencyKey(payload))
     const deferred = `${CHILD_RESULT}${def.name}/${childId}`
@@ -154,7 +155,7 @@ export const make = <
       retry: undefined
     }) as Effect.Effect<string>
     if (discard) return started
-    return Effect.zipRight(started, Effect.map(parent.awaitDeferred(deferred, def.codec), Option.getOrThrow))
+    return Effect.andThen(started, Effect.map(parent.awaitDeferred(deferred, def.codec), Option.getOrThrow))
   }
 
   return {
@@ -216,6 +217,48 @@ export const currentExecutionId: Effect.Effect<string, never, WorkflowInstance> 
   WorkflowInstance,
   (instance) => instance.executionId
 )
+
+/**
+ * The schema of an Exit in the form the engine stores it (and the proxy sends it): effect 3's
+ * `Schema.Exit` encoding, `{"_tag":"Success","value":…}` or `{"_tag":"Failure","cause":{"_tag":"Fail","error":…}}`,
+ * with defects as effect 3's `Schema.Defect` wrote them. The encoded side is JSON data.
+ *
+ * @example
+ * const PollAnswer = Schema.Struct({ exit: Workflow.exitSchema(Schema.String, Schema.Never) })
+ */
+export const exitSchema = <S extends AnySchema, E extends AnySchema>(
+  success: S,
+  error: E
+): Schema.Codec<Exit.Exit<S["Type"], E["Type"]>, Schema.Json> => {
+  const codec = Codec.make(undefined, success, error)
+  return Schema.Json.pipe(
+    Schema.decodeTo(
+      Schema.declare((u): u is Exit.Exit<S["Type"], E["Type"]> => Exit.isExit(u), { expected: "Exit" }),
+      SchemaTransformation.transformEffect({
+        decode: (encoded) =>
+          Result_.match(codec.decodeExit(encoded), {
+            onFailure: (error) => Effect.fail(error.issue),
+            onSuccess: (exit) => Effect.succeed(exit as Exit.Exit<S["Type"], E["Type"]>)
+          }),
+        encode: (exit) =>
+          Result_.match(codec.encodeExit(exit), {
+            onFailure: (error) => Effect.fail(error.issue),
+            // A void success has no `value` key in JSON: left out here too, so the value is JSON data.
+            onSuccess: (encoded) => Effect.succeed(withoutUndefined(encoded) as Schema.Json)
+          })
+      })
+    )
+  )
+}
+
+/** An encoded Exit without the keys whose value is undefined (what JSON text would leave out). */
+const withoutUndefined = (encoded: unknown): unknown => {
+  if (typeof encoded !== "object" || encoded === null) return encoded
+  if (Array.isArray(encoded)) return encoded.map(withoutUndefined)
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(encoded)) if (value !== undefined) out[key] = withoutUndefined(value)
+  return out
+}
 
 /** The execution id for (workflow name, idempotency key): the documented, stable algorithm. */
 export const executionIdFor = (workflow: string, idempotencyKey: string): string => stableId(workflow, idempotencyKey)

@@ -15,11 +15,11 @@ import { type ExecutionDetail, type ListFilter, type Page, WorkflowStore } from 
 export type Options = Runtime.EngineOptions
 
 /** The engine service. Its members are the runtime's; use the `Workflow`, `Activity` and `Durable*` modules. */
-export class WorkflowEngine extends Context.Tag("@weft/workflow/WorkflowEngine")<WorkflowEngine, Runtime.Engine>() {}
+export class WorkflowEngine extends Context.Service<WorkflowEngine, Runtime.Engine>()("@weft/workflow/WorkflowEngine") {}
 
 /** The engine over the store in context. Start-up recovers executions that an earlier process left runnable. */
 export const layer = (options: Options = {}): Layer.Layer<WorkflowEngine, WorkflowError, WorkflowStore> =>
-  Layer.scoped(WorkflowEngine, Runtime.make(options))
+  Layer.effect(WorkflowEngine, Runtime.make(options))
 
 /** The engine over a fresh in-memory store. */
 export const layerMemoryWith = (

@@ -5,7 +5,7 @@
 import * as Schema from "effect/Schema"
 
 /** Why an engine operation failed. */
-export const Reason = Schema.Literal(
+export const Reason = Schema.Literals([
   "InvalidPayload",
   "InvalidResult",
   "NotRegistered",
@@ -13,7 +13,7 @@ export const Reason = Schema.Literal(
   "InvalidToken",
   "StoreUnavailable",
   "LeaseLost"
-)
+])
 
 /** Why an engine operation failed. */
 export type Reason = typeof Reason.Type
@@ -28,18 +28,26 @@ const retryable: Record<Reason, boolean> = {
   LeaseLost: true
 }
 
-/** A failed engine operation: names the workflow, the execution and, for bad input, the field. */
-export class WorkflowError extends Schema.TaggedError<WorkflowError>("@weft/workflow/WorkflowError")(
-  "WorkflowError",
-  {
-    reason: Reason,
-    message: Schema.String,
-    workflow: Schema.optional(Schema.String),
-    executionId: Schema.optional(Schema.String),
-    field: Schema.optional(Schema.String),
-    expected: Schema.optional(Schema.String)
+/**
+ * A failed engine operation: names the workflow, the execution and, for bad input, the field.
+ *
+ * Declared with `Schema.Error` and `_tag` as the last field, and named by its tag, rather than with
+ * `Schema.TaggedError`: so its encoded form keeps effect 3's key order (`_tag` last) and a stored
+ * defect keeps the name `WorkflowError`, byte for byte what earlier versions stored.
+ */
+export class WorkflowError extends Schema.Error<WorkflowError>("@weft/workflow/WorkflowError")({
+  reason: Reason,
+  message: Schema.String,
+  workflow: Schema.optional(Schema.String),
+  executionId: Schema.optional(Schema.String),
+  field: Schema.optional(Schema.String),
+  expected: Schema.optional(Schema.String),
+  _tag: Schema.tag("WorkflowError")
+}) {
+  static {
+    Object.defineProperty(this.prototype, "name", { value: "WorkflowError", configurable: true, writable: true })
   }
-) {
+
   /** Whether the same call may succeed if tried again. */
   get isRetryable(): boolean {
     return retryable[this.reason]
@@ -51,11 +59,14 @@ export class WorkflowError extends Schema.TaggedError<WorkflowError>("@weft/work
  * for again, or a stored result no longer decodes with the activity's schema. Stored as a defect,
  * so `resume` can re-run the execution once the code is fixed.
  */
-export class NonDeterminismError extends Schema.TaggedError<NonDeterminismError>(
-  "@weft/workflow/NonDeterminismError"
-)("NonDeterminismError", {
+export class NonDeterminismError extends Schema.Error<NonDeterminismError>("@weft/workflow/NonDeterminismError")({
   workflow: Schema.String,
   executionId: Schema.String,
   activity: Schema.String,
-  message: Schema.String
-}) {}
+  message: Schema.String,
+  _tag: Schema.tag("NonDeterminismError")
+}) {
+  static {
+    Object.defineProperty(this.prototype, "name", { value: "NonDeterminismError", configurable: true, writable: true })
+  }
+}

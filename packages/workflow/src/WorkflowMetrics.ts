@@ -3,7 +3,6 @@
  * (OpenTelemetry, Prometheus). Updated on the hot path without extra effects.
  */
 import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
 
 /** Activity attempts that ran and were recorded, by outcome. */
 export const activityAttempts = Metric.counter("weft_activity_attempts_total", {
@@ -12,17 +11,16 @@ export const activityAttempts = Metric.counter("weft_activity_attempts_total", {
 })
 
 /** Activity attempts whose result was a success. */
-export const activitySucceeded = Metric.tagged(activityAttempts, "outcome", "success")
+export const activitySucceeded = Metric.withAttributes(activityAttempts, { outcome: "success" })
 
 /** Activity attempts whose result was a failure or a defect. */
-export const activityFailed = Metric.tagged(activityAttempts, "outcome", "failure")
+export const activityFailed = Metric.withAttributes(activityAttempts, { outcome: "failure" })
 
 /** Wall time of an activity attempt's body, in milliseconds. */
-export const activityDuration = Metric.histogram(
-  "weft_activity_duration_ms",
-  MetricBoundaries.exponential({ start: 0.5, factor: 2, count: 16 }),
-  "Duration of an activity attempt, in milliseconds"
-)
+export const activityDuration = Metric.histogram("weft_activity_duration_ms", {
+  boundaries: Metric.exponentialBoundaries({ start: 0.5, factor: 2, count: 16 }),
+  description: "Duration of an activity attempt, in milliseconds"
+})
 
 /** Executions created. */
 export const executionsStarted = Metric.counter("weft_executions_started_total", { incremental: true })
@@ -32,9 +30,9 @@ export const executionsCompleted = Metric.counter("weft_executions_completed_tot
 
 /** Per-status views of `executionsCompleted`. */
 export const completedBy = {
-  succeeded: Metric.tagged(executionsCompleted, "status", "succeeded"),
-  failed: Metric.tagged(executionsCompleted, "status", "failed"),
-  interrupted: Metric.tagged(executionsCompleted, "status", "interrupted")
+  succeeded: Metric.withAttributes(executionsCompleted, { status: "succeeded" }),
+  failed: Metric.withAttributes(executionsCompleted, { status: "failed" }),
+  interrupted: Metric.withAttributes(executionsCompleted, { status: "interrupted" })
 } as const
 
 /** Times an execution suspended (holding no fiber until a signal, timer or resume). */

@@ -290,4 +290,4 @@ export interface Notification {
 }
 
 /** The store service tag. */
-export class WorkflowStore extends Context.Tag("@weft/workflow/WorkflowStore")<WorkflowStore, Service>() {}
+export class WorkflowStore extends Context.Service<WorkflowStore, Service>()("@weft/workflow/WorkflowStore") {}

@@ -2,9 +2,9 @@
  * Group commit: a write goes out at once, alone, when none of its kind is in flight; writes that arrive
  * meanwhile wait for it and then leave together, as one statement. No write waits for more than the one before it.
  */
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Runtime from "effect/Runtime"
 
 /** How one kind of write goes out. */
 export interface Options<I, O, E> {
@@ -17,15 +17,18 @@ export interface Options<I, O, E> {
   readonly together: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Exit.Exit<O, E> | Effect.Effect<O, E>>, E>
 }
 
-/** A writer of one kind; its calls are uninterruptible: a write once sent (or queued) is seen through. */
-export const make = <I, O, E>(runtime: Runtime.Runtime<never>, options: Options<I, O, E>): ((item: I) => Effect.Effect<O, E>) => {
+/**
+ * A writer of one kind; its calls are uninterruptible: a write once sent (or queued) is seen through.
+ * Batches run on fibers of their own, with `context`'s services.
+ */
+export const make = <I, O, E>(context: Context.Context<never>, options: Options<I, O, E>): ((item: I) => Effect.Effect<O, E>) => {
   interface Pending {
     readonly item: I
     readonly resume: (outcome: Effect.Effect<O, E>) => void
   }
   let queued: Array<Pending> = []
   let flushing = false
-  const run = Runtime.runFork(runtime)
+  const run = Effect.runForkWith(context)
 
   const settle = Effect.sync(() => {
     flushing = false
@@ -67,6 +70,6 @@ export const make = <I, O, E>(runtime: Runtime.Runtime<never>, options: Options<
         flushing = true
         return Effect.uninterruptible(Effect.ensuring(Effect.suspend(() => options.alone(item)), settle))
       }
-      return Effect.uninterruptible(Effect.async<O, E>((resume) => void queued.push({ item, resume })))
+      return Effect.uninterruptible(Effect.callback<O, E>((resume) => void queued.push({ item, resume })))
     })
 }

@@ -1,10 +1,10 @@
 /**
- * The engine's schema, as numbered migrations run by `@effect/sql`'s Migrator into its own
- * `weft_migrations` table. Times are epoch milliseconds; encoded values are JSON text.
+ * The engine's schema, as numbered migrations run by Effect's SQL Migrator (`effect/sql/Migrator`) into
+ * its own `weft_migrations` table. Times are epoch milliseconds; encoded values are JSON text.
  */
-import * as Migrator from "@effect/sql/Migrator"
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as Migrator from "effect/sql/Migrator"
+import * as SqlClient from "effect/sql/SqlClient"
 
 const createTables = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -88,8 +88,13 @@ const indexParents = Effect.gen(function* () {
   yield* sql`CREATE INDEX weft_executions_parent ON weft_executions (parent_execution_id) WHERE parent_execution_id IS NOT NULL`
 })
 
-/** Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock. */
+/**
+ * Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock.
+ * Effect 3 and 4's Migrators keep the same table (`migration_id`, `created_at`, `name`; names without their
+ * number), so a database migrated by either is read as it is. A migration that fails is a defect, as it was
+ * in Effect 3: running the same statement again would not mend it.
+ */
 export const run = Migrator.make({})({
   loader: Migrator.fromRecord({ "0001_create_tables": createTables, "0002_add_watched": addWatched, "0003_index_parents": indexParents }),
   table: "weft_migrations"
-})
+}).pipe(Effect.catchIf((error) => error._tag === "MigrationError" && error.kind === "Failed", Effect.die))

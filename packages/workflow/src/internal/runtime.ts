@@ -4,23 +4,23 @@
  */
 import { randomBytes } from "node:crypto"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Pull from "effect/Pull"
 import * as Queue from "effect/Queue"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
 import { TestHooks, type Point } from "../TestHooks.js"
 import { NonDeterminismError, WorkflowError } from "../WorkflowError.js"
 import {
@@ -113,9 +113,10 @@ export interface EngineOptions {
 }
 
 /** The per-activity attempt number, 1 for the first attempt. */
-export class CurrentAttempt extends Context.Reference<CurrentAttempt>()("@weft/workflow/Activity/CurrentAttempt", {
-  defaultValue: () => 1
-}) {}
+export const CurrentAttempt: Context.Reference<number> = Context.Reference<number>(
+  "@weft/workflow/Activity/CurrentAttempt",
+  { defaultValue: () => 1 }
+)
 
 const RESERVED = "@weft/"
 
@@ -123,7 +124,8 @@ const RESERVED = "@weft/"
 export const CHILD_START = `${RESERVED}start/`
 export const CHILD_RESULT = `${RESERVED}child/`
 
-const liveClock = Clock.make()
+// A clock of its own (the reference's default is the live one), so no installed `TestClock` is used.
+const liveClock = Clock.Clock.defaultValue()
 
 /** The longest wait a JS timer keeps (about 24.8 days); Effect treats a longer one as never firing. */
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -136,11 +138,66 @@ const wakeTime = (now: number, millis: number): number =>
  * Sleeps in real time whatever `Clock` is installed: polling, heartbeats and store retries are
  * about processes and databases, not durable time, so `TestClock.adjust("3 days")` must not spin them.
  */
-export const sleepLive = (millis: number): Effect.Effect<void> => Effect.withClock(Effect.sleep(millis), liveClock)
+export const sleepLive = (millis: number): Effect.Effect<void> =>
+  Effect.provideService(Effect.sleep(millis), Clock.Clock, liveClock)
 
-/** The activities asked for inside the `raceAll` being run, so a replay of its stored winner accounts for them. */
-const currentRace = FiberRef.unsafeMake<Set<string> | undefined>(undefined)
+/**
+ * The activities asked for inside the `raceAll` being run, so a replay of its stored winner accounts for them.
+ * A context reference: the race's contender fibers start from the racing fiber's context, so they see it.
+ */
+const CurrentRace = Context.Reference<Set<string> | undefined>("@weft/workflow/internal/CurrentRace", {
+  defaultValue: () => undefined
+})
 const voidCodec = Codec.make(undefined, Schema.Void, Schema.Never)
+
+/** As effect 3's `Cause.isInterruptedOnly`: neither a typed failure nor a defect (so an empty cause counts). */
+const isInterruptedOnly = (cause: Cause.Cause<unknown>): boolean => cause.reasons.every(Cause.isInterruptReason)
+
+/** Whether a cause holds a defect. */
+const hasDefect = (cause: Cause.Cause<unknown>): boolean => cause.reasons.some(Cause.isDieReason)
+
+/**
+ * Interrupts `fiber` from a new detached fiber and returns at once, as effect 3's `Fiber.interruptFork`: the
+ * interrupt arrives asynchronously, never on the caller's stack (an immediate one would run the target's
+ * finalizers there), and the caller does not wait for the target to end.
+ */
+const interruptFork = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void> =>
+  Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber)))
+
+/** Effect 3's defect for an empty race, under its effect 3 name, so it is stored as effect 3 stored it. */
+const emptyRace = (): Error => {
+  const error = new Cause.IllegalArgumentError("Received an empty collection of effects")
+  Object.defineProperty(error, "name", { value: "IllegalArgumentException", configurable: true, writable: true })
+  return error
+}
+
+/**
+ * Effect 3's `Effect.raceAll`: the first contender to succeed wins and the others are interrupted (and
+ * awaited). When every contender fails, the race fails with all their causes, the last to fail first, as
+ * effect 3 combined them; effect 4's `raceAll` would list them the other way round and turn typed errors
+ * into defects next to a defect, changing the Exit stored for the race and what the body can catch.
+ * An empty race is a defect, as in effect 3 (effect 4's would never end).
+ */
+const raceAllFirstSuccess = <A, E, R>(effects: Iterable<Effect.Effect<A, E, R>>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    const all = Array.from(effects)
+    if (all.length === 0) return Effect.die(emptyRace())
+    let failures: Array<Cause.Reason<E>> = []
+    let failed = 0
+    const contenders = all.map((effect) =>
+      Effect.onExit(effect, (exit) =>
+        Effect.sync(() => {
+          if (Exit.isFailure(exit)) {
+            failed++
+            failures = [...exit.cause.reasons, ...failures]
+          }
+        })
+      )
+    )
+    return Effect.catchCause(Effect.raceAll(contenders), (cause) =>
+      Effect.failCause(failed === all.length ? Cause.fromReasons(failures) : cause)
+    )
+  })
 
 interface Compensation {
   readonly name: string
@@ -168,7 +225,7 @@ export class Instance {
   compensating = false
   abort: WorkflowError | undefined
   wakeAt: number | undefined
-  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
 
   constructor(
     readonly engine: Engine,
@@ -192,8 +249,8 @@ export class Instance {
   activity(def: ActivityDef): Effect.Effect<any, any, any> {
     this.asked.add(def.name)
     if (this.racing > 0) {
-      return Effect.flatMap(FiberRef.get(currentRace), (race) => {
-        race?.add(def.name)
+      return Effect.withFiber((fiber) => {
+        fiber.getRef(CurrentRace)?.add(def.name)
         return this.step(def)
       })
     }
@@ -213,12 +270,12 @@ export class Instance {
   /** The stored outcome of an attempt, or undefined when another attempt is due. */
   private decide(def: ActivityDef, last: ActivityAttempt): Effect.Effect<any, any> | undefined {
     const decoded = def.codec.decodeExit(last.exit)
-    if (Either.isLeft(decoded)) return this.nonDeterminism(def.name, "its stored result no longer decodes")
-    const exit = decoded.right
+    if (Result.isFailure(decoded)) return this.nonDeterminism(def.name, "its stored result no longer decodes")
+    const exit = decoded.success
     if (Exit.isSuccess(exit)) return exit
     const policy = def.retry
     const left = policy !== undefined && last.attempt <= policy.times
-    const failure = Cause.failureOption(exit.cause)
+    const failure = Cause.findErrorOption(exit.cause)
     if (Option.isSome(failure)) return left && policy!.isRetryable(failure.value) ? undefined : exit
     // A defect is a bug: retried while retries are left, and tried again when an execution is resumed after it.
     return left || !this.ranHere.has(last) ? undefined : exit
@@ -237,10 +294,10 @@ export class Instance {
       Effect.clockWith((clock) => {
         if (this.interrupting && !this.compensating) return Effect.interrupt
         this.inFlight++
-        const startedAt = clock.unsafeCurrentTimeMillis()
+        const startedAt = clock.currentTimeMillisUnsafe()
         const body = Effect.exit(restore(execute))
         const settle = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<ActivityAttempt> =>
-          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+          Exit.isFailure(exit) && isInterruptedOnly(exit.cause)
             ? (Effect.failCause(exit.cause) as Effect.Effect<never>)
             : this.record(def, n, startedAt, clock, exit)
         const transaction = def.transactional === true ? this.engine.store.transaction : undefined
@@ -250,16 +307,22 @@ export class Instance {
             : transaction(
                 Effect.flatMap(body, (exit) => (Exit.isSuccess(exit) ? settle(exit) : Effect.fail(new Rollback(exit))))
               ).pipe(
-                Effect.catchAll((error): Effect.Effect<ActivityAttempt> =>
-                  error instanceof Rollback ? settle(error.exit) : this.abortWith(error as WorkflowError)
-                )
+                // Effect 3's `catchAll`: the first typed error even next to a defect (say, a rollback that
+                // died), where effect 4's `catch` would let a defect win and lose the attempt's own Exit.
+                Effect.catchCause((cause): Effect.Effect<ActivityAttempt> => {
+                  const error = Cause.findErrorOption(cause)
+                  if (Option.isNone(error)) return Effect.failCause(cause as Cause.Cause<never>)
+                  return error.value instanceof Rollback
+                    ? settle(error.value.exit)
+                    : this.abortWith(error.value as WorkflowError)
+                })
               )
-        return Effect.onExit(recorded, () => Effect.sync(() => this.settled()))
+        return Effect.onExit(recorded, () => this.settled())
       })
     )
     const attempt = Effect.flatMap(run, (stored) => this.decide(def, stored) ?? this.attempt(def, n + 1))
     if (n === 1 || def.retry === undefined) return attempt
-    return Effect.zipRight(
+    return Effect.andThen(
       Effect.flatMap(this.engine.retryDelay(def.retry.schedule, n - 1), (delay) =>
         delay === undefined ? Effect.void : this.sleep(`${def.name}/retry-${n}`, delay)
       ),
@@ -280,13 +343,13 @@ export class Instance {
         attempt: n,
         exit: this.encode(def.codec, exit, `the result of activity "${def.name}"`),
         startedAt,
-        completedAt: clock.unsafeCurrentTimeMillis()
+        completedAt: clock.currentTimeMillisUnsafe()
       }
       return this.engine.store.recordAttempt(this.executionId, this.fence, attempt).pipe(
-        Effect.catchAll((error) => this.abortWith(error)),
+        Effect.catch((error) => this.abortWith(error)),
         Effect.map((stored) => {
-          ;(Exit.isSuccess(exit) ? Metrics.activitySucceeded : Metrics.activityFailed).unsafeUpdate(1, [])
-          Metrics.activityDuration.unsafeUpdate(attempt.completedAt - startedAt, [])
+          this.engine.metric(Exit.isSuccess(exit) ? Metrics.activitySucceeded : Metrics.activityFailed, 1)
+          this.engine.metric(Metrics.activityDuration, attempt.completedAt - startedAt)
           const list = this.attempts.get(def.name)
           if (list === undefined) this.attempts.set(def.name, [stored])
           else list.push(stored)
@@ -296,7 +359,7 @@ export class Instance {
       )
     })
     if (!this.engine.hooked) return write
-    return Effect.zipRight(
+    return Effect.andThen(
       this.engine.hook("activity-ran", this.executionId, def.name),
       Effect.tap(write, () => this.engine.hook("activity-recorded", this.executionId, def.name))
     )
@@ -305,12 +368,12 @@ export class Instance {
   /** Encodes an Exit; a value that does not fit its schema is stored as a defect naming what was wrong. */
   encode(codec: Codec.Codec, exit: Exit.Exit<unknown, unknown>, what: string): EncodedExit {
     const encoded = codec.encodeExit(exit)
-    if (Either.isRight(encoded)) return encoded.right
-    const error = Codec.invalid("InvalidResult", what, encoded.left, {
+    if (Result.isSuccess(encoded)) return encoded.success
+    const error = Codec.invalid("InvalidResult", what, encoded.failure, {
       workflow: this.def.name,
       executionId: this.executionId
     })
-    return Either.getOrThrow(codec.encodeExit(Exit.die(error)))
+    return Result.getOrThrow(codec.encodeExit(Exit.die(error)))
   }
 
   /** Durable sleep under `name`: the wake time is stored once; short waits sleep here, long ones suspend. */
@@ -336,7 +399,7 @@ export class Instance {
     if (stored !== undefined) return Effect.succeed(stored)
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
       this.engine.store.recordClock(this.executionId, this.fence, { name, wakeAt: wakeTime(now, millis) }).pipe(
-        Effect.catchAll((error) => this.abortWith(error)),
+        Effect.catch((error) => this.abortWith(error)),
         Effect.map((clock) => {
           this.clocks.set(name, clock.wakeAt)
           return clock.wakeAt
@@ -371,7 +434,7 @@ export class Instance {
         const signal = Deferred.await(this.waiter(name))
         if (remaining <= Math.min(this.engine.inMemoryThreshold, MAX_TIMER_MS)) {
           return waiting(
-            Effect.raceFirst(signal, this.busy(Effect.zipRight(Effect.sleep(remaining), timeout)))
+            Effect.raceFirst(signal, this.busy(Effect.andThen(Effect.sleep(remaining), timeout)))
           )
         }
         this.waitUntil(wakeAt)
@@ -395,14 +458,14 @@ export class Instance {
     const activities = new Set<string>()
     const race = Effect.suspend(() => {
       this.racing++
-      return Effect.raceAll(effects).pipe(
-        Effect.locally(currentRace, activities),
+      return raceAllFirstSuccess(effects).pipe(
+        Effect.provideService(CurrentRace, activities),
         Effect.ensuring(Effect.sync(() => this.racing--)),
         Effect.exit
       )
     })
     return Effect.flatMap(race, (exit) => {
-      if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return Effect.failCause(exit.cause)
+      if (Exit.isFailure(exit) && isInterruptedOnly(exit.cause)) return Effect.failCause(exit.cause)
       const encoded = this.encode(codec, exit, `the winner of race "${name}"`)
       return Effect.flatMap(
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -415,7 +478,7 @@ export class Instance {
 
   private recordDeferred(record: DeferredRecord): Effect.Effect<DeferredRecord> {
     return this.engine.store.recordDeferred(this.executionId, this.fence, record).pipe(
-      Effect.catchAll((error) => this.abortWith(error)),
+      Effect.catch((error) => this.abortWith(error)),
       Effect.tap((stored) => Effect.sync(() => this.deferreds.set(stored.name, stored)))
     )
   }
@@ -423,14 +486,14 @@ export class Instance {
   private decodeDeferred(name: string, codec: Codec.Codec, record: DeferredRecord) {
     if (Codec.isTimedOut(record.exit)) return Effect.succeedNone
     const decoded = codec.decodeExit(record.exit)
-    if (Either.isLeft(decoded)) return this.nonDeterminism(name, "its stored result no longer decodes")
-    return Effect.map(decoded.right, Option.some)
+    if (Result.isFailure(decoded)) return this.nonDeterminism(name, "its stored result no longer decodes")
+    return Effect.map(decoded.success, Option.some)
   }
 
   private waiter(name: string): Deferred.Deferred<DeferredRecord> {
     const waiters = (this.waiters ??= new Map())
     let waiter = waiters.get(name)
-    if (waiter === undefined) waiters.set(name, (waiter = Deferred.unsafeMake(this.fiber!.id())))
+    if (waiter === undefined) waiters.set(name, (waiter = Deferred.makeUnsafe()))
     return waiter
   }
 
@@ -438,7 +501,7 @@ export class Instance {
   deliver(record: DeferredRecord): void {
     if (!this.deferreds.has(record.name)) this.deferreds.set(record.name, record)
     const waiter = this.waiters?.get(record.name)
-    if (waiter !== undefined) Deferred.unsafeDone(waiter, Exit.succeed(this.deferreds.get(record.name)!))
+    if (waiter !== undefined) Deferred.doneUnsafe(waiter, Exit.succeed(this.deferreds.get(record.name)!))
   }
 
   /** Registers a compensation for the current step; it runs if the execution finally fails. */
@@ -454,7 +517,7 @@ export class Instance {
   private busy<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
     return Effect.suspend(() => {
       this.inFlight++
-      return Effect.ensuring(effect, Effect.sync(() => this.settled()))
+      return Effect.ensuring(effect, this.settled())
     })
   }
 
@@ -462,35 +525,41 @@ export class Instance {
   private block<A>(waiter: Effect.Effect<A>): Effect.Effect<A> {
     return Effect.suspend(() => {
       this.blocked++
-      this.checkSuspend()
-      return Effect.ensuring(waiter, Effect.sync(() => this.blocked--))
+      return Effect.andThen(
+        this.checkSuspend(),
+        Effect.ensuring(waiter, Effect.sync(() => this.blocked--))
+      )
     })
   }
 
-  private settled() {
-    this.inFlight--
-    this.checkSuspend()
+  private settled(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.inFlight--
+      return this.checkSuspend()
+    })
   }
 
-  private checkSuspend() {
-    if (this.inFlight > 0 || this.blocked === 0 || this.checking || this.suspended) return
+  private checkSuspend(): Effect.Effect<void> {
+    if (this.inFlight > 0 || this.blocked === 0 || this.checking || this.suspended) return Effect.void
     this.checking = true
     // Let sibling fibers reach their next step first: suspending between two steps only costs a replay.
-    Effect.runFork(
-      Effect.yieldNow().pipe(
-        Effect.repeatN(2),
-        Effect.zipRight(
-          Effect.suspend(() => {
-            this.checking = false
-            if (this.inFlight > 0 || this.blocked === 0 || this.suspended || this.fiber === undefined) {
-              return Effect.void
-            }
-            this.suspended = true
-            return Fiber.interruptFork(this.fiber)
-          })
-        )
+    // A detached fiber started at once (as effect 3's `runFork` did), in the caller's context so it runs on
+    // the same scheduler (a `TestClock`'s tracks the tasks of the fibers it wakes).
+    const check = Effect.yieldNow.pipe(
+      Effect.andThen(Effect.yieldNow),
+      Effect.andThen(Effect.yieldNow),
+      Effect.andThen(
+        Effect.suspend(() => {
+          this.checking = false
+          if (this.inFlight > 0 || this.blocked === 0 || this.suspended || this.fiber === undefined) {
+            return Effect.void
+          }
+          this.suspended = true
+          return interruptFork(this.fiber)
+        })
       )
     )
+    return Effect.asVoid(Effect.forkDetach(check, { startImmediately: true }))
   }
 
   /** A store write failed: stop the run without recording anything more; the runtime decides what next. */
@@ -560,7 +629,7 @@ export class Instance {
 }
 
 /** The instance of the execution whose body is running: present only inside a workflow. */
-export class WorkflowInstance extends Context.Tag("@weft/workflow/WorkflowInstance")<WorkflowInstance, Instance>() {}
+export class WorkflowInstance extends Context.Service<WorkflowInstance, Instance>()("@weft/workflow/WorkflowInstance") {}
 
 interface RunState {
   rerun: boolean
@@ -611,6 +680,8 @@ export interface Engine {
   readonly notifyQueue: (queue: string) => void
   /** How many executions have a live run in this process (a suspended one has none). */
   readonly activeRuns: () => number
+  /** Adds `value` to one of the engine's metrics, in the metric registry the engine was built with. */
+  readonly metric: <In>(metric: Metric.Metric<In, unknown>, value: In) => void
 }
 
 /** Builds an engine over the store in context and starts its timer loop and start-up recovery in the scope. */
@@ -619,6 +690,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     const store = yield* WorkflowStore
     const scope = yield* Effect.scope
     const hooks = yield* Effect.serviceOption(TestHooks)
+    // Effect 3 kept one global registry; effect 4 reads the registry from the context (by default one
+    // global map too), so the engine writes where it was built, and nothing else of that context is taken.
+    const metricContext = Context.make(Metric.MetricRegistry, yield* Metric.MetricRegistry)
+    const metric: Engine["metric"] = (series, value) => series.updateUnsafe(value, metricContext)
     const owner = options.owner ?? randomBytes(8).toString("hex")
     const inMemoryThreshold = options.inMemoryThreshold ?? 60_000
     const storeRetryMs = options.storeRetryMs ?? 1_000
@@ -644,7 +719,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const hooked = Option.isSome(hooks)
     // Spans cost more than a step; without an exporter nobody would see them.
-    const tracing = options.tracing ?? (yield* Effect.tracer) !== Effect.runSync(Effect.tracer)
+    const tracing = options.tracing ?? (yield* Effect.tracer) !== Tracer.nativeTracer
     const hook: Engine["hook"] = Option.isNone(hooks)
       ? () => Effect.void
       : (point, executionId, detail) => hooks.value.at(point, executionId, detail)
@@ -668,7 +743,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       const waiter = results.get(executionId)
       if (waiter !== undefined) {
         results.delete(executionId)
-        Deferred.unsafeDone(waiter.done, Exit.succeed(result))
+        Deferred.doneUnsafe(waiter.done, Exit.succeed(result))
       }
     }
 
@@ -695,7 +770,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         running.delete(executionId)
         if (leftWork) {
           leftWork = false
-          timerWake.unsafeOffer(undefined)
+          Queue.offerUnsafe(timerWake, undefined)
         }
         return true
       })
@@ -704,7 +779,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       Effect.suspend(() => {
         state.rerun = false
         return runOnce(executionId, state).pipe(
-          Effect.catchAllCause((cause) =>
+          Effect.catchCause((cause) =>
             Effect.as(
               Effect.logError(`Weft: the run of execution ${executionId} failed; it will be retried`, cause),
               "retry" as const
@@ -713,7 +788,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           Effect.flatMap((outcome) => {
             if (outcome === "again") return loop(executionId, state)
             const next = Effect.flatMap(finished(executionId, state), (done) => (done ? Effect.void : loop(executionId, state)))
-            return outcome === "retry" ? Effect.zipRight(sleepLive(storeRetryMs), loop(executionId, state)) : next
+            return outcome === "retry" ? Effect.andThen(sleepLive(storeRetryMs), loop(executionId, state)) : next
           })
         )
       })
@@ -741,12 +816,12 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const def = registration.def
         const instance = new Instance(engine, def, executionId, fence, journal)
         const payload = def.codec.decodePayload(record.payload)
-        const body = Either.isLeft(payload)
-          ? Effect.die(Codec.invalid("InvalidPayload", "The stored payload", payload.left, { workflow: def.name, executionId }))
-          : registration.handler(payload.right, executionId)
-        Metrics.runs.unsafeUpdate(1, [])
+        const body = Result.isFailure(payload)
+          ? Effect.die(Codec.invalid("InvalidPayload", "The stored payload", payload.failure, { workflow: def.name, executionId }))
+          : registration.handler(payload.success, executionId)
+        metric(Metrics.runs, 1)
         const provided = Effect.provideService(
-          Effect.provide(body, registration.context),
+          Effect.provideContext(body, registration.context),
           WorkflowInstance,
           instance
         ).pipe((effect) =>
@@ -758,7 +833,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             : effect
         ) as Effect.Effect<unknown, unknown>
         state.instance = instance
-        const fiber = yield* Effect.fork(provided)
+        // A child of this run's fiber, so it is interrupted with it (the engine's scope closing).
+        const fiber = yield* Effect.forkChild(provided)
         instance.fiber = fiber
         let exit = yield* Fiber.await(fiber)
         state.instance = undefined
@@ -771,7 +847,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           if (!instance.abort.isRetryable || instance.abort.reason === "LeaseLost") return "done"
           return yield* Effect.fail(instance.abort)
         }
-        const interruptedOnly = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+        const interruptedOnly = Exit.isFailure(exit) && isInterruptedOnly(exit.cause)
         if (interruptedOnly && instance.suspended && !instance.interrupting) {
           if (hooked) yield* hook("before-suspend", executionId)
           const at = yield* Clock.currentTimeMillis
@@ -779,23 +855,24 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           const suspended = yield* store.suspend(executionId, fence, record.wakeSeq, instance.wakeAt, at, results.has(executionId))
           if (hooked) yield* hook("after-suspend", executionId)
           if (!suspended) return "again"
-          Metrics.suspensions.unsafeUpdate(1, [])
+          metric(Metrics.suspensions, 1)
           if (instance.wakeAt !== undefined) yield* Queue.offer(timerWake, undefined)
           return "done"
         }
         // A replay that already diverged names the step where it did; the steps it then never reached are no news.
         const diverged =
-          Exit.isFailure(exit) && Chunk.some(Cause.defects(exit.cause), (defect) => defect instanceof NonDeterminismError)
+          Exit.isFailure(exit) &&
+          exit.cause.reasons.some((reason) => Cause.isDieReason(reason) && reason.defect instanceof NonDeterminismError)
         if (!interruptedOnly && !diverged) {
           const skipped = instance.skipped()
           if (skipped !== undefined) exit = Exit.die(instance.skippedError(skipped))
         }
         // A defect leaves the execution resumable once the code is fixed, so its children wait for it. Any
         // other end stops them first, before the parent's own compensations (a saga undoes newest first).
-        if (Exit.isSuccess(exit) || Chunk.isEmpty(Cause.defects(exit.cause))) yield* interruptChildren(instance)
+        if (Exit.isSuccess(exit) || !hasDefect(exit.cause)) yield* interruptChildren(instance)
         if (Exit.isFailure(exit) && instance.compensations.length > 0) {
           yield* Effect.provideService(
-            Effect.provide(instance.runCompensations(exit.cause), registration.context),
+            Effect.provideContext(instance.runCompensations(exit.cause), registration.context),
             WorkflowInstance,
             instance
           ) as Effect.Effect<void>
@@ -810,11 +887,11 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const result = instance.encode(def.codec, exit, `the result of workflow "${def.name}"`)
         if (hooked) yield* hook("before-complete", executionId)
         yield* store.complete(executionId, fence, { status, result, at: yield* Clock.currentTimeMillis })
-        Metrics.completedBy[status].unsafeUpdate(1, [])
+        metric(Metrics.completedBy[status], 1)
         if (hooked) yield* hook("after-complete", executionId)
         notifyResult(executionId, result)
         if (record.parent !== undefined) {
-          yield* Effect.catchAll(completeDeferred(record.parent.executionId, record.parent.deferred, result), (error) =>
+          yield* Effect.catch(completeDeferred(record.parent.executionId, record.parent.deferred, result), (error) =>
             Effect.logWarning(`Weft: could not report execution ${executionId} to its parent`, error)
           )
         }
@@ -834,7 +911,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       if (open.length === 0) return Effect.void
       const parentId = instance.executionId
       const stop = (child: ExecutionRecord) =>
-        Effect.catchAll(interruptRecord(child), (error) => skipUnlessUnavailable(error, child.executionId))
+        Effect.catch(interruptRecord(child), (error) => skipUnlessUnavailable(error, child.executionId))
       const skipUnlessUnavailable = (error: WorkflowError, childId: string) =>
         error.reason === "StoreUnavailable"
           ? Effect.fail(error)
@@ -846,7 +923,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
             Option.isSome(child) && child.value.parent?.executionId === parentId && !terminal.has(child.value.status)
               ? stop(child.value)
               : Effect.void
-          ).pipe(Effect.catchAll((error) => skipUnlessUnavailable(error, childId))),
+          ).pipe(Effect.catch((error) => skipUnlessUnavailable(error, childId))),
         { concurrency: 8, discard: true }
       )
       if (store.liveChildren === undefined) return oneByOne
@@ -904,7 +981,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           if (live.length === 0) return
           // Uninterruptible: @effect/sql-pg cancels an interrupted statement by backend pid, which can
           // hit the next statement on that connection.
-          const renewed = yield* Effect.either(
+          const renewed = yield* Effect.result(
             Effect.uninterruptible(
               store.renew(
                 owner,
@@ -913,19 +990,19 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
               )
             )
           )
-          if (renewed._tag === "Left") return
+          if (Result.isFailure(renewed)) return
           for (const [i, instance] of live.entries()) {
-            const { held, interruptRequested } = renewed.right[i]!
+            const { held, interruptRequested } = renewed.success[i]!
             if (!held) {
               instance.abort ??= new WorkflowError({
                 reason: "LeaseLost",
                 executionId: instance.executionId,
                 message: `The claim on execution ${instance.executionId} expired and was taken over`
               })
-              yield* Fiber.interruptFork(instance.fiber!)
+              yield* interruptFork(instance.fiber!)
             } else if (interruptRequested && !instance.interrupting) {
               instance.interrupting = true
-              yield* Fiber.interruptFork(instance.fiber!)
+              yield* interruptFork(instance.fiber!)
             }
           }
         })
@@ -952,8 +1029,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         })
       }
       const encoded = def.codec.encodePayload(payload)
-      if (Either.isLeft(encoded)) return Codec.invalid("InvalidPayload", "The payload", encoded.left, { workflow: def.name })
-      return { executionId: stableId(def.name, def.idempotencyKey(payload)), encoded: encoded.right }
+      if (Result.isFailure(encoded)) return Codec.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
+      return { executionId: stableId(def.name, def.idempotencyKey(payload)), encoded: encoded.success }
     }
 
     const create = (
@@ -970,7 +1047,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         // A place given back without a run in it: work left for want of room can have it now.
         if (leftWork) {
           leftWork = false
-          timerWake.unsafeOffer(undefined)
+          Queue.offerUnsafe(timerWake, undefined)
         }
       })
       return Effect.gen(function* () {
@@ -998,7 +1075,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           claimFor,
           awaited: awaiting
         })
-        if (created) Metrics.executionsStarted.unsafeUpdate(1, [])
+        if (created) metric(Metrics.executionsStarted, 1)
         if (created && fence !== undefined) {
           yield* schedule(executionId, { fence, journal: { execution: record, attempts: [], deferreds: [], clocks: [] } })
         } else if (runsHere && (created || (record.status === "running" && !running.has(executionId)))) {
@@ -1027,7 +1104,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         // The waiter exists before the execution does, so no completion can slip between the two.
         let waiter = results.get(executionId)
         if (waiter === undefined) {
-          results.set(executionId, (waiter = { done: Deferred.unsafeMake(FiberId.none), callers: 0 }))
+          results.set(executionId, (waiter = { done: Deferred.makeUnsafe(), callers: 0 }))
         }
         const awaited = waiter
         awaited.callers++
@@ -1049,10 +1126,10 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const decodeResult: Engine["decodeResult"] = (def, record) => {
       const decoded = def.codec.decodeExit(record.result)
-      return Either.isRight(decoded)
-        ? Effect.succeed(decoded.right)
+      return Result.isSuccess(decoded)
+        ? Effect.succeed(decoded.success)
         : Effect.fail(
-            Codec.invalid("InvalidResult", "The stored result", decoded.left, {
+            Codec.invalid("InvalidResult", "The stored result", decoded.failure, {
               workflow: def.name,
               executionId: record.executionId
             })
@@ -1065,7 +1142,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
      */
     const pollResults = (every: number): Effect.Effect<never> =>
       Effect.forever(
-        Effect.zipRight(
+        Effect.andThen(
           sleepLive(every),
           Effect.suspend(() => {
             // A run here hands its result to the waiter itself.
@@ -1080,9 +1157,13 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
                   for (const record of ended) notifyResult(record.executionId, record.result)
                 })
               ),
-              Effect.catchAllCause((cause) =>
-                Cause.isFailType(cause) && cause.error.reason === "StoreUnavailable" ? Effect.void : pollEach(remote)
-              )
+              // Effect 3's `Cause.isFailType`: the cause is that one typed error and nothing else.
+              Effect.catchCause((cause) => {
+                const only = cause.reasons.length === 1 ? cause.reasons[0]! : undefined
+                return only !== undefined && Cause.isFailReason(only) && only.error.reason === "StoreUnavailable"
+                  ? Effect.void
+                  : pollEach(remote)
+              })
             )
           })
         )
@@ -1095,7 +1176,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         (executionId) =>
           // Uninterruptible for the same reason as renewals: a cancelled read can hit the next statement.
           Effect.uninterruptible(store.get(executionId)).pipe(
-            Effect.catchAllDefect((defect) =>
+            Effect.catchDefect((defect) =>
               Effect.as(Effect.logWarning(`Weft: could not poll the result of ${executionId}`, defect), Option.none())
             ),
             Effect.match({
@@ -1104,7 +1185,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
                 const waiter = results.get(executionId)
                 if (error.reason !== "StoreUnavailable" && waiter !== undefined) {
                   results.delete(executionId)
-                  Deferred.unsafeDone(waiter.done, Exit.fail(error))
+                  Deferred.doneUnsafe(waiter.done, Exit.fail(error))
                 }
               },
               onSuccess: (record) => {
@@ -1134,7 +1215,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         const instance = running.get(executionId)?.instance
         if (instance !== undefined && instance.fiber !== undefined) {
           instance.interrupting = true
-          yield* Fiber.interruptFork(instance.fiber)
+          yield* interruptFork(instance.fiber)
         }
         if (registry.has(workflow)) yield* schedule(executionId, undefined, true)
       })
@@ -1153,16 +1234,27 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         if (woken && registry.has(record.workflow)) yield* schedule(executionId)
       })
 
+    /**
+     * The delay before retry number `retry` (1 for the second attempt): the schedule stepped from its start,
+     * each step at the time the previous delay ends, as effect 3's `Schedule.run` over `Schedule.delays` did.
+     * A schedule that ends at exactly that step gives 0 (effect 3's `delays` output for its last decision),
+     * one that ended before gives undefined.
+     */
     const retryDelay: Engine["retryDelay"] = (policy, retry) =>
-      Effect.map(
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Schedule.run(Schedule.delays(policy), now, Array.from({ length: retry }, () => undefined))
-        ),
-        (delays) => {
-          const delay = Chunk.get(delays, retry - 1)
-          return Option.isSome(delay) ? Math.max(0, Math.round(Duration.toMillis(delay.value))) : undefined
+      Effect.gen(function* () {
+        const step = yield* Schedule.toStep(policy)
+        let now = yield* Clock.currentTimeMillis
+        for (let i = 1; i <= retry; i++) {
+          const delay = yield* Pull.catchDone(
+            Effect.map(step(now, undefined), ([, delay]) => Duration.toMillis(delay)),
+            () => Effect.succeed(undefined)
+          )
+          if (delay === undefined) return i === retry ? 0 : undefined
+          if (i === retry) return Math.max(0, Math.round(delay))
+          now += delay
         }
-      )
+        return undefined
+      })
 
     const queueSignal: Engine["queueSignal"] = (queue) =>
       Effect.gen(function* () {
@@ -1170,12 +1262,12 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         let set = queueWaiters.get(queue)
         if (set === undefined) queueWaiters.set(queue, (set = new Set()))
         set.add(signal)
-        yield* Effect.addFinalizer(() => Effect.sync(() => set!.delete(signal)))
+        yield* Effect.addFinalizer(() => Effect.sync(() => void set!.delete(signal)))
         return Queue.take(signal)
       })
 
     const notifyQueue = (queue: string) => {
-      for (const signal of queueWaiters.get(queue) ?? []) signal.unsafeOffer(undefined)
+      for (const signal of queueWaiters.get(queue) ?? []) Queue.offerUnsafe(signal, undefined)
     }
 
     const engine: Engine = {
@@ -1212,7 +1304,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
       pollIntervalMs: options.pollIntervalMs,
       heartbeatMs: options.heartbeatMs,
       notifyQueue,
-      activeRuns: () => running.size
+      activeRuns: () => running.size,
+      metric
     }
 
     const onNotification = (notification: Notification): Effect.Effect<void, WorkflowError> => {
@@ -1239,7 +1332,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
           // A live run here needs no new run (its suspension would see the moved wakeSeq); an interrupt stops it.
           if (interrupt && !instance.interrupting && instance.fiber !== undefined) {
             instance.interrupting = true
-            return Fiber.interruptFork(instance.fiber)
+            return interruptFork(instance.fiber)
           }
           return Effect.void
         }
@@ -1285,7 +1378,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     if (notifications !== undefined) {
       yield* Effect.forkIn(
         Stream.runForEach(notifications, (notification) =>
-          Effect.catchAllCause(onNotification(notification), (cause) =>
+          Effect.catchCause(onNotification(notification), (cause) =>
             Effect.logWarning("Weft: could not act on a notification", cause)
           )
         ),
@@ -1294,8 +1387,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
     }
     yield* Effect.forkIn(
       Effect.forever(
-        Effect.catchAllCause(wakeDue, (cause) =>
-          Effect.zipRight(Effect.logError("Weft: the timer loop failed; retrying", cause), sleepLive(storeRetryMs))
+        Effect.catchCause(wakeDue, (cause) =>
+          Effect.andThen(Effect.logError("Weft: the timer loop failed; retrying", cause), sleepLive(storeRetryMs))
         )
       ),
       scope
