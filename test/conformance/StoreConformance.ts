@@ -18,14 +18,19 @@
  *   milliseconds, not `TestClock`.
  * - Order: the contract fixes the order of `list` (newest first) and of the event log (append order) only;
  *   journal rows, `runnable` ids and queue items are compared as sets.
- * - Not covered: the optional `transaction` and `notifications` members, which only some stores have.
+ * - Optional members (`ended`, `liveChildren`, `transaction`, `notifications`): a store that lacks one
+ *   reports its tests as skipped, never as passed.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { WorkflowError, WorkflowStore } from "@weft/workflow"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
+import type { TestContext } from "vitest"
+import { waitUntil } from "../util.js"
 
 /** What the suite asks of the store under test. */
 export interface StoreOptions {
@@ -51,6 +56,17 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
     it.effect(title, () =>
       Effect.flatMap(WorkflowStore.WorkflowStore, body).pipe(Effect.provide(makeLayer({ leaseMs: LEASE_MS })))
     )
+  /** A test of an optional member: skipped (not passed) where the store lacks it. */
+  const testOptional = <K extends OptionalMember>(
+    title: string,
+    member: K,
+    body: (store: Store, value: NonNullable<Store[K]>) => Effect.Effect<void, unknown>
+  ) =>
+    it.effect(title, (ctx) =>
+      Effect.flatMap(WorkflowStore.WorkflowStore, (store) => {
+        const value = store[member]
+        return value === undefined ? skip(ctx, `${name} has no ${member}`) : body(store, value as NonNullable<Store[K]>)
+      }).pipe(Effect.provide(makeLayer({ leaseMs: LEASE_MS }))))
 
   describe(`${name} keeps the WorkflowStore contract`, () => {
     describe("create and get", () => {
@@ -134,10 +150,8 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           assert.isTrue(Option.isNone(yield* store.get("missing")))
         }))
 
-      test("ended (where the store has it) returns, in one call, the records of the given executions that ended, and nothing else", (store) =>
+      testOptional("ended (where the store has it) returns, in one call, the records of the given executions that ended, and nothing else", "ended", (store, ended) =>
         Effect.gen(function* () {
-          const ended = store.ended
-          if (ended === undefined) return
           const ids = TERMINAL_STATUSES.map((status) => `ended-${status}`)
           for (const [i, status] of TERMINAL_STATUSES.entries()) {
             yield* store.create(newExecution(ids[i]!))
@@ -161,10 +175,8 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
           assert.deepStrictEqual((yield* ended([...many, ids[0]!])).map((r) => r.executionId), [ids[0]])
         }))
 
-      test("liveChildren (where the store has it) returns the linked children that have not ended, and nothing else", (store) =>
+      testOptional("liveChildren (where the store has it) returns the linked children that have not ended, and nothing else", "liveChildren", (store, liveChildren) =>
         Effect.gen(function* () {
-          const liveChildren = store.liveChildren
-          if (liveChildren === undefined) return
           const linked = (parent: string, child: string) => ({ parent: { executionId: parent, deferred: `child/${child}` } })
           yield* store.create(newExecution("p"))
           yield* store.create(newExecution("running", linked("p", "running")))
@@ -1230,6 +1242,56 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
         }))
     })
 
+    describe("transaction and notifications", () => {
+      testOptional("transaction (where the store has it) commits the writes inside it together, and none of them when its effect fails", "transaction", (store, transaction) =>
+        Effect.gen(function* () {
+          yield* store.create(newExecution("e1"))
+          const claim = yield* claimOf(store, "e1", OWNER_A, T0)
+          const writes = Effect.andThen(
+            store.recordAttempt("e1", claim.fence, attempt("charge", 1)),
+            store.create(newExecution("e2"))
+          )
+          const failed = yield* Effect.result(transaction(Effect.andThen(writes, Effect.fail("declined" as const))))
+          assert.isTrue(Result.isFailure(failed) && failed.failure === "declined")
+          assert.deepStrictEqual((yield* detailOf(store, "e1")).attempts, [])
+          assert.isTrue(Option.isNone(yield* store.get("e2")))
+
+          assert.strictEqual(yield* transaction(Effect.as(writes, "committed")), "committed")
+          assert.deepStrictEqual((yield* detailOf(store, "e1")).attempts, [attempt("charge", 1)])
+          assert.strictEqual((yield* getOf(store, "e2")).status, "running")
+        }))
+
+      testOptional("notifications (where the store has them) announce a new execution, an interrupt request and a queue item", "notifications", (store, notifications) =>
+        Effect.gen(function* () {
+          const seen: Array<WorkflowStore.Notification> = []
+          const listening = yield* Effect.forkChild(
+            Stream.runForEach(notifications, (notification) => Effect.sync(() => void seen.push(notification)))
+          )
+          // A store may start listening only once the stream runs, missing what came before: probe until a
+          // notice arrives.
+          let probes = 0
+          yield* waitUntil(
+            Effect.gen(function* () {
+              if (seen.length > 0) return true
+              if (probes++ % 64 === 0) yield* store.create(newExecution(`probe-${probes}`))
+              return false
+            }),
+            "the first notification"
+          )
+          yield* store.create(newExecution("e1", { workflow: "Ship" }))
+          assert.isTrue(yield* store.requestInterrupt("e1", T0 + 1))
+          yield* store.enqueue(queueItem("thumbnails", "cat.png", { url: "cat.png" }))
+          const expected = ["wake:e1", "interrupt:e1", "queue:thumbnails"]
+          const heard = () => seen.map((n) => `${n.kind}:${n.id}`)
+          yield* waitUntil(Effect.sync(() => expected.every((notice) => heard().includes(notice))), expected.join(", "))
+          // The workflow is optional ("when known"), but never another one.
+          for (const { id, workflow } of seen) {
+            if (id === "e1" && workflow !== undefined) assert.strictEqual(workflow, "Ship")
+          }
+          yield* Fiber.interrupt(listening)
+        }))
+    })
+
     describe("encoded values", () => {
       test("JSON-like values round-trip through every field that stores one", (store) =>
         Effect.gen(function* () {
@@ -1305,6 +1367,22 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
 }
 
 type Store = WorkflowStore.Service
+
+/** The members of the contract a store may lack. */
+type OptionalMember = "ended" | "liveChildren" | "transaction" | "notifications"
+
+/**
+ * Marks the running test skipped: vitest reports it so whatever the test then does. `ctx.skip` also throws
+ * to stop the test; here the Effect ends instead, since a throw inside it would be logged as a defect.
+ */
+const skip = (ctx: TestContext, note: string) =>
+  Effect.sync(() => {
+    try {
+      ctx.skip(note)
+    } catch (error) {
+      if ((error as { readonly code?: unknown } | null)?.code !== "VITEST_PENDING") throw error
+    }
+  })
 
 /** The lease the suite asks every store for. */
 const LEASE_MS = 1_000
