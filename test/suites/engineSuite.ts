@@ -13,6 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
 import {
   Activity,
@@ -659,6 +660,175 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
       })
     }
 
+    it.effect("releases every caller waiting on a result when the engine's Layer closes: each ends interrupted, none hangs", () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(
+          Layer.provideMerge(Fixtures, makeEngine(undefined, { acceptUnregistered: true })),
+          scope
+        )
+        const inEngine = <A, E>(effect: Effect.Effect<A, E, any>) =>
+          Effect.provideContext(effect, context) as Effect.Effect<A, E>
+        // One waits on a suspended execution, one on a running one, one on an execution no worker here runs.
+        const callers: Array<Fiber.Fiber<unknown, unknown>> = [
+          yield* Effect.forkChild(inEngine(Onboard.execute({ id: "sd1" }))),
+          yield* Effect.forkChild(inEngine(Trip.execute({ id: "sd2", failAt: "hang" }))),
+          yield* Effect.forkChild(inEngine(Unregistered.execute({ id: "sd3" })))
+        ]
+        const sd1 = yield* Onboard.executionId({ id: "sd1" })
+        const sd3 = yield* Unregistered.executionId({ id: "sd3" })
+        yield* inEngine(waitUntil(hasStatus(sd1, "suspended"), "sd1 suspended"))
+        yield* waitUntil(Effect.sync(() => counter.get("sd2:hang") === 1), "sd2 running its activity")
+        yield* inEngine(waitUntil(hasStatus(sd3, "running"), "sd3 stored"))
+        // And a loop that polls until the suspended one completes.
+        const polling = yield* Effect.forkChild(
+          inEngine(
+            Effect.repeat(Effect.tap(Onboard.poll(sd1), () => Effect.yieldNow), {
+              until: (polled) => Option.isSome(polled) && polled.value._tag === "Complete"
+            })
+          )
+        )
+        callers.push(polling)
+        yield* Scope.close(scope, Exit.void)
+        yield* waitUntil(Effect.sync(() => callers.every((fiber) => fiber.pollUnsafe() !== undefined)), "every caller released")
+        for (const fiber of callers) assert.isTrue(isInterrupted(fiber.pollUnsafe()!))
+        // A call that comes after the engine closed does not wait either.
+        const late = yield* Effect.forkChild(inEngine(Onboard.execute({ id: "sd1" })))
+        yield* waitUntil(Effect.sync(() => late.pollUnsafe() !== undefined), "the late caller released")
+        assert.isTrue(isInterrupted(late.pollUnsafe()!))
+      }))
+
+    it.effect("an interrupt wins over a signal that lands before the interrupt's run: interrupted, compensated, the signal ignored", () => {
+      const key = "li1"
+      const release = Deferred.makeUnsafe<void>()
+      let held = false
+      // The run that suspends keeps its place until released, so the interrupt's run comes after the signal.
+      const hooks = TestHooks.layer((at, executionId) =>
+        at === "after-suspend" && executionId === Workflow.executionIdFor(Booking.name, key) && !held
+          ? Effect.suspend(() => {
+              held = true
+              return Deferred.await(release)
+            })
+          : Effect.void
+      )
+      return run(
+        Effect.gen(function* () {
+          const id = yield* Booking.execute({ id: key }, { discard: true })
+          yield* waitUntil(Effect.sync(() => held), "the first run suspended")
+          yield* Booking.interrupt(id)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Booking.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "late" } })
+          yield* Deferred.succeed(release, undefined)
+          yield* waitUntil(Effect.map(record(id), (r) => r.execution.status !== "running"), "ended")
+          const detail = yield* record(id)
+          assert.strictEqual(detail.execution.status, "interrupted")
+          const polled = yield* Booking.poll(id)
+          assert.isTrue(Option.isSome(polled) && polled.value._tag === "Complete" && isInterrupted(polled.value.exit))
+          assert.strictEqual(counter.get(`${key}:release`), 1)
+          const events = detail.events.map((e) => e.kind)
+          assert.include(events, "signal-ignored")
+          assert.notInclude(events, "signal-received")
+          assert.deepStrictEqual(detail.deferreds, [])
+        }),
+        hooks
+      )
+    })
+
+    for (const shape of ["all", "race"] as const) {
+      it.effect(`stores and returns exactly the body's own failure when it fails beside a suspended sibling (${shape}): no interrupt of another fiber`, () =>
+        run(
+          Effect.gen(function* () {
+            const payload = { id: `cf-${shape}`, shape }
+            const exit = yield* Effect.exit(Clash.execute(payload))
+            assert.deepStrictEqual(exit, Exit.fail("boom"))
+            const detail = yield* record(yield* Clash.executionId(payload))
+            assert.strictEqual(detail.execution.status, "failed")
+            assert.deepStrictEqual(detail.execution.result, { _tag: "Failure", cause: { _tag: "Fail", error: "boom" } })
+            assert.notInclude(JSON.stringify(detail), '"_tag":"Interrupt"')
+          })
+        ))
+    }
+
+    it.effect("an activity that interrupts itself is a failed attempt, retried by its policy: the execution succeeds", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "si1", times: 2 }
+          const fiber = yield* Effect.forkChild(Quitter.execute(payload))
+          const id = yield* Quitter.executionId(payload)
+          const retryingOrEnded = Effect.map(WorkflowEngine.detail(id), (detail) =>
+            Option.isSome(detail) && (detail.value.clocks.length > 0 || detail.value.execution.status !== "running")
+          )
+          yield* waitUntil(retryingOrEnded, "the retry's timer, or the end")
+          assert.strictEqual((yield* record(id)).execution.status, "running")
+          yield* TestClock.adjust("1 minute")
+          assert.strictEqual(yield* Fiber.join(fiber), "ok on attempt 2")
+          const detail = yield* record(id)
+          assert.strictEqual(detail.execution.status, "succeeded")
+          assert.deepStrictEqual(detail.attempts.map((a) => [a.name, a.attempt, (a.exit as any)._tag]), [
+            ["quit", 1, "Failure"],
+            ["quit", 2, "Success"]
+          ])
+          assert.notInclude(JSON.stringify(detail.attempts), '"_tag":"Interrupt"')
+          assert.strictEqual(counter.get("si1:quit"), 2)
+        })
+      ))
+
+    it.effect("an activity that interrupts itself, with no retry left, fails the execution with a defect naming it, never as interrupted", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "si2", times: 0 }
+          const exit = yield* Effect.exit(Quitter.execute(payload))
+          const id = yield* Quitter.executionId(payload)
+          const detail = yield* record(id)
+          assert.strictEqual(detail.execution.status, "failed")
+          assert.isTrue(Exit.isFailure(exit) && !isInterrupted(exit) && Cause.hasDies(exit.cause))
+          const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+          assert.include(String((defect as any)?.message), `"quit"`)
+          assert.include(String((defect as any)?.message), id)
+          assert.deepStrictEqual(yield* attempts(id), ["quit#1"])
+          assert.notInclude(JSON.stringify(detail), '"_tag":"Interrupt"')
+        })
+      ))
+
+    it.effect("fails an execution that yields two different activities under one name, naming workflow, execution and activity, never returning the first one's result", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "dn1", items: ["a", "b"], shape: "loop" }
+          const exit = yield* Effect.exit(Batch.execute(payload))
+          const id = yield* Batch.executionId(payload)
+          assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+          const message = String((Exit.isFailure(exit) ? (Cause.squash(exit.cause) as any) : undefined)?.message)
+          for (const part of [`"Batch"`, id, `"process"`, "unique name"]) assert.include(message, part)
+          assert.strictEqual((yield* record(id)).execution.status, "failed")
+          assert.strictEqual(counter.get("dn1:process"), 1)
+        })
+      ))
+
+    it.effect("tells two activities under one name apart on replay too: the second, after a suspension, fails the execution", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "dn2", items: ["a", "b"], shape: "wait-between" }
+          const id = yield* Batch.execute(payload, { discard: true })
+          yield* suspended(Batch, id)
+          const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Batch.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          const exit = yield* Effect.exit(Batch.execute(payload))
+          assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+          const message = String((Exit.isFailure(exit) ? (Cause.squash(exit.cause) as any) : undefined)?.message)
+          for (const part of [`"Batch"`, id, `"process"`, "unique name"]) assert.include(message, part)
+          assert.strictEqual(counter.get("dn2:process"), 1)
+        })
+      ))
+
+    it.effect("re-yielding the same activity value returns its stored result without running it again", () =>
+      run(
+        Effect.gen(function* () {
+          const payload = { id: "dn3", items: [], shape: "same-value" }
+          assert.deepStrictEqual(yield* Batch.execute(payload), ["done once", "done once"])
+          assert.strictEqual(counter.get("dn3:process"), 1)
+        })
+      ))
+
     it.effect("lists executions by workflow and status, and shows one in detail", () =>
       run(
         Effect.gen(function* () {
@@ -899,6 +1069,97 @@ const TripLive = Trip.toLayer(({ id, failAt }) =>
   })
 )
 
+/** Reserves (undone by a compensation), then waits for the approval: nothing runs after the wait. */
+const Booking = Workflow.make({
+  name: "Booking",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const BookingLive = Booking.toLayer(({ id }) =>
+  Effect.gen(function* () {
+    yield* step(id, "reserve", "reserved").pipe(Workflow.withCompensation(() => counter.bump(`${id}:release`)))
+    const { by } = yield* DurableDeferred.await(Approval)
+    return `booked by ${by}`
+  })
+)
+
+const Clash = Workflow.make({
+  name: "Clash",
+  payload: { id: Schema.String, shape: Schema.String },
+  success: Schema.String,
+  error: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+/**
+ * Fails with "boom" beside a branch that waits for the approval (all), or in a race whose other contender stops
+ * itself by an interrupt (race). The failing branch takes a few scheduler turns and, once started, runs to its
+ * end (as a finalizer or an uninterruptible region does), so the run stops to suspend while it fails.
+ */
+const ClashLive = Clash.toLayer(({ shape }) => {
+  const boom = Effect.uninterruptible(Effect.andThen(Effect.repeat(Effect.yieldNow, { times: 4 }), Effect.fail("boom")))
+  return shape === "all"
+    ? Effect.map(Effect.all([DurableDeferred.await(Approval), boom], { concurrency: "unbounded" }), ([{ by }]) => by)
+    : DurableDeferred.raceAll({
+        name: "clash",
+        success: Schema.String,
+        error: Schema.String,
+        effects: [boom, Effect.andThen(Effect.yieldNow, Effect.interrupt)]
+      })
+})
+
+const Quitter = Workflow.make({
+  name: "Quitter",
+  payload: { id: Schema.String, times: Schema.Number },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+/** Its activity interrupts itself on its first attempt (nobody asked for an interrupt); `times` retries it. */
+const QuitterLive = Quitter.toLayer(({ id, times }) => {
+  const quit = Activity.make({
+    name: "quit",
+    success: Schema.String,
+    execute: Effect.gen(function* () {
+      const attempt = yield* Activity.CurrentAttempt
+      yield* counter.bump(`${id}:quit`)
+      if (attempt === 1) return yield* Effect.interrupt
+      return `ok on attempt ${attempt}`
+    })
+  })
+  return times === 0 ? quit : Activity.retry(quit, { times, schedule: Schedule.spaced("1 second") })
+})
+
+const Batch = Workflow.make({
+  name: "Batch",
+  payload: { id: Schema.String, items: Schema.Array(Schema.String), shape: Schema.String },
+  success: Schema.Array(Schema.String),
+  idempotencyKey: ({ id }) => id
+})
+
+/**
+ * Processes each item under one activity name (loop; wait-between waits for the approval between items), or
+ * yields one activity value twice (same-value).
+ */
+const BatchLive = Batch.toLayer(({ id, items, shape }) =>
+  Effect.gen(function* () {
+    const process = (item: string) =>
+      Activity.make({ name: "process", success: Schema.String, execute: Effect.as(counter.bump(`${id}:process`), `done ${item}`) })
+    if (shape === "same-value") {
+      const once = process("once")
+      return [yield* once, yield* once]
+    }
+    const out: Array<string> = []
+    for (const [i, item] of items.entries()) {
+      if (shape === "wait-between" && i > 0) yield* DurableDeferred.await(Approval)
+      out.push(yield* process(item))
+    }
+    return out
+  })
+)
+
 const Evolving = Workflow.make({
   name: "Evolving",
   payload: { id: Schema.String },
@@ -1029,6 +1290,10 @@ const Fixtures = Layer.mergeAll(
   ParallelLive,
   ResizeLive,
   TripLive,
+  BookingLive,
+  ClashLive,
+  QuitterLive,
+  BatchLive,
   EvolvingLive,
   BuggyLive,
   ParentLive

@@ -413,15 +413,20 @@ export const make = (
     /** `completeDeferred` on SQLite: one transaction (a lone writer, so no statement needs to wait on another). */
     const completeDeferredSqlite = (executionId: string, deferred: DeferredRecord) =>
       Effect.gen(function* () {
-        const execution = yield* rows(sql`SELECT workflow FROM weft_executions WHERE execution_id = ${executionId}`)
+        const execution = yield* rows(
+          sql`SELECT interrupt_requested FROM weft_executions WHERE execution_id = ${executionId}`
+        )
         if (execution.length === 0) return yield* Effect.fail(noExecution(executionId, deferred.name))
-        const inserted = yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
+        // An interrupt wins over a signal that lands after it was requested.
+        const inserted = num(execution[0].interrupt_requested) === 1
+          ? []
+          : yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
           VALUES (${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt})
           ON CONFLICT DO NOTHING RETURNING name`)
         yield* event(executionId, inserted.length === 0 ? "signal-ignored" : "signal-received", deferred.completedAt, deferred.name)
         if (inserted.length === 0) {
           const existing = yield* rows(sql`SELECT * FROM weft_deferreds WHERE execution_id = ${executionId} AND name = ${deferred.name}`)
-          return { applied: false, record: toDeferred(executionId, existing[0]) }
+          return { applied: false, record: existing.length === 0 ? deferred : toDeferred(executionId, existing[0]) }
         }
         yield* rows(sql`UPDATE weft_executions
           SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${deferred.completedAt}
@@ -587,8 +592,9 @@ export const make = (
               const [result] = yield* pg(Pg.completeDeferred, [executionId, deferred.name, JSON.stringify(deferred.exit), deferred.completedAt])
               if (num(result.found) === 0) return yield* Effect.fail(noExecution(executionId, deferred.name))
               if (num(result.applied) > 0) return { applied: true, record: deferred }
+              // Not applied: completed before, or refused as its execution was asked to stop (nothing stored then).
               const [existing] = yield* pg(Pg.deferred, [executionId, deferred.name])
-              return { applied: false, record: toDeferred(executionId, existing) }
+              return { applied: false, record: existing === undefined ? deferred : toDeferred(executionId, existing) }
             })
           : completeDeferredSqlite(executionId, deferred),
 

@@ -52,8 +52,9 @@ class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
 }
 
 /**
- * Defines an activity. Names must be unique within a workflow; a name used twice returns the
- * first result.
+ * Defines an activity. Its name is its key in the journal, so it must be unique within an execution:
+ * yielding the same activity value again returns its stored result, while a different activity under
+ * a name already used (say, one per item of a loop) fails the execution with a defect naming it.
  *
  * @example
  * const charge = Activity.make({

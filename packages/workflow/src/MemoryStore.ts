@@ -199,9 +199,10 @@ export const make = (options: Options = {}): Service => {
         const deferreds = (entry.deferreds ??= [])
         const existing = deferreds.find((d) => d.name === deferred.name)
         const events = (entry.events ??= [])
-        if (existing !== undefined) {
+        // An interrupt wins over a signal that lands after it was requested.
+        if (existing !== undefined || entry.record.interruptRequested) {
           events.push({ kind: "signal-ignored", at: deferred.completedAt, detail: deferred.name })
-          return Effect.succeed({ applied: false, record: existing })
+          return Effect.succeed({ applied: false, record: existing ?? deferred })
         }
         deferreds.push(deferred)
         events.push({ kind: "signal-received", at: deferred.completedAt, detail: deferred.name })

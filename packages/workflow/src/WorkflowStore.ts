@@ -201,8 +201,9 @@ export interface Service {
   readonly recordClock: (executionId: string, fence: number, clock: ClockRecord) => Eff<ClockRecord>
   /**
    * Completes a deferred unless already completed and wakes the execution (bumps `wakeSeq`), logging
-   * `signal-received` (or `signal-ignored`) with the deferred's name in the same write.
-   * Returns the stored record and whether this call's exit was applied.
+   * `signal-received` (or `signal-ignored`) with the deferred's name in the same write. Once an interrupt
+   * was requested, a completion is not applied (an interrupt wins over a late signal) and logged as ignored.
+   * Returns the stored record (the refused one when none is stored) and whether this call's exit was applied.
    */
   readonly completeDeferred: (
     executionId: string,

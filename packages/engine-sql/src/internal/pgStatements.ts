@@ -279,15 +279,16 @@ export const deferred = statement(
 
 /**
  * $1 execution, $2 name, $3 exit, $4 completed at: a deferred completed from outside the run (a token, a
- * child's end). Stores it unless it has a result, makes a live execution runnable, logs the signal (received or
- * ignored) and announces it, in one statement. `found` 0: no such execution; `applied` 0: it had a result (read it with `deferred`).
+ * child's end). Stores it unless it has a result or its execution was asked to stop (an interrupt wins over a
+ * late signal), makes a live execution runnable, logs the signal (received or ignored) and announces it, in one
+ * statement. `found` 0: no such execution; `applied` 0: it had a result (read it with `deferred`) or was refused.
  */
 export const completeDeferred = statement(
   "complete_deferred",
-  `WITH target AS (SELECT execution_id FROM weft_executions WHERE execution_id = $1::text),
+  `WITH target AS (SELECT execution_id, interrupt_requested FROM weft_executions WHERE execution_id = $1::text),
    inserted AS (
      INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
-     SELECT execution_id, $2::text, $3::text, $4::bigint FROM target
+     SELECT execution_id, $2::text, $3::text, $4::bigint FROM target WHERE interrupt_requested = 0
      ON CONFLICT DO NOTHING RETURNING name),
    woken AS (
      UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = $4::bigint

@@ -153,6 +153,26 @@ const voidCodec = Codec.make(undefined, Schema.Void, Schema.Never)
 /** As effect 3's `Cause.isInterruptedOnly`: neither a typed failure nor a defect (so an empty cause counts). */
 const isInterruptedOnly = (cause: Cause.Cause<unknown>): boolean => cause.reasons.every(Cause.isInterruptReason)
 
+/**
+ * A failure's own cause: the interrupts of other fibers (a sibling stopped by the failure, the run stopped to
+ * suspend) are dropped when it also holds an error or a defect, as their fiber ids mean nothing past this process.
+ */
+const ownCause = <E>(cause: Cause.Cause<E>): Cause.Cause<E> =>
+  isInterruptedOnly(cause)
+    ? cause
+    : Cause.fromReasons(cause.reasons.filter((reason) => !Cause.isInterruptReason(reason)))
+
+/** An Exit with its failure's own cause (see `ownCause`). */
+const ownExit = <A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E> =>
+  Exit.isFailure(exit) && !isInterruptedOnly(exit.cause) && exit.cause.reasons.some(Cause.isInterruptReason)
+    ? Exit.failCause(ownCause(exit.cause))
+    : exit
+
+/** Two different activities under one name in one execution: a bug in the workflow's code, named by the runtime. */
+class DuplicateActivityName extends Error {
+  override readonly name = "DuplicateActivityName"
+}
+
 /** Whether a cause holds a defect. */
 const hasDefect = (cause: Cause.Cause<unknown>): boolean => cause.reasons.some(Cause.isDieReason)
 
@@ -213,6 +233,12 @@ export class Instance {
   /** Children the body asked for in this run, started or not: a start may have run without being recorded. */
   readonly askedChildren = new Set<string>()
   readonly ranHere = new Set<ActivityAttempt>()
+  /**
+   * The work (the `execute` effect) each activity name was first asked with in this run. Every run replays the
+   * body from the top, so two pieces of work under one name meet in the same run, on replay too, and the check
+   * needs nothing stored. The same activity value, or a copy of it (`Activity.retry`), brings the same work.
+   */
+  private readonly work = new Map<string, Effect.Effect<any, any, any>>()
   readonly compensations: Array<Compensation> = []
   waiters: Map<string, Deferred.Deferred<DeferredRecord>> | undefined
   inFlight = 0
@@ -247,6 +273,11 @@ export class Instance {
 
   /** Replays or runs an activity: a stored final attempt returns at once; otherwise the next attempt runs. */
   activity(def: ActivityDef): Effect.Effect<any, any, any> {
+    if (!def.name.startsWith(RESERVED)) {
+      const first = this.work.get(def.name)
+      if (first === undefined) this.work.set(def.name, def.execute)
+      else if (first !== def.execute) return Effect.die(this.sameName(def.name))
+    }
     this.asked.add(def.name)
     if (this.racing > 0) {
       return Effect.withFiber((fiber) => {
@@ -296,10 +327,19 @@ export class Instance {
         this.inFlight++
         const startedAt = clock.currentTimeMillisUnsafe()
         const body = Effect.exit(restore(execute))
+        // An interrupt the run received (a requested interrupt, a suspension, a sibling's failure, a timeout
+        // around the step) or a failed store write stops the step unrecorded; one the body made by itself is a
+        // failed attempt. `restore(Effect.void)` fails exactly when the run holds a pending interrupt.
         const settle = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<ActivityAttempt> =>
           Exit.isFailure(exit) && isInterruptedOnly(exit.cause)
-            ? (Effect.failCause(exit.cause) as Effect.Effect<never>)
-            : this.record(def, n, startedAt, clock, exit)
+            ? Effect.matchEffect(restore(Effect.void), {
+                onFailure: () => Effect.failCause(exit.cause) as Effect.Effect<never>,
+                onSuccess: () =>
+                  this.abort !== undefined
+                    ? (Effect.failCause(exit.cause) as Effect.Effect<never>)
+                    : this.record(def, n, startedAt, clock, Exit.die(this.interruptedItself(def.name, n)))
+              })
+            : this.record(def, n, startedAt, clock, ownExit(exit))
         const transaction = def.transactional === true ? this.engine.store.transaction : undefined
         const recorded =
           transaction === undefined
@@ -363,6 +403,27 @@ export class Instance {
       this.engine.hook("activity-ran", this.executionId, def.name),
       Effect.tap(write, () => this.engine.hook("activity-recorded", this.executionId, def.name))
     )
+  }
+
+  /** The defect for a second, different activity under a name already used in this execution. */
+  private sameName(activity: string): DuplicateActivityName {
+    return new DuplicateActivityName(
+      `Execution ${this.executionId} of workflow "${this.def.name}" asked for two different activities ` +
+        `named "${activity}". An activity's name is its key in the journal, so the second would get the first ` +
+        `one's stored result: give each piece of work a unique name (say "${activity}/<item id>"), or yield ` +
+        `the same activity value again to reuse its result`
+    )
+  }
+
+  /** The defect recorded for an attempt whose body interrupted itself: nobody asked, so it is a failure. */
+  private interruptedItself(activity: string, attempt: number): Error {
+    const error = new Error(
+      `Activity "${activity}" of workflow "${this.def.name}" (execution ${this.executionId}) interrupted ` +
+        `itself on attempt ${attempt}: an interrupt nobody requested is a failed attempt, retried by the ` +
+        `activity's retry policy`
+    )
+    error.name = "ActivityInterrupted"
+    return error
   }
 
   /** Encodes an Exit; a value that does not fit its schema is stored as a defect naming what was wrong. */
@@ -466,7 +527,7 @@ export class Instance {
     })
     return Effect.flatMap(race, (exit) => {
       if (Exit.isFailure(exit) && isInterruptedOnly(exit.cause)) return Effect.failCause(exit.cause)
-      const encoded = this.encode(codec, exit, `the winner of race "${name}"`)
+      const encoded = this.encode(codec, ownExit(exit), `the winner of race "${name}"`)
       return Effect.flatMap(
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           this.recordDeferred({ name, exit: { exit: encoded, activities: [...activities] }, completedAt: now })
@@ -732,11 +793,25 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         message: `No execution ${executionId}${workflow === undefined ? "" : ` of workflow "${workflow}"`}`
       })
 
+    // Set when the engine's scope closes: its run loops are gone, so nobody would answer a waiter or a poll.
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+        for (const waiter of results.values()) Deferred.doneUnsafe(waiter.done, Exit.interrupt())
+        results.clear()
+      })
+    )
+
     const get: Engine["get"] = (workflow, executionId) =>
-      Effect.flatMap(store.get(executionId), (record) =>
-        Option.isSome(record) && (workflow === undefined || record.value.workflow === workflow)
-          ? Effect.succeed(record.value)
-          : Effect.fail(notFound(workflow, executionId))
+      Effect.suspend(() =>
+        closed
+          ? Effect.interrupt
+          : Effect.flatMap(store.get(executionId), (record) =>
+              Option.isSome(record) && (workflow === undefined || record.value.workflow === workflow)
+                ? Effect.succeed(record.value)
+                : Effect.fail(notFound(workflow, executionId))
+            )
       )
 
     const notifyResult = (executionId: string, result: EncodedExit) => {
@@ -836,7 +911,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         // A child of this run's fiber, so it is interrupted with it (the engine's scope closing).
         const fiber = yield* Effect.forkChild(provided)
         instance.fiber = fiber
-        let exit = yield* Fiber.await(fiber)
+        let exit = ownExit(yield* Fiber.await(fiber))
         state.instance = undefined
 
         if (instance.abort !== undefined) {
@@ -862,7 +937,11 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
         // A replay that already diverged names the step where it did; the steps it then never reached are no news.
         const diverged =
           Exit.isFailure(exit) &&
-          exit.cause.reasons.some((reason) => Cause.isDieReason(reason) && reason.defect instanceof NonDeterminismError)
+          exit.cause.reasons.some(
+            (reason) =>
+              Cause.isDieReason(reason) &&
+              (reason.defect instanceof NonDeterminismError || reason.defect instanceof DuplicateActivityName)
+          )
         if (!interruptedOnly && !diverged) {
           const skipped = instance.skipped()
           if (skipped !== undefined) exit = Exit.die(instance.skippedError(skipped))
@@ -1092,12 +1171,14 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Engine, Workflo
 
     const start: Engine["start"] = (def, payload, parent) =>
       Effect.suspend(() => {
+        if (closed) return Effect.interrupt
         const admitted = admit(def, payload)
         return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(def, admitted, parent, false)
       })
 
     const execute: Engine["execute"] = (def, payload) =>
       Effect.suspend(() => {
+        if (closed) return Effect.interrupt
         const admitted = admit(def, payload)
         if (admitted instanceof WorkflowError) return Effect.fail(admitted)
         const { executionId } = admitted
