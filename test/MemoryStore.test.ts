@@ -2,6 +2,6 @@
  * The memory store against the store conformance suite: the reference every other store is measured by.
  */
 import { MemoryStore } from "@weft/workflow"
-import { storeConformance } from "./conformance/StoreConformance.js"
+import { storeConformance } from "@weft/workflow/test/StoreConformance"
 
 storeConformance("MemoryStore", ({ leaseMs }) => MemoryStore.layer({ leaseMs }))
