@@ -173,7 +173,7 @@ const poll = (workflow: Workflow.Any, executionId: string) =>
 
 const status = (executionId: string) =>
   Effect.flatMap(WorkflowEngine.WorkflowEngine, (engine) =>
-    Effect.map(engine.get(undefined, executionId), (record): typeof WorkflowProxy.Execution.Type => ({
+    Effect.map(engine.get(executionId), (record): typeof WorkflowProxy.Execution.Type => ({
       executionId: record.executionId,
       workflow: record.workflow,
       status: record.status,
@@ -191,8 +191,7 @@ const complete = <E>(
   toExit: (deferred: DurableDeferred.Any) => Effect.Effect<Exit.Exit<unknown, unknown>, E>
 ): Effect.Effect<void, E | WorkflowError.WorkflowError, WorkflowEngine.WorkflowEngine> =>
   Effect.gen(function*() {
-    const engine = yield* WorkflowEngine.WorkflowEngine
-    const claims = yield* engine.verify(token)
+    const claims = yield* DurableDeferred.readToken(token)
     const deferred = deferreds.get(claims.deferred)
     if (deferred === undefined) {
       return yield* Effect.fail(

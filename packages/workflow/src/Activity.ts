@@ -4,17 +4,22 @@
  * The body runs at least once per attempt (a crash mid-activity runs it again), so give external
  * calls `Activity.idempotencyKey`.
  */
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Codec from "./internal/codec.js"
 import { stableId } from "./internal/hash.js"
-import { type ActivityDef, CurrentAttempt, type RetryPolicy, WorkflowInstance } from "./internal/runtime.js"
+import * as Activities from "./internal/activities.js"
+import type { ActivityDef } from "./internal/engine.js"
+import * as Names from "./internal/reserved.js"
+import type { RetryPolicy } from "./internal/retry.js"
+import { WorkflowInstance } from "./internal/run.js"
 import type { AnySchema } from "./Workflow.js"
 
 /** The attempt number inside an activity body: 1 first, then 2, 3… on retries. */
-export { CurrentAttempt }
+export const CurrentAttempt: Context.Reference<number> = Activities.CurrentAttempt
 
 /** A durable step: `yield*` it inside a workflow. */
 export interface Activity<Success extends AnySchema, Error extends AnySchema, R>
@@ -47,7 +52,7 @@ class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
     this.def = { name, codec, execute, retry: retryPolicy, transactional }
   }
   asEffect(): Effect.Effect<Success["Type"], Error["Type"], R | WorkflowInstance> {
-    return Effect.flatMap(WorkflowInstance, (instance) => instance.activity(this.def))
+    return Effect.flatMap(WorkflowInstance, (instance) => Activities.activity(instance, this.def))
   }
 }
 
@@ -69,7 +74,7 @@ export const make = <R, Success extends AnySchema = typeof Schema.Void, Error ex
   readonly error?: Error | undefined
   readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>
 }): Activity<Success, Error, R> => {
-  if (options.name.startsWith("@weft/")) throw new Error(`Activity names starting with "@weft/" are reserved: ${options.name}`)
+  Names.assertUserName("Activity", options.name)
   const success = (options.success ?? Schema.Void) as Success
   const error = (options.error ?? Schema.Never) as Error
   return new ActivityImpl(

@@ -4,7 +4,9 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { WorkflowInstance } from "./internal/runtime.js"
+import * as Clocks from "./internal/clocks.js"
+import * as Names from "./internal/reserved.js"
+import { WorkflowInstance } from "./internal/run.js"
 
 /**
  * Sleeps durably under `name` (unique within the workflow). Waits up to `inMemoryThreshold`
@@ -19,8 +21,9 @@ export const sleep = (options: {
   readonly inMemoryThreshold?: Duration.Input | undefined
 }): Effect.Effect<void, never, WorkflowInstance> =>
   Effect.flatMap(WorkflowInstance, (instance) =>
-    instance.sleep(
-      `@weft/clock/${options.name}`,
+    Clocks.sleep(
+      instance,
+      Names.sleep(options.name),
       Duration.toMillis(options.duration),
       options.inMemoryThreshold === undefined ? undefined : Duration.toMillis(options.inMemoryThreshold)
     )

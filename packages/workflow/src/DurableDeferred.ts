@@ -10,7 +10,11 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Codec from "./internal/codec.js"
-import { WorkflowInstance } from "./internal/runtime.js"
+import * as Deferreds from "./internal/deferreds.js"
+import * as Engine from "./internal/engine.js"
+import * as Names from "./internal/reserved.js"
+import { WorkflowInstance } from "./internal/run.js"
+import * as Signals from "./internal/signals.js"
 import type { AnySchema } from "./Workflow.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
 import { WorkflowError } from "./WorkflowError.js"
@@ -37,7 +41,7 @@ export const make = <Success extends AnySchema = typeof Schema.Void, Error exten
   name: string,
   options: { readonly success?: Success | undefined; readonly error?: Error | undefined } = {}
 ): DurableDeferred<Success, Error> => {
-  if (name.startsWith("@weft/")) throw new Error(`Deferred names starting with "@weft/" are reserved: ${name}`)
+  Names.assertUserName("Deferred", name)
   const successSchema = (options.success ?? Schema.Void) as Success
   const errorSchema = (options.error ?? Schema.Never) as Error
   return { _tag: "DurableDeferred", name, successSchema, errorSchema, codec: Codec.make(undefined, successSchema, errorSchema) }
@@ -55,22 +59,41 @@ export const await_: {
   ): Effect.Effect<Option.Option<S["Type"]>, E["Type"], WorkflowInstance>
 } = ((self: Any, options?: { readonly timeout: Duration.Input }) =>
   Effect.flatMap(WorkflowInstance, (instance) => {
-    if (options === undefined) return Effect.map(instance.awaitDeferred(self.name, self.codec), Option.getOrThrow)
-    return instance.awaitDeferred(self.name, self.codec, Duration.toMillis(options.timeout))
+    if (options === undefined) return Effect.map(Deferreds.await_(instance, self.name, self.codec), Option.getOrThrow)
+    return Deferreds.await_(instance, self.name, self.codec, Duration.toMillis(options.timeout))
   })) as any
 
 export { await_ as await }
 
 /** The signed token that completes this deferred of the running execution, from anywhere. */
 export const token = (self: Any): Effect.Effect<string, never, WorkflowInstance> =>
-  Effect.map(WorkflowInstance, (instance) => instance.engine.sign(instance.def.name, instance.executionId, self.name))
+  Effect.map(WorkflowInstance, (instance) => Signals.sign(instance.engine, instance.def.name, instance.executionId, self.name))
 
 /** The token of this deferred for a given execution, minted outside the workflow (an API server, a test). */
 export const tokenFor = (
   self: Any,
   execution: { readonly workflow: string; readonly executionId: string }
 ): Effect.Effect<string, never, WorkflowEngine> =>
-  Effect.map(WorkflowEngine, (engine) => engine.sign(execution.workflow, execution.executionId, self.name))
+  Effect.map(WorkflowEngine, (service) =>
+    Signals.sign(Engine.of(service), execution.workflow, execution.executionId, self.name)
+  )
+
+/** What a deferred token names: the workflow, the execution and the deferred. */
+export interface TokenClaims {
+  readonly workflow: string
+  readonly executionId: string
+  readonly deferred: string
+}
+
+/**
+ * Reads a token: what it names, once its signature holds under the engine's key. A forged, tampered or
+ * malformed token fails with `InvalidToken`; nothing is read from or written to the store.
+ */
+export const readToken: (token: string) => Effect.Effect<TokenClaims, WorkflowError, WorkflowEngine> = Effect.fn(
+  "DurableDeferred.readToken"
+)(function* (token: string) {
+  return yield* Signals.verify(Engine.of(yield* WorkflowEngine), token)
+})
 
 /**
  * Completes the deferred named by `token` with `exit`. A bad token or a value that does not fit
@@ -81,8 +104,8 @@ export const done = <S extends AnySchema, E extends AnySchema>(
   options: { readonly token: string; readonly exit: Exit.Exit<S["Type"], E["Type"]> }
 ): Effect.Effect<void, WorkflowError, WorkflowEngine> =>
   Effect.gen(function* () {
-    const engine = yield* WorkflowEngine
-    const claims = yield* engine.verify(options.token)
+    const engine = Engine.of(yield* WorkflowEngine)
+    const claims = yield* Signals.verify(engine, options.token)
     if (claims.deferred !== self.name) {
       return yield* Effect.fail(
         new WorkflowError({
@@ -102,8 +125,8 @@ export const done = <S extends AnySchema, E extends AnySchema>(
         })
       )
     }
-    yield* engine.get(claims.workflow, claims.executionId)
-    yield* engine.completeDeferred(claims.executionId, self.name, encoded.success, claims.workflow)
+    yield* engine.get(claims.executionId, claims.workflow)
+    yield* Signals.completeDeferred(engine, claims.executionId, self.name, encoded.success, claims.workflow)
   })
 
 /** Completes the deferred named by `token` with a value. */
@@ -130,6 +153,6 @@ export const raceAll = <S extends AnySchema, E extends AnySchema, R>(options: {
 }): Effect.Effect<S["Type"], E["Type"], R | WorkflowInstance> => {
   const codec = Codec.make(undefined, options.success, options.error)
   return Effect.flatMap(WorkflowInstance, (instance) =>
-    instance.raceAll(`@weft/race/${options.name}`, codec, options.effects)
+    Deferreds.raceAll(instance, Names.race(options.name), codec, options.effects)
   ) as any
 }

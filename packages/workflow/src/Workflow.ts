@@ -12,11 +12,15 @@ import * as Option from "effect/Option"
 import * as Result_ from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
+import * as Children from "./internal/children.js"
 import * as Codec from "./internal/codec.js"
+import * as Compensation from "./internal/compensation.js"
+import * as Engine from "./internal/engine.js"
 import { stableId } from "./internal/hash.js"
-import { CHILD_RESULT, CHILD_START, type Instance, WorkflowInstance } from "./internal/runtime.js"
+import { WorkflowInstance } from "./internal/run.js"
+import * as Starts from "./internal/starts.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
-import { WorkflowError } from "./WorkflowError.js"
+import type { WorkflowError } from "./WorkflowError.js"
 import { terminal } from "./WorkflowStore.js"
 
 export { WorkflowInstance }
@@ -121,42 +125,14 @@ export const make = <
   }
 
   const execute = (payload: unknown, opts?: { readonly discard?: boolean | undefined }): Effect.Effect<any, any, WorkflowEngine> =>
-    Effect.flatMap(WorkflowEngine, (engine) =>
+    Effect.flatMap(WorkflowEngine, (service) =>
       Effect.flatMap(Effect.serviceOption(WorkflowInstance), (parent) => {
-        if (Option.isSome(parent)) return child(parent.value, payload, opts?.discard === true)
-        if (opts?.discard === true) return Effect.map(engine.start(def, payload), (s) => s.executionId)
-        return engine.execute(def, payload)
+        if (Option.isSome(parent)) return Children.execute(parent.value, def, payload, opts?.discard === true)
+        const engine = Engine.of(service)
+        if (opts?.discard === true) return Effect.map(Starts.start(engine, def, payload), (s) => s.executionId)
+        return Starts.execute(engine, def, payload)
       })
     )
-
-  const child = (parent: Instance, payload: unknown, discard: boolean): Effect.Effect<any, any> => {
-    const engine = parent.engine
-    if (!engine.isRegistered(def.name)) {
-      return Effect.fail(
-        new WorkflowError({
-          reason: "NotRegistered",
-          workflow: def.name,
-          message: `Workflow "${def.name}" is not registered with this engine: provide its layer`
-        })
-      )
-    }
-    const encoded = def.codec.encodePayload(payload)
-    if (Result_.isFailure(encoded)) {
-      return Effect.fail(Codec.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name }))
-    }
-    const childId = stableId(def.name, def.idempotencyKey(payload))
-    const deferred = `${CHILD_RESULT}${def.name}/${childId}`
-    const link = discard ? undefined : { executionId: parent.executionId, deferred }
-    parent.askedChildren.add(childId)
-    const started = parent.activity({
-      name: `${CHILD_START}${def.name}/${childId}`,
-      codec: startCodec,
-      execute: Effect.orDie(Effect.as(engine.start(def, payload, link), childId)),
-      retry: undefined
-    }) as Effect.Effect<string>
-    if (discard) return started
-    return Effect.andThen(started, Effect.map(parent.awaitDeferred(deferred, def.codec), Option.getOrThrow))
-  }
 
   return {
     _tag: "Workflow",
@@ -167,27 +143,28 @@ export const make = <
     idempotencyKey: options.idempotencyKey,
     execute: execute as any,
     executionId: (payload) => Effect.sync(() => stableId(options.name, options.idempotencyKey(payload))),
-    poll: (executionId) =>
-      Effect.flatMap(WorkflowEngine, (engine) =>
-        Effect.flatMap(engine.get(def.name, executionId), (record) => {
-          if (terminal.has(record.status)) {
-            return Effect.map(engine.decodeResult(def, record), (exit) => Option.some(new Complete({ exit }) as any))
-          }
-          return Effect.succeed(record.status === "suspended" ? Option.some(new Suspended()) : Option.none())
-        })
-      ),
-    interrupt: (executionId) => Effect.flatMap(WorkflowEngine, (engine) => engine.interrupt(def.name, executionId)),
-    resume: (executionId) => Effect.flatMap(WorkflowEngine, (engine) => engine.resume(def.name, executionId)),
+    poll: Effect.fn(`${options.name}.poll`)(function* (executionId: string) {
+      const record = yield* (yield* WorkflowEngine).get(executionId, def.name)
+      if (terminal.has(record.status)) {
+        const exit = yield* Starts.decodeResult(def, record)
+        return Option.some(new Complete({ exit }) as Result<any, any>)
+      }
+      return record.status === "suspended" ? Option.some<Result<any, any>>(new Suspended()) : Option.none()
+    }),
+    interrupt: Effect.fn(`${options.name}.interrupt`)(function* (executionId: string) {
+      return yield* (yield* WorkflowEngine).interrupt(executionId, def.name)
+    }),
+    resume: Effect.fn(`${options.name}.resume`)(function* (executionId: string) {
+      return yield* (yield* WorkflowEngine).resume(executionId, def.name)
+    }),
     toLayer: (handler) =>
       Layer.effectDiscard(
-        Effect.flatMap(WorkflowEngine, (engine) =>
-          Effect.flatMap(Effect.context<never>(), (context) => engine.register({ def, handler, context }))
+        Effect.flatMap(WorkflowEngine, (service) =>
+          Effect.flatMap(Effect.context<never>(), (context) => Engine.of(service).register({ def, handler, context }))
         )
       ) as any
   }
 }
-
-const startCodec = Codec.make(undefined, Schema.String, Schema.Never)
 
 /**
  * Registers a compensation for `effect`'s result. If the execution finally fails or is
@@ -208,7 +185,7 @@ export const withCompensation: {
     compensate: (value: A, cause: Cause.Cause<unknown>) => Effect.Effect<void, never, R2>
   ): Effect.Effect<A, E, R | R2 | WorkflowInstance> =>
     Effect.flatMap(WorkflowInstance, (instance) =>
-      Effect.tap(effect, (value) => Effect.sync(() => instance.addCompensation((cause) => compensate(value, cause))))
+      Effect.tap(effect, (value) => Effect.sync(() => Compensation.add(instance, (cause) => compensate(value, cause))))
     )
 )
 

@@ -6,20 +6,41 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import * as Engine from "./internal/engine.js"
 import * as MemoryStore from "./MemoryStore.js"
-import * as Runtime from "./internal/runtime.js"
 import type { WorkflowError } from "./WorkflowError.js"
-import { type ExecutionDetail, type ListFilter, type Page, WorkflowStore } from "./WorkflowStore.js"
+import type { ExecutionDetail, ExecutionRecord, ListFilter, Page, WorkflowStore } from "./WorkflowStore.js"
 
 /** Options of every engine layer. */
-export type Options = Runtime.EngineOptions
+export type Options = Engine.EngineOptions
 
-/** The engine service. Its members are the runtime's; use the `Workflow`, `Activity` and `Durable*` modules. */
-export class WorkflowEngine extends Context.Service<WorkflowEngine, Runtime.Engine>()("@weft/workflow/WorkflowEngine") {}
+/**
+ * What a running engine offers outside workflow definitions: inspection and operator actions. Starting,
+ * awaiting and signalling go through `Workflow`, `DurableDeferred` and `DurableQueue`.
+ */
+export interface Service {
+  /** This worker's name in claims and leases. */
+  readonly owner: string
+  /** How many executions have a live run in this process (a suspended one has none). */
+  readonly activeRuns: () => number
+  /** An execution's record; with `workflow`, only if it belongs to that workflow. Unknown: `ExecutionNotFound`. */
+  readonly get: (executionId: string, workflow?: string) => Effect.Effect<ExecutionRecord, WorkflowError>
+  /** Interrupts a live execution: compensations run and it ends as interrupted. An ended one is left alone. */
+  readonly interrupt: (executionId: string, workflow?: string) => Effect.Effect<void, WorkflowError>
+  /** Schedules a suspended execution again, or re-runs one that failed by a defect. */
+  readonly resume: (executionId: string, workflow?: string) => Effect.Effect<void, WorkflowError>
+  /** Executions, newest first, filtered by workflow, status and creation time; paginated by cursor. */
+  readonly list: (filter?: ListFilter) => Effect.Effect<Page, WorkflowError>
+  /** One execution with its payload, status, result, attempts, deferreds, timers and event log. */
+  readonly detail: (executionId: string) => Effect.Effect<Option.Option<ExecutionDetail>, WorkflowError>
+}
+
+/** The engine service. */
+export class WorkflowEngine extends Context.Service<WorkflowEngine, Service>()("@weft/workflow/WorkflowEngine") {}
 
 /** The engine over the store in context. Start-up recovers executions that an earlier process left runnable. */
 export const layer = (options: Options = {}): Layer.Layer<WorkflowEngine, WorkflowError, WorkflowStore> =>
-  Layer.effect(WorkflowEngine, Runtime.make(options))
+  Layer.effect(WorkflowEngine, Engine.make(options))
 
 /** The engine over a fresh in-memory store. */
 export const layerMemoryWith = (
@@ -36,9 +57,24 @@ export const layerMemoryWith = (
 export const layerMemory: Layer.Layer<WorkflowEngine | WorkflowStore> = layerMemoryWith().pipe(Layer.orDie)
 
 /** Executions, newest first, filtered by workflow, status and creation time; paginated by cursor. */
-export const list = (filter: ListFilter = {}): Effect.Effect<Page, WorkflowError, WorkflowEngine> =>
-  Effect.flatMap(WorkflowEngine, (engine) => engine.store.list(filter))
+export const list: (filter?: ListFilter) => Effect.Effect<Page, WorkflowError, WorkflowEngine> = Effect.fn(
+  "WorkflowEngine.list"
+)(function* (filter: ListFilter = {}) {
+  return yield* (yield* WorkflowEngine).list(filter)
+})
 
 /** One execution with its payload, status, result, attempts, deferreds, timers and event log. */
-export const detail = (executionId: string): Effect.Effect<Option.Option<ExecutionDetail>, WorkflowError, WorkflowEngine> =>
-  Effect.flatMap(WorkflowEngine, (engine) => engine.store.detail(executionId))
+export const detail: (
+  executionId: string
+) => Effect.Effect<Option.Option<ExecutionDetail>, WorkflowError, WorkflowEngine> = Effect.fn("WorkflowEngine.detail")(
+  function* (executionId: string) {
+    return yield* (yield* WorkflowEngine).detail(executionId)
+  }
+)
+
+/** An execution's record (status, payload, result, timestamps), whatever its workflow. */
+export const get: (executionId: string) => Effect.Effect<ExecutionRecord, WorkflowError, WorkflowEngine> = Effect.fn(
+  "WorkflowEngine.get"
+)(function* (executionId: string) {
+  return yield* (yield* WorkflowEngine).get(executionId)
+})

@@ -1,0 +1,172 @@
+/**
+ * Activities: a stored final attempt returns at once; otherwise the next attempt runs, its Exit is written in one
+ * store call (with the body, in one transaction, when transactional), and a failure is retried by its policy
+ * after a durable backoff. This is where a step's result is written.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import type { WorkflowError } from "../WorkflowError.js"
+import * as Metrics from "../WorkflowMetrics.js"
+import type { ActivityAttempt } from "../WorkflowStore.js"
+import { isInterruptedOnly, ownExit } from "./causes.js"
+import * as Clocks from "./clocks.js"
+import type { ActivityDef } from "./engine.js"
+import * as Names from "./reserved.js"
+import { diverged, sameName } from "./replay.js"
+import * as Retry from "./retry.js"
+import type { Run } from "./run.js"
+import * as Telemetry from "./telemetry.js"
+import { CurrentRace } from "./deferreds.js"
+
+/** The per-activity attempt number, 1 for the first attempt. */
+export const CurrentAttempt: Context.Reference<number> = Context.Reference<number>(
+  "@weft/workflow/Activity/CurrentAttempt",
+  { defaultValue: () => 1 }
+)
+
+/** A failed transactional body: its writes roll back, then the failed attempt is recorded on its own. */
+class Rollback {
+  constructor(readonly exit: Exit.Exit<unknown, unknown>) {}
+}
+
+/** Replays or runs an activity: a stored final attempt returns at once; otherwise the next attempt runs. */
+export const activity = (run: Run, def: ActivityDef): Effect.Effect<any, any, any> => {
+  if (!run.replay.claimName(def.name, def.execute)) return Effect.die(sameName(run, def.name))
+  run.replay.asked.add(def.name)
+  if (run.racing > 0) {
+    return Effect.withFiber((fiber) => {
+      fiber.getRef(CurrentRace)?.add(def.name)
+      return step(run, def)
+    })
+  }
+  return step(run, def)
+}
+
+const step = (run: Run, def: ActivityDef): Effect.Effect<any, any, any> => {
+  const last = run.replay.lastAttempt(def.name)
+  if (last !== undefined) {
+    const decided = decide(run, def, last)
+    if (decided !== undefined) return decided
+  }
+  return attempt(run, def, (last?.attempt ?? 0) + 1)
+}
+
+/** The stored outcome of an attempt, or undefined when another attempt is due. */
+const decide = (run: Run, def: ActivityDef, last: ActivityAttempt): Effect.Effect<any, any> | undefined => {
+  const decoded = def.codec.decodeExit(last.exit)
+  if (Result.isFailure(decoded)) return Effect.die(diverged(run, def.name, "its stored result no longer decodes"))
+  const exit = decoded.success
+  if (Exit.isSuccess(exit)) return exit
+  const policy = def.retry
+  const left = policy !== undefined && last.attempt <= policy.times
+  const failure = Cause.findErrorOption(exit.cause)
+  if (Option.isSome(failure)) return left && policy!.isRetryable(failure.value) ? undefined : exit
+  // A defect is a bug: retried while retries are left, and tried again when an execution is resumed after it.
+  return left || !run.replay.ranHere.has(last) ? undefined : exit
+}
+
+const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any, any> => {
+  const engine = run.engine
+  // Attempt 1 is the reference's default: providing it would copy the context on every step.
+  const body = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
+  const execute = Telemetry.attemptSpan(engine.telemetry, body, run.executionId, def.name, n)
+  const suspension = run.suspension
+  const once = Effect.uninterruptibleMask((restore) =>
+    Effect.clockWith((clock) => {
+      if (run.interrupting && !run.compensating) return Effect.interrupt
+      suspension.inFlight++
+      const startedAt = clock.currentTimeMillisUnsafe()
+      const body = Effect.exit(restore(execute))
+      // An interrupt the run received (a requested interrupt, a suspension, a sibling's failure, a timeout
+      // around the step) or a failed store write stops the step unrecorded; one the body made by itself is a
+      // failed attempt. `restore(Effect.void)` fails exactly when the run holds a pending interrupt.
+      const settle = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<ActivityAttempt> =>
+        Exit.isFailure(exit) && isInterruptedOnly(exit.cause)
+          ? Effect.matchEffect(restore(Effect.void), {
+              onFailure: () => Effect.failCause(exit.cause) as Effect.Effect<never>,
+              onSuccess: () =>
+                run.abort !== undefined
+                  ? (Effect.failCause(exit.cause) as Effect.Effect<never>)
+                  : record(run, def, n, startedAt, clock, Exit.die(interruptedItself(run, def.name, n)))
+            })
+          : record(run, def, n, startedAt, clock, ownExit(exit))
+      const transaction = def.transactional === true ? engine.store.transaction : undefined
+      const recorded =
+        transaction === undefined
+          ? Effect.flatMap(body, settle)
+          : transaction(
+              Effect.flatMap(body, (exit) => (Exit.isSuccess(exit) ? settle(exit) : Effect.fail(new Rollback(exit))))
+            ).pipe(
+              // Effect 3's `catchAll`: the first typed error even next to a defect (say, a rollback that
+              // died), where effect 4's `catch` would let a defect win and lose the attempt's own Exit.
+              Effect.catchCause((cause): Effect.Effect<ActivityAttempt> => {
+                const error = Cause.findErrorOption(cause)
+                if (Option.isNone(error)) return Effect.failCause(cause as Cause.Cause<never>)
+                return error.value instanceof Rollback
+                  ? settle(error.value.exit)
+                  : run.abortWith(error.value as WorkflowError)
+              })
+            )
+      return Effect.onExit(recorded, () => suspension.settled())
+    })
+  )
+  const next = Effect.flatMap(once, (stored) => decide(run, def, stored) ?? attempt(run, def, n + 1))
+  if (n === 1 || def.retry === undefined) return next
+  return Effect.andThen(
+    Effect.flatMap(Retry.delay(def.retry.schedule, n - 1), (delay) =>
+      delay === undefined ? Effect.void : Clocks.sleep(run, Names.retryWait(def.name, n), delay)
+    ),
+    next
+  )
+}
+
+/** Writes one attempt's Exit: one store call, then the run's journal view and the metrics. */
+const record = (
+  run: Run,
+  def: ActivityDef,
+  n: number,
+  startedAt: number,
+  clock: Clock.Clock,
+  exit: Exit.Exit<unknown, unknown>
+): Effect.Effect<ActivityAttempt> => {
+  const { store, telemetry } = run.engine
+  const write = Effect.suspend(() => {
+    const attempt: ActivityAttempt = {
+      name: def.name,
+      attempt: n,
+      exit: run.encode(def.codec, exit, `the result of activity "${def.name}"`),
+      startedAt,
+      completedAt: clock.currentTimeMillisUnsafe()
+    }
+    return store.recordAttempt(run.executionId, run.fence, attempt).pipe(
+      Effect.catch((error) => run.abortWith(error)),
+      Effect.map((stored) => {
+        telemetry.metric(Exit.isSuccess(exit) ? Metrics.activitySucceeded : Metrics.activityFailed, 1)
+        telemetry.metric(Metrics.activityDuration, attempt.completedAt - startedAt)
+        run.replay.addAttempt(stored)
+        return stored
+      })
+    )
+  })
+  if (!telemetry.hooked) return write
+  return Effect.andThen(
+    telemetry.hook("activity-ran", run.executionId, def.name),
+    Effect.tap(write, () => telemetry.hook("activity-recorded", run.executionId, def.name))
+  )
+}
+
+/** The defect recorded for an attempt whose body interrupted itself: nobody asked, so it is a failure. */
+const interruptedItself = (run: Run, activity: string, attempt: number): Error => {
+  const error = new Error(
+    `Activity "${activity}" of workflow "${run.def.name}" (execution ${run.executionId}) interrupted ` +
+      `itself on attempt ${attempt}: an interrupt nobody requested is a failed attempt, retried by the ` +
+      `activity's retry policy`
+  )
+  error.name = "ActivityInterrupted"
+  return error
+}

@@ -1,0 +1,38 @@
+/**
+ * Durable clocks: a wake time is stored once per name, so a replay never sleeps again what already passed.
+ * Short waits sleep in the fiber; longer ones set the run's wake time and suspend it.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type { Run } from "./run.js"
+import { MAX_TIMER_MS, wakeTime } from "./time.js"
+
+/** Durable sleep under `name`: the wake time is stored once; short waits sleep here, long ones suspend. */
+export const sleep = (run: Run, name: string, millis: number, threshold?: number): Effect.Effect<void> =>
+  Effect.flatMap(clock(run, name, millis), (wakeAt) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const remaining = wakeAt - now
+      if (remaining <= 0) return Effect.void
+      if (run.interrupting) return Effect.interrupt
+      if (remaining <= Math.min(threshold ?? run.engine.settings.inMemoryThreshold, MAX_TIMER_MS)) {
+        return run.suspension.busy(Effect.sleep(remaining))
+      }
+      run.suspension.waitUntil(wakeAt)
+      return run.suspension.block(Effect.never)
+    })
+  )
+
+/** The stored wake time of clock `name`, storing it (see `wakeTime`) the first time it is asked for. */
+export const clock = (run: Run, name: string, millis: number): Effect.Effect<number> => {
+  const stored = run.replay.clocks.get(name)
+  if (stored !== undefined) return Effect.succeed(stored)
+  return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    run.engine.store.recordClock(run.executionId, run.fence, { name, wakeAt: wakeTime(now, millis) }).pipe(
+      Effect.catch((error) => run.abortWith(error)),
+      Effect.map((clock) => {
+        run.replay.clocks.set(name, clock.wakeAt)
+        return clock.wakeAt
+      })
+    )
+  )
+}

@@ -1,0 +1,42 @@
+/**
+ * The journal names the runtime keeps for itself, in one place: every one starts with `@weft/`, which user
+ * activities and deferreds may not use, so no user step can collide with a child, a race, a queue or a timer.
+ */
+
+/** The prefix of every name the runtime reserves. */
+export const RESERVED = "@weft/"
+
+/** Whether a journal name is the runtime's own (not a user activity or deferred). */
+export const isReserved = (name: string): boolean => name.startsWith(RESERVED)
+
+/** Throws when a user-given activity or deferred name is reserved: a definition-time bug. */
+export const assertUserName = (kind: "Activity" | "Deferred", name: string): void => {
+  if (isReserved(name)) throw new Error(`${kind} names starting with "${RESERVED}" are reserved: ${name}`)
+}
+
+/** Prefix of a child workflow's start (an activity whose result is the child's execution id). */
+export const CHILD_START = `${RESERVED}start/`
+/** Prefix of a child workflow's result (a deferred the child completes when it ends). */
+export const CHILD_RESULT = `${RESERVED}child/`
+
+/** The start step of child `childId` of `workflow`. */
+export const childStart = (workflow: string, childId: string): string => `${CHILD_START}${workflow}/${childId}`
+/** The deferred that receives the result of child `childId` of `workflow`. */
+export const childResult = (workflow: string, childId: string): string => `${CHILD_RESULT}${workflow}/${childId}`
+/** The child execution id a child-result deferred is named after. */
+export const childOfResult = (name: string): string => name.slice(name.lastIndexOf("/") + 1)
+
+/** The step that runs compensation number `index` (in registration order). */
+export const compensation = (index: number): string => `${RESERVED}compensation/${index}`
+/** A user's durable sleep. */
+export const sleep = (name: string): string => `${RESERVED}clock/${name}`
+/** The stored winner of a `raceAll`. */
+export const race = (name: string): string => `${RESERVED}race/${name}`
+/** The step that hands a queue item over. */
+export const enqueue = (queue: string, key: string): string => `${RESERVED}enqueue/${queue}/${key}`
+/** The deferred a queue worker completes with an item's result. */
+export const queueResult = (queue: string, key: string): string => `${RESERVED}queue/${queue}/${key}`
+/** The durable backoff before attempt `attempt` of an activity. */
+export const retryWait = (activity: string, attempt: number): string => `${activity}/retry-${attempt}`
+/** The timer of a deferred awaited with a timeout. */
+export const timeout = (deferred: string): string => `${deferred}/timeout`

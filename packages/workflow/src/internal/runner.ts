@@ -1,0 +1,124 @@
+/**
+ * One run of one execution: claim it with its journal, replay the body against it, then store what became of
+ * it — suspended until a signal or timer, or ended (children stopped, compensations run, result stored, waiters
+ * and parent told). A failed store write stops the run; the scheduler decides whether to run it again.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import type { WorkflowError } from "../WorkflowError.js"
+import * as Metrics from "../WorkflowMetrics.js"
+import { hasDefect, isInterruptedOnly, ownExit } from "./causes.js"
+import * as Children from "./children.js"
+import * as Codec from "./codec.js"
+import * as Compensation from "./compensation.js"
+import type { Engine } from "./engine.js"
+import { isDivergence, skippedStep } from "./replay.js"
+import * as Results from "./results.js"
+import { Run, WorkflowInstance } from "./run.js"
+import type { RunState } from "./scheduler.js"
+import * as Signals from "./signals.js"
+import * as Telemetry from "./telemetry.js"
+
+/** What the run loop does next: stop, run again at once, or run again after the store-retry delay. */
+export type Outcome = "done" | "again" | "retry"
+
+/** Claims and runs an execution once (or uses the claim its create took). */
+export const runOnce = (engine: Engine, executionId: string, state: RunState): Effect.Effect<Outcome, WorkflowError> =>
+  Effect.gen(function* () {
+    const { store, telemetry } = engine
+    const { hooked, hook } = telemetry
+    const preclaimed = state.claimed
+    state.claimed = undefined
+    const claimed =
+      preclaimed === undefined
+        ? yield* store.claim(executionId, engine.owner, yield* Clock.currentTimeMillis)
+        : Option.some(preclaimed)
+    if (Option.isNone(claimed)) return "done"
+    const { fence, journal } = claimed.value
+    const record = journal.execution
+    const registration = engine.registry.get(record.workflow)
+    if (registration === undefined) {
+      yield* store.release(executionId, fence)
+      yield* Effect.logDebug(
+        `Weft: execution ${executionId} belongs to workflow "${record.workflow}", which this engine has not registered`
+      )
+      return "done"
+    }
+    if (hooked) yield* hook("run-claimed", executionId)
+    const def = registration.def
+    const run = new Run(engine, def, executionId, fence, journal)
+    const payload = def.codec.decodePayload(record.payload)
+    const body = Result.isFailure(payload)
+      ? Effect.die(Codec.invalid("InvalidPayload", "The stored payload", payload.failure, { workflow: def.name, executionId }))
+      : registration.handler(payload.success, executionId)
+    telemetry.metric(Metrics.runs, 1)
+    const inRun = <A, E>(effect: Effect.Effect<A, E, any>) =>
+      Effect.provideService(Effect.provideContext(effect, registration.context), WorkflowInstance, run) as Effect.Effect<A, E>
+    const provided = Telemetry.runSpan(telemetry, inRun(body), def.name, executionId, fence)
+    state.run = run
+    // A child of this run's fiber, so it is interrupted with it (the engine's scope closing).
+    const fiber = yield* Effect.forkChild(provided)
+    run.suspension.fiber = fiber
+    let exit = ownExit(yield* Fiber.await(fiber))
+    state.run = undefined
+
+    if (run.abort !== undefined) {
+      yield* Effect.ignore(store.release(executionId, fence))
+      if (run.abort.reason === "LeaseLost" && engine.results.has(executionId)) {
+        yield* Results.watchElsewhere(engine, record, yield* Clock.currentTimeMillis)
+      }
+      if (!run.abort.isRetryable || run.abort.reason === "LeaseLost") return "done"
+      return yield* Effect.fail(run.abort)
+    }
+    const interruptedOnly = Exit.isFailure(exit) && isInterruptedOnly(exit.cause)
+    if (interruptedOnly && run.suspension.suspended && !run.interrupting) {
+      if (hooked) yield* hook("before-suspend", executionId)
+      const at = yield* Clock.currentTimeMillis
+      const wakeAt = run.suspension.wakeAt
+      // A waiter here must hear of the end once another worker may run the rest.
+      const suspended = yield* store.suspend(executionId, fence, record.wakeSeq, wakeAt, at, engine.results.has(executionId))
+      if (hooked) yield* hook("after-suspend", executionId)
+      if (!suspended) return "again"
+      telemetry.metric(Metrics.suspensions, 1)
+      if (wakeAt !== undefined) engine.scheduler.wakeTimerLoop()
+      return "done"
+    }
+    // A replay that already diverged names the step where it did; the steps it then never reached are no news.
+    const diverged =
+      Exit.isFailure(exit) &&
+      exit.cause.reasons.some((reason) => Cause.isDieReason(reason) && isDivergence(reason.defect))
+    if (!interruptedOnly && !diverged) {
+      const skipped = run.replay.skipped()
+      if (skipped !== undefined) exit = Exit.die(skippedStep(run, skipped))
+    }
+    // A defect leaves the execution resumable once the code is fixed, so its children wait for it. Any
+    // other end stops them first, before the parent's own compensations (a saga undoes newest first).
+    if (Exit.isSuccess(exit) || !hasDefect(exit.cause)) yield* Children.interruptOpen(run)
+    if (Exit.isFailure(exit) && run.compensations.length > 0) {
+      yield* inRun(Compensation.runAll(run, exit.cause))
+      if (run.abort !== undefined) return yield* Effect.fail(run.abort)
+      yield* store.appendEvent(executionId, {
+        kind: "compensated",
+        at: yield* Clock.currentTimeMillis,
+        detail: `${run.compensations.length} compensation(s)`
+      })
+    }
+    const status = Exit.isSuccess(exit) ? "succeeded" : interruptedOnly ? "interrupted" : "failed"
+    const result = run.encode(def.codec, exit, `the result of workflow "${def.name}"`)
+    if (hooked) yield* hook("before-complete", executionId)
+    yield* store.complete(executionId, fence, { status, result, at: yield* Clock.currentTimeMillis })
+    telemetry.metric(Metrics.completedBy[status], 1)
+    if (hooked) yield* hook("after-complete", executionId)
+    engine.results.notify(executionId, result)
+    if (record.parent !== undefined) {
+      yield* Effect.catch(Signals.completeDeferred(engine, record.parent.executionId, record.parent.deferred, result), (error) =>
+        Effect.logWarning(`Weft: could not report execution ${executionId} to its parent`, error)
+      )
+    }
+    return "done"
+  })

@@ -1,0 +1,127 @@
+/**
+ * The scheduler: one run loop per execution live in this process, within `maxRuns` run slots. A wake-up for
+ * an execution that runs already makes it run once more; work past the slots is left in the store and looked
+ * for again when a slot frees up.
+ */
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type { Claim } from "../WorkflowStore.js"
+import type { Engine } from "./engine.js"
+import type { Run } from "./run.js"
+import * as Runner from "./runner.js"
+import { sleepLive } from "./time.js"
+
+/** The run loop of one execution in this process. */
+export interface RunState {
+  /** Set by a wake-up while the loop runs: it runs once more before it ends. */
+  rerun: boolean
+  /** The run in progress, if any. */
+  run: Run | undefined
+  /** A claim taken when the execution was created: the first run uses it instead of claiming. */
+  claimed: Claim | undefined
+}
+
+/** Run slots and run loops. */
+export class Scheduler {
+  /** The executions with a run loop here (a suspended one has none). */
+  readonly running = new Map<string, RunState>()
+  /** Places held by creates in flight that will schedule what they claim. */
+  private reserved = 0
+  /** Set when work was left in the store for want of room: the next run to end looks for it again. */
+  leftWork = false
+
+  constructor(
+    private readonly engine: Engine,
+    /** Wakes the timer loop (a sliding queue of one). */
+    readonly timerWake: Queue.Queue<void>
+  ) {}
+
+  /** Free run slots. */
+  room(): number {
+    return this.engine.settings.maxRuns - this.running.size - this.reserved
+  }
+
+  hasRoom(): boolean {
+    return this.room() > 0
+  }
+
+  /** The live run of an execution here, if any. */
+  live(executionId: string): Run | undefined {
+    return this.running.get(executionId)?.run
+  }
+
+  /** Asks the timer loop to look for work now. */
+  wakeTimerLoop(): void {
+    Queue.offerUnsafe(this.timerWake, undefined)
+  }
+
+  /** Holds a run slot for a create that will schedule what it claims; the effect gives it back (once). */
+  reserve(): Effect.Effect<void> {
+    this.reserved++
+    let holds = true
+    return Effect.sync(() => {
+      if (!holds) return
+      holds = false
+      this.reserved--
+      // A place given back without a run in it: work left for want of room can have it now.
+      this.lookAgainIfLeft()
+    })
+  }
+
+  /** Runs an execution here unless it runs already (then once more) or the engine is full (an interrupt is let in). */
+  schedule(executionId: string, claimed?: Claim, interrupting = false): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const existing = this.running.get(executionId)
+      if (existing !== undefined) {
+        existing.rerun = true
+        return Effect.void
+      }
+      if (claimed === undefined && !interrupting && !this.hasRoom()) {
+        this.leftWork = true
+        return Effect.void
+      }
+      const state: RunState = { rerun: false, run: undefined, claimed }
+      this.running.set(executionId, state)
+      return Effect.asVoid(Effect.forkIn(this.loop(executionId, state), this.engine.scope))
+    })
+  }
+
+  private lookAgainIfLeft(): void {
+    if (this.leftWork) {
+      this.leftWork = false
+      this.wakeTimerLoop()
+    }
+  }
+
+  private finished(executionId: string, state: RunState): Effect.Effect<boolean> {
+    return Effect.sync(() => {
+      if (state.rerun) return false
+      this.running.delete(executionId)
+      this.lookAgainIfLeft()
+      return true
+    })
+  }
+
+  private loop(executionId: string, state: RunState): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      state.rerun = false
+      return Runner.runOnce(this.engine, executionId, state).pipe(
+        Effect.catchCause((cause) =>
+          Effect.as(
+            Effect.logError(`Weft: the run of execution ${executionId} failed; it will be retried`, cause),
+            "retry" as const
+          )
+        ),
+        Effect.flatMap((outcome) => {
+          if (outcome === "again") return this.loop(executionId, state)
+          if (outcome === "retry") {
+            return Effect.andThen(sleepLive(this.engine.settings.storeRetryMs), this.loop(executionId, state))
+          }
+          return Effect.flatMap(this.finished(executionId, state), (done) =>
+            done ? Effect.void : this.loop(executionId, state)
+          )
+        })
+      )
+    })
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Starting executions: a start is checked before anything is written (registered workflow, payload fits its
+ * schema), then created (or joined) under its stable id in one store call that may also claim it for a run
+ * here; `execute` waits for the result, whichever worker runs it.
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
+import { WorkflowError } from "../WorkflowError.js"
+import * as Metrics from "../WorkflowMetrics.js"
+import { type ExecutionRecord, type ParentLink, terminal } from "../WorkflowStore.js"
+import * as Codec from "./codec.js"
+import type { Engine, WorkflowDef } from "./engine.js"
+import { stableId } from "./hash.js"
+import * as Signals from "./signals.js"
+
+interface Admitted {
+  readonly executionId: string
+  readonly encoded: unknown
+}
+
+/** Validates a start: the workflow can run (or be submitted) and the payload fits its schema. Writes nothing. */
+const admit = (engine: Engine, def: WorkflowDef, payload: unknown): WorkflowError | Admitted => {
+  if (!engine.registry.has(def.name) && !engine.settings.acceptUnregistered) {
+    return new WorkflowError({
+      reason: "NotRegistered",
+      workflow: def.name,
+      message: `Workflow "${def.name}" is not registered with this engine: provide its layer (${def.name}.toLayer(...))`
+    })
+  }
+  const encoded = def.codec.encodePayload(payload)
+  if (Result.isFailure(encoded)) return Codec.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
+  return { executionId: stableId(def.name, def.idempotencyKey(payload)), encoded: encoded.success }
+}
+
+const create = (
+  engine: Engine,
+  def: WorkflowDef,
+  admitted: Admitted,
+  parent: ParentLink | undefined,
+  awaiting: boolean
+): Effect.Effect<{ readonly executionId: string; readonly record: ExecutionRecord }, WorkflowError> => {
+  const { scheduler } = engine
+  let unreserve: Effect.Effect<void> = Effect.void
+  return Effect.gen(function* () {
+    const { executionId } = admitted
+    const at = yield* Clock.currentTimeMillis
+    // A workflow this engine only submits runs on the workers that registered it: claiming it here would
+    // only hold it from them until the claim is released (without a wake-up) or expires. One it runs
+    // itself needs no announcement: the others would only race it for the claim.
+    const runsHere = engine.registry.has(def.name)
+    // An engine with no room leaves a new execution unclaimed, for whichever worker has room first. A
+    // create that may claim holds a place until it is scheduled, so concurrent ones cannot overfill.
+    const here = runsHere && !scheduler.running.has(executionId)
+    const full = here && !scheduler.hasRoom()
+    const claimFor = here && !full ? engine.owner : undefined
+    if (claimFor !== undefined) unreserve = scheduler.reserve()
+    const { created, record, fence } = yield* engine.store.create({
+      executionId,
+      workflow: def.name,
+      payload: admitted.encoded,
+      parent,
+      at,
+      announce: !runsHere || full,
+      claimFor,
+      awaited: awaiting
+    })
+    if (created) engine.telemetry.metric(Metrics.executionsStarted, 1)
+    if (created && fence !== undefined) {
+      yield* scheduler.schedule(executionId, {
+        fence,
+        journal: { execution: record, attempts: [], deferreds: [], clocks: [] }
+      })
+    } else if (runsHere && (created || (record.status === "running" && !scheduler.running.has(executionId)))) {
+      // It existed: the place held for it is free again, for this very run.
+      yield* unreserve
+      yield* scheduler.schedule(executionId)
+    }
+    if (!created && parent !== undefined && terminal.has(record.status)) {
+      yield* Signals.completeDeferred(engine, parent.executionId, parent.deferred, record.result, def.name)
+    }
+    return { executionId, record }
+  }).pipe(Effect.ensuring(Effect.suspend(() => unreserve)))
+}
+
+/** Starts (or joins) the execution of `def` for `payload`, linked to `parent` when given; does not wait. */
+export const start = (
+  engine: Engine,
+  def: WorkflowDef,
+  payload: unknown,
+  parent?: ParentLink
+): Effect.Effect<{ readonly executionId: string; readonly record: ExecutionRecord }, WorkflowError> =>
+  Effect.suspend(() => {
+    if (engine.closed) return Effect.interrupt
+    const admitted = admit(engine, def, payload)
+    return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(engine, def, admitted, parent, false)
+  })
+
+/** Starts (or joins) the execution for `payload` and waits for its decoded result. */
+export const execute = (engine: Engine, def: WorkflowDef, payload: unknown): Effect.Effect<unknown, unknown> =>
+  Effect.suspend(() => {
+    if (engine.closed) return Effect.interrupt
+    const admitted = admit(engine, def, payload)
+    if (admitted instanceof WorkflowError) return Effect.fail(admitted)
+    const { executionId } = admitted
+    // The waiter exists before the execution does, so no completion can slip between the two.
+    const waiter = engine.results.join(executionId)
+    return create(engine, def, admitted, undefined, true).pipe(
+      Effect.flatMap(({ record }) => {
+        if (terminal.has(record.status)) engine.results.notify(executionId, record.result)
+        return Effect.flatMap(Deferred.await(waiter.done), (encoded) =>
+          Effect.flatten(decodeResult(def, { ...record, result: encoded }))
+        )
+      }),
+      Effect.ensuring(Effect.sync(() => engine.results.leave(executionId, waiter)))
+    )
+  })
+
+/** The stored result of an execution as an Exit of its workflow's types; a result that no longer decodes is an error. */
+export const decodeResult = (
+  def: WorkflowDef,
+  record: ExecutionRecord
+): Effect.Effect<Exit.Exit<unknown, unknown>, WorkflowError> => {
+  const decoded = def.codec.decodeExit(record.result)
+  return Result.isSuccess(decoded)
+    ? Effect.succeed(decoded.success)
+    : Effect.fail(
+        Codec.invalid("InvalidResult", "The stored result", decoded.failure, {
+          workflow: def.name,
+          executionId: record.executionId
+        })
+      )
+}
