@@ -829,6 +829,51 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         })
       ))
 
+    it.effect("closes a body's scope once, with the execution's Exit, when the execution ends: not when it suspends", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Scoped.execute({ id: "sc1", mode: "wait" }, { discard: true })
+          yield* suspended(Scoped, id)
+          assert.strictEqual(counter.get("sc1:release"), 0)
+          assert.deepStrictEqual(endsOf("sc1"), [])
+          const token: DurableDeferred.Token = yield* DurableDeferred.tokenFor(Approval, { workflow: Scoped.name, executionId: id })
+          yield* DurableDeferred.succeed(Approval, { token, value: { by: "ops" } })
+          assert.strictEqual(yield* Scoped.execute({ id: "sc1", mode: "wait" }), "scoped by ops")
+          // Each run replays the body, so the acquisition ran twice; the release once, at the end.
+          assert.strictEqual(counter.get("sc1:acquire"), 2)
+          assert.strictEqual(counter.get("sc1:release"), 1)
+          assert.deepStrictEqual(endsOf("sc1"), ["success"])
+        })
+      ))
+
+    it.effect("closes the scope of a failed execution with its failure and of an interrupted one with the interrupt", () =>
+      run(
+        Effect.gen(function* () {
+          assert.strictEqual(yield* Effect.flip(Scoped.execute({ id: "sc2", mode: "fail" })), "boom")
+          assert.strictEqual(counter.get("sc2:release"), 1)
+          assert.deepStrictEqual(endsOf("sc2"), ["failure"])
+          const id = yield* Scoped.execute({ id: "sc3", mode: "wait" }, { discard: true })
+          yield* suspended(Scoped, id)
+          yield* Scoped.interrupt(id)
+          yield* waitUntil(hasStatus(id, "interrupted"), "sc3 interrupted")
+          assert.strictEqual(counter.get("sc3:release"), 1)
+          assert.deepStrictEqual(endsOf("sc3"), ["interrupted"])
+        })
+      ))
+
+    it.effect("leaves a running execution's scope open when the engine's Layer closes: nothing is released at shutdown", () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(Layer.provideMerge(Fixtures, makeEngine()), scope)
+        const id = yield* Effect.provideContext(Scoped.execute({ id: "sc4", mode: "hang" }, { discard: true }), context)
+        yield* waitUntil(Effect.sync(() => counter.get("sc4:hang") === 1), "sc4 running its activity")
+        yield* Scope.close(scope, Exit.void)
+        assert.strictEqual(counter.get("sc4:acquire"), 1)
+        assert.strictEqual(counter.get("sc4:release"), 0)
+        assert.deepStrictEqual(endsOf("sc4"), [])
+        assert.isString(id)
+      }))
+
     it.effect("lists executions by workflow and status, and shows one in detail", () =>
       run(
         Effect.gen(function* () {
@@ -1276,7 +1321,38 @@ const LedgerLive = Ledger.toLayer(({ id }) =>
 const Tick = Workflow.make({ name: "Tick", payload: Schema.Void, success: Schema.String, idempotencyKey: () => "tick" })
 const TickLive = Tick.toLayer(() => Effect.map(DurableDeferred.await(Approval), ({ by }) => `tick by ${by}`))
 
+/** What the finalizers of each `Scoped` execution saw, in order. */
+const ends = new Map<string, Array<string>>()
+const endsOf = (id: string): Array<string> => ends.get(id) ?? []
+
+const Scoped = Workflow.make({
+  name: "Scoped",
+  payload: { id: Schema.String, mode: Schema.String },
+  success: Schema.String,
+  error: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const ScopedLive = Scoped.toLayer(({ id, mode }) =>
+  Effect.gen(function* () {
+    yield* Effect.acquireRelease(counter.bump(`${id}:acquire`), () => counter.bump(`${id}:release`))
+    yield* Workflow.addFinalizer((exit) =>
+      Effect.sync(() => {
+        const seen = Exit.isSuccess(exit) ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure"
+        ends.set(id, [...endsOf(id), seen])
+      })
+    )
+    if (mode === "fail") return yield* Effect.fail("boom")
+    if (mode === "hang") {
+      yield* Activity.make({ name: "hang", execute: Effect.andThen(counter.bump(`${id}:hang`), Effect.never) })
+    }
+    const { by } = yield* DurableDeferred.await(Approval)
+    return `scoped by ${by}`
+  })
+)
+
 const Fixtures = Layer.mergeAll(
+  ScopedLive,
   TickLive,
   LedgerLive,
   MentorLive,

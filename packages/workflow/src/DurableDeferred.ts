@@ -3,6 +3,7 @@
  * Completion is stored first-wins, whether or not anyone awaits yet; an awaiting execution
  * suspends and holds no fiber until it arrives.
  */
+import type * as Brand from "effect/Brand"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -65,17 +66,29 @@ export const await_: {
 
 export { await_ as await }
 
+/** A signed deferred token, as `token` and `tokenFor` make it: a string that names (workflow, execution, deferred). */
+export type Token = Brand.Branded<string, "@weft/workflow/DurableDeferred/Token">
+
+/** The schema of a token on a wire: a string, branded on decode; `readToken` (or `done`) checks its signature. */
+export const Token: Schema.brand<Schema.String, "@weft/workflow/DurableDeferred/Token"> = Schema.String.pipe(
+  Schema.brand("@weft/workflow/DurableDeferred/Token")
+)
+
 /** The signed token that completes this deferred of the running execution, from anywhere. */
-export const token = (self: Any): Effect.Effect<string, never, WorkflowInstance> =>
-  Effect.map(WorkflowInstance, (instance) => Signals.sign(instance.engine, instance.def.name, instance.executionId, self.name))
+export const token = (self: Any): Effect.Effect<Token, never, WorkflowInstance> =>
+  Effect.map(
+    WorkflowInstance,
+    (instance) => Signals.sign(instance.engine, instance.def.name, instance.executionId, self.name) as Token
+  )
 
 /** The token of this deferred for a given execution, minted outside the workflow (an API server, a test). */
 export const tokenFor = (
   self: Any,
   execution: { readonly workflow: string; readonly executionId: string }
-): Effect.Effect<string, never, WorkflowEngine> =>
-  Effect.map(WorkflowEngine, (service) =>
-    Signals.sign(Engine.of(service), execution.workflow, execution.executionId, self.name)
+): Effect.Effect<Token, never, WorkflowEngine> =>
+  Effect.map(
+    WorkflowEngine,
+    (service) => Signals.sign(Engine.of(service), execution.workflow, execution.executionId, self.name) as Token
   )
 
 /** What a deferred token names: the workflow, the execution and the deferred. */

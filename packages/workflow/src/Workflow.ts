@@ -3,6 +3,7 @@
  * crash, deploy or long wait it re-runs from the top and fast-forwards through stored results.
  */
 import type * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -12,6 +13,7 @@ import * as Option from "effect/Option"
 import * as Result_ from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
+import * as Scope from "effect/Scope"
 import * as Children from "./internal/children.js"
 import * as Codec from "./internal/codec.js"
 import * as Compensation from "./internal/compensation.js"
@@ -79,10 +81,13 @@ export interface Workflow<Name extends string, Payload extends AnySchema, Succes
   readonly interrupt: (executionId: string) => Effect.Effect<void, WorkflowError, WorkflowEngine>
   /** Schedules a suspended execution again, or re-runs one that failed by a defect. */
   readonly resume: (executionId: string) => Effect.Effect<void, WorkflowError, WorkflowEngine>
-  /** Registers the body with the engine in context. */
+  /**
+   * Registers the body with the engine in context. The body may use `Scope` (`Effect.addFinalizer`,
+   * `Effect.acquireRelease`): it is the execution's, closed when the execution ends (see `Workflow.scope`).
+   */
   readonly toLayer: <R>(
     handler: (payload: Payload["Type"], executionId: string) => Effect.Effect<Success["Type"], Error["Type"], R>
-  ) => Layer.Layer<never, never, WorkflowEngine | Exclude<R, WorkflowInstance>>
+  ) => Layer.Layer<never, never, WorkflowEngine | Exclude<R, WorkflowInstance | Scope.Scope>>
 }
 
 /** Any workflow. */
@@ -160,7 +165,10 @@ export const make = <
     toLayer: (handler) =>
       Layer.effectDiscard(
         Effect.flatMap(WorkflowEngine, (service) =>
-          Effect.flatMap(Effect.context<never>(), (context) => Engine.of(service).register({ def, handler, context }))
+          Effect.flatMap(Effect.context<never>(), (context) =>
+            // Services only: the Layer's own scope is not the body's (each execution gets its own).
+            Engine.of(service).register({ def, handler, context: Context.omit(Scope.Scope)(context) })
+          )
         )
       ) as any
   }
@@ -188,6 +196,31 @@ export const withCompensation: {
       Effect.tap(effect, (value) => Effect.sync(() => Compensation.add(instance, (cause) => compensate(value, cause))))
     )
 )
+
+/**
+ * The running execution's scope. It closes once, with the execution's Exit, when the execution ends (succeeds,
+ * fails or is interrupted), after its compensations and before its end is stored; never when it suspends or
+ * when a worker's Layer closes. Every run replays the body from the top, so what the body acquires is acquired
+ * again on each run and released once, at the end: keep work with effects in activities.
+ */
+export const scope: Effect.Effect<Scope.Scope, never, WorkflowInstance> = Effect.map(
+  WorkflowInstance,
+  (instance) => instance.scope
+)
+
+/**
+ * Runs `finalizer` with the execution's Exit when the execution ends: a terminal-state hook (notify, clean up).
+ * At least once: a crash after it ran and before the end was stored runs it again.
+ *
+ * @example
+ * yield* Workflow.addFinalizer((exit) => Effect.log(`order ended: ${exit._tag}`))
+ */
+export const addFinalizer = <R>(
+  finalizer: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void, never, R>
+): Effect.Effect<void, never, WorkflowInstance | R> =>
+  Effect.flatMap(WorkflowInstance, (instance) =>
+    Effect.provideService(Effect.addFinalizer(finalizer), Scope.Scope, instance.scope)
+  )
 
 /** The id of the execution whose body is running. */
 export const currentExecutionId: Effect.Effect<string, never, WorkflowInstance> = Effect.map(

@@ -9,7 +9,7 @@ import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { WorkflowError } from "../WorkflowError.js"
 import type { DeferredRecord, EncodedExit, Journal } from "../WorkflowStore.js"
 import * as Codec from "./codec.js"
@@ -40,8 +40,11 @@ export class Run {
   compensating = false
   /** The store write that failed, if one did: the run stops and records nothing more. */
   abort: WorkflowError | undefined
-  /** The execution's scope: closed with its Exit when it ends, never when a run suspends or a worker stops. */
-  scope: Scope.Closeable | undefined
+  /**
+   * The execution's scope, as the body sees it: closed with the execution's Exit when it ends, never when a run
+   * suspends or a worker stops. Every run replays the body, so the run that ends it holds every finalizer.
+   */
+  readonly scope: Scope.Closeable = Scope.makeUnsafe()
 
   constructor(
     readonly engine: Engine,

@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import * as Scope from "effect/Scope"
 import type { WorkflowError } from "../WorkflowError.js"
 import * as Metrics from "../WorkflowMetrics.js"
 import { hasDefect, isInterruptedOnly, ownExit } from "./causes.js"
@@ -57,8 +58,12 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
       ? Effect.die(Codec.invalid("InvalidPayload", "The stored payload", payload.failure, { workflow: def.name, executionId }))
       : registration.handler(payload.success, executionId)
     telemetry.metric(Metrics.runs, 1)
+    // The registration holds the services the body needs, never a scope: the body's scope is the execution's.
     const inRun = <A, E>(effect: Effect.Effect<A, E, any>) =>
-      Effect.provideService(Effect.provideContext(effect, registration.context), WorkflowInstance, run) as Effect.Effect<A, E>
+      Effect.provideContext(effect, registration.context).pipe(
+        Effect.provideService(Scope.Scope, run.scope),
+        Effect.provideService(WorkflowInstance, run)
+      ) as Effect.Effect<A, E>
     const provided = Telemetry.runSpan(telemetry, inRun(body), def.name, executionId, fence)
     state.run = run
     // A child of this run's fiber, so it is interrupted with it (the engine's scope closing).
@@ -108,6 +113,10 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
         detail: `${run.compensations.length} compensation(s)`
       })
     }
+    // Before the end is stored, so a crash in between runs them again on the next run (at least once).
+    yield* Scope.close(run.scope, exit).pipe(
+      Effect.catchCause((cause) => Effect.logError(`Weft: a finalizer of execution ${executionId} failed`, cause))
+    )
     const status = Exit.isSuccess(exit) ? "succeeded" : interruptedOnly ? "interrupted" : "failed"
     const result = run.encode(def.codec, exit, `the result of workflow "${def.name}"`)
     if (hooked) yield* hook("before-complete", executionId)
