@@ -140,7 +140,7 @@ export const done = <S extends AnySchema, E extends AnySchema>(
     }
     yield* engine.get(claims.executionId, claims.workflow)
     yield* Signals.completeDeferred(engine, claims.executionId, self.name, encoded.success, claims.workflow)
-  })
+  }).pipe(Effect.withSpan("DurableDeferred.done", { attributes: { "weft.deferred": self.name } }))
 
 /** Completes the deferred named by `token` with a value. */
 export const succeed = <S extends AnySchema, E extends AnySchema>(
