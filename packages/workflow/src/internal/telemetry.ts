@@ -38,6 +38,15 @@ export const make = (tracing: boolean | undefined): Effect.Effect<Telemetry> =>
     }
   })
 
+/** `effect` in a span named `name`, when tracing; as it is otherwise (a span costs more than a step). */
+const span = <A, E, R>(
+  telemetry: Telemetry,
+  effect: Effect.Effect<A, E, R>,
+  name: string,
+  attributes: Record<string, unknown>
+): Effect.Effect<A, E, R> =>
+  telemetry.tracing ? Effect.withSpan(effect, name, { attributes, captureStackTrace: false }) : effect
+
 /** A span around one run of an execution, when tracing. */
 export const runSpan = <A, E, R>(
   telemetry: Telemetry,
@@ -46,12 +55,11 @@ export const runSpan = <A, E, R>(
   executionId: string,
   fence: number
 ): Effect.Effect<A, E, R> =>
-  telemetry.tracing
-    ? Effect.withSpan(effect, `weft.workflow ${workflow}`, {
-        attributes: { "weft.workflow": workflow, "weft.execution_id": executionId, "weft.fence": fence },
-        captureStackTrace: false
-      })
-    : effect
+  span(telemetry, effect, `weft.workflow ${workflow}`, {
+    "weft.workflow": workflow,
+    "weft.execution_id": executionId,
+    "weft.fence": fence
+  })
 
 /** A span around one attempt of an activity body, when tracing. */
 export const attemptSpan = <A, E, R>(
@@ -61,9 +69,8 @@ export const attemptSpan = <A, E, R>(
   activity: string,
   attempt: number
 ): Effect.Effect<A, E, R> =>
-  telemetry.tracing
-    ? Effect.withSpan(effect, `weft.activity ${activity}`, {
-        attributes: { "weft.execution_id": executionId, "weft.activity": activity, "weft.attempt": attempt },
-        captureStackTrace: false
-      })
-    : effect
+  span(telemetry, effect, `weft.activity ${activity}`, {
+    "weft.execution_id": executionId,
+    "weft.activity": activity,
+    "weft.attempt": attempt
+  })
