@@ -355,6 +355,16 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         }).pipe(Effect.provide(ResizeWorker))
       ))
 
+    it.effect("gives a queue handler its item's scope: what it acquires is released once the item is answered", () =>
+      run(
+        Effect.gen(function* () {
+          const before = queueStats.released
+          assert.strictEqual(yield* Resize.execute({ id: "qs1", size: 7 }), "thumb-7")
+          yield* waitUntil(Effect.sync(() => queueStats.released === before + 1), "the handler's resource released")
+          assert.strictEqual(queueStats.acquired, queueStats.released)
+        }).pipe(Effect.provide(ResizeWorker))
+      ))
+
     it.effect("surfaces a failing queue handler's typed error in the workflow", () =>
       run(
         Effect.gen(function* () {
@@ -874,6 +884,26 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         assert.isString(id)
       }))
 
+    it.effect("does not let a finalizer that never ends hold up the engine's shutdown", () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(Layer.provideMerge(Fixtures, makeEngine()), scope)
+        yield* Effect.provideContext(Scoped.execute({ id: "sc5", mode: "stuck" }, { discard: true }), context)
+        yield* waitUntil(Effect.sync(() => counter.get("sc5:stuck") === 1), "sc5's finalizer running")
+        yield* Scope.close(scope, Exit.void)
+        assert.strictEqual(counter.get("sc5:stuck"), 1)
+      }))
+
+    it.effect("starts a woken execution's activities at attempt 1, whatever the attempt of the step that woke it", () =>
+      run(
+        Effect.gen(function* () {
+          const id = yield* Attempted.execute({ id: "at1" }, { discard: true })
+          yield* suspended(Attempted, id)
+          yield* Nudger.execute({ id: "at1" })
+          assert.strictEqual(yield* Attempted.execute({ id: "at1" }), 1)
+        })
+      ))
+
     it.effect("lists executions by workflow and status, and shows one in detail", () =>
       run(
         Effect.gen(function* () {
@@ -911,10 +941,18 @@ const gates = new Map<string, Deferred.Deferred<void>>()
 const versions = new Map<string, number>()
 const compensated = new Map<string, Array<string>>()
 const keys: Array<string> = []
-const queueStats: { active: number; max: number; gate: Deferred.Deferred<void> | undefined } = {
+const queueStats: {
+  active: number
+  max: number
+  gate: Deferred.Deferred<void> | undefined
+  acquired: number
+  released: number
+} = {
   active: 0,
   max: 0,
-  gate: undefined
+  gate: undefined,
+  acquired: 0,
+  released: 0
 }
 const engineRef: { layer: Layer.Layer<WorkflowEngine.WorkflowEngine> | undefined } = { layer: undefined }
 
@@ -1068,6 +1106,10 @@ const ResizeWorker = DurableQueue.worker(
   Thumbnails,
   ({ size }) =>
     Effect.gen(function* () {
+      yield* Effect.acquireRelease(
+        Effect.sync(() => queueStats.acquired++),
+        () => Effect.sync(() => queueStats.released++)
+      )
       queueStats.active++
       queueStats.max = Math.max(queueStats.max, queueStats.active)
       if (queueStats.gate !== undefined) yield* Deferred.await(queueStats.gate)
@@ -1342,17 +1384,56 @@ const ScopedLive = Scoped.toLayer(({ id, mode }) =>
         ends.set(id, [...endsOf(id), seen])
       })
     )
+    if (mode === "stuck") yield* Workflow.addFinalizer(() => Effect.andThen(counter.bump(`${id}:stuck`), Effect.never))
     if (mode === "fail") return yield* Effect.fail("boom")
     if (mode === "hang") {
       yield* Activity.make({ name: "hang", execute: Effect.andThen(counter.bump(`${id}:hang`), Effect.never) })
     }
+    if (mode === "stuck") return "stuck"
     const { by } = yield* DurableDeferred.await(Approval)
     return `scoped by ${by}`
   })
 )
 
+/** Waits for an approval, then reports its first activity's attempt number. */
+const Attempted = Workflow.make({
+  name: "Attempted",
+  payload: { id: Schema.String },
+  success: Schema.Number,
+  idempotencyKey: ({ id }) => id
+})
+
+const AttemptedLive = Attempted.toLayer(() =>
+  Effect.andThen(
+    DurableDeferred.await(Approval),
+    Activity.make({ name: "first", success: Schema.Number, execute: Effect.gen(function* () {
+      return yield* Activity.CurrentAttempt
+    }) })
+  )
+)
+
+/** Approves `Attempted` from the second attempt of an activity. */
+const Nudger = Workflow.make({ name: "Nudger", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
+
+const NudgerLive = Nudger.toLayer(({ id }) =>
+  Activity.retry(
+    Activity.make({
+      name: "nudge",
+      execute: Effect.gen(function* () {
+        if ((yield* Activity.CurrentAttempt) === 1) return yield* Effect.die("not yet")
+        const executionId = yield* Attempted.executionId({ id })
+        const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Attempted.name, executionId })
+        yield* DurableDeferred.succeed(Approval, { token, value: { by: "nudger" } })
+      }).pipe(Effect.orDie)
+    }),
+    { times: 1, schedule: Schedule.recurs(1) }
+  )
+)
+
 const Fixtures = Layer.mergeAll(
   ScopedLive,
+  AttemptedLive,
+  NudgerLive,
   TickLive,
   LedgerLive,
   MentorLive,

@@ -5,6 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Codec from "./internal/codec.js"
 import * as Engine from "./internal/engine.js"
 import * as Queues from "./internal/queues.js"
@@ -71,17 +72,18 @@ export const process = <P extends AnySchema, S extends AnySchema, E extends AnyS
 
 /**
  * Runs `handler` for the queue's items, up to `concurrency` at once, as long as the layer lives.
- * An item whose handler is interrupted (shutdown) stays queued and is taken again after its lease.
+ * An item whose handler is interrupted (shutdown) stays queued and is taken again after its lease. A handler
+ * may use `Scope`: it is the item's, closed when the handler ends.
  */
 export const worker = <P extends AnySchema, S extends AnySchema, E extends AnySchema, R>(
   self: DurableQueue<P, S, E>,
   handler: (payload: P["Type"]) => Effect.Effect<S["Type"], E["Type"], R>,
   options: { readonly concurrency?: number | undefined } = {}
-): Layer.Layer<never, never, WorkflowEngine | R> =>
+): Layer.Layer<never, never, WorkflowEngine | Exclude<R, Scope.Scope>> =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const engine = Engine.of(yield* WorkflowEngine)
-      const context = yield* Effect.context<R>()
+      const context = yield* Effect.context<Exclude<R, Scope.Scope>>()
       yield* Queues.worker(engine, self, handler, context, options.concurrency ?? 1)
     })
   )

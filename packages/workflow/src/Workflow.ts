@@ -201,7 +201,9 @@ export const withCompensation: {
  * The running execution's scope. It closes once, with the execution's Exit, when the execution ends (succeeds,
  * fails or is interrupted), after its compensations and before its end is stored; never when it suspends or
  * when a worker's Layer closes. Every run replays the body from the top, so what the body acquires is acquired
- * again on each run and released once, at the end: keep work with effects in activities.
+ * again on each run and released once, at the end, and a fiber forked into it (`Effect.forkScoped`) lives until
+ * the execution ends in this process: keep work with effects in activities. An execution that failed by a
+ * defect and is resumed ends again: its finalizers run at each end.
  */
 export const scope: Effect.Effect<Scope.Scope, never, WorkflowInstance> = Effect.map(
   WorkflowInstance,

@@ -5,13 +5,13 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import type { QueueItem } from "../WorkflowStore.js"
 import * as Activities from "./activities.js"
@@ -77,11 +77,13 @@ export const worker = <R>(
   engine: Engine,
   queue: QueueDef,
   handler: (payload: unknown) => Effect.Effect<unknown, unknown, R>,
-  context: Context.Context<R>,
+  context: Context.Context<Exclude<R, Scope.Scope>>,
   concurrency: number
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function* () {
     const { store, settings } = engine
+    // Services only: a handler's scope is its item's (`Effect.scoped` below), not the worker Layer's.
+    const handlerContext = Context.omit(Scope.Scope)(context) as Context.Context<Exclude<R, Scope.Scope>>
     const scope = yield* Effect.scope
     const signal = yield* Signals.queueSignal(engine, queue.name)
     const semaphore = yield* Semaphore.make(concurrency)
@@ -105,7 +107,9 @@ export const worker = <R>(
         const payload = queue.codec.decodePayload(item.payload)
         const exit: Exit.Exit<unknown, unknown> = Result.isFailure(payload)
           ? Exit.die(Codec.invalid("InvalidPayload", `The item for queue "${queue.name}"`, payload.failure, {}))
-          : yield* Effect.exit(Effect.provideContext(handler(payload.success), context))
+          : yield* Effect.exit(
+              Effect.provideContext(handler(payload.success), handlerContext) as Effect.Effect<unknown, unknown, Scope.Scope>
+            )
         if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return
         let encoded = queue.codec.encodeExit(exit)
         if (Result.isFailure(encoded)) {

@@ -12,11 +12,13 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import type { WorkflowError } from "../WorkflowError.js"
+import { CurrentAttempt } from "./activities.js"
 import * as Metrics from "../WorkflowMetrics.js"
 import { hasDefect, isInterruptedOnly, ownExit } from "./causes.js"
 import * as Children from "./children.js"
 import * as Codec from "./codec.js"
 import * as Compensation from "./compensation.js"
+import { CurrentRace } from "./deferreds.js"
 import type { Engine } from "./engine.js"
 import { isDivergence, skippedStep } from "./replay.js"
 import * as Results from "./results.js"
@@ -59,10 +61,14 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
       : registration.handler(payload.success, executionId)
     telemetry.metric(Metrics.runs, 1)
     // The registration holds the services the body needs, never a scope: the body's scope is the execution's.
+    // The run loop was forked from whoever woke it (an activity of another execution, say): what that caller
+    // set for its own step (its attempt number, a race it runs) is reset here.
     const inRun = <A, E>(effect: Effect.Effect<A, E, any>) =>
       Effect.provideContext(effect, registration.context).pipe(
         Effect.provideService(Scope.Scope, run.scope),
-        Effect.provideService(WorkflowInstance, run)
+        Effect.provideService(WorkflowInstance, run),
+        Effect.provideService(CurrentAttempt, 1),
+        Effect.provideService(CurrentRace, undefined)
       ) as Effect.Effect<A, E>
     const provided = Telemetry.runSpan(telemetry, inRun(body), def.name, executionId, fence)
     state.run = run
@@ -70,9 +76,9 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     const fiber = yield* Effect.forkChild(provided)
     run.suspension.fiber = fiber
     let exit = ownExit(yield* Fiber.await(fiber))
-    state.run = undefined
 
     if (run.abort !== undefined) {
+      state.run = undefined
       yield* Effect.ignore(store.release(executionId, fence))
       if (run.abort.reason === "LeaseLost" && engine.results.has(executionId)) {
         yield* Results.watchElsewhere(engine, record, yield* Clock.currentTimeMillis)
@@ -82,6 +88,7 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     }
     const interruptedOnly = Exit.isFailure(exit) && isInterruptedOnly(exit.cause)
     if (interruptedOnly && run.suspension.suspended && !run.interrupting) {
+      state.run = undefined
       if (hooked) yield* hook("before-suspend", executionId)
       const at = yield* Clock.currentTimeMillis
       const wakeAt = run.suspension.wakeAt
@@ -113,14 +120,20 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
         detail: `${run.compensations.length} compensation(s)`
       })
     }
-    // Before the end is stored, so a crash in between runs them again on the next run (at least once).
-    yield* Scope.close(run.scope, exit).pipe(
-      Effect.catchCause((cause) => Effect.logError(`Weft: a finalizer of execution ${executionId} failed`, cause))
+    // Before the end is stored, so a crash in between runs them again on the next run (at least once). Closing
+    // is uninterruptible: waited for from here, so a finalizer that never ends cannot hold up a shutdown.
+    const closing = yield* Effect.forkDetach(
+      Effect.catchCause(Scope.close(run.scope, exit), (cause) =>
+        Effect.logError(`Weft: a finalizer of execution ${executionId} failed`, cause)
+      )
     )
+    yield* Fiber.await(closing)
     const status = Exit.isSuccess(exit) ? "succeeded" : interruptedOnly ? "interrupted" : "failed"
     const result = run.encode(def.codec, exit, `the result of workflow "${def.name}"`)
     if (hooked) yield* hook("before-complete", executionId)
     yield* store.complete(executionId, fence, { status, result, at: yield* Clock.currentTimeMillis })
+    // Live until its end is stored: the heartbeat keeps renewing the claim through compensations and finalizers.
+    state.run = undefined
     telemetry.metric(Metrics.completedBy[status], 1)
     if (hooked) yield* hook("after-complete", executionId)
     engine.results.notify(executionId, result)
@@ -130,4 +143,7 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
       )
     }
     return "done"
-  })
+  }).pipe(
+    // A run that failed (a store write, say) is live no more while the loop waits to run it again.
+    Effect.ensuring(Effect.sync(() => (state.run = undefined)))
+  )
