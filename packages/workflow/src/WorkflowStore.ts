@@ -1,7 +1,7 @@
 /**
  * The journal contract: what a store persists and how it claims work. The runtime owns every
  * durable rule; a store only stores. Memory and SQL stores implement this, and prove it by
- * passing the conformance suite in `test/`.
+ * passing the conformance suite, `@weft/workflow/test/StoreConformance` (docs/store-contract.md, method by method).
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
