@@ -6,6 +6,18 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 
+/**
+ * A write with its statement parameters, computed by its caller: a value that cannot be serialized fails
+ * that caller alone, not the batch it would have joined.
+ */
+export type WithParams<A> = A & { readonly params: ReadonlyArray<unknown> }
+
+/** `item` with the parameters `params` computes for it. */
+export const withParams = <A>(item: A, params: (item: A) => ReadonlyArray<unknown>): WithParams<A> => ({
+  ...item,
+  params: params(item)
+})
+
 /** How one kind of write goes out. */
 export interface Options<I, O, E> {
   /** The write of one item, when none is in flight. */

@@ -1,0 +1,249 @@
+/**
+ * An execution's life outside its run: created (or joined), read, woken, asked to stop, reopened, and
+ * signalled (a deferred completed from outside). Each change logs its event and, on PostgreSQL, announces itself.
+ */
+import * as Arr from "effect/Array"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Statement from "effect/sql/Statement"
+import { WorkflowError, type WorkflowStore } from "@weft/workflow"
+import type * as PgDriver from "../PgDriver.js"
+import * as Column from "./columns.js"
+import type { Database } from "./database.js"
+import * as GroupCommit from "./groupCommit.js"
+import * as Pg from "./pgStatements.js"
+import * as Rows from "./rows.js"
+
+/** The executions' part of the store. */
+export type Executions = Pick<
+  WorkflowStore.Service,
+  "create" | "get" | "ended" | "liveChildren" | "wake" | "requestInterrupt" | "reopen" | "completeDeferred"
+>
+
+/** Ids per `ended` statement: well under SQLite's limit on bound parameters. */
+const ENDED_CHUNK = 500
+
+const noExecution = (executionId: string, name: string) =>
+  new WorkflowError.WorkflowError({
+    reason: "ExecutionNotFound",
+    executionId,
+    message: `No execution ${executionId} to complete deferred "${name}" of`
+  })
+
+/** The executions' statements over `db`. */
+export const make = (db: Database): Executions => {
+  const { event, inTransaction, isPg, leaseMs, outsideTransaction, pg, pgOutside, rows, sql, terminal } = db
+
+  /** The parameters of `create`; the first eight are those of `createClaimed`. */
+  const createParams = (execution: WorkflowStore.NewExecution) => {
+    const claimed = execution.claimFor !== undefined
+    return [
+      execution.executionId,
+      execution.workflow,
+      Column.payloadText(execution.payload),
+      execution.parent?.executionId ?? null,
+      execution.parent?.deferred ?? null,
+      execution.at,
+      execution.claimFor ?? null,
+      claimed ? execution.at + leaseMs : 0,
+      execution.awaited === true && !claimed ? 1 : 0,
+      execution.announce === false ? "" : `wake:${execution.executionId}:${execution.workflow}`
+    ]
+  }
+
+  const createAlone = (execution: WorkflowStore.NewExecution, params?: ReadonlyArray<unknown>) =>
+    Effect.gen(function* () {
+      const inserted = yield* pg(Pg.create, params ?? createParams(execution))
+      if (inserted.length > 0) {
+        const { fence, record } = yield* Rows.created(inserted[0])
+        return { created: true, record, fence: execution.claimFor !== undefined ? fence : undefined }
+      }
+      return yield* joinExisting(execution)
+    })
+
+  /** An execution that exists already: a waiter marks it watched (unless it is over), then reads it. */
+  const joinExisting = (execution: WorkflowStore.NewExecution) =>
+    Effect.gen(function* () {
+      const watched = execution.awaited === true ? yield* pg(Pg.watch, [execution.executionId]) : []
+      const existing = watched.length > 0 ? watched : yield* pg(Pg.get, [execution.executionId])
+      return { created: false, record: yield* Rows.execution(existing[0]) }
+    })
+
+  // Group commit on PostgreSQL: new executions their creator claims, arriving while one is in flight, are
+  // inserted together, as one statement.
+  const batchCreate = GroupCommit.make(db.context, {
+    alone: (e: GroupCommit.WithParams<WorkflowStore.NewExecution>) => createAlone(e, e.params),
+    together: (batch) =>
+      Effect.flatMap(
+        pgOutside(Pg.createClaimed, Pg.joined(Pg.columns(batch, (e) => e.params.slice(0, 8)), 2)),
+        (inserted) =>
+          Effect.map(Rows.all(inserted, Rows.created), (created) => {
+            const byId = new Map(created.map((c) => [c.record.executionId, c]))
+            return batch.map((e) => {
+              const row = byId.get(e.executionId)
+              if (row === undefined) return joinExisting(e)
+              // The same id twice in one batch: the first caller created it, the second joins.
+              byId.delete(e.executionId)
+              return Exit.succeed({ created: true, record: row.record, fence: row.fence })
+            })
+          })
+      )
+  })
+
+  /**
+   * Makes an execution runnable, logs it and announces it: on PostgreSQL the prepared `statement` ($1 id,
+   * $2 at, $3 detail), else `update` and the event in one transaction. False if nothing changed.
+   */
+  const wakeWith = (
+    executionId: string,
+    statement: PgDriver.Prepared,
+    update: Statement.Statement<unknown>,
+    kind: WorkflowStore.EventKind,
+    at: number,
+    detail?: string
+  ) =>
+    isPg
+      ? Effect.map(pg(statement, [executionId, at, detail ?? null]), (woken) => woken.length > 0)
+      : inTransaction(
+          Effect.gen(function* () {
+            const woken = yield* rows(update)
+            if (woken.length === 0) return false
+            yield* event(executionId, kind, at, detail)
+            return true
+          })
+        )
+
+  /** `completeDeferred` on PostgreSQL: one statement, then a read of the stored result if it was not applied. */
+  const completeDeferredPg = (executionId: string, deferred: WorkflowStore.DeferredRecord) =>
+    Effect.gen(function* () {
+      const exit = JSON.stringify(deferred.exit)
+      const [result] = yield* pg(Pg.completeDeferred, [executionId, deferred.name, exit, deferred.completedAt])
+      const { applied, found } = yield* Rows.signal(result)
+      if (found === 0) return yield* Effect.fail(noExecution(executionId, deferred.name))
+      if (applied > 0) return { applied: true, record: deferred }
+      // Not applied: completed before, or refused as its execution was asked to stop (nothing stored then).
+      const [existing] = yield* pg(Pg.deferred, [executionId, deferred.name])
+      return { applied: false, record: existing === undefined ? deferred : yield* Rows.deferred(executionId, existing) }
+    })
+
+  /** `completeDeferred` on SQLite: one transaction (a lone writer, so no statement needs to wait on another). */
+  const completeDeferredSqlite = (executionId: string, deferred: WorkflowStore.DeferredRecord) =>
+    Effect.gen(function* () {
+      const execution = yield* rows(
+        sql`SELECT interrupt_requested FROM weft_executions WHERE execution_id = ${executionId}`
+      )
+      if (execution.length === 0) return yield* Effect.fail(noExecution(executionId, deferred.name))
+      // An interrupt wins over a signal that lands after it was requested.
+      const inserted = (yield* Rows.interruptRequested(execution[0]))
+        ? []
+        : yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
+            VALUES (${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt})
+            ON CONFLICT DO NOTHING RETURNING name`)
+      const kind = inserted.length === 0 ? "signal-ignored" : "signal-received"
+      yield* event(executionId, kind, deferred.completedAt, deferred.name)
+      if (inserted.length === 0) {
+        const existing = yield* rows(
+          sql`SELECT * FROM weft_deferreds WHERE execution_id = ${executionId} AND name = ${deferred.name}`
+        )
+        const record = existing.length === 0 ? deferred : yield* Rows.deferred(executionId, existing[0])
+        return { applied: false, record }
+      }
+      yield* rows(sql`UPDATE weft_executions
+        SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${deferred.completedAt}
+        WHERE execution_id = ${executionId} AND status NOT IN ${terminal}`)
+      return { applied: true, record: deferred }
+    }).pipe(inTransaction)
+
+  return {
+    create: (execution) =>
+      Effect.gen(function* () {
+        const claimed = execution.claimFor !== undefined
+        if (isPg) {
+          // A new execution its creator runs (no announcement, nobody else to wait) can share a statement.
+          return claimed && execution.announce === false && (yield* outsideTransaction)
+            ? yield* batchCreate(GroupCommit.withParams(execution, createParams))
+            : yield* createAlone(execution)
+        }
+        const insert = sql`INSERT INTO weft_executions
+            (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at,
+             owner, fence, lease_until, watched)
+          VALUES (${execution.executionId}, ${execution.workflow}, ${Column.payloadText(execution.payload)}, 'running',
+            ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
+            ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? execution.at + leaseMs : 0},
+            ${execution.awaited === true && !claimed ? 1 : 0})
+          ON CONFLICT (execution_id) DO NOTHING RETURNING *`
+        const inserted = yield* inTransaction(
+          Effect.tap(rows(insert), (r) =>
+            r.length > 0 ? event(execution.executionId, "started", execution.at) : Effect.void
+          )
+        )
+        if (inserted.length > 0) {
+          const { fence, record } = yield* Rows.created(inserted[0])
+          return { created: true, record, fence: claimed ? fence : undefined }
+        }
+        const existing = yield* rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${execution.executionId}`)
+        return { created: false, record: yield* Rows.execution(existing[0]) }
+      }),
+
+    get: (executionId) =>
+      Effect.flatMap(
+        isPg ? pg(Pg.get, [executionId]) : rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${executionId}`),
+        (r) => (r.length === 0 ? Effect.succeedNone : Effect.map(Rows.execution(r[0]), Option.some))
+      ),
+
+    ended: (executionIds) =>
+      Effect.flatMap(
+        Effect.forEach(Arr.chunksOf(executionIds, ENDED_CHUNK), (ids) =>
+          isPg
+            ? pg(Pg.ended, [ids])
+            : rows(sql`SELECT * FROM weft_executions WHERE execution_id IN ${sql.in(ids)} AND status IN ${terminal}`)
+        ),
+        (chunks) => Rows.all(chunks.flat(), Rows.execution)
+      ),
+
+    liveChildren: (parentExecutionId) =>
+      Effect.flatMap(
+        isPg
+          ? pg(Pg.liveChildren, [parentExecutionId])
+          : rows(sql`SELECT * FROM weft_executions
+              WHERE parent_execution_id = ${parentExecutionId} AND status NOT IN ${terminal}`),
+        (found) => Rows.all(found, Rows.execution)
+      ),
+
+    wake: (executionId, at) =>
+      wakeWith(
+        executionId,
+        Pg.wake,
+        sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${at}
+          WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
+        "resumed",
+        at
+      ),
+
+    requestInterrupt: (executionId, at) =>
+      wakeWith(
+        executionId,
+        Pg.requestInterrupt,
+        sql`UPDATE weft_executions
+          SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, interrupt_requested = 1, updated_at = ${at}
+          WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
+        "interrupt-requested",
+        at
+      ),
+
+    reopen: (executionId, at) =>
+      wakeWith(
+        executionId,
+        Pg.reopen,
+        sql`UPDATE weft_executions SET status = 'running', result = NULL, wake_seq = wake_seq + 1, updated_at = ${at}
+          WHERE execution_id = ${executionId} AND status = 'failed' RETURNING workflow`,
+        "resumed",
+        at,
+        "after defect"
+      ),
+
+    completeDeferred: (executionId, deferred) =>
+      isPg ? completeDeferredPg(executionId, deferred) : completeDeferredSqlite(executionId, deferred)
+  }
+}
