@@ -18,6 +18,8 @@ import { PgDriver, SqliteClient, SqlStore } from "@weft/engine-sql"
 import { WorkflowStore } from "@weft/workflow"
 import { storeConformance } from "@weft/workflow/test/StoreConformance"
 import * as Statements from "../bench/statements.js"
+import pg from "pg"
+import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
 import { freshDatabase } from "./pg.js"
 import { waitUntil } from "./util.js"
 
@@ -286,3 +288,49 @@ describe("SqlStore on PostgreSQL: completion notices", () => {
 
 const getOf = (store: WorkflowStore.Service, id: string) => Effect.map(store.get(id), Option.getOrThrow)
 const detailOf = (store: WorkflowStore.Service, id: string) => Effect.map(store.detail(id), Option.getOrThrow)
+
+describe("SqlStore on PostgreSQL: an interrupt and a signal at the same moment", () => {
+  for (const client of ["PgDriver", "plain PgClient"] as const) {
+    it.effect(`refuses a signal whose statement meets an interrupt request not yet committed (${client})`, () =>
+      Effect.gen(function* () {
+        const url = yield* freshUrl
+        const layer = SqlStore.layer({ leaseMs: 1_000_000 }).pipe(
+          Layer.provide(
+            client === "PgDriver"
+              ? PgDriver.layer({ url, maxConnections: 2 })
+              : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
+          )
+        )
+        yield* Effect.gen(function* () {
+          const store = yield* WorkflowStore.WorkflowStore
+          yield* store.create(newExecution("r1", { announce: false }))
+          // The interrupt request's own statement, in a transaction held open on another connection.
+          const other = new pg.Client({ connectionString: url })
+          yield* Effect.promise(() => other.connect())
+          yield* Effect.addFinalizer(() => Effect.promise(() => other.end()))
+          const query = (text: string, params: Array<unknown> = []) => Effect.promise(() => other.query(text, params))
+          yield* query("BEGIN")
+          yield* query(Pg.requestInterrupt.text, ["r1", T + 5, null])
+          const signal = yield* Effect.forkChild(
+            store.completeDeferred("r1", { name: "approval", exit: { _tag: "Success", value: 1 }, completedAt: T + 6 })
+          )
+          yield* waitUntil(
+            Effect.map(
+              query(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+              ),
+              (result) => result.rows[0].n > 0
+            ),
+            "the signal's statement waits on the execution's row"
+          )
+          yield* query("COMMIT")
+          const { applied } = yield* Fiber.join(signal)
+          assert.isFalse(applied)
+          const detail = yield* detailOf(store, "r1")
+          assert.deepStrictEqual(detail.deferreds, [])
+          assert.deepStrictEqual(detail.events.map((e) => e.kind), ["started", "interrupt-requested", "signal-ignored"])
+          assert.isTrue(detail.execution.interruptRequested)
+        }).pipe(Effect.provide(layer))
+      }))
+  }
+})

@@ -281,11 +281,13 @@ export const deferred = statement(
  * $1 execution, $2 name, $3 exit, $4 completed at: a deferred completed from outside the run (a token, a
  * child's end). Stores it unless it has a result or its execution was asked to stop (an interrupt wins over a
  * late signal), makes a live execution runnable, logs the signal (received or ignored) and announces it, in one
- * statement. `found` 0: no such execution; `applied` 0: it had a result (read it with `deferred`) or was refused.
+ * statement. The row is locked first: a signal that meets an interrupt request not yet committed waits for it
+ * and is then refused (without the lock it read the row as it was and was applied). `found` 0: no such execution; `applied` 0: it had a result (read it with `deferred`) or was refused.
  */
 export const completeDeferred = statement(
   "complete_deferred",
-  `WITH target AS (SELECT execution_id, interrupt_requested FROM weft_executions WHERE execution_id = $1::text),
+  `WITH target AS (
+     SELECT execution_id, interrupt_requested FROM weft_executions WHERE execution_id = $1::text FOR NO KEY UPDATE),
    inserted AS (
      INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
      SELECT execution_id, $2::text, $3::text, $4::bigint FROM target WHERE interrupt_requested = 0
