@@ -119,12 +119,13 @@ const FIVE: Record<Engines, Cost> = {
 /** `Await.execute(…, { discard: true })` up to its suspension: the create, one activity, the suspension. */
 const AWAIT_SUSPEND: Record<Engines, Cost> = {
   memory: cost(3, 0, { create: 1, recordAttempt: 1, suspend: 1 }),
-  // The create (4 statements, 1 commit), the activity (1, 1), and the suspension: an UPDATE weft_executions
-  // that releases the claim, then INSERT weft_events (suspended), two statements and two commits, outside
-  // a transaction.
-  sqlite: cost(7, 4, {
-    BEGIN: 1,
-    COMMIT: 1,
+  // The create (4 statements, 1 commit), the activity (1, 1), and the suspension in one transaction: BEGIN,
+  // an UPDATE weft_executions that releases the claim, INSERT weft_events (suspended), COMMIT (4, 1). Was 7
+  // statements and 4 commits when the UPDATE and the event were two commits outside a transaction: a crash
+  // between them lost the event.
+  sqlite: cost(9, 3, {
+    BEGIN: 2,
+    COMMIT: 2,
     "INSERT weft_executions": 1,
     "INSERT weft_events": 2,
     "INSERT weft_attempts": 1,
@@ -153,13 +154,12 @@ const AWAIT_WAKE: Record<Engines, Cost> = {
     "SELECT weft_attempts+journal": 1,
     "INSERT weft_attempts": 1
   }),
-  // `get` (SELECT weft_executions); `complete_deferred` (stores it, wakes the row, logs and announces, in
-  // one statement: WITH…INSERT); `claim` (WITH…UPDATE that returns the journal); INSERT weft_attempts; and
-  // `complete` (WITH…UPDATE).
+  // `get` (SELECT weft_executions); `complete_deferred` (locks the row, stores it, wakes the row, logs and
+  // announces, in one statement; counted as WITH…UPDATE, the first verb after WITH being its `FOR NO KEY
+  // UPDATE`); `claim` (WITH…UPDATE that returns the journal); INSERT weft_attempts; and `complete` (WITH…UPDATE).
   pgClient: cost(5, 4, {
     "SELECT weft_executions": 1,
-    "WITH…INSERT weft_executions": 1,
-    "WITH…UPDATE weft_executions": 2,
+    "WITH…UPDATE weft_executions": 3,
     "INSERT weft_attempts": 1
   }),
   // The same, and one more claim, which finds the execution ended and writes nothing: the engine hears its
@@ -168,8 +168,7 @@ const AWAIT_WAKE: Record<Engines, Cost> = {
   // notice land while the body runs, it is ignored and the signal costs 5 statements, as with a PgClient.
   pgDriver: cost(6, 4, {
     "SELECT weft_executions": 1,
-    "WITH…INSERT weft_executions": 1,
-    "WITH…UPDATE weft_executions": 3,
+    "WITH…UPDATE weft_executions": 4,
     "INSERT weft_attempts": 1
   })
 }
@@ -182,12 +181,13 @@ const NAP_SUSPEND: Record<Engines, Cost> = {
   // The create, the activity, the timer (`recordClock`), `suspend`; then a pass of the timer loop:
   // `runnable` (nothing due) and `nextWakeAt`.
   memory: cost(6, 0, { create: 1, recordAttempt: 1, recordClock: 1, suspend: 1, runnable: 1, nextWakeAt: 1 }),
-  // The create (4 statements, 1 commit), INSERT weft_attempts, INSERT weft_clocks, the suspension (UPDATE and
-  // INSERT weft_events, 2 commits); the loop's pass: `runnable`'s UPDATE weft_executions (of due timers:
-  // none, no commit) and SELECT weft_executions (ready ones), and `nextWakeAt`'s SELECT weft_executions.
-  sqlite: cost(11, 5, {
-    BEGIN: 1,
-    COMMIT: 1,
+  // The create (4 statements, 1 commit), INSERT weft_attempts, INSERT weft_clocks, the suspension (BEGIN,
+  // UPDATE, INSERT weft_events, COMMIT: one commit; was 11 statements and 5 commits with the UPDATE and the
+  // event committed apart); the loop's pass: `runnable`'s UPDATE weft_executions (of due timers: none, no
+  // commit) and SELECT weft_executions (ready ones), and `nextWakeAt`'s SELECT weft_executions.
+  sqlite: cost(13, 4, {
+    BEGIN: 2,
+    COMMIT: 2,
     "INSERT weft_executions": 1,
     "INSERT weft_events": 2,
     "INSERT weft_attempts": 1,

@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
+import * as SqlClient from "effect/sql/SqlClient"
 import * as Stream from "effect/Stream"
 import { inject } from "vitest"
 import { PgDriver, SqliteClient, SqlStore } from "@weft/engine-sql"
@@ -333,4 +334,33 @@ describe("SqlStore on PostgreSQL: an interrupt and a signal at the same moment",
         }).pipe(Effect.provide(layer))
       }))
   }
+})
+
+describe("SqlStore on SQLite: a suspension is one write", () => {
+  const sqliteStore = SqlStore.layer({ leaseMs: 1_000 }).pipe(
+    Layer.provideMerge(SqliteClient.layer({ filename: ":memory:" }))
+  )
+
+  it.effect(
+    "suspend writes the row and its suspended event together: if the event fails, the row stays running and claimed",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const store = yield* WorkflowStore.WorkflowStore
+        yield* store.create(newExecution("e1"))
+        const claim = Option.getOrThrow(yield* store.claim("e1", "a", T))
+        // The event's INSERT fails, as a crash between the two writes would leave it unwritten.
+        yield* sql`CREATE TRIGGER refuse_suspended BEFORE INSERT ON weft_events WHEN NEW.kind = 'suspended'
+          BEGIN SELECT RAISE(ABORT, 'refused'); END`
+        const suspended = yield* Effect.result(
+          store.suspend("e1", claim.fence, claim.journal.execution.wakeSeq, T + 60_000, T + 1)
+        )
+        assert.isTrue(Result.isFailure(suspended))
+        const record = Option.getOrThrow(yield* store.get("e1"))
+        assert.strictEqual(record.status, "running")
+        assert.strictEqual(record.wakeAt, undefined)
+        // The claim still holds: its fenced writes go on.
+        assert.deepStrictEqual(yield* store.recordAttempt("e1", claim.fence, attempt("x")), attempt("x"))
+      }).pipe(Effect.provide(sqliteStore))
+  )
 })

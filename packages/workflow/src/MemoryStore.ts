@@ -299,18 +299,21 @@ export const make = (options: Options = {}): Service => {
     runnable: (now, limit, workflows) =>
       Effect.sync(() => {
         const out: Array<{ executionId: string; workflow: string }> = []
+        // Every due timer of `workflows` fires, even past `limit` (as the SQL stores' one UPDATE does);
+        // then at most `limit` running executions nobody holds are handed out.
+        for (const id of open) {
+          const entry = entries.get(id)!
+          const record = entry.record
+          if (!workflows.includes(record.workflow)) continue
+          if (record.status === "suspended" && record.wakeAt !== undefined && record.wakeAt <= now) wakeUp(entry, now)
+        }
         for (const id of open) {
           if (out.length >= limit) break
           const entry = entries.get(id)!
           const record = entry.record
           if (!workflows.includes(record.workflow)) continue
           const free = entry.owner === undefined || entry.leaseUntil <= now
-          if (!free) continue
-          if (record.status === "running") out.push({ executionId: id, workflow: record.workflow })
-          else if (record.status === "suspended" && record.wakeAt !== undefined && record.wakeAt <= now) {
-            wakeUp(entry, now)
-            out.push({ executionId: id, workflow: record.workflow })
-          }
+          if (free && record.status === "running") out.push({ executionId: id, workflow: record.workflow })
         }
         return out
       }),

@@ -43,16 +43,20 @@ export const make = (db: Database): Claims => {
 
     renew: (owner, claims, now) => {
       if (claims.length === 0) return Effect.succeed([])
-      // One statement for the whole heartbeat; a claim holds if its row still names this owner and fence.
+      // One statement for the whole heartbeat; a claim holds, and is extended, only if its row still names this
+      // owner and fence (a fence the same owner superseded extends nothing).
       // On PostgreSQL with the driver, on a connection of its own: it must not queue behind the runs' writes.
       const ids = claims.map((c) => c.executionId)
+      const fences = claims.map((c) => c.fence)
       const renewed = !isPg
         ? rows(sql`UPDATE weft_executions SET lease_until = ${now + leaseMs}
-            WHERE owner = ${owner} AND execution_id IN ${sql.in(ids)}
+            WHERE owner = ${owner} AND ${
+          sql.or(claims.map((c) => sql`(execution_id = ${c.executionId} AND fence = ${c.fence})`))
+        }
             RETURNING execution_id, fence, interrupt_requested`)
         : Option.isSome(driver)
-        ? q(driver.value.queryOwn(Pg.renew, [owner, ids, now + leaseMs]))
-        : pg(Pg.renew, [owner, ids, now + leaseMs])
+        ? q(driver.value.queryOwn(Pg.renew, [owner, ids, fences, now + leaseMs]))
+        : pg(Pg.renew, [owner, ids, fences, now + leaseMs])
       return Effect.flatMap(renewed, (r) =>
         Effect.map(Rows.all(r, Rows.renewed), (rows) => {
           const found = new Map(rows.map((row) => [row.execution_id, row]))

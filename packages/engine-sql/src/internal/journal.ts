@@ -178,16 +178,19 @@ export const make = (db: Database): Journal => {
 
     suspend: (executionId, fence, expectedWakeSeq, wakeAt, at, awaited) =>
       Effect.gen(function* () {
+        // On SQLite the row and its `suspended` event in one transaction: one write, as on PostgreSQL.
         const updated = isPg
           ? yield* pg(Pg.suspend, [executionId, fence, expectedWakeSeq, wakeAt ?? null, at, awaited === true ? 1 : 0])
-          : yield* rows(sql`UPDATE weft_executions
-              SET status = 'suspended', wake_at = ${wakeAt ?? null}, owner = NULL, updated_at = ${at}
-              WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL AND wake_seq = ${expectedWakeSeq}
-              RETURNING *`)
-        if (updated.length > 0) {
-          if (!isPg) yield* event(executionId, "suspended", at)
-          return true
-        }
+          : yield* inTransaction(
+            Effect.tap(
+              rows(sql`UPDATE weft_executions
+                SET status = 'suspended', wake_at = ${wakeAt ?? null}, owner = NULL, updated_at = ${at}
+                WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL AND wake_seq = ${expectedWakeSeq}
+                RETURNING *`),
+              (r) => (r.length > 0 ? event(executionId, "suspended", at) : Effect.void)
+            )
+          )
+        if (updated.length > 0) return true
         if (!(yield* holds(executionId, fence))) return yield* Effect.fail(leaseLost(executionId))
         return false
       }),
@@ -212,6 +215,12 @@ export const make = (db: Database): Journal => {
         if (updated.length === 0) return yield* Effect.fail(leaseLost(executionId))
       }),
 
-    appendEvent: (executionId, e) => Effect.asVoid(event(executionId, e.kind, e.at, e.detail))
+    // For an id with no execution it writes nothing (as the memory store): a log starts with its execution.
+    appendEvent: (executionId, e) =>
+      Effect.asVoid(
+        rows(sql`INSERT INTO weft_events (execution_id, kind, at, detail)
+          SELECT ${executionId}, ${e.kind}, ${e.at}, ${e.detail ?? null}
+          WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId})`)
+      )
   }
 }

@@ -185,13 +185,19 @@ export const holds = statement(
   `SELECT 1 AS ok FROM weft_executions WHERE execution_id = $1 AND fence = $2 AND owner IS NOT NULL`
 )
 
-/** $1 owner, $2 execution ids, $3 lease until: one worker's heartbeat, locking rows in id order (no deadlocks). */
+/**
+ * $1 owner, $2 execution ids, $3 their fences, $4 lease until: one worker's heartbeat, extending only the rows
+ * that still hold the given (execution, fence) claim, locking them in id order (no deadlocks).
+ */
 export const renew = statement(
   "renew",
-  `UPDATE weft_executions SET lease_until = $3
+  `UPDATE weft_executions SET lease_until = $4
    WHERE execution_id IN (
-     SELECT execution_id FROM weft_executions WHERE owner = $1 AND execution_id = ANY($2::text[])
-     ORDER BY execution_id FOR NO KEY UPDATE)
+     SELECT e.execution_id FROM weft_executions e
+     JOIN unnest($2::text[], $3::bigint[]) AS c(execution_id, fence)
+       ON e.execution_id = c.execution_id AND e.fence = c.fence
+     WHERE e.owner = $1
+     ORDER BY e.execution_id FOR NO KEY UPDATE OF e)
    AND owner = $1
    RETURNING execution_id, fence, interrupt_requested`
 )

@@ -219,6 +219,20 @@ export const claims = ({ test }: Suite): void => {
         assert.deepStrictEqual(yield* store.renew(OWNER_A, [], T0), [])
       }))
 
+    test("renew with a fence the same owner superseded reports not held and extends nothing", (store) =>
+      Effect.gen(function* () {
+        yield* store.create(newExecution("e1"))
+        const first = yield* claimOf(store, "e1", OWNER_A, T0)
+        const second = yield* claimOf(store, "e1", OWNER_A, T0 + 1)
+        assert.deepStrictEqual(yield* renewOne(store, "e1", first.fence, T0 + LEASE_MS), {
+          held: false,
+          interruptRequested: false
+        })
+        // The second claim's lease was not extended: it passes on its own schedule and another owner claims.
+        const other = yield* claimOf(store, "e1", OWNER_B, T0 + LEASE_MS + 2)
+        assert.notStrictEqual(other.fence, second.fence)
+      }))
+
     test("renew reports an interrupt requested while the claim holds", (store) =>
       Effect.gen(function* () {
         yield* store.create(newExecution("e1"))

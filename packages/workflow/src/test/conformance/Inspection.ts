@@ -44,6 +44,16 @@ export const inspection = ({ test }: Suite): void => {
         ])
       }))
 
+    test("appendEvent for an unknown execution writes nothing, even to a log created later under that id", (store) =>
+      Effect.gen(function* () {
+        yield* store.appendEvent("ghost", { kind: "compensated", at: T0 - 1, detail: "1 compensation(s)" })
+        assert.isTrue(Option.isNone(yield* store.detail("ghost")))
+        yield* store.create(newExecution("ghost"))
+        assert.deepStrictEqual((yield* detailOf(store, "ghost")).events, [
+          { kind: "started", at: T0, detail: undefined }
+        ])
+      }))
+
     test("detail returns none for an unknown execution", (store) =>
       Effect.gen(function* () {
         assert.isTrue(Option.isNone(yield* store.detail("missing")))

@@ -74,6 +74,24 @@ export const scheduling = ({ test }: Suite): void => {
         assert.deepStrictEqual(yield* runnableIds(store, T0 + 1, 10), ids)
       }))
 
+    test("runnable wakes every due suspended execution, even past limit", (store) =>
+      Effect.gen(function* () {
+        yield* store.create(newExecution("running"))
+        const timers = ["t1", "t2", "t3"]
+        for (const id of timers) yield* createSuspended(store, id, T0 + 100)
+        const seq = (yield* getOf(store, "t1")).wakeSeq
+        const some = yield* runnableIds(store, T0 + 200, 1)
+        assert.strictEqual(some.length, 1)
+        assert.include(["running", ...timers], some[0])
+        for (const id of timers) {
+          const record = yield* getOf(store, id)
+          assert.strictEqual(record.status, "running", id)
+          assert.strictEqual(record.wakeSeq, seq + 1, id)
+          assert.strictEqual(record.wakeAt, undefined, id)
+        }
+        assert.deepStrictEqual(yield* runnableIds(store, T0 + 200, 10), ["running", ...timers])
+      }))
+
     test("runnable returns only executions of the workflows asked for, and leaves the others as they are", (store) =>
       Effect.gen(function* () {
         yield* store.create(newExecution("order", { workflow: "Order" }))
