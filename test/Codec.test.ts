@@ -10,6 +10,8 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { NonDeterminismError, WorkflowError } from "../packages/workflow/src/WorkflowError.js"
 import * as Codec from "../packages/workflow/src/internal/codec.js"
+import * as ExitEncoding from "../packages/workflow/src/internal/exitEncoding.js"
+import * as InvalidInput from "../packages/workflow/src/internal/invalidInput.js"
 
 describe("codec: encoding an Exit writes what effect 3.22 wrote", () => {
   for (const vector of encodeVectors()) {
@@ -62,26 +64,26 @@ describe("codec: round trips", () => {
 
 describe("codec: stored-JSON checks and errors", () => {
   it("isDefect, isSuccess and the timeout marker read the stored JSON", () => {
-    assert.isTrue(Codec.isSuccess(JSON.parse(`{"_tag":"Success"}`)))
-    assert.isFalse(Codec.isDefect(JSON.parse(`{"_tag":"Success"}`)))
-    assert.isTrue(Codec.isDefect(JSON.parse(`{"_tag":"Failure","cause":{"_tag":"Die","defect":"x"}}`)))
+    assert.isTrue(ExitEncoding.isSuccess(JSON.parse(`{"_tag":"Success"}`)))
+    assert.isFalse(ExitEncoding.isDefect(JSON.parse(`{"_tag":"Success"}`)))
+    assert.isTrue(ExitEncoding.isDefect(JSON.parse(`{"_tag":"Failure","cause":{"_tag":"Die","defect":"x"}}`)))
     assert.isTrue(
-      Codec.isDefect(
+      ExitEncoding.isDefect(
         JSON.parse(
           `{"_tag":"Failure","cause":{"_tag":"Parallel","left":{"_tag":"Fail","error":"a"},"right":{"_tag":"Die","defect":"b"}}}`
         )
       )
     )
-    assert.isFalse(Codec.isDefect(JSON.parse(`{"_tag":"Failure","cause":{"_tag":"Fail","error":"a"}}`)))
-    assert.isTrue(Codec.isTimedOut(Codec.timedOut))
-    assert.isFalse(Codec.isTimedOut(JSON.parse(`{"_tag":"Success"}`)))
+    assert.isFalse(ExitEncoding.isDefect(JSON.parse(`{"_tag":"Failure","cause":{"_tag":"Fail","error":"a"}}`)))
+    assert.isTrue(ExitEncoding.isTimedOut(ExitEncoding.timedOut))
+    assert.isFalse(ExitEncoding.isTimedOut(JSON.parse(`{"_tag":"Success"}`)))
   })
 
   it("a result that JSON cannot hold is refused naming the field", () => {
     const codec = Codec.make(undefined, Schema.Struct({ n: Schema.Number }), Schema.Never)
     const encoded = codec.encodeExit(Exit.succeed({ n: Number.NaN }))
     assert.isTrue(Result.isFailure(encoded))
-    const error = Codec.invalid("InvalidResult", "The result", (encoded as any).failure, { workflow: "W" })
+    const error = InvalidInput.invalid("InvalidResult", "The result", (encoded as any).failure, { workflow: "W" })
     assert.strictEqual(error.field, "n")
     assert.include(error.message, `The result of workflow "W" at field "n" is invalid: a value JSON can hold`)
     assert.include(error.message, "the number NaN")
@@ -92,8 +94,8 @@ describe("codec: stored-JSON checks and errors", () => {
     const wrong = codec.decodePayload({ id: 1 })
     const missing = codec.decodePayload({})
     assert.isTrue(Result.isFailure(wrong) && Result.isFailure(missing))
-    const a = Codec.invalid("InvalidPayload", "The payload", (wrong as any).failure, { workflow: "W" })
-    const b = Codec.invalid("InvalidPayload", "The payload", (missing as any).failure, { workflow: "W" })
+    const a = InvalidInput.invalid("InvalidPayload", "The payload", (wrong as any).failure, { workflow: "W" })
+    const b = InvalidInput.invalid("InvalidPayload", "The payload", (missing as any).failure, { workflow: "W" })
     assert.strictEqual(a.message, `The payload of workflow "W" at field "id" is invalid: Expected string, actual 1`)
     assert.strictEqual(b.message, `The payload of workflow "W" at field "id" is invalid: is missing`)
     assert.strictEqual(a.reason, "InvalidPayload")
@@ -101,12 +103,12 @@ describe("codec: stored-JSON checks and errors", () => {
 
   it("a stored result that no longer decodes names its path from the Exit", () => {
     const decoded = structCodec.decodeExit({ _tag: "Success", value: { a: "x" } })
-    const error = Codec.invalid("InvalidResult", "The stored result", (decoded as any).failure, { workflow: "W" })
+    const error = InvalidInput.invalid("InvalidResult", "The stored result", (decoded as any).failure, { workflow: "W" })
     assert.strictEqual(error.field, "value.a")
     const cause = stringError.decodeExit({ _tag: "Failure", cause: { _tag: "Sequential", left: { _tag: "Empty" }, right: { _tag: "Fail", error: 5 } } })
-    assert.strictEqual(Codec.invalid("InvalidResult", "r", (cause as any).failure, {}).field, "cause.right.error")
+    assert.strictEqual(InvalidInput.invalid("InvalidResult", "r", (cause as any).failure, {}).field, "cause.right.error")
     const tag = stringError.decodeExit({ _tag: "Failure", cause: { _tag: "Nope" } })
-    assert.strictEqual(Codec.invalid("InvalidResult", "r", (tag as any).failure, {}).field, "cause._tag")
+    assert.strictEqual(InvalidInput.invalid("InvalidResult", "r", (tag as any).failure, {}).field, "cause._tag")
   })
 
   it("a tagged error class is written with _tag last, where effect 3 put it", () => {

@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import * as Codec from "./internal/codec.js"
 import { stableId } from "./internal/hash.js"
 import * as Activities from "./internal/activities.js"
-import type { ActivityDef } from "./internal/engine.js"
+import type { ActivityDef } from "./internal/definitions.js"
 import * as Names from "./internal/reserved.js"
 import type { RetryPolicy } from "./internal/retry.js"
 import { WorkflowInstance } from "./internal/run.js"
@@ -140,5 +140,9 @@ const copy = <Success extends AnySchema, Error extends AnySchema, R>(
  * A key stable per (execution, activity name) and equal across attempts: pass it to external APIs
  * (payments, e-mail) so a re-run attempt does not act twice.
  */
-export const idempotencyKey = (name: string): Effect.Effect<string, never, WorkflowInstance> =>
-  Effect.map(WorkflowInstance, (instance) => stableId(instance.executionId, name))
+export const idempotencyKey: (name: string) => Effect.Effect<string, never, WorkflowInstance> = Effect.fnUntraced(
+  function* (name: string) {
+    // Asked inside activity bodies, on every attempt: untraced.
+    return stableId((yield* WorkflowInstance).executionId, name)
+  }
+)

@@ -15,16 +15,20 @@ import { WorkflowInstance } from "./internal/run.js"
  * @example
  * yield* DurableClock.sleep({ name: "cancellation-window", duration: "3 days" })
  */
-export const sleep = (options: {
+export const sleep: (options: {
   readonly name: string
   readonly duration: Duration.Input
   readonly inMemoryThreshold?: Duration.Input | undefined
-}): Effect.Effect<void, never, WorkflowInstance> =>
-  Effect.flatMap(WorkflowInstance, (instance) =>
-    Clocks.sleep(
-      instance,
-      Names.sleep(options.name),
-      Duration.toMillis(options.duration),
-      options.inMemoryThreshold === undefined ? undefined : Duration.toMillis(options.inMemoryThreshold)
-    )
+}) => Effect.Effect<void, never, WorkflowInstance> = Effect.fnUntraced(function* (options: {
+  readonly name: string
+  readonly duration: Duration.Input
+  readonly inMemoryThreshold?: Duration.Input | undefined
+}) {
+  // A step of the body, met on every replay: untraced.
+  return yield* Clocks.sleep(
+    yield* WorkflowInstance,
+    Names.sleep(options.name),
+    Duration.toMillis(options.duration),
+    options.inMemoryThreshold === undefined ? undefined : Duration.toMillis(options.inMemoryThreshold)
   )
+})

@@ -13,6 +13,7 @@ import * as Schema from "effect/Schema"
 import * as Codec from "./internal/codec.js"
 import * as Deferreds from "./internal/deferreds.js"
 import * as Engine from "./internal/engine.js"
+import * as InvalidInput from "./internal/invalidInput.js"
 import * as Names from "./internal/reserved.js"
 import { WorkflowInstance } from "./internal/run.js"
 import * as Signals from "./internal/signals.js"
@@ -58,11 +59,12 @@ export const await_: {
     self: DurableDeferred<S, E>,
     options: { readonly timeout: Duration.Input }
   ): Effect.Effect<Option.Option<S["Type"]>, E["Type"], WorkflowInstance>
-} = ((self: Any, options?: { readonly timeout: Duration.Input }) =>
-  Effect.flatMap(WorkflowInstance, (instance) => {
-    if (options === undefined) return Effect.map(Deferreds.await_(instance, self.name, self.codec), Option.getOrThrow)
-    return Deferreds.await_(instance, self.name, self.codec, Duration.toMillis(options.timeout))
-  })) as any
+} = Effect.fnUntraced(function* (self: Any, options?: { readonly timeout: Duration.Input }) {
+  // A step of the body, met on every replay: untraced.
+  const instance = yield* WorkflowInstance
+  if (options === undefined) return Option.getOrThrow(yield* Deferreds.await_(instance, self.name, self.codec))
+  return yield* Deferreds.await_(instance, self.name, self.codec, Duration.toMillis(options.timeout))
+}) as any
 
 export { await_ as await }
 
@@ -75,21 +77,25 @@ export const Token: Schema.brand<Schema.String, "@weft/workflow/DurableDeferred/
 )
 
 /** The signed token that completes this deferred of the running execution, from anywhere. */
-export const token = (self: Any): Effect.Effect<Token, never, WorkflowInstance> =>
-  Effect.map(
-    WorkflowInstance,
-    (instance) => Signals.sign(instance.engine, instance.def.name, instance.executionId, self.name) as Token
-  )
+export const token: (self: Any) => Effect.Effect<Token, never, WorkflowInstance> = Effect.fnUntraced(function* (
+  self: Any
+) {
+  // Asked by the body on every replay: untraced.
+  const instance = yield* WorkflowInstance
+  return Signals.sign(instance.engine, instance.def.name, instance.executionId, self.name) as Token
+})
 
 /** The token of this deferred for a given execution, minted outside the workflow (an API server, a test). */
-export const tokenFor = (
+export const tokenFor: (
   self: Any,
   execution: { readonly workflow: string; readonly executionId: string }
-): Effect.Effect<Token, never, WorkflowEngine> =>
-  Effect.map(
-    WorkflowEngine,
-    (service) => Signals.sign(Engine.of(service), execution.workflow, execution.executionId, self.name) as Token
-  )
+) => Effect.Effect<Token, never, WorkflowEngine> = Effect.fn("DurableDeferred.tokenFor")(function* (
+  self: Any,
+  execution: { readonly workflow: string; readonly executionId: string }
+) {
+  yield* Effect.annotateCurrentSpan("weft.deferred", self.name)
+  return Signals.sign(Engine.of(yield* WorkflowEngine), execution.workflow, execution.executionId, self.name) as Token
+})
 
 /** What a deferred token names: the workflow, the execution and the deferred. */
 export interface TokenClaims {
@@ -112,47 +118,37 @@ export const readToken: (token: string) => Effect.Effect<TokenClaims, WorkflowEr
  * Completes the deferred named by `token` with `exit`. A bad token or a value that does not fit
  * the schema fails with a typed error and writes nothing; a second completion is not applied.
  */
-export const done = <S extends AnySchema, E extends AnySchema>(
+export const done: <S extends AnySchema, E extends AnySchema>(
   self: DurableDeferred<S, E>,
   options: { readonly token: string; readonly exit: Exit.Exit<S["Type"], E["Type"]> }
-): Effect.Effect<void, WorkflowError, WorkflowEngine> =>
-  Effect.gen(function* () {
-    const engine = Engine.of(yield* WorkflowEngine)
-    const claims = yield* Signals.verify(engine, options.token)
-    if (claims.deferred !== self.name) {
-      return yield* Effect.fail(
-        new WorkflowError({
-          reason: "InvalidToken",
-          workflow: claims.workflow,
-          executionId: claims.executionId,
-          message: `The token is for deferred "${claims.deferred}", not "${self.name}"`
-        })
-      )
-    }
-    const encoded = self.codec.encodeExit(options.exit)
-    if (Result.isFailure(encoded)) {
-      return yield* Effect.fail(
-        Codec.invalid("InvalidPayload", `The value for deferred "${self.name}"`, encoded.failure, {
-          workflow: claims.workflow,
-          executionId: claims.executionId
-        })
-      )
-    }
-    yield* engine.get(claims.executionId, claims.workflow)
-    yield* Signals.completeDeferred(engine, claims.executionId, self.name, encoded.success, claims.workflow)
-  }).pipe(Effect.withSpan("DurableDeferred.done", { attributes: { "weft.deferred": self.name } }))
+) => Effect.Effect<void, WorkflowError, WorkflowEngine> = Effect.fn("DurableDeferred.done")(function* (
+  self: Any,
+  options: { readonly token: string; readonly exit: Exit.Exit<unknown, unknown> }
+) {
+  return yield* complete(self, options.token, options.exit)
+})
 
 /** Completes the deferred named by `token` with a value. */
-export const succeed = <S extends AnySchema, E extends AnySchema>(
+export const succeed: <S extends AnySchema, E extends AnySchema>(
   self: DurableDeferred<S, E>,
   options: { readonly token: string; readonly value: S["Type"] }
-): Effect.Effect<void, WorkflowError, WorkflowEngine> => done(self, { token: options.token, exit: Exit.succeed(options.value) })
+) => Effect.Effect<void, WorkflowError, WorkflowEngine> = Effect.fn("DurableDeferred.succeed")(function* (
+  self: Any,
+  options: { readonly token: string; readonly value: unknown }
+) {
+  return yield* complete(self, options.token, Exit.succeed(options.value))
+})
 
 /** Completes the deferred named by `token` with a typed error. */
-export const fail = <S extends AnySchema, E extends AnySchema>(
+export const fail: <S extends AnySchema, E extends AnySchema>(
   self: DurableDeferred<S, E>,
   options: { readonly token: string; readonly error: E["Type"] }
-): Effect.Effect<void, WorkflowError, WorkflowEngine> => done(self, { token: options.token, exit: Exit.fail(options.error) })
+) => Effect.Effect<void, WorkflowError, WorkflowEngine> = Effect.fn("DurableDeferred.fail")(function* (
+  self: Any,
+  options: { readonly token: string; readonly error: unknown }
+) {
+  return yield* complete(self, options.token, Exit.fail(options.error))
+})
 
 /**
  * Races `effects` once and stores the winner's Exit under `name`; every replay returns that
@@ -163,9 +159,43 @@ export const raceAll = <S extends AnySchema, E extends AnySchema, R>(options: {
   readonly success: S
   readonly error: E
   readonly effects: Iterable<Effect.Effect<S["Type"], E["Type"], R>>
-}): Effect.Effect<S["Type"], E["Type"], R | WorkflowInstance> => {
+}): Effect.Effect<S["Type"], E["Type"], R | WorkflowInstance> => raceUntraced(options) as any
+
+// A step of the body, met on every replay: untraced.
+const raceUntraced = Effect.fnUntraced(function* (options: {
+  readonly name: string
+  readonly success: AnySchema
+  readonly error: AnySchema
+  readonly effects: Iterable<Effect.Effect<unknown, unknown, unknown>>
+}) {
   const codec = Codec.make(undefined, options.success, options.error)
-  return Effect.flatMap(WorkflowInstance, (instance) =>
-    Deferreds.raceAll(instance, Names.race(options.name), codec, options.effects)
-  ) as any
-}
+  return yield* Deferreds.raceAll(yield* WorkflowInstance, Names.race(options.name), codec, options.effects)
+})
+
+/** `done`, `succeed` and `fail` alike, inside their span (which it names the deferred in). */
+const complete = Effect.fnUntraced(function* (self: Any, token: string, exit: Exit.Exit<unknown, unknown>) {
+  yield* Effect.annotateCurrentSpan("weft.deferred", self.name)
+  const engine = Engine.of(yield* WorkflowEngine)
+  const claims = yield* Signals.verify(engine, token)
+  if (claims.deferred !== self.name) {
+    return yield* Effect.fail(
+      new WorkflowError({
+        reason: "InvalidToken",
+        workflow: claims.workflow,
+        executionId: claims.executionId,
+        message: `The token is for deferred "${claims.deferred}", not "${self.name}"`
+      })
+    )
+  }
+  const encoded = self.codec.encodeExit(exit)
+  if (Result.isFailure(encoded)) {
+    return yield* Effect.fail(
+      InvalidInput.invalid("InvalidPayload", `The value for deferred "${self.name}"`, encoded.failure, {
+        workflow: claims.workflow,
+        executionId: claims.executionId
+      })
+    )
+  }
+  yield* engine.get(claims.executionId, claims.workflow)
+  yield* Signals.completeDeferred(engine, claims.executionId, self.name, encoded.success, claims.workflow)
+})

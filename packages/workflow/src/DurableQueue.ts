@@ -62,13 +62,16 @@ export const make = <
 }
 
 /** Hands `payload` to the queue's workers and waits, durably, for the handler's result. */
-export const process = <P extends AnySchema, S extends AnySchema, E extends AnySchema>(
+export const process: <P extends AnySchema, S extends AnySchema, E extends AnySchema>(
   self: DurableQueue<P, S, E>,
   payload: P["Type"]
-): Effect.Effect<S["Type"], E["Type"], WorkflowInstance> =>
-  Effect.flatMap(WorkflowInstance, (instance) =>
-    Queues.process(instance, self, self.idempotencyKey(payload), payload)
-  ) as any
+) => Effect.Effect<S["Type"], E["Type"], WorkflowInstance> = Effect.fnUntraced(function* (
+  self: DurableQueue<AnySchema, AnySchema, AnySchema>,
+  payload: unknown
+) {
+  // A step of the body, met on every replay: untraced.
+  return yield* Queues.process(yield* WorkflowInstance, self, self.idempotencyKey(payload), payload)
+}) as any
 
 /**
  * Runs `handler` for the queue's items, up to `concurrency` at once, as long as the layer lives.

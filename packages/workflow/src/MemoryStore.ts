@@ -8,14 +8,22 @@ import * as Option from "effect/Option"
 import { WorkflowError } from "./WorkflowError.js"
 import {
   type ActivityAttempt,
+  admits,
+  applyTransition,
   type ClockRecord,
   type DeferredRecord,
   type EventRecord,
   type ExecutionRecord,
+  live,
+  newRecord,
   type Page,
   type QueueItem,
   type Service,
   terminal,
+  type Transition,
+  transitionEvent,
+  type TransitionInput,
+  transitions,
   WorkflowStore
 } from "./WorkflowStore.js"
 
@@ -75,12 +83,18 @@ export const make = (options: Options = {}): Service => {
     return entry
   }
 
-  const update = (entry: Entry, patch: Partial<ExecutionRecord>, at: number) => {
-    entry.record = { ...entry.record, ...patch, updatedAt: at }
-  }
-
-  const wakeUp = (entry: Entry, at: number) => {
-    update(entry, { status: "running", wakeSeq: entry.record.wakeSeq + 1, wakeAt: undefined }, at)
+  /**
+   * Applies `transition` to an entry at `at`, as the rules say: the record changes only from a status the
+   * transition admits; its event is appended when the record changed, or always where the rules say `log`.
+   */
+  const apply = (entry: Entry, transition: Transition, at: number, input?: TransitionInput) => {
+    const admitted = admits(transition, entry.record.status)
+    if (admitted) {
+      entry.record = applyTransition(entry.record, transition, at, input)
+      if (transition.claim === "release") entry.owner = undefined
+    }
+    const event = admitted || transition.otherwise === "log" ? transitionEvent(transition, at, input) : undefined
+    if (event !== undefined) (entry.events ??= []).push(event)
   }
 
   const store: Service = {
@@ -88,26 +102,15 @@ export const make = (options: Options = {}): Service => {
       Effect.sync(() => {
         const existing = entries.get(execution.executionId)
         if (existing !== undefined) return { created: false, record: existing.record }
-        const record: ExecutionRecord = {
-          executionId: execution.executionId,
-          workflow: execution.workflow,
-          payload: execution.payload,
-          status: "running",
-          result: undefined,
-          parent: execution.parent,
-          createdAt: execution.at,
-          updatedAt: execution.at,
-          wakeSeq: 0,
-          interruptRequested: false,
-          wakeAt: undefined
-        }
+        const record = newRecord(execution)
+        const started = transitionEvent(transitions.create, execution.at)
         entries.set(execution.executionId, {
           record,
           attempts: undefined,
           attemptIndex: undefined,
           deferreds: undefined,
           clocks: undefined,
-          events: [{ kind: "started", at: execution.at, detail: undefined }],
+          events: started === undefined ? undefined : [started],
           owner: execution.claimFor,
           fence: execution.claimFor === undefined ? 0 : ++fences,
           leaseUntil: execution.claimFor === undefined ? 0 : execution.at + leaseMs
@@ -131,14 +134,14 @@ export const make = (options: Options = {}): Service => {
       Effect.sync(() =>
         [...(children.get(parentExecutionId) ?? [])].flatMap((executionId) => {
           const record = entries.get(executionId)?.record
-          return record !== undefined && !terminal.has(record.status) ? [record] : []
+          return record !== undefined && live.has(record.status) ? [record] : []
         })
       ),
 
     claim: (executionId, owner, now) =>
       Effect.sync(() => {
         const entry = entries.get(executionId)
-        if (entry === undefined || entry.record.status !== "running") return Option.none()
+        if (entry === undefined || !admits(transitions.claim, entry.record.status)) return Option.none()
         if (entry.owner !== undefined && entry.owner !== owner && entry.leaseUntil > now) return Option.none()
         entry.owner = owner
         entry.fence = ++fences
@@ -198,15 +201,14 @@ export const make = (options: Options = {}): Service => {
         }
         const deferreds = (entry.deferreds ??= [])
         const existing = deferreds.find((d) => d.name === deferred.name)
-        const events = (entry.events ??= [])
+        const input = { deferred: deferred.name }
         // An interrupt wins over a signal that lands after it was requested.
         if (existing !== undefined || entry.record.interruptRequested) {
-          events.push({ kind: "signal-ignored", at: deferred.completedAt, detail: deferred.name })
+          apply(entry, transitions.signalRefused, deferred.completedAt, input)
           return Effect.succeed({ applied: false, record: existing ?? deferred })
         }
         deferreds.push(deferred)
-        events.push({ kind: "signal-received", at: deferred.completedAt, detail: deferred.name })
-        if (!terminal.has(entry.record.status)) wakeUp(entry, deferred.completedAt)
+        apply(entry, transitions.signalApplied, deferred.completedAt, input)
         return Effect.succeed({ applied: true, record: deferred })
       }),
 
@@ -226,9 +228,7 @@ export const make = (options: Options = {}): Service => {
         const entry = held(executionId, fence)
         if (entry instanceof WorkflowError) return Effect.fail(entry)
         if (entry.record.wakeSeq !== expectedWakeSeq) return Effect.succeed(false)
-        update(entry, { status: "suspended", wakeAt }, at)
-        entry.owner = undefined
-        ;(entry.events ??= []).push({ kind: "suspended", at, detail: undefined })
+        apply(entry, transitions.suspend, at, { wakeAt })
         return Effect.succeed(true)
       }),
 
@@ -236,45 +236,35 @@ export const make = (options: Options = {}): Service => {
       Effect.suspend(() => {
         const entry = held(executionId, fence)
         if (entry instanceof WorkflowError) return Effect.fail(entry)
-        update(entry, { status: completion.status, result: completion.result, wakeAt: undefined }, completion.at)
-        entry.owner = undefined
+        apply(entry, transitions.complete, completion.at, { completion })
         open.delete(executionId)
         unlink(entry.record)
-        ;(entry.events ??= []).push({
-          kind: completion.status === "succeeded" ? "completed" : completion.status,
-          at: completion.at,
-          detail: undefined
-        })
         return Effect.void
       }),
 
     wake: (executionId, at) =>
       Effect.sync(() => {
         const entry = entries.get(executionId)
-        if (entry === undefined || terminal.has(entry.record.status)) return false
-        wakeUp(entry, at)
-        ;(entry.events ??= []).push({ kind: "resumed", at, detail: undefined })
+        if (entry === undefined || !admits(transitions.wake, entry.record.status)) return false
+        apply(entry, transitions.wake, at)
         return true
       }),
 
     requestInterrupt: (executionId, at) =>
       Effect.sync(() => {
         const entry = entries.get(executionId)
-        if (entry === undefined || terminal.has(entry.record.status)) return false
-        wakeUp(entry, at)
-        update(entry, { interruptRequested: true }, at)
-        ;(entry.events ??= []).push({ kind: "interrupt-requested", at, detail: undefined })
+        if (entry === undefined || !admits(transitions.requestInterrupt, entry.record.status)) return false
+        apply(entry, transitions.requestInterrupt, at)
         return true
       }),
 
     reopen: (executionId, at) =>
       Effect.sync(() => {
         const entry = entries.get(executionId)
-        if (entry === undefined || entry.record.status !== "failed") return false
-        update(entry, { status: "running", result: undefined, wakeSeq: entry.record.wakeSeq + 1 }, at)
+        if (entry === undefined || !admits(transitions.reopen, entry.record.status)) return false
+        apply(entry, transitions.reopen, at)
         open.add(executionId)
         link(entry.record)
-        ;(entry.events ??= []).push({ kind: "resumed", at, detail: "after defect" })
         return true
       }),
 
@@ -305,7 +295,9 @@ export const make = (options: Options = {}): Service => {
           const entry = entries.get(id)!
           const record = entry.record
           if (!workflows.includes(record.workflow)) continue
-          if (record.status === "suspended" && record.wakeAt !== undefined && record.wakeAt <= now) wakeUp(entry, now)
+          if (admits(transitions.timerFired, record.status) && record.wakeAt !== undefined && record.wakeAt <= now) {
+            apply(entry, transitions.timerFired, now)
+          }
         }
         for (const id of open) {
           if (out.length >= limit) break
@@ -313,7 +305,7 @@ export const make = (options: Options = {}): Service => {
           const record = entry.record
           if (!workflows.includes(record.workflow)) continue
           const free = entry.owner === undefined || entry.leaseUntil <= now
-          if (free && record.status === "running") out.push({ executionId: id, workflow: record.workflow })
+          if (free && admits(transitions.claim, record.status)) out.push({ executionId: id, workflow: record.workflow })
         }
         return out
       }),
@@ -324,9 +316,8 @@ export const make = (options: Options = {}): Service => {
         for (const id of open) {
           const record = entries.get(id)!.record
           if (!workflows.includes(record.workflow)) continue
-          if (record.status === "suspended" && record.wakeAt !== undefined && (next === undefined || record.wakeAt < next)) {
-            next = record.wakeAt
-          }
+          const wakeAt = admits(transitions.timerFired, record.status) ? record.wakeAt : undefined
+          if (wakeAt !== undefined && (next === undefined || wakeAt < next)) next = wakeAt
         }
         return Option.fromNullishOr(next)
       }),

@@ -129,14 +129,23 @@ export const make = <
     idempotencyKey: options.idempotencyKey
   }
 
+  const attributes = { "weft.workflow": options.name }
+  // From outside a workflow, an entry point: traced. The execution's Exit is returned from the span and only then
+  // flattened, so its cause reaches the caller as stored (a failure inside a span carries the span's stack frame).
+  // Inside a body, a child start is a step of its parent, met on every replay: untraced there, so a step costs no
+  // span (the parent's run span covers it).
+  const start = Effect.fn("Workflow.execute", { attributes })(function* (payload: unknown, discard: boolean) {
+    const engine = Engine.of(yield* WorkflowEngine)
+    if (discard) return Exit.succeed((yield* Starts.start(engine, def, payload)).executionId)
+    return yield* Starts.execute(engine, def, payload)
+  })
   const execute = (payload: unknown, opts?: { readonly discard?: boolean | undefined }): Effect.Effect<any, any, WorkflowEngine> =>
-    Effect.flatMap(WorkflowEngine, (service) =>
-      Effect.flatMap(Effect.serviceOption(WorkflowInstance), (parent) => {
-        if (Option.isSome(parent)) return Children.execute(parent.value, def, payload, opts?.discard === true)
-        const engine = Engine.of(service)
-        if (opts?.discard === true) return Effect.map(Starts.start(engine, def, payload), (s) => s.executionId)
-        return Starts.execute(engine, def, payload)
-      })
+    Effect.flatMap(WorkflowEngine, () =>
+      Effect.flatMap(Effect.serviceOption(WorkflowInstance), (parent) =>
+        Option.isSome(parent)
+          ? Children.execute(parent.value, def, payload, opts?.discard === true)
+          : Effect.flatten(start(payload, opts?.discard === true))
+      )
     )
 
   return {
@@ -148,7 +157,7 @@ export const make = <
     idempotencyKey: options.idempotencyKey,
     execute: execute as any,
     executionId: (payload) => Effect.sync(() => stableId(options.name, options.idempotencyKey(payload))),
-    poll: Effect.fn(`${options.name}.poll`)(function* (executionId: string) {
+    poll: Effect.fn("Workflow.poll", { attributes })(function* (executionId: string) {
       const record = yield* (yield* WorkflowEngine).get(executionId, def.name)
       if (terminal.has(record.status)) {
         const exit = yield* Starts.decodeResult(def, record)
@@ -156,10 +165,10 @@ export const make = <
       }
       return record.status === "suspended" ? Option.some<Result<any, any>>(new Suspended()) : Option.none()
     }),
-    interrupt: Effect.fn(`${options.name}.interrupt`)(function* (executionId: string) {
+    interrupt: Effect.fn("Workflow.interrupt", { attributes })(function* (executionId: string) {
       return yield* (yield* WorkflowEngine).interrupt(executionId, def.name)
     }),
-    resume: Effect.fn(`${options.name}.resume`)(function* (executionId: string) {
+    resume: Effect.fn("Workflow.resume", { attributes })(function* (executionId: string) {
       return yield* (yield* WorkflowEngine).resume(executionId, def.name)
     }),
     toLayer: (handler) =>
@@ -191,11 +200,19 @@ export const withCompensation: {
   <A, E, R, R2>(
     effect: Effect.Effect<A, E, R>,
     compensate: (value: A, cause: Cause.Cause<unknown>) => Effect.Effect<void, never, R2>
-  ): Effect.Effect<A, E, R | R2 | WorkflowInstance> =>
-    Effect.flatMap(WorkflowInstance, (instance) =>
-      Effect.tap(effect, (value) => Effect.sync(() => Compensation.add(instance, (cause) => compensate(value, cause))))
-    )
+  ): Effect.Effect<A, E, R | R2 | WorkflowInstance> => compensated(effect, compensate)
 )
+
+// A step of the body, met on every replay: untraced.
+const compensated = Effect.fnUntraced(function* <A, E, R, R2>(
+  effect: Effect.Effect<A, E, R>,
+  compensate: (value: A, cause: Cause.Cause<unknown>) => Effect.Effect<void, never, R2>
+): Effect.fn.Return<A, E, R | R2 | WorkflowInstance> {
+  const instance = yield* WorkflowInstance
+  const value = yield* effect
+  Compensation.add(instance, (cause) => compensate(value, cause))
+  return value
+})
 
 /**
  * The running execution's scope. It closes once, with the execution's Exit, when the execution ends (succeeds,
@@ -217,12 +234,15 @@ export const scope: Effect.Effect<Scope.Scope, never, WorkflowInstance> = Effect
  * @example
  * yield* Workflow.addFinalizer((exit) => Effect.log(`order ended: ${exit._tag}`))
  */
-export const addFinalizer = <R>(
+export const addFinalizer: <R>(
   finalizer: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void, never, R>
-): Effect.Effect<void, never, WorkflowInstance | R> =>
-  Effect.flatMap(WorkflowInstance, (instance) =>
-    Effect.provideService(Effect.addFinalizer(finalizer), Scope.Scope, instance.scope)
-  )
+) => Effect.Effect<void, never, WorkflowInstance | R> = Effect.fnUntraced(function* <R>(
+  finalizer: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void, never, R>
+): Effect.fn.Return<void, never, WorkflowInstance | R> {
+  // Called by the body on every replay: untraced.
+  const instance = yield* WorkflowInstance
+  return yield* Effect.provideService(Effect.addFinalizer(finalizer), Scope.Scope, instance.scope)
+})
 
 /** The id of the execution whose body is running. */
 export const currentExecutionId: Effect.Effect<string, never, WorkflowInstance> = Effect.map(

@@ -6,13 +6,14 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import type { EngineOptions } from "./internal/definitions.js"
 import * as Engine from "./internal/engine.js"
 import * as MemoryStore from "./MemoryStore.js"
 import type { WorkflowError } from "./WorkflowError.js"
 import type { ExecutionDetail, ExecutionRecord, ListFilter, Page, WorkflowStore } from "./WorkflowStore.js"
 
 /** Options of every engine layer. */
-export type Options = Engine.EngineOptions
+export type Options = EngineOptions
 
 /**
  * What a running engine offers outside workflow definitions: inspection and operator actions. Starting,

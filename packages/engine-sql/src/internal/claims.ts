@@ -5,30 +5,39 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { WorkflowStore } from "@weft/workflow"
-import type { Database } from "./database.js"
+import { type Database, sqliteJournal } from "./database.js"
 import * as Pg from "./pgStatements.js"
 import * as Rows from "./rows.js"
+import { admits, assignments, T } from "./sqlRules.js"
 
 /** The claims' part of the store. */
 export type Claims = Pick<WorkflowStore.Service, "claim" | "release" | "renew" | "runnable" | "nextWakeAt">
 
+/** The executions a claim may take: running ones. */
+const CLAIMABLE = admits(T.claim)
+
+/** The executions a due timer wakes: suspended ones. */
+const SLEEPING = admits(T.timerFired)
+
+/** The claimed row's journal, in the RETURNING of SQLite's claim. */
+const SQLITE_JOURNAL = sqliteJournal("weft_executions")
+
+/** What a fired timer does to its execution. */
+const FIRE = assignments(T.timerFired)
+
 /** The claims' statements over `db`. */
 export const make = (db: Database): Claims => {
-  const { driver, isPg, journalColumns, leaseMs, pg, q, rows, sql } = db
+  const { driver, isPg, leaseMs, pg, q, rows, sql } = db
   return {
     claim: (executionId, owner, now) => {
-      const claimWhere = sql`execution_id = ${executionId} AND status = 'running'
-        AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${now})`
+      // One statement on either database: the fence, the row and its journal come back from the UPDATE itself,
+      // so a claim another process takes right after this one cannot hand its fence to this caller.
       const claimed = isPg
         ? pg(Pg.claim, [executionId, owner, now, now + leaseMs])
-        : Effect.flatMap(
-            rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1, lease_until = ${now + leaseMs}
-              WHERE ${claimWhere} RETURNING execution_id`),
-            (r) =>
-              r.length === 0
-                ? Effect.succeed([])
-                : rows(sql`SELECT c.*, ${journalColumns} FROM weft_executions c WHERE c.execution_id = ${executionId}`)
-          )
+        : rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1, lease_until = ${now + leaseMs}
+            WHERE execution_id = ${executionId} AND ${sql.literal(CLAIMABLE)}
+              AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${now})
+            RETURNING *, ${sql.literal(SQLITE_JOURNAL)}`)
       return Effect.flatMap(claimed, (r) =>
         r.length === 0 ? Effect.succeedNone : Effect.map(Rows.journal(r[0]), Option.some)
       )
@@ -74,10 +83,10 @@ export const make = (db: Database): Claims => {
       Effect.gen(function* () {
         if (workflows.length === 0) return []
         const names = sql.in(workflows as Array<string>)
-        yield* rows(sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${now}
-          WHERE status = 'suspended' AND wake_at <= ${now} AND workflow IN ${names}`)
+        yield* rows(sql`UPDATE weft_executions SET ${sql.literal(FIRE)}, updated_at = ${now}
+          WHERE ${sql.literal(SLEEPING)} AND wake_at <= ${now} AND workflow IN ${names}`)
         const ready = yield* rows(sql`SELECT execution_id, workflow FROM weft_executions
-          WHERE status = 'running' AND workflow IN ${names} AND (owner IS NULL OR lease_until <= ${now})
+          WHERE ${sql.literal(CLAIMABLE)} AND workflow IN ${names} AND (owner IS NULL OR lease_until <= ${now})
           ORDER BY updated_at LIMIT ${limit}`)
         return yield* Rows.all(ready, Rows.runnable)
       }),
@@ -87,7 +96,7 @@ export const make = (db: Database): Claims => {
         ? Effect.succeedNone
         : Effect.flatMap(
             rows(sql`SELECT min(wake_at) AS next FROM weft_executions
-              WHERE status = 'suspended' AND workflow IN ${sql.in(workflows as Array<string>)}`),
+              WHERE ${sql.literal(SLEEPING)} AND workflow IN ${sql.in(workflows as Array<string>)}`),
             (r) => (r.length === 0 ? Effect.succeedNone : Effect.map(Rows.nextWake(r[0]), Option.fromNullishOr))
           )
   }

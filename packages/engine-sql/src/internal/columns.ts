@@ -6,6 +6,7 @@ import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
 import * as SchemaIssue from "effect/SchemaIssue"
+import { WorkflowStore } from "@weft/workflow"
 
 /** What a JSON column that holds no JSON says, after naming the column. */
 export const NOT_JSON = "is not valid JSON"
@@ -118,4 +119,4 @@ export const exitOf = (exit: unknown, where: () => string): unknown =>
   exit instanceof NotJson ? { _tag: "Undecodable", message: `${where()} ${NOT_JSON}`, text: exit.text } : exit
 
 /** An execution's status. */
-export const Status = Schema.Literals(["running", "suspended", "succeeded", "failed", "interrupted"])
+export const Status = Schema.Literals(WorkflowStore.statuses)

@@ -6,7 +6,6 @@ import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Statement from "effect/sql/Statement"
 import { WorkflowError, type WorkflowStore } from "@weft/workflow"
 import type * as PgDriver from "../PgDriver.js"
 import * as Column from "./columns.js"
@@ -14,6 +13,7 @@ import type { Database } from "./database.js"
 import * as GroupCommit from "./groupCommit.js"
 import * as Pg from "./pgStatements.js"
 import * as Rows from "./rows.js"
+import { admits, assignments, detailOf, kindOf, LIVE, literal, notice, T, TERMINAL } from "./sqlRules.js"
 
 /** The executions' part of the store. */
 export type Executions = Pick<
@@ -33,7 +33,7 @@ const noExecution = (executionId: string, name: string) =>
 
 /** The executions' statements over `db`. */
 export const make = (db: Database): Executions => {
-  const { event, inTransaction, isPg, leaseMs, outsideTransaction, pg, pgOutside, rows, sql, terminal } = db
+  const { event, inTransaction, isPg, leaseMs, outsideTransaction, pg, pgOutside, rows, sql } = db
 
   /** The parameters of `create`; the first eight are those of `createClaimed`. */
   const createParams = (execution: WorkflowStore.NewExecution) => {
@@ -48,7 +48,7 @@ export const make = (db: Database): Executions => {
       execution.claimFor ?? null,
       claimed ? execution.at + leaseMs : 0,
       execution.awaited === true && !claimed ? 1 : 0,
-      execution.announce === false ? "" : `wake:${execution.executionId}:${execution.workflow}`
+      execution.announce === false ? "" : `${notice(T.create)}:${execution.executionId}:${execution.workflow}`
     ]
   }
 
@@ -92,27 +92,29 @@ export const make = (db: Database): Executions => {
   })
 
   /**
-   * Makes an execution runnable, logs it and announces it: on PostgreSQL the prepared `statement` ($1 id,
-   * $2 at, $3 detail), else `update` and the event in one transaction. False if nothing changed.
+   * Makes an execution runnable as `transition` says, logs its event and announces it: on PostgreSQL the
+   * prepared `statement` ($1 id, $2 at, $3 detail), else the UPDATE and the event in one transaction. False if
+   * the execution's status is not one the transition admits.
    */
   const wakeWith = (
     executionId: string,
     statement: PgDriver.Prepared,
-    update: Statement.Statement<unknown>,
-    kind: WorkflowStore.EventKind,
-    at: number,
-    detail?: string
-  ) =>
-    isPg
-      ? Effect.map(pg(statement, [executionId, at, detail ?? null]), (woken) => woken.length > 0)
+    transition: WorkflowStore.Transition,
+    at: number
+  ) => {
+    const detail = detailOf(transition)
+    return isPg
+      ? Effect.map(pg(statement, [executionId, at, detail]), (woken) => woken.length > 0)
       : inTransaction(
           Effect.gen(function* () {
-            const woken = yield* rows(update)
+            const woken = yield* rows(sql`UPDATE weft_executions SET ${sql.literal(assignments(transition))}, updated_at = ${at}
+              WHERE execution_id = ${executionId} AND ${sql.literal(admits(transition))} RETURNING workflow`)
             if (woken.length === 0) return false
-            yield* event(executionId, kind, at, detail)
+            yield* event(executionId, kindOf(transition), at, detail ?? undefined)
             return true
           })
         )
+  }
 
   /** `completeDeferred` on PostgreSQL: one statement, then a read of the stored result if it was not applied. */
   const completeDeferredPg = (executionId: string, deferred: WorkflowStore.DeferredRecord) =>
@@ -140,8 +142,8 @@ export const make = (db: Database): Executions => {
         : yield* rows(sql`INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
             VALUES (${executionId}, ${deferred.name}, ${JSON.stringify(deferred.exit)}, ${deferred.completedAt})
             ON CONFLICT DO NOTHING RETURNING name`)
-      const kind = inserted.length === 0 ? "signal-ignored" : "signal-received"
-      yield* event(executionId, kind, deferred.completedAt, deferred.name)
+      const signal = inserted.length === 0 ? T.signalRefused : T.signalApplied
+      yield* event(executionId, kindOf(signal), deferred.completedAt, detailOf(signal, deferred.name) ?? undefined)
       if (inserted.length === 0) {
         const existing = yield* rows(
           sql`SELECT * FROM weft_deferreds WHERE execution_id = ${executionId} AND name = ${deferred.name}`
@@ -150,8 +152,8 @@ export const make = (db: Database): Executions => {
         return { applied: false, record }
       }
       yield* rows(sql`UPDATE weft_executions
-        SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${deferred.completedAt}
-        WHERE execution_id = ${executionId} AND status NOT IN ${terminal}`)
+        SET ${sql.literal(assignments(T.signalApplied))}, updated_at = ${deferred.completedAt}
+        WHERE execution_id = ${executionId} AND ${sql.literal(admits(T.signalApplied))}`)
       return { applied: true, record: deferred }
     }).pipe(inTransaction)
 
@@ -168,14 +170,14 @@ export const make = (db: Database): Executions => {
         const insert = sql`INSERT INTO weft_executions
             (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at,
              owner, fence, lease_until, watched)
-          VALUES (${execution.executionId}, ${execution.workflow}, ${Column.payloadText(execution.payload)}, 'running',
+          VALUES (${execution.executionId}, ${execution.workflow}, ${Column.payloadText(execution.payload)}, ${sql.literal(literal(T.create.to))},
             ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
             ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? execution.at + leaseMs : 0},
             ${execution.awaited === true && !claimed ? 1 : 0})
           ON CONFLICT (execution_id) DO NOTHING RETURNING *`
         const inserted = yield* inTransaction(
           Effect.tap(rows(insert), (r) =>
-            r.length > 0 ? event(execution.executionId, "started", execution.at) : Effect.void
+            r.length > 0 ? event(execution.executionId, kindOf(T.create), execution.at) : Effect.void
           )
         )
         if (inserted.length > 0) {
@@ -197,7 +199,7 @@ export const make = (db: Database): Executions => {
         Effect.forEach(Arr.chunksOf(executionIds, ENDED_CHUNK), (ids) =>
           isPg
             ? pg(Pg.ended, [ids])
-            : rows(sql`SELECT * FROM weft_executions WHERE execution_id IN ${sql.in(ids)} AND status IN ${terminal}`)
+            : rows(sql`SELECT * FROM weft_executions WHERE execution_id IN ${sql.in(ids)} AND ${sql.literal(TERMINAL)}`)
         ),
         (chunks) => Rows.all(chunks.flat(), Rows.execution)
       ),
@@ -207,41 +209,15 @@ export const make = (db: Database): Executions => {
         isPg
           ? pg(Pg.liveChildren, [parentExecutionId])
           : rows(sql`SELECT * FROM weft_executions
-              WHERE parent_execution_id = ${parentExecutionId} AND status NOT IN ${terminal}`),
+              WHERE parent_execution_id = ${parentExecutionId} AND ${sql.literal(LIVE)}`),
         (found) => Rows.all(found, Rows.execution)
       ),
 
-    wake: (executionId, at) =>
-      wakeWith(
-        executionId,
-        Pg.wake,
-        sql`UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = ${at}
-          WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
-        "resumed",
-        at
-      ),
+    wake: (executionId, at) => wakeWith(executionId, Pg.wake, T.wake, at),
 
-    requestInterrupt: (executionId, at) =>
-      wakeWith(
-        executionId,
-        Pg.requestInterrupt,
-        sql`UPDATE weft_executions
-          SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, interrupt_requested = 1, updated_at = ${at}
-          WHERE execution_id = ${executionId} AND status NOT IN ${terminal} RETURNING workflow`,
-        "interrupt-requested",
-        at
-      ),
+    requestInterrupt: (executionId, at) => wakeWith(executionId, Pg.requestInterrupt, T.requestInterrupt, at),
 
-    reopen: (executionId, at) =>
-      wakeWith(
-        executionId,
-        Pg.reopen,
-        sql`UPDATE weft_executions SET status = 'running', result = NULL, wake_seq = wake_seq + 1, updated_at = ${at}
-          WHERE execution_id = ${executionId} AND status = 'failed' RETURNING workflow`,
-        "resumed",
-        at,
-        "after defect"
-      ),
+    reopen: (executionId, at) => wakeWith(executionId, Pg.reopen, T.reopen, at),
 
     completeDeferred: (executionId, deferred) =>
       isPg ? completeDeferredPg(executionId, deferred) : completeDeferredSqlite(executionId, deferred)

@@ -9,6 +9,7 @@ import { type Database, leaseLost } from "./database.js"
 import * as GroupCommit from "./groupCommit.js"
 import * as Pg from "./pgStatements.js"
 import * as Rows from "./rows.js"
+import { assignments, kindOf, T } from "./sqlRules.js"
 
 type ActivityAttempt = WorkflowStore.ActivityAttempt
 
@@ -30,8 +31,7 @@ interface FencedCompletion {
   readonly completion: WorkflowStore.Completion
 }
 
-const eventOf = (completion: WorkflowStore.Completion): WorkflowStore.EventKind =>
-  completion.status === "succeeded" ? "completed" : completion.status
+const eventOf = (completion: WorkflowStore.Completion): WorkflowStore.EventKind => kindOf(T.complete, completion.status)
 
 /** The parameters of `recordAttempt` (and, as columns, of `recordAttempts`). */
 const attemptParams = ({ attempt, executionId, fence }: FencedAttempt) => [
@@ -184,10 +184,10 @@ export const make = (db: Database): Journal => {
           : yield* inTransaction(
             Effect.tap(
               rows(sql`UPDATE weft_executions
-                SET status = 'suspended', wake_at = ${wakeAt ?? null}, owner = NULL, updated_at = ${at}
+                SET ${sql.literal(assignments(T.suspend))}, wake_at = ${wakeAt ?? null}, updated_at = ${at}
                 WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL AND wake_seq = ${expectedWakeSeq}
                 RETURNING *`),
-              (r) => (r.length > 0 ? event(executionId, "suspended", at) : Effect.void)
+              (r) => (r.length > 0 ? event(executionId, kindOf(T.suspend), at) : Effect.void)
             )
           )
         if (updated.length > 0) return true
@@ -207,7 +207,7 @@ export const make = (db: Database): Journal => {
         const updated = yield* inTransaction(
           Effect.tap(
             rows(sql`UPDATE weft_executions
-              SET status = ${completion.status}, result = ${result}, owner = NULL, wake_at = NULL, updated_at = ${completion.at}
+              SET status = ${completion.status}, result = ${result}, ${sql.literal(assignments(T.complete))}, updated_at = ${completion.at}
               WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL RETURNING execution_id`),
             (r) => (r.length > 0 ? event(executionId, kind, completion.at) : Effect.void)
           )

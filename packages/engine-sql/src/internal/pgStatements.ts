@@ -2,7 +2,9 @@
  * The PostgreSQL statements of the hot path, as fixed text with numbered parameters: the driver prepares
  * each once per connection. Batches pass arrays and `unnest` them, so one text serves any batch size.
  */
+import type { WorkflowStore } from "@weft/workflow"
 import type { Prepared } from "../PgDriver.js"
+import { admits, assignments, eventKind, LIVE, literal, notice, T, TERMINAL } from "./sqlRules.js"
 
 /**
  * The session settings of the connections that run these statements. Each is planned once per connection
@@ -102,9 +104,9 @@ export const create = statement(
   `WITH changed AS (
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
        created_at, updated_at, owner, fence, lease_until, watched)
-     VALUES ($1, $2, $3, 'running', $4, $5, $6, $6, $7::text, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END, $8, $9)
+     VALUES ($1, $2, $3, ${literal(T.create.to)}, $4, $5, $6, $6, $7::text, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END, $8, $9)
      ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),
-   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'started', $6::bigint FROM changed),
+   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, ${eventKind(T.create)}, $6::bigint FROM changed),
    announced AS (SELECT pg_notify('weft', $10::text) FROM changed WHERE $10::text <> '')
    SELECT changed.*, (SELECT count(*) FROM announced) AS announced FROM changed`
 )
@@ -117,7 +119,7 @@ export const create = statement(
 export const watch = statement(
   "watch",
   `UPDATE weft_executions SET watched = 1
-   WHERE execution_id = $1 AND watched = 0 AND status NOT IN ('succeeded', 'failed', 'interrupted')
+   WHERE execution_id = $1 AND watched = 0 AND ${LIVE}
    RETURNING ${EXECUTION}`
 )
 
@@ -128,14 +130,14 @@ export const get = statement("get", `SELECT ${EXECUTION} FROM weft_executions WH
 export const ended = statement(
   "ended",
   `SELECT ${EXECUTION} FROM weft_executions
-   WHERE execution_id = ANY($1::text[]) AND status IN ('succeeded', 'failed', 'interrupted')`
+   WHERE execution_id = ANY($1::text[]) AND ${TERMINAL}`
 )
 
 /** $1 parent execution: its linked children that have not ended. */
 export const liveChildren = statement(
   "live_children",
   `SELECT ${EXECUTION} FROM weft_executions
-   WHERE parent_execution_id = $1::text AND status NOT IN ('succeeded', 'failed', 'interrupted')`
+   WHERE parent_execution_id = $1::text AND ${LIVE}`
 )
 
 /** $1 execution, $2 owner, $3 now, $4 lease until: claims a running execution and loads its journal. */
@@ -143,7 +145,7 @@ export const claim = statement(
   "claim",
   `WITH c AS (
      UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = $4
-     WHERE execution_id = $1 AND status = 'running' AND (owner IS NULL OR owner = $2 OR lease_until <= $3)
+     WHERE execution_id = $1 AND ${admits(T.claim)} AND (owner IS NULL OR owner = $2 OR lease_until <= $3)
      RETURNING ${EXECUTION})
    SELECT c.*, ${journalColumns} FROM c`
 )
@@ -152,10 +154,10 @@ export const claim = statement(
 export const complete = statement(
   "complete",
   `WITH changed AS (
-     UPDATE weft_executions SET status = $3, result = $4, owner = NULL, wake_at = NULL, updated_at = $5
+     UPDATE weft_executions SET status = $3, result = $4, ${assignments(T.complete)}, updated_at = $5
      WHERE execution_id = $1 AND fence = $2 AND owner IS NOT NULL RETURNING execution_id, watched),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, $6::text, $5::bigint FROM changed),
-   announced AS (SELECT pg_notify('weft', 'done:' || execution_id || ':') FROM changed WHERE watched = 1)
+   announced AS (SELECT pg_notify('weft', '${notice(T.complete)}:' || execution_id || ':') FROM changed WHERE watched = 1)
    SELECT execution_id, (SELECT count(*) FROM announced) AS announced FROM changed`
 )
 
@@ -166,10 +168,10 @@ export const complete = statement(
 export const suspend = statement(
   "suspend",
   `WITH changed AS (
-     UPDATE weft_executions SET status = 'suspended', wake_at = $4, owner = NULL, updated_at = $5,
+     UPDATE weft_executions SET ${assignments(T.suspend)}, wake_at = $4, updated_at = $5,
        watched = greatest(watched, $6::int)
      WHERE execution_id = $1 AND fence = $2 AND owner IS NOT NULL AND wake_seq = $3 RETURNING execution_id),
-   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'suspended', $5::bigint FROM changed)
+   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, ${eventKind(T.suspend)}, $5::bigint FROM changed)
    SELECT execution_id FROM changed`
 )
 
@@ -212,7 +214,7 @@ export const createClaimed = statement(
   `WITH changed AS (
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
        created_at, updated_at, owner, fence, lease_until)
-     SELECT v.execution_id, v.workflow, v.payload, 'running', v.parent_execution_id, v.parent_deferred, v.at, v.at,
+     SELECT v.execution_id, v.workflow, v.payload, ${literal(T.create.to)}, v.parent_execution_id, v.parent_deferred, v.at, v.at,
        v.owner, 1, v.lease_until
      -- A lone empty payload (undefined) splits into no element at all.
      FROM unnest($1::text[], $2::text[], CASE WHEN $3::text = '' THEN '{""}' ELSE string_to_array($3::text, E'\\x1e') END,
@@ -221,7 +223,7 @@ export const createClaimed = statement(
      -- In id order: two workers creating the same ids wait for each other in one order, never in a cycle.
      ORDER BY v.execution_id
      ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),
-   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, 'started', created_at FROM changed)
+   logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, ${eventKind(T.create)}, created_at FROM changed)
    SELECT * FROM changed`
 )
 
@@ -239,12 +241,12 @@ export const completeMany = statement(
      SELECT e.execution_id FROM weft_executions e JOIN v ON e.execution_id = v.execution_id
      WHERE e.fence = v.fence AND e.owner IS NOT NULL ORDER BY e.execution_id FOR NO KEY UPDATE OF e),
    changed AS (
-     UPDATE weft_executions e SET status = v.status, result = v.result, owner = NULL, wake_at = NULL, updated_at = v.at
+     UPDATE weft_executions e SET status = v.status, result = v.result, ${assignments(T.complete)}, updated_at = v.at
      FROM v WHERE e.execution_id = v.execution_id AND e.execution_id IN (SELECT execution_id FROM locked)
        AND e.fence = v.fence AND e.owner IS NOT NULL
      RETURNING e.execution_id, e.watched, v.kind, v.at),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, kind, at FROM changed),
-   announced AS (SELECT pg_notify('weft', 'done:' || execution_id || ':') FROM changed WHERE watched = 1)
+   announced AS (SELECT pg_notify('weft', '${notice(T.complete)}:' || execution_id || ':') FROM changed WHERE watched = 1)
    SELECT execution_id, (SELECT count(*) FROM announced) AS announced FROM changed`
 )
 
@@ -299,46 +301,39 @@ export const completeDeferred = statement(
      SELECT execution_id, $2::text, $3::text, $4::bigint FROM target WHERE interrupt_requested = 0
      ON CONFLICT DO NOTHING RETURNING name),
    woken AS (
-     UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, wake_at = NULL, updated_at = $4::bigint
-     WHERE execution_id = $1::text AND status NOT IN ('succeeded', 'failed', 'interrupted') AND EXISTS (SELECT 1 FROM inserted)
+     UPDATE weft_executions SET ${assignments(T.signalApplied)}, updated_at = $4::bigint
+     WHERE execution_id = $1::text AND ${admits(T.signalApplied)} AND EXISTS (SELECT 1 FROM inserted)
      RETURNING workflow),
    logged AS (
      INSERT INTO weft_events (execution_id, kind, at, detail)
-     SELECT execution_id, CASE WHEN EXISTS (SELECT 1 FROM inserted) THEN 'signal-received' ELSE 'signal-ignored' END,
+     SELECT execution_id,
+       CASE WHEN EXISTS (SELECT 1 FROM inserted) THEN ${eventKind(T.signalApplied)} ELSE ${eventKind(T.signalRefused)} END,
        $4::bigint, $2::text FROM target),
-   announced AS (SELECT pg_notify('weft', 'wake:' || $1::text || ':' || workflow) FROM woken)
+   announced AS (SELECT pg_notify('weft', '${notice(T.signalApplied)}:' || $1::text || ':' || workflow) FROM woken)
    SELECT (SELECT count(*) FROM target)::int AS found, (SELECT count(*) FROM inserted)::int AS applied,
      (SELECT count(*) FROM announced)::int AS announced`
 )
 
 /**
- * Makes an execution runnable (`set`, on the rows `where` admits), logs `kind` with $3 detail and announces
- * `notice`, in one statement: $1 execution, $2 at, $3 detail or null. Returns the workflow if it changed.
+ * Makes an execution runnable as `transition` says (on the rows it admits), logs its event with $3 detail and
+ * announces its notice, in one statement: $1 execution, $2 at, $3 detail or null. Returns the workflow if it changed.
  */
-const wakeStatement = (name: string, set: string, where: string, kind: string, notice: string) =>
+const wakeStatement = (name: string, transition: WorkflowStore.Transition) =>
   statement(
     name,
     `WITH woken AS (
-       UPDATE weft_executions SET status = 'running', wake_seq = wake_seq + 1, updated_at = $2::bigint, ${set}
-       WHERE execution_id = $1::text AND ${where} RETURNING execution_id, workflow),
-     logged AS (INSERT INTO weft_events (execution_id, kind, at, detail) SELECT execution_id, '${kind}', $2::bigint, $3::text FROM woken),
-     announced AS (SELECT pg_notify('weft', '${notice}:' || execution_id || ':' || workflow) FROM woken)
+       UPDATE weft_executions SET ${assignments(transition)}, updated_at = $2::bigint
+       WHERE execution_id = $1::text AND ${admits(transition)} RETURNING execution_id, workflow),
+     logged AS (INSERT INTO weft_events (execution_id, kind, at, detail) SELECT execution_id, ${eventKind(transition)}, $2::bigint, $3::text FROM woken),
+     announced AS (SELECT pg_notify('weft', '${notice(transition)}:' || execution_id || ':' || workflow) FROM woken)
      SELECT workflow, (SELECT count(*) FROM announced)::int AS announced FROM woken`
   )
 
-const LIVE = "status NOT IN ('succeeded', 'failed', 'interrupted')"
-
 /** Wakes a live execution (a timer fired, `resume`). */
-export const wake = wakeStatement("wake", "wake_at = NULL", LIVE, "resumed", "wake")
+export const wake = wakeStatement("wake", T.wake)
 
 /** Asks a live execution to stop, waking it so whoever can run it sees the request. */
-export const requestInterrupt = wakeStatement(
-  "request_interrupt",
-  "wake_at = NULL, interrupt_requested = 1",
-  LIVE,
-  "interrupt-requested",
-  "interrupt"
-)
+export const requestInterrupt = wakeStatement("request_interrupt", T.requestInterrupt)
 
 /** Puts a failed execution back to running, its journal kept (`resume` after a defect). */
-export const reopen = wakeStatement("reopen", "result = NULL", "status = 'failed'", "resumed", "wake")
+export const reopen = wakeStatement("reopen", T.reopen)

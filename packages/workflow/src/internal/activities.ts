@@ -15,13 +15,13 @@ import * as Metrics from "../WorkflowMetrics.js"
 import type { ActivityAttempt } from "../WorkflowStore.js"
 import { isInterruptedOnly, ownExit } from "./causes.js"
 import * as Clocks from "./clocks.js"
-import type { ActivityDef } from "./engine.js"
-import * as Names from "./reserved.js"
+import { CurrentRace } from "./deferreds.js"
+import type { ActivityDef } from "./definitions.js"
 import { diverged, sameName } from "./replay.js"
+import * as Names from "./reserved.js"
 import * as Retry from "./retry.js"
 import type { Run } from "./run.js"
 import * as Telemetry from "./telemetry.js"
-import { CurrentRace } from "./deferreds.js"
 
 /** The per-activity attempt number, 1 for the first attempt. */
 export const CurrentAttempt: Context.Reference<number> = Context.Reference<number>(

@@ -11,8 +11,9 @@ import { type ExecutionRecord, terminal } from "../WorkflowStore.js"
 import * as Activities from "./activities.js"
 import * as Codec from "./codec.js"
 import * as Deferreds from "./deferreds.js"
-import type { WorkflowDef } from "./engine.js"
+import type { WorkflowDef } from "./definitions.js"
 import { stableId } from "./hash.js"
+import * as InvalidInput from "./invalidInput.js"
 import * as Names from "./reserved.js"
 import type { Run } from "./run.js"
 import * as Signals from "./signals.js"
@@ -37,7 +38,7 @@ export const execute = (run: Run, def: WorkflowDef, payload: unknown, discard: b
   }
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) {
-    return Effect.fail(Codec.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name }))
+    return Effect.fail(InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name }))
   }
   const childId = stableId(def.name, def.idempotencyKey(payload))
   const deferred = Names.childResult(def.name, childId)

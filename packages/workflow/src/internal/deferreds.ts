@@ -13,9 +13,11 @@ import type { DeferredRecord, EncodedExit } from "../WorkflowStore.js"
 import { isInterruptedOnly, ownExit, raceAllFirstSuccess } from "./causes.js"
 import * as Clocks from "./clocks.js"
 import * as Codec from "./codec.js"
-import * as Names from "./reserved.js"
+import * as ExitEncoding from "./exitEncoding.js"
 import { diverged } from "./replay.js"
+import * as Names from "./reserved.js"
 import type { Run } from "./run.js"
+import type { LiveRun } from "./scheduler.js"
 import { MAX_TIMER_MS } from "./time.js"
 
 /**
@@ -46,7 +48,7 @@ export const await_ = (
   }
   return Effect.flatMap(Clocks.clock(run, Names.timeout(name), timeoutMillis), (wakeAt) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const timeout = record(run, { name, exit: Codec.timedOut, completedAt: now })
+      const timeout = record(run, { name, exit: ExitEncoding.timedOut, completedAt: now })
       const remaining = wakeAt - now
       if (remaining <= 0) return waiting(timeout)
       if (run.interrupting) return Effect.interrupt
@@ -102,7 +104,7 @@ export const raceAll = (
 }
 
 /** A signal that arrived while this run is live goes straight to its waiter. */
-export const deliver = (run: Run, stored: DeferredRecord): void => {
+export const deliver = (run: LiveRun, stored: DeferredRecord): void => {
   if (!run.replay.deferreds.has(stored.name)) run.replay.deferreds.set(stored.name, stored)
   const waiter = run.waiters?.get(stored.name)
   if (waiter !== undefined) Deferred.doneUnsafe(waiter, Exit.succeed(run.replay.deferreds.get(stored.name)!))
@@ -115,7 +117,7 @@ const record = (run: Run, deferred: DeferredRecord): Effect.Effect<DeferredRecor
   )
 
 const decode = (run: Run, name: string, codec: Codec.Codec, stored: DeferredRecord) => {
-  if (Codec.isTimedOut(stored.exit)) return Effect.succeedNone
+  if (ExitEncoding.isTimedOut(stored.exit)) return Effect.succeedNone
   const decoded = codec.decodeExit(stored.exit)
   if (Result.isFailure(decoded)) return Effect.die(diverged(run, name, "its stored result no longer decodes"))
   return Effect.map(decoded.success, Option.some)

@@ -7,8 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import { WorkflowError } from "../WorkflowError.js"
 import { interruptFork } from "./causes.js"
-import type { Engine } from "./engine.js"
-import type { Run } from "./run.js"
+import type { Engine } from "./definitions.js"
+import type { LiveRun } from "./scheduler.js"
 import { sleepLive } from "./time.js"
 
 /** Renews the claims of every live run here every `every` milliseconds, for as long as the engine lives. */
@@ -16,7 +16,7 @@ export const heartbeat = (engine: Engine, every: number): Effect.Effect<never> =
   Effect.forever(
     Effect.gen(function* () {
       yield* sleepLive(every)
-      const live: Array<Run> = []
+      const live: Array<LiveRun> = []
       for (const state of engine.scheduler.running.values()) {
         if (state.run?.suspension.fiber !== undefined) live.push(state.run)
       }

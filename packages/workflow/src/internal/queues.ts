@@ -17,7 +17,8 @@ import type { QueueItem } from "../WorkflowStore.js"
 import * as Activities from "./activities.js"
 import * as Codec from "./codec.js"
 import * as Deferreds from "./deferreds.js"
-import type { Engine } from "./engine.js"
+import type { Engine } from "./definitions.js"
+import * as InvalidInput from "./invalidInput.js"
 import * as Names from "./reserved.js"
 import type { Run } from "./run.js"
 import * as Signals from "./signals.js"
@@ -39,7 +40,7 @@ export const process = (run: Run, queue: QueueDef, key: string, payload: unknown
   const encoded = queue.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) {
     return Effect.die(
-      Codec.invalid("InvalidPayload", `The item for queue "${queue.name}"`, encoded.failure, {
+      InvalidInput.invalid("InvalidPayload", `The item for queue "${queue.name}"`, encoded.failure, {
         workflow: run.def.name,
         executionId: run.executionId
       })
@@ -106,14 +107,14 @@ export const worker = <R>(
         if (settings.heartbeatMs !== undefined) yield* Effect.forkScoped(keepClaim(item, settings.heartbeatMs))
         const payload = queue.codec.decodePayload(item.payload)
         const exit: Exit.Exit<unknown, unknown> = Result.isFailure(payload)
-          ? Exit.die(Codec.invalid("InvalidPayload", `The item for queue "${queue.name}"`, payload.failure, {}))
+          ? Exit.die(InvalidInput.invalid("InvalidPayload", `The item for queue "${queue.name}"`, payload.failure, {}))
           : yield* Effect.exit(
               Effect.provideContext(handler(payload.success), handlerContext) as Effect.Effect<unknown, unknown, Scope.Scope>
             )
         if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return
         let encoded = queue.codec.encodeExit(exit)
         if (Result.isFailure(encoded)) {
-          const error = Codec.invalid("InvalidResult", `The result of queue "${queue.name}"`, encoded.failure, {})
+          const error = InvalidInput.invalid("InvalidResult", `The result of queue "${queue.name}"`, encoded.failure, {})
           encoded = queue.codec.encodeExit(Exit.die(error))
         }
         const { deferred, executionId, workflow } = yield* Signals.verify(engine, item.token)

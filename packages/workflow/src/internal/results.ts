@@ -1,74 +1,14 @@
 /**
- * Result waiters: callers of `execute` wait here for an execution's end, whichever worker runs it. A run here
+ * How an execution's end reaches the result waiters here (`waiters.ts`), whichever worker runs it. A run here
  * hands its result over itself; a run elsewhere is heard of through the store's notifications, with a poll of
- * every waiter from one loop as the fallback. When the engine closes, every waiter is released.
+ * every waiter from one loop as the fallback.
  */
 import * as Cause from "effect/Cause"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type { WorkflowError } from "../WorkflowError.js"
-import { type EncodedExit, type ExecutionRecord, terminal } from "../WorkflowStore.js"
-import type { Engine } from "./engine.js"
+import { type ExecutionRecord, terminal } from "../WorkflowStore.js"
+import type { Engine } from "./definitions.js"
 import { sleepLive } from "./time.js"
-
-/** One execution's waiter, with how many `execute` calls await it. */
-export interface Waiter {
-  readonly done: Deferred.Deferred<EncodedExit, WorkflowError>
-  callers: number
-}
-
-/** The result waiters of this process, by execution. */
-export class Results {
-  private readonly waiters = new Map<string, Waiter>()
-
-  has(executionId: string): boolean {
-    return this.waiters.has(executionId)
-  }
-
-  /** The executions someone here waits for. */
-  ids(): Array<string> {
-    return [...this.waiters.keys()]
-  }
-
-  /** Joins (or makes) the waiter of an execution; `leave` when done waiting. */
-  join(executionId: string): Waiter {
-    let waiter = this.waiters.get(executionId)
-    if (waiter === undefined) this.waiters.set(executionId, (waiter = { done: Deferred.makeUnsafe(), callers: 0 }))
-    waiter.callers++
-    return waiter
-  }
-
-  /** The last caller to give up (an error, an interrupt) takes the waiter away: nobody polls for it then. */
-  leave(executionId: string, waiter: Waiter): void {
-    if (--waiter.callers === 0 && this.waiters.get(executionId) === waiter) this.waiters.delete(executionId)
-  }
-
-  /** Hands an execution's result to its waiters. */
-  notify(executionId: string, result: EncodedExit): void {
-    const waiter = this.waiters.get(executionId)
-    if (waiter !== undefined) {
-      this.waiters.delete(executionId)
-      Deferred.doneUnsafe(waiter.done, Exit.succeed(result))
-    }
-  }
-
-  /** Fails an execution's waiters (its stored row no longer reads). */
-  fail(executionId: string, error: WorkflowError): void {
-    const waiter = this.waiters.get(executionId)
-    if (waiter !== undefined) {
-      this.waiters.delete(executionId)
-      Deferred.doneUnsafe(waiter.done, Exit.fail(error))
-    }
-  }
-
-  /** Releases every waiter with an interrupt: the engine is closing. */
-  releaseAll(): void {
-    for (const waiter of this.waiters.values()) Deferred.doneUnsafe(waiter.done, Exit.interrupt())
-    this.waiters.clear()
-  }
-}
 
 /** Hands the result of a finished execution to its waiters, if any wait and it has ended. */
 export const notifyIfEnded = (engine: Engine, record: Option.Option<ExecutionRecord>): void => {

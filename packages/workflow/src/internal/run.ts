@@ -13,8 +13,10 @@ import * as Scope from "effect/Scope"
 import type { WorkflowError } from "../WorkflowError.js"
 import type { DeferredRecord, EncodedExit, Journal } from "../WorkflowStore.js"
 import * as Codec from "./codec.js"
-import type { Engine, WorkflowDef } from "./engine.js"
+import type { Engine, WorkflowDef } from "./definitions.js"
+import * as InvalidInput from "./invalidInput.js"
 import { Replay } from "./replay.js"
+import type { LiveRun } from "./scheduler.js"
 import { Suspension } from "./suspension.js"
 
 /** A compensation registered by a step; it runs if the execution finally fails or is interrupted. */
@@ -24,7 +26,7 @@ export interface Compensation {
 }
 
 /** The state of one run of one execution. */
-export class Run {
+export class Run implements LiveRun {
   readonly replay: Replay
   readonly suspension = new Suspension()
   readonly compensations: Array<Compensation> = []
@@ -72,7 +74,7 @@ export class Run {
   encode(codec: Codec.Codec, exit: Exit.Exit<unknown, unknown>, what: string): EncodedExit {
     const encoded = codec.encodeExit(exit)
     if (Result.isSuccess(encoded)) return encoded.success
-    const error = Codec.invalid("InvalidResult", what, encoded.failure, {
+    const error = InvalidInput.invalid("InvalidResult", what, encoded.failure, {
       workflow: this.def.name,
       executionId: this.executionId
     })

@@ -16,19 +16,16 @@ import { CurrentAttempt } from "./activities.js"
 import * as Metrics from "../WorkflowMetrics.js"
 import { hasDefect, isInterruptedOnly, ownExit } from "./causes.js"
 import * as Children from "./children.js"
-import * as Codec from "./codec.js"
+import * as InvalidInput from "./invalidInput.js"
 import * as Compensation from "./compensation.js"
 import { CurrentRace } from "./deferreds.js"
-import type { Engine } from "./engine.js"
+import type { Engine } from "./definitions.js"
 import { isDivergence, skippedStep } from "./replay.js"
 import * as Results from "./results.js"
 import { Run, WorkflowInstance } from "./run.js"
-import type { RunState } from "./scheduler.js"
+import type { Outcome, RunState } from "./scheduler.js"
 import * as Signals from "./signals.js"
 import * as Telemetry from "./telemetry.js"
-
-/** What the run loop does next: stop, run again at once, or run again after the store-retry delay. */
-export type Outcome = "done" | "again" | "retry"
 
 /** Claims and runs an execution once (or uses the claim its create took). */
 export const runOnce = (engine: Engine, executionId: string, state: RunState): Effect.Effect<Outcome, WorkflowError> =>
@@ -57,7 +54,7 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     const run = new Run(engine, def, executionId, fence, journal)
     const payload = def.codec.decodePayload(record.payload)
     const body = Result.isFailure(payload)
-      ? Effect.die(Codec.invalid("InvalidPayload", "The stored payload", payload.failure, { workflow: def.name, executionId }))
+      ? Effect.die(InvalidInput.invalid("InvalidPayload", "The stored payload", payload.failure, { workflow: def.name, executionId }))
       : registration.handler(payload.success, executionId)
     telemetry.metric(Metrics.runs, 1)
     // The registration holds the services the body needs, never a scope: the body's scope is the execution's.

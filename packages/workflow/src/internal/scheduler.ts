@@ -3,20 +3,54 @@
  * an execution that runs already makes it run once more; work past the slots is left in the store and looked
  * for again when a slot frees up.
  */
+import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import type { Claim } from "../WorkflowStore.js"
-import type { Engine } from "./engine.js"
-import type { Run } from "./run.js"
-import * as Runner from "./runner.js"
+import type * as Scope from "effect/Scope"
+import type { WorkflowError } from "../WorkflowError.js"
+import type { Claim, DeferredRecord } from "../WorkflowStore.js"
+import type { Replay } from "./replay.js"
+import type { Suspension } from "./suspension.js"
 import { sleepLive } from "./time.js"
+
+/**
+ * What the scheduler holds of a run in progress, and what the engine's own loops (signals, the lease) may
+ * touch of it: a run's journal view, its suspension, its deferred waiters, an interrupt or an abort.
+ */
+export interface LiveRun {
+  readonly executionId: string
+  readonly fence: number
+  readonly replay: Replay
+  readonly suspension: Suspension
+  /** Waiters of deferreds awaited while the run is live, so a signal reaches them without a new run. */
+  waiters: Map<string, Deferred.Deferred<DeferredRecord>> | undefined
+  /** Set when an interrupt was requested: no new step starts, and the execution ends interrupted. */
+  interrupting: boolean
+  /** The store write that failed (or the claim lost), if one did: the run stops and records nothing more. */
+  abort: WorkflowError | undefined
+}
+
+/** What the run loop does next: stop, run again at once, or run again after the store-retry delay. */
+export type Outcome = "done" | "again" | "retry"
+
+/** What the scheduler needs of the engine: its limits, its scope, and one run of an execution. */
+export interface SchedulerOptions {
+  readonly maxRuns: number
+  readonly storeRetryMs: number
+  /** Run loops are forked here. */
+  readonly scope: Scope.Scope
+  /** Wakes the timer loop (a sliding queue of one). */
+  readonly timerWake: Queue.Queue<void>
+  /** Claims and runs an execution once (`runner.ts`). */
+  readonly runOnce: (executionId: string, state: RunState) => Effect.Effect<Outcome, unknown>
+}
 
 /** The run loop of one execution in this process. */
 export interface RunState {
   /** Set by a wake-up while the loop runs: it runs once more before it ends. */
   rerun: boolean
   /** The run in progress, if any. */
-  run: Run | undefined
+  run: LiveRun | undefined
   /** A claim taken when the execution was created: the first run uses it instead of claiming. */
   claimed: Claim | undefined
 }
@@ -30,15 +64,16 @@ export class Scheduler {
   /** Set when work was left in the store for want of room: the next run to end looks for it again. */
   leftWork = false
 
-  constructor(
-    private readonly engine: Engine,
-    /** Wakes the timer loop (a sliding queue of one). */
-    readonly timerWake: Queue.Queue<void>
-  ) {}
+  /** Wakes the timer loop (a sliding queue of one). */
+  readonly timerWake: Queue.Queue<void>
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.timerWake = options.timerWake
+  }
 
   /** Free run slots. */
   room(): number {
-    return this.engine.settings.maxRuns - this.running.size - this.reserved
+    return this.options.maxRuns - this.running.size - this.reserved
   }
 
   hasRoom(): boolean {
@@ -46,7 +81,7 @@ export class Scheduler {
   }
 
   /** The live run of an execution here, if any. */
-  live(executionId: string): Run | undefined {
+  live(executionId: string): LiveRun | undefined {
     return this.running.get(executionId)?.run
   }
 
@@ -82,7 +117,7 @@ export class Scheduler {
       }
       const state: RunState = { rerun: false, run: undefined, claimed }
       this.running.set(executionId, state)
-      return Effect.asVoid(Effect.forkIn(this.loop(executionId, state), this.engine.scope))
+      return Effect.asVoid(Effect.forkIn(this.loop(executionId, state), this.options.scope))
     })
   }
 
@@ -105,7 +140,7 @@ export class Scheduler {
   private loop(executionId: string, state: RunState): Effect.Effect<void> {
     return Effect.suspend(() => {
       state.rerun = false
-      return Runner.runOnce(this.engine, executionId, state).pipe(
+      return this.options.runOnce(executionId, state).pipe(
         Effect.catchCause((cause) =>
           Effect.as(
             Effect.logError(`Weft: the run of execution ${executionId} failed; it will be retried`, cause),
@@ -115,7 +150,7 @@ export class Scheduler {
         Effect.flatMap((outcome) => {
           if (outcome === "again") return this.loop(executionId, state)
           if (outcome === "retry") {
-            return Effect.andThen(sleepLive(this.engine.settings.storeRetryMs), this.loop(executionId, state))
+            return Effect.andThen(sleepLive(this.options.storeRetryMs), this.loop(executionId, state))
           }
           return Effect.flatMap(this.finished(executionId, state), (done) =>
             done ? Effect.void : this.loop(executionId, state)

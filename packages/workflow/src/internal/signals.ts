@@ -10,9 +10,9 @@ import type * as Scope from "effect/Scope"
 import { WorkflowError } from "../WorkflowError.js"
 import { type EncodedExit, type ExecutionRecord, type Notification, terminal } from "../WorkflowStore.js"
 import { interruptFork } from "./causes.js"
-import * as Codec from "./codec.js"
 import * as Deferreds from "./deferreds.js"
-import type { Engine } from "./engine.js"
+import type { Engine } from "./definitions.js"
+import * as ExitEncoding from "./exitEncoding.js"
 import * as Results from "./results.js"
 import * as Token from "./token.js"
 
@@ -72,7 +72,7 @@ export const resume = (engine: Engine, executionId: string, workflow?: string): 
     const woken =
       record.status === "suspended"
         ? yield* engine.store.wake(executionId, at)
-        : record.status === "failed" && Codec.isDefect(record.result)
+        : record.status === "failed" && ExitEncoding.isDefect(record.result)
         ? yield* engine.store.reopen(executionId, at)
         : record.status === "running"
     // As for an interrupt: only an engine that runs the workflow claims it.

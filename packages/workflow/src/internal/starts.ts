@@ -11,9 +11,9 @@ import * as Result from "effect/Result"
 import { WorkflowError } from "../WorkflowError.js"
 import * as Metrics from "../WorkflowMetrics.js"
 import { type ExecutionRecord, type ParentLink, terminal } from "../WorkflowStore.js"
-import * as Codec from "./codec.js"
-import type { Engine, WorkflowDef } from "./engine.js"
+import type { Engine, WorkflowDef } from "./definitions.js"
 import { stableId } from "./hash.js"
+import * as InvalidInput from "./invalidInput.js"
 import * as Signals from "./signals.js"
 
 interface Admitted {
@@ -31,7 +31,7 @@ const admit = (engine: Engine, def: WorkflowDef, payload: unknown): WorkflowErro
     })
   }
   const encoded = def.codec.encodePayload(payload)
-  if (Result.isFailure(encoded)) return Codec.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
+  if (Result.isFailure(encoded)) return InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
   return { executionId: stableId(def.name, def.idempotencyKey(payload)), encoded: encoded.success }
 }
 
@@ -98,8 +98,12 @@ export const start = (
     return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(engine, def, admitted, parent, false)
   })
 
-/** Starts (or joins) the execution for `payload` and waits for its decoded result. */
-export const execute = (engine: Engine, def: WorkflowDef, payload: unknown): Effect.Effect<unknown, unknown> =>
+/** Starts (or joins) the execution for `payload` and waits for its result, decoded as an Exit of its workflow's types. */
+export const execute = (
+  engine: Engine,
+  def: WorkflowDef,
+  payload: unknown
+): Effect.Effect<Exit.Exit<unknown, unknown>, WorkflowError> =>
   Effect.suspend(() => {
     if (engine.closed) return Effect.interrupt
     const admitted = admit(engine, def, payload)
@@ -110,9 +114,7 @@ export const execute = (engine: Engine, def: WorkflowDef, payload: unknown): Eff
     return create(engine, def, admitted, undefined, true).pipe(
       Effect.flatMap(({ record }) => {
         if (terminal.has(record.status)) engine.results.notify(executionId, record.result)
-        return Effect.flatMap(Deferred.await(waiter.done), (encoded) =>
-          Effect.flatten(decodeResult(def, { ...record, result: encoded }))
-        )
+        return Effect.flatMap(Deferred.await(waiter.done), (encoded) => decodeResult(def, { ...record, result: encoded }))
       }),
       Effect.ensuring(Effect.sync(() => engine.results.leave(executionId, waiter)))
     )
@@ -127,7 +129,7 @@ export const decodeResult = (
   return Result.isSuccess(decoded)
     ? Effect.succeed(decoded.success)
     : Effect.fail(
-        Codec.invalid("InvalidResult", "The stored result", decoded.failure, {
+        InvalidInput.invalid("InvalidResult", "The stored result", decoded.failure, {
           workflow: def.name,
           executionId: record.executionId
         })

@@ -6,7 +6,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import type { Engine } from "./engine.js"
+import type { Engine } from "./definitions.js"
 import { MAX_TIMER_MS, sleepLive } from "./time.js"
 
 /** One pass of the loop: start what is runnable, then wait for the next reason to look. */

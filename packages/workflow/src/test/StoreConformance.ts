@@ -44,6 +44,7 @@ import { journal } from "./conformance/Journal.js"
 import { lifecycle } from "./conformance/Lifecycle.js"
 import { optional } from "./conformance/Optional.js"
 import { queues } from "./conformance/Queues.js"
+import { rules } from "./conformance/Rules.js"
 import { scheduling } from "./conformance/Scheduling.js"
 import { signals } from "./conformance/Signals.js"
 
@@ -65,6 +66,7 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
     journal(suite)
     signals(suite)
     lifecycle(suite)
+    rules(suite)
     inspection(suite)
     scheduling(suite)
     queues(suite)

@@ -1,0 +1,106 @@
+/**
+ * What the runtime's mechanisms share, as types: a workflow or activity definition, a registration, the
+ * engine's options and settings, and the engine state every mechanism reads. `engine.ts` assembles it.
+ */
+import type * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import type { WorkflowError } from "../WorkflowError.js"
+import type { ExecutionRecord, Service as StoreService } from "../WorkflowStore.js"
+import type * as Codec from "./codec.js"
+import type { RetryPolicy } from "./retry.js"
+import type { Scheduler } from "./scheduler.js"
+import type * as Telemetry from "./telemetry.js"
+import type { Waiters } from "./waiters.js"
+
+/** What the runtime knows of a workflow definition. */
+export interface WorkflowDef {
+  readonly name: string
+  readonly codec: Codec.Codec
+  readonly idempotencyKey: (payload: any) => string
+}
+
+/** What the runtime knows of an activity. */
+export interface ActivityDef {
+  readonly name: string
+  readonly codec: Codec.Codec
+  readonly execute: Effect.Effect<any, any, any>
+  readonly retry: RetryPolicy | undefined
+  /** Run the body in the store's transaction together with the write of its result. */
+  readonly transactional?: boolean | undefined
+}
+
+/** A registered workflow: its definition, body and the services the body runs with. */
+export interface Registration {
+  readonly def: WorkflowDef
+  readonly handler: (payload: any, executionId: string) => Effect.Effect<any, any, any>
+  readonly context: Context.Context<never>
+}
+
+/** Engine options shared by every store. */
+export interface EngineOptions {
+  /** This worker's name in claims. Default: a random id. */
+  readonly owner?: string | undefined
+  /** Sleeps up to this long stay in the fiber; longer ones suspend. Default 60 seconds. */
+  readonly inMemoryThreshold?: number | undefined
+  /** The key that signs deferred tokens. Default: generated once and kept by the store. */
+  readonly signingKey?: string | Uint8Array | undefined
+  /**
+   * How often to look for work other processes made runnable (expired claims, timers, queue items).
+   * Only needed when several processes share a store. Default: never.
+   */
+  readonly pollIntervalMs?: number | undefined
+  /** Delay before re-running an execution whose store write failed transiently. Default 1 second. */
+  readonly storeRetryMs?: number | undefined
+  /** Renew a run's claim this often (stores shared by several processes). Default: never. */
+  readonly heartbeatMs?: number | undefined
+  /**
+   * How many executions this engine runs at once (a suspended one holds no run and does not count).
+   * Work past it is left in the store, for other workers or for this one once a run ends. Default 1,000.
+   */
+  readonly maxRuns?: number | undefined
+  /**
+   * Let `execute` start workflows this engine has not registered, for processes that only submit
+   * work that other workers run. Default false: starting one is a `NotRegistered` error.
+   */
+  readonly acceptUnregistered?: boolean | undefined
+  /**
+   * Give every run and every executed activity attempt a span. Default: on when a tracer other than
+   * Effect's built-in one (an exporter, such as OpenTelemetry's) is installed where the engine is built.
+   */
+  readonly tracing?: boolean | undefined
+}
+
+/** The options with their defaults applied. */
+export interface Settings {
+  readonly inMemoryThreshold: number
+  readonly storeRetryMs: number
+  readonly pollIntervalMs: number | undefined
+  readonly heartbeatMs: number | undefined
+  readonly maxRuns: number
+  readonly acceptUnregistered: boolean
+}
+
+/** The engine as its mechanisms see it: the store, settings, registry, run slots and result waiters. */
+export interface Engine {
+  readonly store: StoreService
+  /** This worker's name in claims. */
+  readonly owner: string
+  readonly settings: Settings
+  readonly telemetry: Telemetry.Telemetry
+  /** The key that signs deferred tokens. */
+  readonly signingKey: Uint8Array
+  /** The engine's scope: run loops and background loops are forked in it. */
+  readonly scope: Scope.Scope
+  /** Registered workflows, by name. */
+  readonly registry: Map<string, Registration>
+  /** Queue workers waiting for items, by queue name. */
+  readonly queueWaiters: Map<string, Set<Queue.Queue<void>>>
+  readonly results: Waiters
+  readonly scheduler: Scheduler
+  /** Set when the engine's scope closes: its run loops are gone, so nobody would answer a waiter or a poll. */
+  readonly closed: boolean
+  /** An execution's record; with `workflow`, only if it belongs to that workflow. Unknown: `ExecutionNotFound`. */
+  readonly get: (executionId: string, workflow?: string) => Effect.Effect<ExecutionRecord, WorkflowError>
+}
