@@ -1,3 +1,4 @@
+import { defaultClientConditions, defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
 
 // vitest 5's reporter calls Map.groupBy (Node 21+) when a test fails; Node 20 lacks it.
@@ -19,7 +20,12 @@ if (typeof (Map as { groupBy?: unknown }).groupBy !== "function") {
   })
 }
 
+// The workspaces resolve to their TypeScript source through the "@weft/source" export condition (no build
+// needed). Vite replaces its default conditions with the ones given here, so the defaults are listed too; vitest
+// passes the server ones to its worker processes as `--conditions`.
 export default defineConfig({
+  resolve: { conditions: ["@weft/source", ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ["@weft/source", ...defaultServerConditions] } },
   test: {
     include: ["test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     globalSetup: ["test/setup/postgres.ts"],

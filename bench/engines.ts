@@ -113,7 +113,8 @@ const sqlSizes: Sizes = {
 export const now: Effect.Effect<number> = Effect.sync(() => performance.now())
 
 // Loaded on first use, so a change in progress in the SQL package cannot break the in-memory run.
-export const sqlEngine = Effect.promise(() => import("@weft/engine-sql"))
+export const sqliteEngine = Effect.promise(() => import("@weft/engine-sql/sqlite"))
+export const pgEngine = Effect.promise(() => import("@weft/engine-sql/pg"))
 
 // ---------------------------------------------------------------------------------------------
 // The in-memory floor
@@ -234,12 +235,12 @@ const sqlite: BenchEngine = {
     where: `temp files in ${tmpdir()} (WAL, SqliteClient defaults)`,
     fresh: Effect.gen(function* () {
       const filename = yield* sqliteFile("run")
-      const { SqlEngine } = yield* sqlEngine
-      return { layer: SqlEngine.layerSqlite({ filename }), spec: `sqlite:${filename}` }
+      const { SqliteEngine } = yield* sqliteEngine
+      return { layer: SqliteEngine.layer({ filename }), spec: `sqlite:${filename}` }
     }),
     floor: Effect.gen(function* () {
       const filename = yield* sqliteFile("floor")
-      const { SqliteClient } = yield* sqlEngine
+      const { SqliteClient } = yield* sqliteEngine
       const sql = yield* clientOf(SqliteClient.layer({ filename }))
       yield* sql`CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, v TEXT)`
       return {
@@ -321,8 +322,8 @@ const postgres: BenchEngine = {
             `engine pool maxConnections ${connections}`,
           fresh: Effect.gen(function* () {
             const db = yield* pgDatabase(url)
-            const { SqlEngine } = yield* sqlEngine
-            const layer = SqlEngine.layerPg({ url: db, maxConnections: connections })
+            const { PgEngine } = yield* pgEngine
+            const layer = PgEngine.layer({ url: db, maxConnections: connections })
             return { layer, spec: `pg:${db}` }
           }),
           floor: Effect.gen(function* () {

@@ -5,7 +5,7 @@
  * - `pg`: `Client.prototype.query`, which every statement of the engine's `PgDriver` goes through
  *   (pooled or not, the heartbeat's and LISTEN connections too). One call is one round trip (parse,
  *   bind and execute are pipelined), BEGIN and COMMIT included. `@effect/sql-pg` 4's `PgClient` (the
- *   `SqlClient` of `layerPg`: your queries and transactional activities) speaks the protocol itself
+ *   `SqlClient` of `PgEngine.layer`: your queries and transactional activities) speaks the protocol itself
  *   and is not counted there; no workload uses it. A `PgClient` of your own is counted when its
  *   connections come from `pgStream` (its `stream` option): the counter reads the wire protocol.
  * - better-sqlite3: the statement methods (`run`, `all`, `get`, `iterate`); `@weft/engine-sql`'s

@@ -8,13 +8,14 @@
  * `up <ms>` once the engine is built and `result <ms> <value>` when the execution's result is in
  * (wall-clock epoch milliseconds), and exits 0.
  *
- * Run: node --import tsx bench/w5-child.ts
+ * Run: node --conditions=@weft/source --import tsx bench/w5-child.ts
  */
 import { appendFileSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { SqlEngine } from "@weft/engine-sql"
+import { PgEngine } from "@weft/engine-sql/pg"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { Activity, TestHooks, Workflow } from "@weft/workflow"
 
 const required = (name: string): string => {
@@ -58,8 +59,8 @@ const StepsLive = Steps.toLayer(() =>
 )
 
 const engine = database.startsWith("sqlite:")
-  ? SqlEngine.layerSqlite({ filename: database.slice("sqlite:".length), leaseMs: 500 })
-  : SqlEngine.layerPg({ url: database.slice("pg:".length), maxConnections: 4, leaseMs: 500 })
+  ? SqliteEngine.layer({ filename: database.slice("sqlite:".length), leaseMs: 500 })
+  : PgEngine.layer({ url: database.slice("pg:".length), maxConnections: 4, leaseMs: 500 })
 
 const hooks = TestHooks.layer((point, _executionId, detail) =>
   Effect.sync(() => {

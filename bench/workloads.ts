@@ -15,7 +15,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
-import { type Floor, now, type Ready, type Sizes, sqlEngine } from "./engines.js"
+import { type Floor, now, pgEngine, type Ready, type Sizes } from "./engines.js"
 import * as Cpu from "./cpu.js"
 import * as Statements from "./statements.js"
 
@@ -128,7 +128,7 @@ const ADJACENT_COMMITS = 100
 const adjacentCommitMs: Effect.Effect<number | undefined, unknown> = Effect.gen(function* () {
   const client = yield* Effect.serviceOption(SqlClient.SqlClient)
   if (Option.isNone(client)) return undefined
-  const { PgDriver } = yield* sqlEngine
+  const { PgDriver } = yield* pgEngine
   const driver = yield* Effect.serviceOption(PgDriver.PgDriver)
   if (Option.isSome(driver)) {
     yield* driver.value.queryText("CREATE TABLE IF NOT EXISTS bench_commit (id BIGSERIAL, v TEXT)", [])
@@ -249,7 +249,7 @@ interface ChildRun {
 /** Runs the W5 worker with `env` until it exits (or `W5_TIMEOUT_MS`, when it is killed). */
 const runChild = (env: Record<string, string>): Effect.Effect<ChildRun, Error> =>
   Effect.callback<ChildRun, Error>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", W5_CHILD], {
+    const child = spawn(process.execPath, ["--conditions=@weft/source", "--import", "tsx", W5_CHILD], {
       cwd: W5_ROOT,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]

@@ -4,14 +4,14 @@
  * over HTTP with that token (an operator route: it also needs the operator's bearer token); the result is read
  * over HTTP. Stop and restart the server at any point: the execution and its token survive.
  *
- *   WEFT_OPERATOR_TOKEN=change-me npx tsx examples/approval.ts   # http://127.0.0.1:3000; PORT and WEFT_DB to change
+ *   WEFT_OPERATOR_TOKEN=change-me npx tsx --conditions=@weft/source examples/approval.ts   # http://127.0.0.1:3000; PORT and WEFT_DB to change
  *
  * README.md ("Exposing workflows over HTTP and RPC") walks through it with curl.
  */
 import { timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
-import { SqlEngine } from "@weft/engine-sql"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { WorkflowProxy, WorkflowProxyServer } from "@weft/proxy"
 import { Activity, DurableDeferred, Workflow } from "@weft/workflow"
 import { Console, Effect, Layer, Redacted, Schema } from "effect"
@@ -88,7 +88,7 @@ export const ServerLive = (options: {
     ),
     ExpenseApprovalLive
   ).pipe(
-    Layer.provide(SqlEngine.layerSqlite({ filename: options.filename })),
+    Layer.provide(SqliteEngine.layer({ filename: options.filename })),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: "127.0.0.1" }))
   )
 

@@ -12,7 +12,7 @@ const orderId = `order-${new Date().toISOString().replace(/[-:.TZ]/g, "")}`
 
 const run = (title: string, env: Record<string, string>) => {
   console.log(`\n== ${title}`)
-  const child = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), example], {
+  const child = spawnSync(process.execPath, ["--conditions=@weft/source", "--import", import.meta.resolve("tsx"), example], {
     env: { ...process.env, WEFT_ORDER: orderId, ...env },
     stdio: "inherit"
   })

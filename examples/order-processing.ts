@@ -3,11 +3,11 @@
  * out a cancellation window (a durable timer that survives restarts), then confirm. A cancel
  * signal during the window fails the order, and compensations refund the charge and release the stock.
  *
- *   npx tsx examples/order-processing.ts                 # run one order to the end
- *   WEFT_CRASH_AFTER=charge-card npx tsx examples/order-processing.ts   # die right after the charge
+ *   npx tsx --conditions=@weft/source examples/order-processing.ts   # run one order to the end
+ *   WEFT_CRASH_AFTER=charge-card npx tsx --conditions=@weft/source examples/order-processing.ts   # die after the charge
  */
 import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
-import { SqlEngine } from "@weft/engine-sql"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { TestHooks } from "@weft/workflow"
 import { Console, Effect, Layer, Option, Schema } from "effect"
 
@@ -78,7 +78,7 @@ const crashAfter = (activity: string | undefined) =>
 
 /** The embedded default engine: one SQLite file under ./.weft/. */
 export const EngineLive = (filename = process.env.WEFT_DB ?? ".weft/demo.db") =>
-  SqlEngine.layerSqlite({ filename, leaseMs: 1_000 }).pipe(Layer.provide(crashAfter(process.env.WEFT_CRASH_AFTER)))
+  SqliteEngine.layer({ filename, leaseMs: 1_000 }).pipe(Layer.provide(crashAfter(process.env.WEFT_CRASH_AFTER)))
 
 const main = Effect.gen(function* () {
   const orderId = process.env.WEFT_ORDER ?? "order-1"

@@ -15,7 +15,8 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as SqlClient from "effect/sql/SqlClient"
 import { inject } from "vitest"
-import { SqlEngine } from "@weft/engine-sql"
+import { PgEngine } from "@weft/engine-sql/pg"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { DurableDeferred, type Workflow, WorkflowEngine, type WorkflowStore } from "@weft/workflow"
 import {
   Approval,
@@ -52,14 +53,14 @@ const backends: ReadonlyArray<{ readonly name: string; readonly database: Effect
     name: "sqlite",
     database: Effect.sync(() => {
       const filename = join(dir, `crash-${n++}.db`)
-      return { spec: `sqlite:${filename}`, layer: SqlEngine.layerSqlite({ filename }), notifies: false }
+      return { spec: `sqlite:${filename}`, layer: SqliteEngine.layer({ filename }), notifies: false }
     })
   },
   {
     name: "postgres",
     database: Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) => ({
       spec: `pg:${url}`,
-      layer: SqlEngine.layerPg({ url, maxConnections: 2 }),
+      layer: PgEngine.layer({ url, maxConnections: 2 }),
       notifies: true
     }))
   }
@@ -295,7 +296,7 @@ const worker = (
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, ["--import", "tsx", childScript], {
+        spawn(process.execPath, ["--conditions=@weft/source", "--import", "tsx", childScript], {
           cwd: fileURLToPath(new URL("..", import.meta.url)),
           stdio: ["ignore", "pipe", "pipe"],
           env: {

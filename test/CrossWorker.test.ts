@@ -13,7 +13,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { inject } from "vitest"
-import { SqlEngine } from "@weft/engine-sql"
+import { PgEngine } from "@weft/engine-sql/pg"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
 import * as Fiber from "effect/Fiber"
 import pg from "pg"
@@ -35,7 +36,7 @@ describe("across workers on PostgreSQL", () => {
             yield* Activity.make({ name: "wait", execute: Effect.andThen(Deferred.succeed(started, undefined), Effect.never) })
           })
         ),
-        SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })
+        PgEngine.layer({ url, pollIntervalMs: 60_000 })
       )
       const worker = yield* Layer.build(WorkerLive)
       const db = yield* client(url)
@@ -44,7 +45,7 @@ describe("across workers on PostgreSQL", () => {
       yield* Deferred.await(started)
 
       // Another process: it has the definition, not the body.
-      const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
+      const other = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
       yield* Hold.interrupt(id).pipe(Effect.provide(other))
 
       yield* waitUntil(Effect.provide(hasStatus(id, "interrupted"), other), "interrupted on the worker")
@@ -66,10 +67,10 @@ describe("waiting across workers on PostgreSQL", () => {
         Gate.toLayer(({ id }) =>
           Activity.make({ name: "gate", success: Schema.String, execute: Effect.as(Deferred.await(open), `opened ${id}`) })
         ),
-        SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })
+        PgEngine.layer({ url, pollIntervalMs: 60_000 })
       )
       const worker = yield* Layer.build(WorkerLive)
-      const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
+      const other = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
       // With polling off, a wake-up or result announced before an engine listens would be missed.
       const db = yield* client(url)
       yield* listening(db, 2)
@@ -95,8 +96,8 @@ describe("waiting across workers on PostgreSQL, after a suspension", () => {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const { body, fill, release } = yield* holding
       // A has room for one run; B runs whatever A leaves. Polling is off on both.
-      const a = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
-      const b = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })))
+      const a = yield* Layer.build(Layer.provideMerge(body, PgEngine.layer({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
+      const b = yield* Layer.build(Layer.provideMerge(body, PgEngine.layer({ url, pollIntervalMs: 60_000 })))
       const db = yield* client(url)
       yield* listening(db, 2)
 
@@ -119,8 +120,8 @@ describe("interrupting a full worker on PostgreSQL", () => {
     Effect.gen(function* () {
       const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
       const { body, fill, release } = yield* holding
-      const worker = yield* Layer.build(Layer.provideMerge(body, SqlEngine.layerPg({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
-      const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
+      const worker = yield* Layer.build(Layer.provideMerge(body, PgEngine.layer({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
+      const other = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
       const db = yield* client(url)
       yield* listening(db, 2)
       const id = yield* Signalled.execute({ id: "stop-me" }, { discard: true }).pipe(Effect.provide(worker))
@@ -147,10 +148,10 @@ describe("resuming from another process on PostgreSQL", () => {
               execute: Effect.suspend(() => (fixed ? Effect.succeed("fixed") : Effect.die(new Error("bug in finish"))))
             })
           ),
-          SqlEngine.layerPg({ url, pollIntervalMs: 60_000 })
+          PgEngine.layer({ url, pollIntervalMs: 60_000 })
         )
       )
-      const other = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
+      const other = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
       const db = yield* client(url)
       yield* listening(db, 2)
       const id = yield* Fragile.execute({ id: "r1" }, { discard: true }).pipe(Effect.provide(worker))
@@ -179,11 +180,11 @@ describe("waiting across workers on SQLite", () => {
           Gate.toLayer(({ id }) =>
             Activity.make({ name: "gate", success: Schema.String, execute: Effect.as(Deferred.await(open), `opened ${id}`) })
           ),
-          SqlEngine.layerSqlite({ filename })
+          SqliteEngine.layer({ filename })
         )
       )
       // Another engine on the same file, as another process would open it: it only knows the definition.
-      const other = yield* Layer.build(SqlEngine.layerSqlite({ filename, acceptUnregistered: true }))
+      const other = yield* Layer.build(SqliteEngine.layer({ filename, acceptUnregistered: true }))
       const keys = Array.from({ length: 25 }, (_, i) => `polled-${i}`)
       const ids = yield* Effect.forEach(keys, (id) => Gate.execute({ id }, { discard: true }).pipe(Effect.provide(worker)))
       const waiting = yield* Effect.forkChild(

@@ -16,7 +16,7 @@ describe("examples", () => {
   it("the demo crashes after the charge and a second process finishes the order without charging again", () => {
     const cwd = mkdtempSync(join(tmpdir(), "weft-demo-"))
     try {
-      const run = spawnSync(process.execPath, ["--import", tsx, join(root, "examples", "demo.ts")], {
+      const run = spawnSync(process.execPath, ["--conditions=@weft/source", "--import", tsx, join(root, "examples", "demo.ts")], {
         cwd,
         encoding: "utf8",
         timeout: 60_000

@@ -19,6 +19,7 @@ import * as Schema from "effect/Schema"
 import pg from "pg"
 import { inject } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
+import { PgEngine } from "@weft/engine-sql/pg"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
 import { adminQuery, freshDatabase } from "./pg.js"
 import { Counter, hasStatus, suspended, waitUntil } from "./util.js"
@@ -36,7 +37,7 @@ describe("many workers on PostgreSQL", () => {
       Effect.gen(function* () {
         const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
         // The submitter registers nothing and only creates work; building it first migrates the schema.
-        const submitter = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, maxConnections: 8 }))
+        const submitter = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, maxConnections: 8 }))
         for (const statement of Batch.instrumentation) yield* Effect.promise(() => adminQuery(url, statement))
 
         const victim = `w${WORKERS}`
@@ -187,7 +188,7 @@ describe("faults and bad input on PostgreSQL", () => {
       let tries = 0
       const connectRetry = countingInputs(Schedule.recurs(1), () => tries++)
       const error = yield* Effect.flip(
-        Layer.build(SqlEngine.layerPg({ url: `postgres://weft:secret@127.0.0.1:${port}/weft`, connectRetry }))
+        Layer.build(PgEngine.layer({ url: `postgres://weft:secret@127.0.0.1:${port}/weft`, connectRetry }))
       )
       assert.instanceOf(error, WorkflowError.WorkflowError)
       assert.strictEqual(error.reason, "StoreUnavailable")
@@ -234,7 +235,7 @@ describe("faults and bad input on PostgreSQL", () => {
         ),
         "listening again"
       )
-      const submitter = yield* Layer.build(SqlEngine.layerPg({ url, acceptUnregistered: true, maxConnections: 2 }))
+      const submitter = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, maxConnections: 2 }))
       assert.strictEqual(yield* Steps.execute({ id: "after-cut" }).pipe(Effect.provide(submitter)), "s1-s2-s3-s4-s5")
       assert.strictEqual(counter.get("cut/s5"), 2)
     }), { timeout: 45_000 })
@@ -401,7 +402,7 @@ const startWorker = (url: string, id: string, killCount?: number) =>
   Effect.acquireRelease(
     Effect.callback<Worker, Error>((resume) => {
       const kill = killCount === undefined ? [] : [String(killCount)]
-      const args = ["--import", "tsx", workerScript, url, id, String(LEASE_MS), ...kill]
+      const args = ["--conditions=@weft/source", "--import", "tsx", workerScript, url, id, String(LEASE_MS), ...kill]
       const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
       let stdout = ""
       let stderr = ""
@@ -707,4 +708,4 @@ const ElderLive = Elder.toLayer(({ id }) => Effect.orDie(Ledger.execute({ id: `$
 
 /** A PostgreSQL engine at `url` with this file's workflows registered. */
 const engineAt = (url: string, options: SqlEngine.Options & { readonly maxConnections?: number; readonly queryTimeoutMs?: number }) =>
-  Layer.mergeAll(StepsLive, LedgerLive, ElderLive).pipe(Layer.provideMerge(SqlEngine.layerPg({ url, ...options })))
+  Layer.mergeAll(StepsLive, LedgerLive, ElderLive).pipe(Layer.provideMerge(PgEngine.layer({ url, ...options })))

@@ -564,7 +564,7 @@ interface Example {
 
 /** Spawns the approval example and waits until it listens. */
 const startExample = async (env: NodeJS.ProcessEnv): Promise<Example> => {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(root, "examples", "approval.ts")], {
+  const child: ChildProcess = spawn(process.execPath, ["--conditions=@weft/source", "--import", "tsx", join(root, "examples", "approval.ts")], {
     cwd: root,
     env,
     stdio: ["ignore", "pipe", "pipe"]

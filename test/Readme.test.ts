@@ -5,12 +5,11 @@ import { execFileSync, spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { afterAll, inject } from "vitest"
+import { afterAll } from "vitest"
+import { nodeArgs, sampleEnv } from "./samples.js"
 
 const root = resolve(import.meta.dirname, "..")
-const tsx = pathToFileURL(join(root, "node_modules", "tsx", "dist", "loader.mjs")).href
 const samples = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
 const dir = join(root, ".tmp", `readme-${process.pid}`)
 const cwd = mkdtempSync(join(tmpdir(), "weft-readme-"))
@@ -45,9 +44,9 @@ describe("README", () => {
 
   for (const [i, file] of files.entries()) {
     it(`sample ${i + 1} runs to a clean exit`, () => {
-      const run = spawnSync(process.execPath, ["--import", tsx, file], {
+      const run = spawnSync(process.execPath, nodeArgs(file), {
         cwd,
-        env: { ...process.env, DATABASE_URL: inject("pgUrl") },
+        env: sampleEnv(),
         encoding: "utf8",
         timeout: 60_000
       })

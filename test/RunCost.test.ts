@@ -2,6 +2,7 @@
  * What a whole run costs the store, on every engine: the statements and commits of a 5-activity execution, of
  * one that suspends on a deferred and is signalled, and of one that suspends on a long sleep and is woken.
  */
+import { isDeepStrictEqual } from "node:util"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
@@ -12,6 +13,8 @@ import * as Schema from "effect/Schema"
 import { TestClock } from "effect/testing"
 import { inject } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
+import { PgEngine } from "@weft/engine-sql/pg"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import {
   Activity,
   DurableClock,
@@ -68,7 +71,10 @@ describe("what a run costs the store", () => {
         pin.heard = Statements.notifications()
         const wake = yield* measure(engine, () => DurableDeferred.succeed(Approval, { token, value: "yes" }))
         pin.selfNotice = false
-        assert.deepStrictEqual(wake, AWAIT_WAKE[engine])
+        // The PgDriver engine may hear its own wake-up notice after the woken body started (then it is ignored):
+        // under load the pin cannot always hold the run until the notice is in. Either cost is exact.
+        const allowed = engine === "pgDriver" ? [AWAIT_WAKE.pgDriver, AWAIT_WAKE.pgClient] : [AWAIT_WAKE[engine]]
+        assert.isTrue(allowed.some((c) => isDeepStrictEqual(c, wake)), `unexpected cost ${JSON.stringify(wake)}`)
         assert.strictEqual(yield* Await.execute({ id: "await" }), "yes")
       }).pipe(Effect.provide(engineOf(engine))))
 
@@ -142,16 +148,16 @@ const AWAIT_WAKE: Record<Engines, Cost> = {
   memory: cost(5, 0, { get: 1, completeDeferred: 1, claim: 1, recordAttempt: 1, complete: 1 }),
   // `get`: SELECT weft_executions. `completeDeferred`, one transaction: BEGIN, SELECT weft_executions (it
   // exists), INSERT weft_deferreds, INSERT weft_events (signal-received), UPDATE weft_executions (woken),
-  // COMMIT. The claim: UPDATE weft_executions (owner, fence), then the SELECT of the row and its journal. The
+  // COMMIT. The claim: one UPDATE weft_executions (owner, fence) returning the row and its journal (was 14
+  // statements with a second SELECT of the row and journal, which could read another claimer's fence). The
   // activity: INSERT weft_attempts. The completion: BEGIN, UPDATE, INSERT weft_events, COMMIT.
-  sqlite: cost(14, 4, {
+  sqlite: cost(13, 4, {
     BEGIN: 2,
     COMMIT: 2,
     "SELECT weft_executions": 2,
     "INSERT weft_deferreds": 1,
     "INSERT weft_events": 2,
     "UPDATE weft_executions": 3,
-    "SELECT weft_attempts+journal": 1,
     "INSERT weft_attempts": 1
   }),
   // `get` (SELECT weft_executions); `complete_deferred` (locks the row, stores it, wakes the row, logs and
@@ -213,14 +219,14 @@ const NAP_WAKE: Record<Engines, Cost> = {
   // and the loop's `nextWakeAt` (no timer left).
   memory: cost(5, 0, { runnable: 1, claim: 1, recordAttempt: 1, complete: 1, nextWakeAt: 1 }),
   // `runnable`: UPDATE weft_executions (the due one made running: a commit) and SELECT weft_executions; the
-  // claim: UPDATE weft_executions and the SELECT of its journal; INSERT weft_attempts; the completion:
-  // BEGIN, UPDATE, INSERT weft_events, COMMIT; `nextWakeAt`: SELECT weft_executions.
-  sqlite: cost(10, 4, {
+  // claim: one UPDATE weft_executions returning its journal (was 10 statements with a SELECT of the journal);
+  // INSERT weft_attempts; the completion: BEGIN, UPDATE, INSERT weft_events, COMMIT; `nextWakeAt`: SELECT
+  // weft_executions.
+  sqlite: cost(9, 4, {
     BEGIN: 1,
     COMMIT: 1,
     "UPDATE weft_executions": 3,
     "SELECT weft_executions": 2,
-    "SELECT weft_attempts+journal": 1,
     "INSERT weft_attempts": 1,
     "INSERT weft_events": 1
   }),
@@ -347,11 +353,11 @@ const engineOf = (engine: Engines) => {
   const base: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = engine === "memory"
     ? WorkflowEngine.layer().pipe(Layer.provide(countedMemoryStore))
     : engine === "sqlite"
-    ? SqlEngine.layerSqlite({ ...ENGINE_OPTIONS, filename: ":memory:" })
+    ? SqliteEngine.layer({ ...ENGINE_OPTIONS, filename: ":memory:" })
     : engine === "pgDriver"
     ? Layer.unwrap(Effect.map(freshUrl, (url) => {
       listensAtBuild = listens()
-      return SqlEngine.layerPg({ ...ENGINE_OPTIONS, url, maxConnections: 4 }).pipe(Layer.provide(pinning))
+      return PgEngine.layer({ ...ENGINE_OPTIONS, url, maxConnections: 4 }).pipe(Layer.provide(pinning))
     }))
     : Layer.unwrap(
       Effect.map(freshUrl, (url) =>

@@ -14,7 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as SqlError from "effect/sql/SqlError"
-import { SqliteClient } from "@weft/engine-sql"
+import { SqliteClient } from "@weft/engine-sql/sqlite"
 import * as Migrations from "../packages/engine-sql/src/internal/migrations.js"
 
 describe("SqliteClient", () => {

@@ -1,7 +1,7 @@
 /**
  * Stored data crosses the upgrade. `test/fixtures/effect3` holds a SQLite database recorded by the
  * Effect 3.22 build (executions in every state) and a manifest of its exact rows. Each test opens a
- * copy with this build's `SqlEngine.layerSqlite` (the pinned signing key of the recording) and checks:
+ * copy with this build's `SqliteEngine.layer` (the pinned signing key of the recording) and checks:
  * nothing is rewritten, ids and tokens are the same, every stored result and error reads back with its
  * schema, and the suspended executions complete, storing what 3.22 stored for the same steps
  * (`manifest.continuation`).
@@ -20,7 +20,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
 import { TestClock } from "effect/testing"
-import { SqlEngine } from "@weft/engine-sql"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { Activity, DurableClock, DurableDeferred, Workflow, WorkflowEngine, type WorkflowStore } from "@weft/workflow"
 import { hasStatus, record, waitUntil } from "./util.js"
 
@@ -328,7 +328,7 @@ const onCopy = <A, E>(
     const filename = yield* copyOfFixture
     yield* TestClock.setTime(manifest.continuation.recordedAt + 60_000)
     return yield* body(filename).pipe(
-      Effect.provide(Layer.provideMerge(Live, SqlEngine.layerSqlite({ filename, signingKey: manifest.signingKey })))
+      Effect.provide(Layer.provideMerge(Live, SqliteEngine.layer({ filename, signingKey: manifest.signingKey })))
     )
   })
 

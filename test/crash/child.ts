@@ -8,13 +8,14 @@
  * WEFT_CRASH_START=1 (execute the workflow), WEFT_CRASH_KILL (`point` or `point:detail`),
  * WEFT_CRASH_POLL_MS (the engine's poll interval).
  *
- * Run: node --import tsx test/crash/child.ts
+ * Run: node --conditions=@weft/source --import tsx test/crash/child.ts
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { SqlEngine } from "@weft/engine-sql"
+import { PgEngine } from "@weft/engine-sql/pg"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { TestHooks, WorkflowEngine, WorkflowStore } from "@weft/workflow"
 import { waitUntil } from "../util.js"
 import { type Scenario, scenarios } from "./fixtures.js"
@@ -39,8 +40,8 @@ const engineOptions = {
 }
 
 const engine = database.startsWith("sqlite:")
-  ? SqlEngine.layerSqlite({ filename: database.slice("sqlite:".length), ...engineOptions })
-  : SqlEngine.layerPg({ url: database.slice("pg:".length), maxConnections: 4, ...engineOptions })
+  ? SqliteEngine.layer({ filename: database.slice("sqlite:".length), ...engineOptions })
+  : PgEngine.layer({ url: database.slice("pg:".length), maxConnections: 4, ...engineOptions })
 
 const main = Effect.gen(function* () {
   const executionId = yield* scenario.workflow.executionId({ id: key })

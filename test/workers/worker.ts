@@ -3,12 +3,12 @@
  * stopped. Given a kill count N, it SIGKILLs itself inside its N-th run of activity `b` (after the
  * body ran, before its result is stored), so it dies with work in flight.
  *
- *   node --import tsx test/workers/worker.ts <url> <worker id> <lease ms> [kill count]
+ *   node --conditions=@weft/source --import tsx test/workers/worker.ts <url> <worker id> <lease ms> [kill count]
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { SqlEngine } from "@weft/engine-sql"
+import { PgEngine } from "@weft/engine-sql/pg"
 import { TestHooks } from "@weft/workflow"
 import * as Batch from "./Batch.js"
 
@@ -25,7 +25,7 @@ const hooks = TestHooks.layer((point, _executionId, detail) =>
   })
 )
 
-const engine = SqlEngine.layerPg({ url, owner: worker, leaseMs: Number(leaseMs), maxConnections: 8 }).pipe(
+const engine = PgEngine.layer({ url, owner: worker, leaseMs: Number(leaseMs), maxConnections: 8 }).pipe(
   Layer.provide(hooks)
 )
 

@@ -18,31 +18,11 @@ import * as SqlClient from "effect/sql/SqlClient"
 import * as SqlError from "effect/sql/SqlError"
 import * as Stream from "effect/Stream"
 import Pg from "pg"
+import { PgDriver, type Prepared, type Service } from "./internal/driver.js"
 import { STATEMENT_SESSION } from "./internal/pgStatements.js"
 
-/** A statement the driver prepares once per connection: its name must be unique to its text. */
-export interface Prepared {
-  readonly name: string
-  readonly text: string
-}
-
-/** The driver's service. */
-export interface Service {
-  /** Runs a prepared statement on a pooled connection; its rows. Not interruptible: a statement sent is awaited. */
-  readonly query: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
-  /** Runs a statement unprepared on the same pool, under the same timeout: the engine's cold statements. */
-  readonly queryText: (text: string, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
-  /**
-   * Runs a prepared statement on a connection of its own, so it never queues behind the pool (a worker's
-   * heartbeat must not wait for the writes of the runs it keeps alive).
-   */
-  readonly queryOwn: (statement: Prepared, values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError.SqlError>
-  /** LISTEN on `channel`; the stream fails when its connection is lost, so the caller can listen again. */
-  readonly listen: (channel: string) => Stream.Stream<string, SqlError.SqlError>
-}
-
-/** The PostgreSQL driver, present when the engine was built by `SqlEngine.layerPg` (or with `layer` below). */
-export class PgDriver extends Context.Service<PgDriver, Service>()("@weft/engine-sql/PgDriver") {}
+/** The driver's tag and its service, defined apart from `pg` (the store looks the tag up without loading `pg`). */
+export { PgDriver, type Prepared, type Service }
 
 /** Connection options of the driver. */
 export interface Options {
@@ -54,7 +34,7 @@ export interface Options {
   readonly maxConnections?: number | undefined
   /**
    * How long a statement on the driver's own connection (the heartbeat) may take before the connection
-   * is given up and opened anew. Default 5,000 ms; `SqlEngine.layerPg` uses half the lease.
+   * is given up and opened anew. Default 5,000 ms; `PgEngine.layer` uses half the lease.
    */
   readonly ownQueryTimeoutMs?: number | undefined
   /**

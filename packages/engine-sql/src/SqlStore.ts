@@ -15,6 +15,7 @@ import * as SqlClient from "effect/sql/SqlClient"
 import * as SqlError from "effect/sql/SqlError"
 import { type WorkflowError, WorkflowStore } from "@weft/workflow"
 import * as Claims from "./internal/claims.js"
+import { PgDriver } from "./internal/driver.js"
 import * as Database from "./internal/database.js"
 import * as Executions from "./internal/executions.js"
 import * as Inspection from "./internal/inspection.js"
@@ -23,7 +24,6 @@ import * as Migrations from "./internal/migrations.js"
 import * as Notifications from "./internal/notifications.js"
 import * as Queue from "./internal/queue.js"
 import * as Rows from "./internal/rows.js"
-import * as PgDriver from "./PgDriver.js"
 
 /** Options of the SQL store. */
 export interface Options {
@@ -40,7 +40,7 @@ export const make = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const isPg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
-    const driver = isPg ? yield* Effect.serviceOption(PgDriver.PgDriver) : Option.none()
+    const driver = isPg ? yield* Effect.serviceOption(PgDriver) : Option.none()
 
     yield* Migrations.run.pipe(
       Effect.retry(options.connectRetry ?? Schedule.max([Schedule.exponential("200 millis"), Schedule.recurs(5)])),

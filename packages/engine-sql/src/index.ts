@@ -1,7 +1,6 @@
 /**
- * @weft/engine-sql: durable Weft engines over SQL.
+ * @weft/engine-sql: durable Weft engines over SQL. This entry loads no database driver: SQLite is
+ * `@weft/engine-sql/sqlite`, PostgreSQL `@weft/engine-sql/pg`.
  */
-export * as PgDriver from "./PgDriver.js"
 export * as SqlEngine from "./SqlEngine.js"
-export * as SqliteClient from "./SqliteClient.js"
 export * as SqlStore from "./SqlStore.js"

@@ -54,13 +54,21 @@ export interface Database {
   readonly holds: (executionId: string, fence: number) => Effect.Effect<boolean, Failure>
   /** Appends to the event log (SQLite; PostgreSQL's statements log their own events). */
   readonly event: (executionId: string, kind: WorkflowStore.EventKind, at: number, detail?: string) => Rows
-  /** `IN (…)` of the terminal statuses. */
-  readonly terminal: Statement.ArrayHelper
   /** An execution row's journal, as three JSON arrays: `SELECT c.*, ${journalColumns} FROM weft_executions c`. */
   readonly journalColumns: Statement.Fragment
 }
 
-const TERMINAL = ["succeeded", "failed", "interrupted"]
+/**
+ * On SQLite, the journal of the execution row named `row`, as three JSON arrays (`c` for `journalColumns`;
+ * `weft_executions` in an UPDATE's RETURNING, where an alias is not in scope of a subquery).
+ */
+export const sqliteJournal = (row: string): string => `
+          (SELECT json_group_array(json_array(a.name, a.attempt, a.exit, a.started_at, a.completed_at))
+             FROM (SELECT * FROM weft_attempts WHERE execution_id = ${row}.execution_id ORDER BY rowid) a) AS attempts,
+          (SELECT json_group_array(json_array(d.name, d.exit, d.completed_at))
+             FROM weft_deferreds d WHERE d.execution_id = ${row}.execution_id) AS deferreds,
+          (SELECT json_group_array(json_array(k.name, k.wake_at))
+             FROM weft_clocks k WHERE k.execution_id = ${row}.execution_id) AS clocks`
 
 /** The database did not answer: `StoreUnavailable`. */
 export const unavailable = (error: SqlError.SqlError | unknown) =>
@@ -135,13 +143,7 @@ export const make = (options: {
 
   const journalColumns = isPg
     ? sql.literal(Pg.journalColumns)
-    : sql.literal(`
-          (SELECT json_group_array(json_array(a.name, a.attempt, a.exit, a.started_at, a.completed_at))
-             FROM (SELECT * FROM weft_attempts WHERE execution_id = c.execution_id ORDER BY rowid) a) AS attempts,
-          (SELECT json_group_array(json_array(d.name, d.exit, d.completed_at))
-             FROM weft_deferreds d WHERE d.execution_id = c.execution_id) AS deferreds,
-          (SELECT json_group_array(json_array(k.name, k.wake_at))
-             FROM weft_clocks k WHERE k.execution_id = c.execution_id) AS clocks`)
+    : sql.literal(sqliteJournal("c"))
 
   return {
     sql,
@@ -159,7 +161,6 @@ export const make = (options: {
     held,
     holds,
     event,
-    terminal: sql.in(TERMINAL),
     journalColumns
   }
 }
