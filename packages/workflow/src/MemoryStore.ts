@@ -7,23 +7,25 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { WorkflowError } from "./WorkflowError.js"
 import {
-  type ActivityAttempt,
   admits,
   applyTransition,
+  newRecord,
+  type Transition,
+  transitionEvent,
+  type TransitionInput,
+  transitions
+} from "./StoreRules.js"
+import {
+  type ActivityAttempt,
   type ClockRecord,
   type DeferredRecord,
   type EventRecord,
   type ExecutionRecord,
   live,
-  newRecord,
   type Page,
   type QueueItem,
   type Service,
   terminal,
-  type Transition,
-  transitionEvent,
-  type TransitionInput,
-  transitions,
   WorkflowStore
 } from "./WorkflowStore.js"
 

@@ -6,7 +6,7 @@ import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { WorkflowError, type WorkflowStore } from "@weft/workflow"
+import { type StoreRules, WorkflowError, type WorkflowStore } from "@weft/workflow"
 import type * as PgDriver from "../PgDriver.js"
 import * as Column from "./columns.js"
 import type { Database } from "./database.js"
@@ -99,7 +99,7 @@ export const make = (db: Database): Executions => {
   const wakeWith = (
     executionId: string,
     statement: PgDriver.Prepared,
-    transition: WorkflowStore.Transition,
+    transition: StoreRules.Transition,
     at: number
   ) => {
     const detail = detailOf(transition)

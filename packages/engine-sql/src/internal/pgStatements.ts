@@ -2,7 +2,7 @@
  * The PostgreSQL statements of the hot path, as fixed text with numbered parameters: the driver prepares
  * each once per connection. Batches pass arrays and `unnest` them, so one text serves any batch size.
  */
-import type { WorkflowStore } from "@weft/workflow"
+import type { StoreRules } from "@weft/workflow"
 import type { Prepared } from "../PgDriver.js"
 import { admits, assignments, eventKind, LIVE, literal, notice, T, TERMINAL } from "./sqlRules.js"
 
@@ -318,7 +318,7 @@ export const completeDeferred = statement(
  * Makes an execution runnable as `transition` says (on the rows it admits), logs its event with $3 detail and
  * announces its notice, in one statement: $1 execution, $2 at, $3 detail or null. Returns the workflow if it changed.
  */
-const wakeStatement = (name: string, transition: WorkflowStore.Transition) =>
+const wakeStatement = (name: string, transition: StoreRules.Transition) =>
   statement(
     name,
     `WITH woken AS (

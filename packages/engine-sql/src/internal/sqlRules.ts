@@ -1,14 +1,14 @@
 /**
- * The store contract's rules (`WorkflowStore.transitions`) as SQL text: conditions, assignments, event kinds and
+ * The store contract's rules (`StoreRules.transitions`) as SQL text: conditions, assignments, event kinds and
  * notices, each made once from the rules, so no statement spells a status or an event kind of its own and a
  * prepared statement's text stays a constant.
  */
-import { WorkflowStore } from "@weft/workflow"
+import { StoreRules, WorkflowStore } from "@weft/workflow"
 
-type Transition = WorkflowStore.Transition
+type Transition = StoreRules.Transition
 
 /** The rules, one row per write. */
-export const T = WorkflowStore.transitions
+export const T = StoreRules.transitions
 
 /** A stored status or event kind as an SQL literal (plain lowercase words: nothing to escape). */
 export const literal = (value: WorkflowStore.ExecutionStatus | WorkflowStore.EventKind): string => {
@@ -39,7 +39,7 @@ export const assignments = (transition: Transition): string => once(assigned, tr
 /** The kind of the event `transition` appends (for `complete`, by the completion's status). */
 export const kindOf = (transition: Transition, completion?: WorkflowStore.TerminalStatus | undefined): WorkflowStore.EventKind => {
   if (transition.event === undefined) throw new Error("This write appends no event")
-  return WorkflowStore.eventKindOf(transition.event, completion)
+  return StoreRules.eventKindOf(transition.event, completion)
 }
 
 /** The kind of the event `transition` appends, as an SQL literal. */
@@ -47,7 +47,7 @@ export const eventKind = (transition: Transition): string => literal(kindOf(tran
 
 /** The detail of the event `transition` appends (the deferred's name where the rules say so), or null. */
 export const detailOf = (transition: Transition, deferred?: string | undefined): string | null =>
-  transition.event === undefined ? null : WorkflowStore.eventDetailOf(transition.event, deferred) ?? null
+  transition.event === undefined ? null : StoreRules.eventDetailOf(transition.event, deferred) ?? null
 
 /** The notice a store with notifications sends once `transition` changed a record (`<notice>:<id>:<workflow>`). */
 export const notice = (transition: Transition): WorkflowStore.Notification["kind"] => {

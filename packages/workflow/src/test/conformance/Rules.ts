@@ -1,9 +1,10 @@
 /**
  * Conformance, the rules as data: every write changes an execution's record and appends the event exactly as its
- * row of `WorkflowStore.transitions` says, from every status, and changes nothing from a status the row refuses.
+ * row of `StoreRules.transitions` says, from every status, and changes nothing from a status the row refuses.
  */
 import { assert, describe } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as StoreRules from "../../StoreRules.js"
 import * as WorkflowStore from "../../WorkflowStore.js"
 import {
   claimOf,
@@ -30,14 +31,14 @@ const WAKE_AT = T0 + 60_000
  * (`wake`'s boolean, `completeDeferred`'s `applied`), or undefined where it reports nothing per execution.
  */
 interface Case {
-  readonly transition: WorkflowStore.Transition
-  readonly input: WorkflowStore.TransitionInput
+  readonly transition: StoreRules.Transition
+  readonly input: StoreRules.TransitionInput
   readonly write: (store: Store, executionId: string) => Effect.Effect<boolean | undefined, unknown>
   /** What `write` must report, given whether the row admits the execution's status. */
   readonly reports: (admitted: boolean) => boolean | undefined
 }
 
-const T = WorkflowStore.transitions
+const T = StoreRules.transitions
 
 const signal = (store: Store, executionId: string, exit: unknown) =>
   Effect.map(store.completeDeferred(executionId, { name: "approval", exit, completedAt: AT }), (r) => r.applied)
@@ -86,15 +87,15 @@ const inStatus = (store: Store, executionId: string, status: WorkflowStore.Execu
 
 /** Registers the tests that hold each store to the rules' table. */
 export const rules = ({ test }: Suite): void => {
-  describe("the rules (WorkflowStore.transitions)", () => {
+  describe("the rules (StoreRules.transitions)", () => {
     test("create inserts the record of newRecord and appends the event its row names", (store) =>
       Effect.gen(function* () {
         const execution = newExecution("e1")
         const { record } = yield* store.create(execution)
-        assert.deepStrictEqual(record, WorkflowStore.newRecord(execution))
+        assert.deepStrictEqual(record, StoreRules.newRecord(execution))
         const detail = yield* detailOf(store, "e1")
         assert.deepStrictEqual<ReadonlyArray<WorkflowStore.EventRecord | undefined>>(detail.events, [
-          WorkflowStore.transitionEvent(T.create, T0)
+          StoreRules.transitionEvent(T.create, T0)
         ])
       }))
 
@@ -105,8 +106,8 @@ export const rules = ({ test }: Suite): void => {
         const s = yield* claimOf(store, "s", OWNER_A, T0)
         assert.isTrue(yield* store.suspend("s", s.fence, s.journal.execution.wakeSeq, WAKE_AT, AT))
         const suspended = yield* detailOf(store, "s")
-        assert.deepStrictEqual(suspended.execution, WorkflowStore.applyTransition(s.journal.execution, suspend, AT, { wakeAt: WAKE_AT }))
-        assert.deepStrictEqual(suspended.events.at(-1), WorkflowStore.transitionEvent(suspend, AT))
+        assert.deepStrictEqual(suspended.execution, StoreRules.applyTransition(s.journal.execution, suspend, AT, { wakeAt: WAKE_AT }))
+        assert.deepStrictEqual(suspended.events.at(-1), StoreRules.transitionEvent(suspend, AT))
         for (const status of WorkflowStore.terminalStatuses) {
           const complete = T.complete
           const completion = { status, result: EXIT_OF[status], at: AT }
@@ -114,8 +115,8 @@ export const rules = ({ test }: Suite): void => {
           const c = yield* claimOf(store, status, OWNER_A, T0)
           yield* store.complete(status, c.fence, completion)
           const ended = yield* detailOf(store, status)
-          assert.deepStrictEqual(ended.execution, WorkflowStore.applyTransition(c.journal.execution, complete, AT, { completion }))
-          assert.deepStrictEqual(ended.events.at(-1), WorkflowStore.transitionEvent(complete, AT, { completion }))
+          assert.deepStrictEqual(ended.execution, StoreRules.applyTransition(c.journal.execution, complete, AT, { completion }))
+          assert.deepStrictEqual(ended.events.at(-1), StoreRules.transitionEvent(complete, AT, { completion }))
         }
       }))
 
@@ -129,13 +130,13 @@ export const rules = ({ test }: Suite): void => {
             // A refused signal is a second completion of one deferred: the first one is applied before it.
             if (transition === T.signalRefused) yield* signal(store, id, EXIT_OF.succeeded)
             const before = yield* detailOf(store, id)
-            const admitted = WorkflowStore.admits(transition, status)
+            const admitted = StoreRules.admits(transition, status)
             assert.strictEqual(yield* write(store, id), reports(admitted), label)
             const after = yield* detailOf(store, id)
-            const expected = admitted ? WorkflowStore.applyTransition(before.execution, transition, AT, input) : before.execution
+            const expected = admitted ? StoreRules.applyTransition(before.execution, transition, AT, input) : before.execution
             assert.deepStrictEqual(after.execution, expected, label)
             const event = admitted || transition.otherwise === "log"
-              ? WorkflowStore.transitionEvent(transition, AT, input)
+              ? StoreRules.transitionEvent(transition, AT, input)
               : undefined
             assert.deepStrictEqual(after.events.slice(before.events.length), event === undefined ? [] : [event], label)
             if (fence !== undefined) {

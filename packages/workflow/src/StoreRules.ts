@@ -1,0 +1,301 @@
+/**
+ * The rules a store keeps inside each write, as data: for every write, the statuses it applies from, where it
+ * goes, what it does to `wakeSeq` and the claim, and the event it appends. Every store derives from this table.
+ */
+import {
+  type Completion,
+  type EventKind,
+  type EventRecord,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  liveStatuses,
+  type NewExecution,
+  type Notification,
+  type TerminalStatus
+} from "./WorkflowStore.js"
+
+/** The event `complete` appends, by the status the execution ends in. */
+export const completionEvents = {
+  succeeded: "completed",
+  failed: "failed",
+  interrupted: "interrupted"
+} as const satisfies Record<TerminalStatus, EventKind>
+
+/**
+ * The event a write appends with its change: its kind (`completion`: the completion's, by `completionEvents`)
+ * and its detail (none, a fixed text, or the name of the deferred the write completes).
+ */
+export interface TransitionEvent {
+  readonly kind: EventKind | "completion"
+  readonly detail: "none" | "deferred" | { readonly text: string }
+}
+
+/** What one write does to an execution's record, its claim and its log, all in one atomic write. */
+export interface Transition {
+  /** The statuses it changes an execution from (empty for `create`: the record is new). */
+  readonly from: ReadonlyArray<ExecutionStatus>
+  /** From any other status: `refuse` (nothing is written, the write reports false) or `log` (record kept, event appended). */
+  readonly otherwise: "refuse" | "log"
+  /** Whether it applies only while the caller's fence holds (a fence holds only on a running execution). */
+  readonly fenced: boolean
+  /** The status it leaves: a status, `completion` (the completion's), or `kept`. */
+  readonly to: ExecutionStatus | "completion" | "kept"
+  /** `start` at 0, `bump` by one, `keep`; `expect`: keep, and apply only if unchanged since the claim was taken. */
+  readonly wakeSeq: "start" | "bump" | "keep" | "expect"
+  /** `clear`, `given` (the write's wake time, none included), or `keep`. */
+  readonly wakeAt: "clear" | "given" | "keep"
+  /** `clear`, `given` (the completion's result), or `keep`. */
+  readonly result: "clear" | "given" | "keep"
+  /** `clear` (false), `set` (true; nothing clears it after), or `keep`. */
+  readonly interruptRequested: "clear" | "set" | "keep"
+  /** `set` to the write's time, or `keep`. */
+  readonly updatedAt: "set" | "keep"
+  /** `take` (owner, a new fence, a lease), `claimFor` (taken only when asked), `release`, or `keep`. */
+  readonly claim: "take" | "claimFor" | "release" | "keep"
+  /** The event it appends, if any. */
+  readonly event: TransitionEvent | undefined
+  /** What a store with notifications announces when the write changed the record (`done`: only to watchers). */
+  readonly notice: Notification["kind"] | undefined
+}
+
+/** The writes that change an execution's status, `wakeSeq`, claim or log: one row of `transitions` each. */
+export type Write =
+  | "create"
+  | "claim"
+  | "suspend"
+  | "complete"
+  | "wake"
+  | "requestInterrupt"
+  | "reopen"
+  | "signalApplied"
+  | "signalRefused"
+  | "timerFired"
+
+const none = "none"
+
+/**
+ * The rules, one row per write. `signalApplied` is a `completeDeferred` that stores its deferred (it wakes a
+ * live execution; a terminal one only logs it); `signalRefused` one that finds the deferred stored already or
+ * an interrupt requested (an interrupt wins over a late signal). `timerFired` is `runnable` waking a due timer.
+ */
+export const transitions = {
+  create: {
+    from: [],
+    otherwise: "refuse",
+    fenced: false,
+    to: "running",
+    wakeSeq: "start",
+    wakeAt: "clear",
+    result: "clear",
+    interruptRequested: "clear",
+    updatedAt: "set",
+    claim: "claimFor",
+    event: { kind: "started", detail: none },
+    notice: "wake"
+  },
+  claim: {
+    from: ["running"],
+    otherwise: "refuse",
+    fenced: false,
+    to: "kept",
+    wakeSeq: "keep",
+    wakeAt: "keep",
+    result: "keep",
+    interruptRequested: "keep",
+    updatedAt: "keep",
+    claim: "take",
+    event: undefined,
+    notice: undefined
+  },
+  suspend: {
+    from: ["running"],
+    otherwise: "refuse",
+    fenced: true,
+    to: "suspended",
+    wakeSeq: "expect",
+    wakeAt: "given",
+    result: "keep",
+    interruptRequested: "keep",
+    updatedAt: "set",
+    claim: "release",
+    event: { kind: "suspended", detail: none },
+    notice: undefined
+  },
+  complete: {
+    from: ["running"],
+    otherwise: "refuse",
+    fenced: true,
+    to: "completion",
+    wakeSeq: "keep",
+    wakeAt: "clear",
+    result: "given",
+    interruptRequested: "keep",
+    updatedAt: "set",
+    claim: "release",
+    event: { kind: "completion", detail: none },
+    notice: "done"
+  },
+  wake: {
+    from: liveStatuses,
+    otherwise: "refuse",
+    fenced: false,
+    to: "running",
+    wakeSeq: "bump",
+    wakeAt: "clear",
+    result: "keep",
+    interruptRequested: "keep",
+    updatedAt: "set",
+    claim: "keep",
+    event: { kind: "resumed", detail: none },
+    notice: "wake"
+  },
+  requestInterrupt: {
+    from: liveStatuses,
+    otherwise: "refuse",
+    fenced: false,
+    to: "running",
+    wakeSeq: "bump",
+    wakeAt: "clear",
+    result: "keep",
+    interruptRequested: "set",
+    updatedAt: "set",
+    claim: "keep",
+    event: { kind: "interrupt-requested", detail: none },
+    notice: "interrupt"
+  },
+  reopen: {
+    from: ["failed"],
+    otherwise: "refuse",
+    fenced: false,
+    to: "running",
+    wakeSeq: "bump",
+    wakeAt: "keep",
+    result: "clear",
+    interruptRequested: "keep",
+    updatedAt: "set",
+    claim: "keep",
+    event: { kind: "resumed", detail: { text: "after defect" } },
+    notice: "wake"
+  },
+  signalApplied: {
+    from: liveStatuses,
+    otherwise: "log",
+    fenced: false,
+    to: "running",
+    wakeSeq: "bump",
+    wakeAt: "clear",
+    result: "keep",
+    interruptRequested: "keep",
+    updatedAt: "set",
+    claim: "keep",
+    event: { kind: "signal-received", detail: "deferred" },
+    notice: "wake"
+  },
+  signalRefused: {
+    from: [],
+    otherwise: "log",
+    fenced: false,
+    to: "kept",
+    wakeSeq: "keep",
+    wakeAt: "keep",
+    result: "keep",
+    interruptRequested: "keep",
+    updatedAt: "keep",
+    claim: "keep",
+    event: { kind: "signal-ignored", detail: "deferred" },
+    notice: undefined
+  },
+  timerFired: {
+    from: ["suspended"],
+    otherwise: "refuse",
+    fenced: false,
+    to: "running",
+    wakeSeq: "bump",
+    wakeAt: "clear",
+    result: "keep",
+    interruptRequested: "keep",
+    updatedAt: "set",
+    claim: "keep",
+    event: undefined,
+    notice: undefined
+  }
+} as const satisfies Record<Write, Transition>
+
+/** What the caller of a write supplies: the completion (`complete`), the wake time (`suspend`), the deferred's name. */
+export interface TransitionInput {
+  readonly completion?: Completion | undefined
+  readonly wakeAt?: number | undefined
+  readonly deferred?: string | undefined
+}
+
+/** Whether `transition` changes an execution in `status` (the fence, where it is fenced, is the caller's to check). */
+export const admits = (transition: Transition, status: ExecutionStatus): boolean => transition.from.includes(status)
+
+/** The record `create` inserts for `execution`. */
+export const newRecord = (execution: NewExecution): ExecutionRecord => ({
+  executionId: execution.executionId,
+  workflow: execution.workflow,
+  payload: execution.payload,
+  status: transitions.create.to,
+  result: undefined,
+  parent: execution.parent,
+  createdAt: execution.at,
+  updatedAt: execution.at,
+  wakeSeq: 0,
+  interruptRequested: false,
+  wakeAt: undefined
+})
+
+/** `record` after `transition` at `at`; the caller has checked `admits` (and the fence). */
+export const applyTransition = (
+  record: ExecutionRecord,
+  transition: Transition,
+  at: number,
+  input: TransitionInput = {}
+): ExecutionRecord => ({
+  ...record,
+  status: transition.to === "kept"
+    ? record.status
+    : transition.to === "completion"
+    ? completionOf(input).status
+    : transition.to,
+  result: transition.result === "clear"
+    ? undefined
+    : transition.result === "given"
+    ? completionOf(input).result
+    : record.result,
+  wakeSeq: transition.wakeSeq === "start" ? 0 : transition.wakeSeq === "bump" ? record.wakeSeq + 1 : record.wakeSeq,
+  wakeAt: transition.wakeAt === "clear" ? undefined : transition.wakeAt === "given" ? input.wakeAt : record.wakeAt,
+  interruptRequested: transition.interruptRequested === "keep"
+    ? record.interruptRequested
+    : transition.interruptRequested === "set",
+  updatedAt: transition.updatedAt === "set" ? at : record.updatedAt
+})
+
+/** The kind of the event `event` names: for a completion, by the status it ends in. */
+export const eventKindOf = (event: TransitionEvent, completion?: TerminalStatus | undefined): EventKind => {
+  if (event.kind !== "completion") return event.kind
+  if (completion === undefined) throw new Error("A completion's event needs the status it ends in")
+  return completionEvents[completion]
+}
+
+/** The detail of the event `event` names: none, its fixed text, or the deferred's name. */
+export const eventDetailOf = (event: TransitionEvent, deferred?: string | undefined): string | undefined =>
+  event.detail === "none" ? undefined : event.detail === "deferred" ? deferred : event.detail.text
+
+/** The event `transition` appends at `at`, if any. */
+export const transitionEvent = (
+  transition: Transition,
+  at: number,
+  input: TransitionInput = {}
+): EventRecord | undefined =>
+  transition.event === undefined ? undefined : {
+    kind: eventKindOf(transition.event, input.completion?.status),
+    at,
+    detail: eventDetailOf(transition.event, input.deferred)
+  }
+
+const completionOf = (input: TransitionInput): Completion => {
+  if (input.completion === undefined) throw new Error("A completion's transition needs the completion")
+  return input.completion
+}
