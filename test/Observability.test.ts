@@ -44,6 +44,12 @@ describe("observability", () => {
         activities.map((s) => s.name),
         ["weft.activity first", "weft.activity second"]
       )
+      // Each run is a child of the call that set it going: the start, then the signal that woke it.
+      const spanNamed = (spanId: string) => spans.find((s) => s.spanId === spanId)?.name
+      assert.deepStrictEqual(
+        runs.map((run) => spanNamed(Option.getOrThrow(run.parent).spanId)),
+        ["Workflow.execute", "DurableDeferred.succeed"]
+      )
       for (const activity of activities) {
         const parent = Option.getOrThrow(activity.parent)
         assert.isTrue(runs.some((run) => run.spanId === parent.spanId))

@@ -21,6 +21,7 @@ import * as Engine from "./internal/engine.js"
 import { stableId } from "./internal/hash.js"
 import { WorkflowInstance } from "./internal/run.js"
 import * as Starts from "./internal/starts.js"
+import * as Telemetry from "./internal/telemetry.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
 import type { WorkflowError } from "./WorkflowError.js"
 import { terminal } from "./WorkflowStore.js"
@@ -130,21 +131,23 @@ export const make = <
   }
 
   const attributes = { "weft.workflow": options.name }
-  // From outside a workflow, an entry point: traced. The execution's Exit is returned from the span and only then
-  // flattened, so its cause reaches the caller as stored (a failure inside a span carries the span's stack frame).
-  // Inside a body, a child start is a step of its parent, met on every replay: untraced there, so a step costs no
-  // span (the parent's run span covers it).
-  const start = Effect.fn("Workflow.execute", { attributes })(function* (payload: unknown, discard: boolean) {
-    const engine = Engine.of(yield* WorkflowEngine)
-    if (discard) return Exit.succeed((yield* Starts.start(engine, def, payload)).executionId)
-    return yield* Starts.execute(engine, def, payload)
-  })
+  // From outside a workflow, an entry point: in a span when an exporter would see it. The execution's Exit is
+  // returned from the span and only then flattened, so its cause reaches the caller as stored (a failure inside a
+  // span carries the span's stack frame). Inside a body, a child start is a step of its parent, met on every
+  // replay: no span there (the parent's run span covers it).
+  const start = (service: WorkflowEngine["Service"], payload: unknown, discard: boolean) => {
+    const engine = Engine.of(service)
+    const started: Effect.Effect<Exit.Exit<any, any>, WorkflowError> = discard
+      ? Effect.map(Starts.start(engine, def, payload), (started) => Exit.succeed(started.executionId))
+      : Starts.execute(engine, def, payload)
+    return Effect.flatten(Telemetry.entrySpan(engine.telemetry, started, "Workflow.execute", attributes))
+  }
   const execute = (payload: unknown, opts?: { readonly discard?: boolean | undefined }): Effect.Effect<any, any, WorkflowEngine> =>
-    Effect.flatMap(WorkflowEngine, () =>
+    Effect.flatMap(WorkflowEngine, (service) =>
       Effect.flatMap(Effect.serviceOption(WorkflowInstance), (parent) =>
         Option.isSome(parent)
           ? Children.execute(parent.value, def, payload, opts?.discard === true)
-          : Effect.flatten(start(payload, opts?.discard === true))
+          : start(service, payload, opts?.discard === true)
       )
     )
 

@@ -4,6 +4,7 @@
  * module: `scheduler.ts`, `runner.ts`, `starts.ts`, `results.ts`, `signals.ts`, `lease.ts`, `timerLoop.ts`.
  */
 import { randomBytes } from "node:crypto"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -44,12 +45,15 @@ export class Live implements Engine {
     readonly telemetry: Telemetry.Telemetry,
     readonly signingKey: Uint8Array,
     readonly scope: Scope.Scope,
-    timerWake: Queue.Queue<void>
+    timerWake: Queue.Queue<void>,
+    context: Context.Context<never>
   ) {
     this.scheduler = new Scheduler({
       maxRuns: settings.maxRuns,
       storeRetryMs: settings.storeRetryMs,
       scope,
+      context,
+      tracing: telemetry.tracing,
       timerWake,
       runOnce: (executionId, state) => Runner.runOnce(this, executionId, state)
     })
@@ -130,7 +134,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
       telemetry,
       signingKey,
       scope,
-      yield* Queue.sliding<void>(1)
+      yield* Queue.sliding<void>(1),
+      yield* Effect.context<never>()
     )
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {

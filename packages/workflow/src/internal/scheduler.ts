@@ -3,10 +3,13 @@
  * an execution that runs already makes it run once more; work past the slots is left in the store and looked
  * for again when a slot frees up.
  */
+import * as Context from "effect/Context"
 import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import type { WorkflowError } from "../WorkflowError.js"
 import type { Claim, DeferredRecord } from "../WorkflowStore.js"
 import type { Replay } from "./replay.js"
@@ -39,6 +42,13 @@ export interface SchedulerOptions {
   readonly storeRetryMs: number
   /** Run loops are forked here. */
   readonly scope: Scope.Scope
+  /**
+   * The engine's own context, in which every run loop runs: a run started by `execute` must not take its
+   * caller's span, stack frame, logger or annotations (a run resumed later by the timer loop would not).
+   */
+  readonly context: Context.Context<never>
+  /** Whether runs are traced: then a run started by a caller in a span (`execute`, a signal) is that span's child. */
+  readonly tracing: boolean
   /** Wakes the timer loop (a sliding queue of one). */
   readonly timerWake: Queue.Queue<void>
   /** Claims and runs an execution once (`runner.ts`). */
@@ -117,7 +127,13 @@ export class Scheduler {
       }
       const state: RunState = { rerun: false, run: undefined, claimed }
       this.running.set(executionId, state)
-      return Effect.asVoid(Effect.forkIn(this.loop(executionId, state), this.options.scope))
+      const loop = this.loop(executionId, state)
+      const fork = (context: Context.Context<never>) =>
+        Effect.asVoid(Effect.forkIn(Effect.provideContext(loop, context), this.options.scope))
+      if (!this.options.tracing) return fork(this.options.context)
+      return Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
+        fork(Option.isSome(span) ? Context.add(this.options.context, Tracer.ParentSpan, span.value) : this.options.context)
+      )
     })
   }
 

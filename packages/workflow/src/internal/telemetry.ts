@@ -47,6 +47,17 @@ const span = <A, E, R>(
 ): Effect.Effect<A, E, R> =>
   telemetry.tracing ? Effect.withSpan(effect, name, { attributes, captureStackTrace: false }) : effect
 
+/**
+ * A span around a public entry point called once per execution (`Workflow.execute`), when tracing. Not
+ * `Effect.fn`: its call-site stack capture and span cost more than a step, on every call, traced or not.
+ */
+export const entrySpan = <A, E, R>(
+  telemetry: Telemetry,
+  effect: Effect.Effect<A, E, R>,
+  name: string,
+  attributes: Record<string, unknown>
+): Effect.Effect<A, E, R> => span(telemetry, effect, name, attributes)
+
 /** A span around one run of an execution, when tracing. */
 export const runSpan = <A, E, R>(
   telemetry: Telemetry,
