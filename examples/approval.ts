@@ -1,8 +1,8 @@
 /**
- * An expense approval served over HTTP, durable on the embedded SQLite default. Starting an approval runs a
- * workflow that sends the approver a signed token and waits, suspended, for the answer; the approver completes it
- * over HTTP with that token (an operator route: it also needs the operator's bearer token); the result is read
- * over HTTP. Stop and restart the server at any point: the execution and its token survive.
+ * An expense approval served over HTTP, durable on the embedded SQLite default. The expense system starts an
+ * approval (with its bearer token); the workflow sends the approver a signed token and waits, suspended, for the
+ * answer; the approver completes it with that token alone (`/tokens/succeed`: the token is the capability); the
+ * expense system reads the result. Stop and restart the server at any point: the execution and its token survive.
  *
  *   WEFT_OPERATOR_TOKEN=change-me npx tsx --conditions=@weft/source examples/approval.ts   # http://127.0.0.1:3000; PORT and WEFT_DB to change
  *
@@ -16,7 +16,7 @@ import { WorkflowProxy, WorkflowProxyServer } from "@weft/proxy"
 import { Activity, DurableDeferred, Workflow } from "@weft/workflow"
 import { Console, Effect, Layer, Redacted, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
-import { HttpApi, HttpApiBuilder, HttpApiError, HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
+import { HttpApi, HttpApiBuilder, HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 
 /** The approver's answer: a signal completed by token from outside. */
 export const Approval = DurableDeferred.make("approval", {
@@ -49,10 +49,19 @@ export const ExpenseApprovalLive = ExpenseApproval.toLayer(({ amount, expenseId 
   })
 )
 
-/** Operator routes (interrupt, resume, complete a deferred) need `Authorization: Bearer $WEFT_OPERATOR_TOKEN`. */
+/** A request without the right bearer token (HTTP 401, with a message). */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { message: Schema.String },
+  { httpApiStatus: 401 }
+) {}
+
+/**
+ * Every route but the token routes (start, execute, poll, status, interrupt, resume) needs
+ * `Authorization: Bearer $WEFT_OPERATOR_TOKEN`.
+ */
 export class OperatorAuth extends HttpApiMiddleware.Service<OperatorAuth>()("OperatorAuth", {
-  // An empty 401 (`HttpApiError.Unauthorized` alone answers `{"_tag":"Unauthorized"}`).
-  error: HttpApiError.UnauthorizedNoContent,
+  error: Unauthorized,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
@@ -63,16 +72,24 @@ export const OperatorAuthLive = (secret: string) =>
       const expected = Buffer.from(secret)
       return given.length === expected.length && timingSafeEqual(given, expected)
         ? httpEffect
-        : Effect.fail(new HttpApiError.Unauthorized())
+        : Effect.fail(new Unauthorized({ message: "Expected Authorization: Bearer <the operator token>" }))
     }
   })
 
-/** The HTTP API: the workflow's routes and the approval deferred, with operator routes behind `OperatorAuth`. */
+/** The HTTP API: the workflow's routes behind `OperatorAuth`, and the approval deferred by token. */
 export class Api extends HttpApi.make("approvals").add(
-  WorkflowProxy.toHttpApiGroup("workflows", [ExpenseApproval], { deferreds: [Approval], auth: OperatorAuth })
+  WorkflowProxy.toHttpApiGroup("workflows", [ExpenseApproval], {
+    deferreds: [Approval],
+    start: OperatorAuth,
+    read: OperatorAuth,
+    auth: OperatorAuth
+  })
 ) {}
 
-/** The server on 127.0.0.1:`port` (0 picks a free one) over the SQLite file `filename`. */
+/**
+ * The server on 127.0.0.1:`port` (0 picks a free one) over the SQLite file `filename`. Slow clients are cut off:
+ * 10 s to send the headers, 30 s for the whole request.
+ */
 export const ServerLive = (options: {
   readonly port: number
   readonly filename: string
@@ -80,16 +97,25 @@ export const ServerLive = (options: {
 }) =>
   Layer.mergeAll(
     HttpRouter.serve(
-      HttpApiBuilder.layer(Api).pipe(
-        Layer.provide(WorkflowProxyServer.layerHttpApi(Api, "workflows", [ExpenseApproval])),
-        Layer.provide(OperatorAuthLive(options.operatorToken))
+      Layer.mergeAll(
+        HttpApiBuilder.layer(Api).pipe(
+          Layer.provide(WorkflowProxyServer.layerHttpApi(Api, "workflows", [ExpenseApproval])),
+          Layer.provide(OperatorAuthLive(options.operatorToken))
+        ),
+        // Unknown paths answer a 404 with a JSON message too.
+        WorkflowProxyServer.layerNotFound
       ),
       { disableListenLog: true, disableLogger: true }
     ),
     ExpenseApprovalLive
   ).pipe(
     Layer.provide(SqliteEngine.layer({ filename: options.filename })),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: "127.0.0.1" }))
+    Layer.provideMerge(
+      NodeHttpServer.layer(() => createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }), {
+        port: options.port,
+        host: "127.0.0.1"
+      })
+    )
   )
 
 const main = Effect.gen(function* () {

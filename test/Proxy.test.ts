@@ -281,6 +281,8 @@ describe("WorkflowProxy contracts", () => {
         "ExpenseResume POST /expense/executions/:executionId/resume",
         "DeferredSucceed POST /deferreds/succeed",
         "DeferredFail POST /deferreds/fail",
+        "TokenSucceed POST /tokens/succeed",
+        "TokenFail POST /tokens/fail",
         "ExecutionStatus GET /executions/:executionId"
       ]
     )
@@ -292,6 +294,8 @@ describe("WorkflowProxy contracts", () => {
       "wf.GreetResume",
       "wf.DeferredSucceed",
       "wf.DeferredFail",
+      "wf.TokenSucceed",
+      "wf.TokenFail",
       "wf.ExecutionStatus"
     ])
   })
@@ -412,12 +416,26 @@ const OperatorAuthLive = Layer.succeed(OperatorAuth, {
 
 class Api extends HttpApi.make("test")
   .add(
-    WorkflowProxy.toHttpApiGroup("workflows", [Greet, Charge, Expense], { deferreds: [Approval], auth: OperatorAuth })
+    WorkflowProxy.toHttpApiGroup("workflows", [Greet, Charge, Expense], {
+      deferreds: [Approval],
+      start: "public",
+      read: "public",
+      publicFailures: true,
+      auth: OperatorAuth
+    })
   )
-  .add(WorkflowProxy.toHttpApiGroup("closed", [Greet, Expense, Unserved], { deferreds: [Approval] }).prefix("/closed"))
+  .add(
+    WorkflowProxy.toHttpApiGroup("closed", [Greet, Expense, Unserved], {
+      deferreds: [Approval],
+      start: "public",
+      read: "public"
+    }).prefix("/closed")
+  )
   .add(
     WorkflowProxy.toHttpApiGroup("open", [Expense], {
       deferreds: [Approval],
+      start: "public",
+      read: "public",
       dangerouslyAllowUnauthenticatedOperatorRoutes: true
     }).prefix("/open")
   )
@@ -430,8 +448,14 @@ class RpcOperatorAuth extends RpcMiddleware.Service<RpcOperatorAuth>()("RpcOpera
 const RpcOperatorAuthLive = Layer.succeed(RpcOperatorAuth, (effect, { headers }) =>
   headers.authorization === operator.authorization ? effect : Effect.fail(new Unauthorized()))
 
-const Rpcs = WorkflowProxy.toRpcGroup([Greet, Charge, Expense], { deferreds: [Approval], auth: RpcOperatorAuth })
-const ClosedRpcs = WorkflowProxy.toRpcGroup([Greet], { prefix: "closed." })
+const Rpcs = WorkflowProxy.toRpcGroup([Greet, Charge, Expense], {
+  deferreds: [Approval],
+  start: "public",
+  read: "public",
+  publicFailures: true,
+  auth: RpcOperatorAuth
+})
+const ClosedRpcs = WorkflowProxy.toRpcGroup([Greet], { prefix: "closed.", start: "public" })
 
 const HttpRoutes = HttpApiBuilder.layer(Api).pipe(
   Layer.provide(
@@ -462,11 +486,16 @@ const ServerLive = HttpRouter.serve(Layer.mergeAll(HttpRoutes, RpcRoutes), {
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
 )
 
-/** Whether an error schema is one the proxy adds to every route (the 400 of a bad body). */
+/** Whether an error schema is one the proxy adds itself (a bad body, a denied route, a pending execute, ...). */
 const isProxyError = (schema: Schema.Top) =>
-  Schema.is(Schema.toType(schema))(
-    new WorkflowProxy.HttpApiDecodeError({ issues: [], message: "" })
-  )
+  [
+    new WorkflowProxy.HttpApiDecodeError({ issues: [], message: "" }),
+    new WorkflowProxy.InternalError({ message: "" }),
+    new WorkflowProxy.PayloadTooLarge({ message: "" }),
+    new WorkflowProxy.UnsupportedMediaType({ message: "" }),
+    new WorkflowProxy.RoutesDisabled({ message: "" }),
+    new WorkflowProxy.ExecutionPending({ executionId: "", poll: "", message: "" })
+  ].some((error) => Schema.is(Schema.toType(schema))(error))
 
 const baseUrl = Effect.map(HttpServer.HttpServer, (server) => HttpServer.formatAddress(server.address))
 
@@ -491,7 +520,7 @@ const request = (method: string, path: string, body?: unknown, headers: Record<s
     Effect.promise(async () => {
       const response = await fetch(`${url}${path}`, {
         method,
-        headers,
+        headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
         ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
       })
       const text = await response.text()
@@ -552,7 +581,7 @@ const readmeCurls = () => {
     assert.isDefined(found, `README curl command with ${needle}`)
     return found!
   }
-  return { start: find("/start"), approve: find("/deferreds/succeed"), read: find("/executions/$ID") }
+  return { start: find("/start"), approve: find("/tokens/succeed"), read: find("/executions/$ID") }
 }
 
 interface Example {

@@ -189,8 +189,9 @@ const NAP_SUSPEND: Record<Engines, Cost> = {
   memory: cost(6, 0, { create: 1, recordAttempt: 1, recordClock: 1, suspend: 1, runnable: 1, nextWakeAt: 1 }),
   // The create (4 statements, 1 commit), INSERT weft_attempts, INSERT weft_clocks, the suspension (BEGIN,
   // UPDATE, INSERT weft_events, COMMIT: one commit; was 11 statements and 5 commits with the UPDATE and the
-  // event committed apart); the loop's pass: `runnable`'s UPDATE weft_executions (of due timers: none, no
-  // commit) and SELECT weft_executions (ready ones), and `nextWakeAt`'s SELECT weft_executions.
+  // event committed apart); the loop's pass: `claimRunnable`'s UPDATE weft_executions of due timers (none, no
+  // commit) and its UPDATE that claims the runnable ones (none: was `runnable`'s SELECT of them, before the
+  // loop claimed in batches), and `nextWakeAt`'s SELECT weft_executions.
   sqlite: cost(13, 4, {
     BEGIN: 2,
     COMMIT: 2,
@@ -198,18 +199,19 @@ const NAP_SUSPEND: Record<Engines, Cost> = {
     "INSERT weft_events": 2,
     "INSERT weft_attempts": 1,
     "INSERT weft_clocks": 1,
-    "UPDATE weft_executions": 2,
-    "SELECT weft_executions": 2
+    "UPDATE weft_executions": 3,
+    "SELECT weft_executions": 1
   }),
   // The create, INSERT weft_attempts, INSERT weft_clocks, `suspend` (WITH…UPDATE); the loop's pass:
-  // UPDATE weft_executions (nothing due: no commit), SELECT of the ready ones, SELECT min(wake_at).
+  // UPDATE weft_executions (nothing due: no commit), `claim_runnable` (WITH…UPDATE, claiming none: was a
+  // SELECT of the ready ones), SELECT min(wake_at).
   ...same(cost(7, 4, {
     "WITH…INSERT weft_executions": 1,
     "INSERT weft_attempts": 1,
     "INSERT weft_clocks": 1,
-    "WITH…UPDATE weft_executions": 1,
+    "WITH…UPDATE weft_executions": 2,
     "UPDATE weft_executions": 1,
-    "SELECT weft_executions": 2
+    "SELECT weft_executions": 1
   }))
 }
 
@@ -218,23 +220,24 @@ const NAP_WAKE: Record<Engines, Cost> = {
   // `runnable` (makes the due execution running and lists it), `claim`, the second activity, `complete`,
   // and the loop's `nextWakeAt` (no timer left).
   memory: cost(5, 0, { runnable: 1, claim: 1, recordAttempt: 1, complete: 1, nextWakeAt: 1 }),
-  // `runnable`: UPDATE weft_executions (the due one made running: a commit) and SELECT weft_executions; the
-  // claim: one UPDATE weft_executions returning its journal (was 10 statements with a SELECT of the journal);
-  // INSERT weft_attempts; the completion: BEGIN, UPDATE, INSERT weft_events, COMMIT; `nextWakeAt`: SELECT
-  // weft_executions.
-  sqlite: cost(9, 4, {
+  // `claimRunnable`: UPDATE weft_executions (the due one made running: a commit) and one UPDATE that claims
+  // it and returns its journal (was 9 statements with `runnable`'s SELECT and then a `claim` of its own, before
+  // the loop claimed in batches); INSERT weft_attempts; the completion: BEGIN, UPDATE, INSERT weft_events,
+  // COMMIT; `nextWakeAt`: SELECT weft_executions.
+  sqlite: cost(8, 4, {
     BEGIN: 1,
     COMMIT: 1,
     "UPDATE weft_executions": 3,
-    "SELECT weft_executions": 2,
+    "SELECT weft_executions": 1,
     "INSERT weft_attempts": 1,
     "INSERT weft_events": 1
   }),
-  // `runnable`: UPDATE weft_executions (a commit) and SELECT weft_executions; `claim` (WITH…UPDATE);
-  // INSERT weft_attempts; `complete` (WITH…UPDATE); `nextWakeAt`: SELECT weft_executions.
-  ...same(cost(6, 4, {
+  // `claimRunnable`: UPDATE weft_executions (a commit) and `claim_runnable` (WITH…UPDATE, its journal; was a
+  // SELECT of the ready ones and a `claim` apart: 6 statements); INSERT weft_attempts; `complete` (WITH…UPDATE);
+  // `nextWakeAt`: SELECT weft_executions.
+  ...same(cost(5, 4, {
     "UPDATE weft_executions": 1,
-    "SELECT weft_executions": 2,
+    "SELECT weft_executions": 1,
     "WITH…UPDATE weft_executions": 2,
     "INSERT weft_attempts": 1
   }))

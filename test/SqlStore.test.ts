@@ -23,14 +23,14 @@ import { storeConformance } from "@weft/workflow/test/StoreConformance"
 import * as Statements from "../bench/statements.js"
 import pg from "pg"
 import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
-import { freshDatabase } from "./pg.js"
+import { adminQuery, freshDatabase } from "./pg.js"
 import { waitUntil } from "./util.js"
 
 const freshUrl = Effect.promise(() => freshDatabase(inject("pgUrl")))
 
-/** The store over the engine's own driver, on a fresh database. */
+/** The store over the engine's own driver, on a fresh database; leases on the caller's clock (tests pass times). */
 const driverStore = (leaseMs: number, maxConnections = 2) =>
-  SqlStore.layer({ leaseMs }).pipe(
+  SqlStore.layer({ leaseMs, leaseClock: "caller" }).pipe(
     Layer.provide(Layer.unwrap(Effect.map(freshUrl, (url) => PgDriver.layer({ url, maxConnections }))))
   )
 
@@ -38,8 +38,9 @@ storeConformance("SqlStore on SQLite", ({ leaseMs }) =>
   SqlStore.layer({ leaseMs }).pipe(Layer.provide(SqliteClient.layer({ filename: ":memory:" })))
 )
 
+// The suite drives time itself (T0 + LEASE_MS …): on PostgreSQL, leases read the caller's clock for it.
 storeConformance("SqlStore on PostgreSQL over a plain PgClient", ({ leaseMs }) =>
-  SqlStore.layer({ leaseMs }).pipe(
+  SqlStore.layer({ leaseMs, leaseClock: "caller" }).pipe(
     Layer.provide(
       Layer.unwrap(Effect.map(freshUrl, (url) => PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })))
     )
@@ -365,4 +366,76 @@ describe("SqlStore on SQLite: a suspension is one write", () => {
         assert.deepStrictEqual(yield* store.recordAttempt("e1", claim.fence, attempt("x")), attempt("x"))
       }).pipe(Effect.provide(sqliteStore))
   )
+})
+
+describe("SqlStore on PostgreSQL: leases by the database's clock (the default)", () => {
+  const sorted = (ids: ReadonlyArray<string>) => [...ids].sort()
+  const LEASE = 60_000
+  for (const client of ["PgDriver", "plain PgClient"] as const) {
+    it.effect(`a claim, a batch claim and a renewal sent with a stale now still hold a whole lease (${client})`, () =>
+      Effect.gen(function* () {
+        const url = yield* freshUrl
+        const layer = SqlStore.layer({ leaseMs: LEASE }).pipe(
+          Layer.provide(
+            client === "PgDriver"
+              ? PgDriver.layer({ url, maxConnections: 2 })
+              : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
+          )
+        )
+        yield* Effect.gen(function* () {
+          const store = yield* WorkflowStore.WorkflowStore
+          const dbNow = Effect.map(
+            Effect.promise(() => adminQuery(url, "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now")),
+            (rows) => Number(rows[0].now)
+          )
+          const leaseOf = (id: string) =>
+            Effect.map(
+              Effect.promise(() => adminQuery(url, `SELECT lease_until FROM weft_executions WHERE execution_id = '${id}'`)),
+              (rows) => Number(rows[0].lease_until)
+            )
+          // The caller's clock is a day behind (a statement that waited, a worker whose clock is off) or a day ahead.
+          const stale = T
+          const ahead = 2 * Date.now()
+          yield* store.create(newExecution("single", { announce: false }))
+          yield* store.create(newExecution("batched", { announce: false }))
+
+          const before = yield* dbNow
+          const claim = Option.getOrThrow(yield* store.claim("single", "a", stale))
+          assert.isAtLeast(yield* leaseOf("single"), before + LEASE)
+          const batch = yield* store.claimRunnable("a", stale, 10, ["W"])
+          assert.deepStrictEqual(batch.map((c) => c.journal.execution.executionId), ["batched"])
+          assert.isAtLeast(yield* leaseOf("batched"), before + LEASE)
+
+          // Another worker whose clock runs far ahead still sees both leases live, by the database's clock.
+          assert.isTrue(Option.isNone(yield* store.claim("single", "b", ahead)))
+          assert.deepStrictEqual(yield* store.claimRunnable("b", ahead, 10, ["W"]), [])
+          assert.deepStrictEqual(yield* store.runnable(ahead, 10, ["W"]), [])
+
+          // A create that inserts its execution claimed, alone or in a batch of the PgDriver's group commit.
+          const created = yield* Effect.forEach(
+            ["born1", "born2", "born3"],
+            (id) => store.create(newExecution(id, { announce: false, claimFor: "a", at: stale })),
+            { concurrency: "unbounded" }
+          )
+          for (const [i, id] of ["born1", "born2", "born3"].entries()) {
+            assert.isTrue(created[i]!.created, id)
+            assert.isAtLeast(yield* leaseOf(id), before + LEASE, id)
+          }
+          assert.deepStrictEqual(yield* store.claimRunnable("b", ahead, 10, ["W"]), [])
+
+          const renewedAt = yield* dbNow
+          const renewed = yield* store.renew("a", [{ executionId: "single", fence: claim.fence }], stale)
+          assert.deepStrictEqual(renewed, [{ held: true, interruptRequested: false }])
+          assert.isAtLeast(yield* leaseOf("single"), renewedAt + LEASE)
+
+          // A lease that has run out by the database's clock is free to anyone, whatever `now` they send.
+          yield* Effect.promise(() => adminQuery(url, "UPDATE weft_executions SET lease_until = 0"))
+          assert.isTrue(Option.isSome(yield* store.claim("single", "b", stale)))
+          assert.deepStrictEqual(
+            sorted((yield* store.claimRunnable("b", stale, 10, ["W"])).map((c) => c.journal.execution.executionId)),
+            ["batched", "born1", "born2", "born3"]
+          )
+        }).pipe(Effect.provide(layer))
+      }))
+  }
 })

@@ -67,6 +67,20 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
         assert.strictEqual(Workflow.executionIdFor("Onboard", ""), "9bc72858b87d853a9f815ba9b35848b4")
         assert.strictEqual(Workflow.executionIdFor("übung", "κλειδί/1"), "ad3c8061636cfce5f2a3a059ff5c0a0e")
         assert.strictEqual(yield* Onboard.executionId({ id: "r1" }), Workflow.executionIdFor("Onboard", "r1"))
+        // Lone surrogates hash as their own WTF-8 bytes (ED A0 80 for U+D800), not as U+FFFD.
+        assert.strictEqual(Workflow.executionIdFor("Onboard", "a\ud800"), "0304b5aee07f4a32b1196794e4cec230")
+        assert.strictEqual(Workflow.executionIdFor("Onboard", "a\udc00"), "2bc792e416f706e5e6d37144ba4b7790")
+        assert.strictEqual(Workflow.executionIdFor("Onboard", "a\ufffd"), "6c7dd1925bd1f1b3cc3054236cc7dde5")
+        assert.strictEqual(Workflow.executionIdFor("Onboard", "a\u0000"), "627347660894999f22a9987ee86f232d")
+        assert.strictEqual(Workflow.executionIdFor("Onboard", "\ud83d\ude00"), "471731a29f9120373e98574ff2bdc190")
+        assert.strictEqual(Workflow.executionIdFor("Onboard", "\ude00\ud83d"), "29a6f3d3817e6dd3cd1397898a535fe6")
+      }))
+
+    it.effect("gives different keys different ids: lone surrogates, U+FFFD, NUL and a surrogate pair", () =>
+      Effect.sync(() => {
+        const keys = ["a\ud800", "a\udc00", "a\ufffd", "a\u0000", "a", "a\ud800\udc00", "a\udc00\ud800", "a\ufffd\ufffd"]
+        const ids = keys.map((key) => Workflow.executionIdFor("Onboard", key))
+        assert.strictEqual(new Set(ids).size, keys.length)
       }))
 
     it.effect("runs at most maxRuns executions at once; the rest wait in the store, each completes once, an interrupt gets in", () =>

@@ -1,10 +1,11 @@
 /**
  * A worker process for the many-worker test: registers `Batch` on PostgreSQL and runs until
  * stopped. Given a kill count N, it SIGKILLs itself inside its N-th run of activity `b` (after the
- * body ran, before its result is stored), so it dies with work in flight.
+ * body ran, before its result is stored), so it dies with work in flight; it prints `killed-at <ms>` first.
  *
  *   node --conditions=@weft/source --import tsx test/workers/worker.ts <url> <worker id> <lease ms> [kill count]
  */
+import * as Fs from "node:fs"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,7 +22,11 @@ if (url === undefined || worker === undefined || leaseMs === undefined) {
 let left = killCount === undefined ? Infinity : Number(killCount)
 const hooks = TestHooks.layer((point, _executionId, detail) =>
   Effect.sync(() => {
-    if (point === "activity-ran" && detail === "b" && --left <= 0) process.kill(process.pid, "SIGKILL")
+    if (point === "activity-ran" && detail === "b" && --left <= 0) {
+      // The kill time, from the victim itself (written synchronously: nothing of it is lost to the kill).
+      Fs.writeSync(1, `killed-at ${Date.now()}\n`)
+      process.kill(process.pid, "SIGKILL")
+    }
   })
 )
 

@@ -29,6 +29,13 @@ import * as Rows from "./internal/rows.js"
 export interface Options {
   /** How long a claim holds without renewal, in milliseconds. Default 5,000. */
   readonly leaseMs?: number | undefined
+  /**
+   * Whose clock starts a lease and tells whether one has lapsed (claims, the heartbeat, `runnable`):
+   * `"database"`, the database's clock at the statement, so a claim that waited for a connection still gets
+   * a whole lease and workers' clocks need not agree; or `"caller"`, the `now` the engine passes (its `Clock`,
+   * which tests may drive). Default `"database"` on PostgreSQL, `"caller"` on SQLite (one process, one clock).
+   */
+  readonly leaseClock?: "database" | "caller" | undefined
   /** How to retry reaching the database and migrating at start. Default: 5 tries, exponential from 200 ms. */
   readonly connectRetry?: Schedule.Schedule<unknown, unknown> | undefined
 }
@@ -48,7 +55,8 @@ export const make = (
     )
 
     const context = yield* Effect.context<never>()
-    const db = Database.make({ sql, driver, leaseMs: options.leaseMs ?? 5_000, context })
+    const leaseClock = options.leaseClock ?? (isPg ? "database" : "caller")
+    const db = Database.make({ sql, driver, leaseMs: options.leaseMs ?? 5_000, leaseClock, context })
     return {
       ...Executions.make(db),
       ...Claims.make(db),
@@ -67,7 +75,7 @@ export const make = (
 
       transaction: (effect) =>
         Effect.mapError(sql.withTransaction(effect), (e) =>
-          SqlError.isSqlError(e) ? Database.unavailable(e) : e
+          SqlError.isSqlError(e) ? Database.failure(e) : e
         ) as any,
 
       notifications: Option.isSome(driver) ? Notifications.listen(driver.value) : undefined

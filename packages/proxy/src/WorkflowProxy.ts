@@ -7,15 +7,28 @@ import * as Context from "effect/Context"
 import type * as Exit from "effect/Exit"
 import * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
 import * as HttpApiGroup from "effect/http-api/HttpApiGroup"
-import * as HttpApiMiddleware from "effect/http-api/HttpApiMiddleware"
+import type * as HttpApiMiddleware from "effect/http-api/HttpApiMiddleware"
 import * as HttpApiSchema from "effect/http-api/HttpApiSchema"
 import * as Rpc from "effect/rpc/Rpc"
 import * as RpcGroup from "effect/rpc/RpcGroup"
-import * as RpcMiddleware from "effect/rpc/RpcMiddleware"
+import type * as RpcMiddleware from "effect/rpc/RpcMiddleware"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import * as SchemaIssue from "effect/SchemaIssue"
 import { type DurableDeferred, Workflow, WorkflowError } from "@weft/workflow"
+import {
+  DeferredAlreadyCompleted,
+  DenyOperatorHttp,
+  DenyOperatorRpc,
+  DenyReadHttp,
+  DenyReadRpc,
+  DenyStartHttp,
+  DenyStartRpc,
+  ExecutionPending,
+  HttpApiDecodeError,
+  InternalError,
+  PayloadTooLarge,
+  UnsupportedMediaType
+} from "./internal/errors.js"
 
 const WE = WorkflowError.WorkflowError
 
@@ -28,8 +41,26 @@ export type Status = typeof Status.Type
 /** What `start` answers: the id of the execution (the same payload always gets the same id). */
 export const Started = Schema.Struct({ executionId: Schema.String })
 
-/** Names one execution: the RPC payload of poll, interrupt, resume and status, and the HTTP path parameters. */
-export const ExecutionRef = Schema.Struct({ executionId: Schema.String })
+/**
+ * An execution id as a request names it: printable ASCII, at most 256 characters (ids Weft makes are 32 hex
+ * digits), so no NUL, lone surrogate or megabyte-long id reaches a store.
+ */
+export const ExecutionId = Schema.String.check(
+  Schema.isMaxLength(256),
+  Schema.isPattern(/^[\x21-\x7e]+$/, { message: "Expected an execution id (printable ASCII, no spaces)" })
+)
+
+/** Names one execution: the RPC payload of poll, interrupt, resume and status. */
+export const ExecutionRef = Schema.Struct({ executionId: ExecutionId })
+
+/**
+ * The HTTP path parameters naming one execution. Any string decodes here; the server checks it against
+ * `ExecutionId` itself, so a bad id answers a 400 with a message rather than HttpApi's empty one.
+ */
+export const ExecutionParams = Schema.Struct({ executionId: Schema.String })
+
+/** A deferred token as a request carries it: a string of at most 4,096 characters (its signature is checked later). */
+export const TokenString = Schema.String.check(Schema.isMaxLength(4_096))
 
 /** An execution's status by id, whatever its workflow. Times are epoch milliseconds. */
 export const Execution = Schema.Struct({
@@ -42,7 +73,8 @@ export const Execution = Schema.Struct({
 
 /**
  * What `poll` answers: the status, and the typed Exit once the execution is complete. The Exit goes over the wire
- * as the engine stores it (`Workflow.exitSchema`): `{"_tag":"Failure","cause":{"_tag":"Fail","error":…}}`.
+ * as the engine stores it (`Workflow.exitSchema`): `{"_tag":"Failure","cause":{"_tag":"Fail","error":…}}`. A public
+ * read route leaves out the Exit of a failed or interrupted execution unless `publicFailures` is set.
  */
 export interface PollResult<S extends Schema.Top, E extends Schema.Top> extends
   Schema.Struct<{
@@ -60,81 +92,15 @@ export const PollResult = <S extends Schema.Top, E extends Schema.Top>(success: 
     exit: Schema.optional(Workflow.exitSchema(success, error))
   })
 
-/**
- * An operator route was called, but the contract has neither an auth middleware nor the explicit opt-out (HTTP 403).
- * `_tag` is its last field, so the body keeps the key order Weft answered on Effect 3.
- */
-export class OperatorRoutesDisabled extends Schema.Error<OperatorRoutesDisabled>("@weft/proxy/OperatorRoutesDisabled")(
-  { message: Schema.String, _tag: Schema.tag("OperatorRoutesDisabled") },
-  { httpApiStatus: 403 }
-) {
-  static {
-    Object.defineProperty(this.prototype, "name", {
-      value: "OperatorRoutesDisabled",
-      configurable: true,
-      writable: true
-    })
-  }
-}
-
-/** One problem in a request body: where it is (`["value", "approver"]`) and what is wrong. */
-export const Issue = Schema.Struct({
-  _tag: Schema.Literals([
-    "Pointer",
-    "Unexpected",
-    "Missing",
-    "Composite",
-    "Refinement",
-    "Transformation",
-    "Type",
-    "Forbidden"
-  ]),
-  path: Schema.Array(Schema.Union([Schema.String, Schema.Number])),
-  message: Schema.String
-})
-
-/**
- * A request body that is not JSON, or does not fit the route's schema: HTTP 400, with `issues` naming the fields.
- * The wire shape (`{ issues, message, _tag: "HttpApiDecodeError" }`, `_tag` last) is the one Weft answered on
- * Effect 3, where it was `@effect/platform`'s error of that name.
- */
-export class HttpApiDecodeError extends Schema.Error<HttpApiDecodeError>("@weft/proxy/HttpApiDecodeError")(
-  { issues: Schema.Array(Issue), message: Schema.String, _tag: Schema.tag("HttpApiDecodeError") },
-  { httpApiStatus: 400 }
-) {
-  static {
-    Object.defineProperty(this.prototype, "name", { value: "HttpApiDecodeError", configurable: true, writable: true })
-  }
-
-  /** The 400 of a schema failure: one issue per failing field, and the issues as text. */
-  static fromSchemaError(error: Schema.SchemaError): HttpApiDecodeError {
-    const issues = issuesOf(error.issue)
-    return new HttpApiDecodeError({
-      issues,
-      message: issues.map((issue) => `${formatPath(issue.path)} ${issue.message}`.trim()).join("\n")
-    })
-  }
-}
-
-/** The RPC middleware that refuses operator routes when no auth was supplied; `WorkflowProxyServer` provides it. */
-export class DenyOperatorRpc extends RpcMiddleware.Service<DenyOperatorRpc>()("@weft/proxy/DenyOperatorRpc", {
-  error: OperatorRoutesDisabled
-}) {}
-
-/** The HttpApi middleware that refuses operator routes when no auth was supplied; `WorkflowProxyServer` provides it. */
-export class DenyOperatorHttp extends HttpApiMiddleware.Service<DenyOperatorHttp>()("@weft/proxy/DenyOperatorHttp", {
-  error: OperatorRoutesDisabled
-}) {}
-
-/** The message of `OperatorRoutesDisabled`, saying how to enable the routes. */
-export const operatorRoutesDisabledMessage =
-  "Operator routes (interrupt, resume, complete a deferred) are disabled: give the proxy an auth middleware " +
-  "(the `auth` option), or set `dangerouslyAllowUnauthenticatedOperatorRoutes: true`"
+export * from "./internal/errors.js"
 
 /** The deferreds a group can complete by token, kept on the group so the server finds their schemas. */
 export class Deferreds extends Context.Service<Deferreds, ReadonlyArray<DurableDeferred.Any>>()(
   "@weft/proxy/Deferreds"
 ) {}
+
+/** On a poll route: whether it answers the Exit of failed executions (its read policy is a middleware, or opted in). */
+export class FailureDetails extends Context.Service<FailureDetails, boolean>()("@weft/proxy/FailureDetails") {}
 
 /** HTTP status of each `WorkflowError` reason. */
 export const httpStatus: Record<WorkflowError.Reason, number> = {
@@ -142,18 +108,45 @@ export const httpStatus: Record<WorkflowError.Reason, number> = {
   InvalidToken: 403,
   ExecutionNotFound: 404,
   NotRegistered: 404,
+  ExecutionConflict: 409,
   InvalidResult: 500,
   StoreUnavailable: 503,
+  StoreRejected: 422,
   LeaseLost: 503
 }
 
 /** The status given to a workflow's own typed error when its schema names none. */
 export const workflowErrorStatus = 422
 
-/** Options shared by both contracts. */
-export interface Options<Deferreds extends ReadonlyArray<DurableDeferred.Any>, Auth, Unsafe extends boolean> {
-  /** The deferreds that `DeferredSucceed` / `DeferredFail` may complete; each token names one of them. */
+/**
+ * Who may call a class of routes: an auth middleware (an `HttpApiMiddleware.Service` for HTTP, an
+ * `RpcMiddleware.Service` for RPC), or `"public"`: anyone who reaches the server.
+ */
+export type Policy<Auth> = Auth | "public"
+
+/**
+ * Options shared by both contracts. Every class of routes is denied (403) until it is given a policy: `start`
+ * (start, execute), `read` (poll, status) and `auth` (operator routes: interrupt, resume, complete a deferred with
+ * the operator's credentials). The token routes need no policy: the signed token is the capability.
+ */
+export interface Options<
+  Deferreds extends ReadonlyArray<DurableDeferred.Any>,
+  Auth,
+  Unsafe extends boolean,
+  Start = never,
+  Read = never
+> {
+  /** The deferreds that `DeferredSucceed` / `DeferredFail` and the token routes may complete. */
   readonly deferreds?: Deferreds | undefined
+  /** Who may start and execute workflows. Default: nobody (`RoutesDisabled`, HTTP 403). */
+  readonly start?: Start | undefined
+  /** Who may poll executions and read their status. Default: nobody (`RoutesDisabled`, HTTP 403). */
+  readonly read?: Read | undefined
+  /**
+   * With `read: "public"`, poll answers carry the Exit of failed and interrupted executions too (their errors may
+   * say more than an anonymous reader should know). Default false: those answers have the status only.
+   */
+  readonly publicFailures?: boolean | undefined
   /** The middleware that authenticates operator routes (interrupt, resume, complete a deferred). */
   readonly auth?: Auth | undefined
   /**
@@ -170,65 +163,79 @@ export interface Options<Deferreds extends ReadonlyArray<DurableDeferred.Any>, A
 /**
  * Derives an RpcGroup from workflows. Per workflow `W`: `WExecute` (payload → result), `WStart` (payload →
  * `{ executionId }`), `WPoll`, `WInterrupt`, `WResume` (`{ executionId }`); once per group: `DeferredSucceed`,
- * `DeferredFail` (`{ token, value | error }`) and `ExecutionStatus`. Every tag starts with `prefix`.
+ * `DeferredFail` (`{ token, value | error }`, operator routes), `TokenSucceed`, `TokenFail` (the same, by token
+ * alone) and `ExecutionStatus`. Every tag starts with `prefix`.
  *
  * @example
- * class ApprovalRpcs extends WorkflowProxy.toRpcGroup([Expense], { deferreds: [Approval], auth: OperatorAuth }) {}
+ * class ApprovalRpcs extends WorkflowProxy.toRpcGroup([Expense], {
+ *   deferreds: [Approval], start: ClientAuth, read: ClientAuth, auth: OperatorAuth
+ * }) {}
  */
 export const toRpcGroup = <
   const Workflows extends NonEmptyReadonlyArray<Workflow.Any>,
   const Prefix extends string = "",
   const Ds extends ReadonlyArray<DurableDeferred.Any> = readonly [],
   Auth extends RpcMiddleware.AnyService = never,
-  const Unsafe extends boolean = false
+  const Unsafe extends boolean = false,
+  const Start extends Policy<RpcMiddleware.AnyService> = never,
+  const Read extends Policy<RpcMiddleware.AnyService> = never
 >(
   workflows: Workflows,
-  options: Options<Ds, Auth, Unsafe> & { readonly prefix?: Prefix | undefined } = {}
+  options: Options<Ds, Auth, Unsafe, Start, Read> & { readonly prefix?: Prefix | undefined } = {}
 ): RpcGroup.RpcGroup<
-  | RpcsOf<Workflows[number], Prefix, OperatorRpc<Auth, Unsafe>>
-  | GroupRpcs<Ds[number], Prefix, OperatorRpc<Auth, Unsafe>>
+  | RpcsOf<
+    Workflows[number],
+    Prefix,
+    OperatorRpc<Auth, Unsafe>,
+    PolicyRpc<Start, typeof DenyStartRpc>,
+    PolicyRpc<Read, typeof DenyReadRpc>
+  >
+  | GroupRpcs<Ds[number], Prefix, OperatorRpc<Auth, Unsafe>, PolicyRpc<Read, typeof DenyReadRpc>>
 > => {
   const prefix = options.prefix ?? ""
   checkNames(workflows)
-  const operator = (rpc: Rpc.Any): Rpc.Any => {
-    if (options.auth !== undefined) return (rpc as any).middleware(options.auth)
-    if (options.dangerouslyAllowUnauthenticatedOperatorRoutes === true) return rpc
-    return (rpc as any).middleware(DenyOperatorRpc)
-  }
+  const guard = (policy: unknown, deny: unknown) => (rpc: Rpc.Any): Rpc.Any =>
+    policy === "public" ? rpc : (rpc as any).middleware(policy ?? deny)
+  const operator = guard(
+    options.auth ?? (options.dangerouslyAllowUnauthenticatedOperatorRoutes === true ? "public" : undefined),
+    DenyOperatorRpc
+  )
+  const starter = guard(options.start, DenyStartRpc)
+  const reader = guard(options.read, DenyReadRpc)
+  const details = failureDetails(options)
   const rpcs: Array<Rpc.Any> = []
   for (const workflow of workflows) {
     const tag = `${prefix}${workflow.name}`
     rpcs.push(
-      Rpc.make(`${tag}Execute`, {
+      starter(Rpc.make(`${tag}Execute`, {
         payload: workflow.payloadSchema,
         success: workflow.successSchema,
         error: Schema.Union([workflow.errorSchema, WE])
-      }),
-      Rpc.make(`${tag}Start`, { payload: workflow.payloadSchema, success: Started, error: WE }),
-      Rpc.make(`${tag}Poll`, {
-        payload: ExecutionRef,
-        success: PollResult(workflow.successSchema, workflow.errorSchema),
-        error: WE
-      }),
+      })),
+      starter(Rpc.make(`${tag}Start`, { payload: workflow.payloadSchema, success: Started, error: WE })),
+      reader(
+        Rpc.make(`${tag}Poll`, {
+          payload: ExecutionRef,
+          success: PollResult(workflow.successSchema, workflow.errorSchema),
+          error: WE
+        }).annotate(FailureDetails, details)
+      ),
       operator(Rpc.make(`${tag}Interrupt`, { payload: ExecutionRef, error: WE })),
       operator(Rpc.make(`${tag}Resume`, { payload: ExecutionRef, error: WE }))
     )
   }
   const deferreds = options.deferreds ?? []
+  const values = Schema.Union(deferreds.map((d) => d.successSchema))
+  const errors = Schema.Union(deferreds.map((d) => d.errorSchema))
+  const completeError = Schema.Union([WE, DeferredAlreadyCompleted])
+  const succeedPayload = { token: TokenString, value: values }
+  const failPayload = { token: TokenString, error: errors }
   rpcs.push(
-    operator(
-      Rpc.make(`${prefix}DeferredSucceed`, {
-        payload: { token: Schema.String, value: Schema.Union(deferreds.map((d) => d.successSchema)) },
-        error: WE
-      })
-    ),
-    operator(
-      Rpc.make(`${prefix}DeferredFail`, {
-        payload: { token: Schema.String, error: Schema.Union(deferreds.map((d) => d.errorSchema)) },
-        error: WE
-      })
-    ),
-    Rpc.make(`${prefix}ExecutionStatus`, { payload: ExecutionRef, success: Execution, error: WE })
+    operator(Rpc.make(`${prefix}DeferredSucceed`, { payload: succeedPayload, error: completeError })),
+    operator(Rpc.make(`${prefix}DeferredFail`, { payload: failPayload, error: completeError })),
+    Rpc.make(`${prefix}TokenSucceed`, { payload: succeedPayload, error: completeError }),
+    Rpc.make(`${prefix}TokenFail`, { payload: failPayload, error: completeError }),
+    reader(Rpc.make(`${prefix}ExecutionStatus`, { payload: ExecutionRef, success: Execution, error: WE }))
   )
   return (RpcGroup.make(...rpcs) as RpcGroup.RpcGroup<Rpc.Any>).annotate(Deferreds, deferreds) as any
 }
@@ -238,38 +245,66 @@ export type OperatorRpc<Auth, Unsafe extends boolean> = [Auth] extends [never]
   ? [Unsafe] extends [true] ? never : typeof DenyOperatorRpc
   : Auth
 
+/** The middleware on RPCs under policy `P`: its middleware, none when `"public"`, `Deny` when none was given. */
+export type PolicyRpc<P, Deny> = [P] extends [never] ? Deny : P extends "public" ? never : P
+
+/** An RPC behind middleware `M` (none when `M` is never). */
+export type GuardedRpc<
+  Tag extends string,
+  Payload extends Schema.Top,
+  Success extends Schema.Top,
+  Error extends Schema.Top,
+  M
+> = [M] extends [never] ? Rpc.Rpc<Tag, Payload, Success, Error>
+  : M extends RpcMiddleware.AnyService ? Rpc.Rpc<
+      Tag,
+      Payload,
+      Success,
+      Error,
+      M,
+      RpcMiddleware.ApplyServices<Context.Service.Identifier<M>, never>
+    >
+  : never
+
 /** The RPCs of one workflow. */
-export type RpcsOf<W, Prefix extends string, M extends RpcMiddleware.AnyService> = W extends Workflow.Workflow<
+export type RpcsOf<W, Prefix extends string, M, S = never, R = never> = W extends Workflow.Workflow<
   infer Name,
   infer P,
-  infer S,
+  infer Succ,
   infer E
 >
   ?
-    | Rpc.Rpc<`${Prefix}${Name}Execute`, P, S, Schema.Union<readonly [E, typeof WE]>>
-    | Rpc.Rpc<`${Prefix}${Name}Start`, P, typeof Started, typeof WE>
-    | Rpc.Rpc<`${Prefix}${Name}Poll`, typeof ExecutionRef, PollResult<S, E>, typeof WE>
-    | OperatorRpcOf<`${Prefix}${Name}Interrupt`, typeof ExecutionRef, M>
-    | OperatorRpcOf<`${Prefix}${Name}Resume`, typeof ExecutionRef, M>
+    | GuardedRpc<`${Prefix}${Name}Execute`, P, Succ, Schema.Union<readonly [E, typeof WE]>, S>
+    | GuardedRpc<`${Prefix}${Name}Start`, P, typeof Started, typeof WE, S>
+    | GuardedRpc<`${Prefix}${Name}Poll`, typeof ExecutionRef, PollResult<Succ, E>, typeof WE, R>
+    | GuardedRpc<`${Prefix}${Name}Interrupt`, typeof ExecutionRef, Schema.Void, typeof WE, M>
+    | GuardedRpc<`${Prefix}${Name}Resume`, typeof ExecutionRef, Schema.Void, typeof WE, M>
   : never
 
-/** The RPCs once per group: complete a deferred by token, and read an execution's status. */
-export type GroupRpcs<D, Prefix extends string, M extends RpcMiddleware.AnyService> =
-  | OperatorRpcOf<
-    `${Prefix}DeferredSucceed`,
-    Schema.Struct<{ readonly token: Schema.String; readonly value: Schema.Union<ReadonlyArray<DeferredSuccess<D>>> }>,
-    M
-  >
-  | OperatorRpcOf<
-    `${Prefix}DeferredFail`,
-    Schema.Struct<{ readonly token: Schema.String; readonly error: Schema.Union<ReadonlyArray<DeferredError<D>>> }>,
-    M
-  >
-  | Rpc.Rpc<`${Prefix}ExecutionStatus`, typeof ExecutionRef, typeof Execution, typeof WE>
+/** The error of a completion by token: a `WorkflowError`, or `DeferredAlreadyCompleted`. */
+export type CompleteError = Schema.Union<readonly [typeof WE, typeof DeferredAlreadyCompleted]>
+
+/** The payload of a completion with a value. */
+export type SucceedPayload<D> = Schema.Struct<
+  { readonly token: typeof TokenString; readonly value: Schema.Union<ReadonlyArray<DeferredSuccess<D>>> }
+>
+
+/** The payload of a completion with an error. */
+export type FailPayload<D> = Schema.Struct<
+  { readonly token: typeof TokenString; readonly error: Schema.Union<ReadonlyArray<DeferredError<D>>> }
+>
+
+/** The RPCs once per group: complete a deferred by token (as operator, or by token alone), and read a status. */
+export type GroupRpcs<D, Prefix extends string, M, R = never> =
+  | GuardedRpc<`${Prefix}DeferredSucceed`, SucceedPayload<D>, Schema.Void, CompleteError, M>
+  | GuardedRpc<`${Prefix}DeferredFail`, FailPayload<D>, Schema.Void, CompleteError, M>
+  | GuardedRpc<`${Prefix}TokenSucceed`, SucceedPayload<D>, Schema.Void, CompleteError, never>
+  | GuardedRpc<`${Prefix}TokenFail`, FailPayload<D>, Schema.Void, CompleteError, never>
+  | GuardedRpc<`${Prefix}ExecutionStatus`, typeof ExecutionRef, typeof Execution, typeof WE, R>
 
 /** An operator RPC (no result) behind middleware `M`. */
 export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M extends RpcMiddleware.AnyService> =
-  Rpc.Rpc<Tag, Payload, Schema.Void, typeof WE, M, RpcMiddleware.ApplyServices<Context.Service.Identifier<M>, never>>
+  GuardedRpc<Tag, Payload, Schema.Void, typeof WE, M>
 
 // ---------------------------------------------------------------------------------------------------------------
 // HttpApi
@@ -278,12 +313,15 @@ export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M exte
 /**
  * Derives an HttpApiGroup from workflows. Per workflow (path `/<kebab-name>`): `POST /execute` and `POST /start`
  * (JSON payload), `GET /executions/:executionId` (poll), `POST /executions/:executionId/interrupt` and `/resume`;
- * once per group: `POST /deferreds/succeed`, `POST /deferreds/fail` and `GET /executions/:executionId` (status).
- * Endpoint names are those of `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
+ * once per group: `POST /deferreds/succeed`, `POST /deferreds/fail` (operator routes), `POST /tokens/succeed`,
+ * `POST /tokens/fail` (by token alone) and `GET /executions/:executionId` (status). Endpoint names are those of
+ * `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
  *
  * @example
  * class Api extends HttpApi.make("api").add(
- *   WorkflowProxy.toHttpApiGroup("workflows", [Expense], { deferreds: [Approval], auth: OperatorAuth })
+ *   WorkflowProxy.toHttpApiGroup("workflows", [Expense], {
+ *     deferreds: [Approval], start: ClientAuth, read: ClientAuth, auth: OperatorAuth
+ *   })
  * ) {}
  */
 export const toHttpApiGroup = <
@@ -291,72 +329,83 @@ export const toHttpApiGroup = <
   const Workflows extends NonEmptyReadonlyArray<Workflow.Any>,
   const Ds extends ReadonlyArray<DurableDeferred.Any> = readonly [],
   Auth extends HttpAuth = never,
-  const Unsafe extends boolean = false
+  const Unsafe extends boolean = false,
+  const Start extends Policy<HttpAuth> = never,
+  const Read extends Policy<HttpAuth> = never
 >(
   name: Name,
   workflows: Workflows,
-  options: Options<Ds, Auth, Unsafe> = {}
+  options: Options<Ds, Auth, Unsafe, Start, Read> = {}
 ): HttpApiGroup.HttpApiGroup<
   Name,
-  | HttpEndpointsOf<Workflows[number], OperatorHttp<Auth, Unsafe>>
-  | GroupHttpEndpoints<Ds[number], OperatorHttp<Auth, Unsafe>>
+  | HttpEndpointsOf<
+    Workflows[number],
+    OperatorHttp<Auth, Unsafe>,
+    PolicyHttp<Start, DenyStartHttp>,
+    PolicyHttp<Read, DenyReadHttp>
+  >
+  | GroupHttpEndpoints<Ds[number], OperatorHttp<Auth, Unsafe>, PolicyHttp<Read, DenyReadHttp>>
 > => {
   checkNames(workflows)
   // Endpoints are assembled at run time; the signature above gives them their types.
   type Endpoint = any
-  const operator = (endpoint: Endpoint): Endpoint => {
-    if (options.auth !== undefined) return endpoint.middleware(options.auth)
-    if (options.dangerouslyAllowUnauthenticatedOperatorRoutes === true) return endpoint
-    return endpoint.middleware(DenyOperatorHttp)
-  }
+  const guard = (policy: unknown, deny: unknown) => (endpoint: Endpoint): Endpoint =>
+    policy === "public" ? endpoint : endpoint.middleware(policy ?? deny)
+  const operator = guard(
+    options.auth ?? (options.dangerouslyAllowUnauthenticatedOperatorRoutes === true ? "public" : undefined),
+    DenyOperatorHttp
+  )
+  const starter = guard(options.start, DenyStartHttp)
+  const reader = guard(options.read, DenyReadHttp)
+  const details = failureDetails(options)
   const deferreds = options.deferreds ?? []
-  const executionRoute = { params: ExecutionRef, error: routeErrors }
+  const executionRoute = { params: ExecutionParams, error: routeErrors }
   const endpoints: Array<Endpoint> = []
   for (const workflow of workflows) {
     const name = workflow.name
     const path = `/${toPath(name)}` as const
     const execution = `${path}/executions/:executionId` as const
     endpoints.push(
-      HttpApiEndpoint.post(`${name}Execute`, `${path}/execute`, {
+      starter(HttpApiEndpoint.post(`${name}Execute`, `${path}/execute`, {
         payload: workflow.payloadSchema,
         success: successOf(workflow.successSchema),
-        error: [...routeErrors, ...ownErrors(workflow.errorSchema)]
-      }),
-      HttpApiEndpoint.post(`${name}Start`, `${path}/start`, {
+        error: [...bodyErrors, ExecutionPending, ...ownErrors(workflow.errorSchema)]
+      })),
+      starter(HttpApiEndpoint.post(`${name}Start`, `${path}/start`, {
         payload: workflow.payloadSchema,
         success: Started.pipe(HttpApiSchema.status(202)),
-        error: routeErrors
-      }),
-      HttpApiEndpoint.get(`${name}Poll`, execution, {
-        params: ExecutionRef,
-        success: PollResult(workflow.successSchema, workflow.errorSchema),
-        error: routeErrors
-      }),
+        error: bodyErrors
+      })),
+      reader(
+        HttpApiEndpoint.get(`${name}Poll`, execution, {
+          params: ExecutionParams,
+          success: PollResult(workflow.successSchema, workflow.errorSchema),
+          error: routeErrors
+        }).annotate(FailureDetails, details)
+      ),
       operator(HttpApiEndpoint.post(`${name}Interrupt`, `${execution}/interrupt`, executionRoute)),
       operator(HttpApiEndpoint.post(`${name}Resume`, `${execution}/resume`, executionRoute))
     )
   }
   const values = Schema.Union(deferreds.map((d) => d.successSchema))
   const errors = Schema.Union(deferreds.map((d) => d.errorSchema))
+  const completion = (id: string, path: `/${string}`, payload: Schema.Top) =>
+    HttpApiEndpoint.post(id, path, { payload, error: [...bodyErrors, DeferredAlreadyCompleted] })
   endpoints.push(
-    operator(HttpApiEndpoint.post("DeferredSucceed", "/deferreds/succeed", {
-      payload: Schema.Struct({ token: Schema.String, value: values }),
-      error: routeErrors
-    })),
-    operator(HttpApiEndpoint.post("DeferredFail", "/deferreds/fail", {
-      payload: Schema.Struct({ token: Schema.String, error: errors }),
-      error: routeErrors
-    })),
-    HttpApiEndpoint.get("ExecutionStatus", "/executions/:executionId", {
-      params: ExecutionRef,
+    operator(completion("DeferredSucceed", "/deferreds/succeed", Schema.Struct({ token: TokenString, value: values }))),
+    operator(completion("DeferredFail", "/deferreds/fail", Schema.Struct({ token: TokenString, error: errors }))),
+    completion("TokenSucceed", "/tokens/succeed", Schema.Struct({ token: TokenString, value: values })),
+    completion("TokenFail", "/tokens/fail", Schema.Struct({ token: TokenString, error: errors })),
+    reader(HttpApiEndpoint.get("ExecutionStatus", "/executions/:executionId", {
+      params: ExecutionParams,
       success: Execution,
       error: routeErrors
-    })
+    }))
   )
   return (HttpApiGroup.make(name) as any).add(...endpoints).annotate(Deferreds, deferreds)
 }
 
-/** An HttpApiMiddleware service class (what `toHttpApiGroup`'s `auth` accepts). */
+/** An HttpApiMiddleware service class (what `toHttpApiGroup`'s `auth`, `start` and `read` accept). */
 export type HttpAuth = Context.Key<HttpApiMiddleware.AnyId, any>
 
 /** The identifier of the middleware on operator endpoints: the auth given, none when unprotected, else deny-all. */
@@ -365,89 +414,97 @@ export type OperatorHttp<Auth, Unsafe extends boolean> = [Auth] extends [never]
   : Auth extends Context.Key<infer I, infer _S> ? I
   : never
 
-/** The errors every route may answer: `WorkflowError` (its status by reason) and `HttpApiDecodeError` (400). */
-export type RouteErrors = typeof WE | typeof HttpApiDecodeError
-
-/** The HTTP endpoints of one workflow. */
-export type HttpEndpointsOf<W, M> = W extends Workflow.Workflow<infer Name, infer P, infer S, infer E> ?
-    | HttpApiEndpoint.HttpApiEndpoint<
-      `${Name}Execute`,
-      "POST",
-      `/${string}`,
-      never,
-      never,
-      P,
-      never,
-      S,
-      E | RouteErrors
-    >
-    | HttpApiEndpoint.HttpApiEndpoint<
-      `${Name}Start`,
-      "POST",
-      `/${string}`,
-      never,
-      never,
-      P,
-      never,
-      typeof Started,
-      RouteErrors
-    >
-    | HttpApiEndpoint.HttpApiEndpoint<
-      `${Name}Poll`,
-      "GET",
-      `/${string}`,
-      typeof ExecutionRef,
-      never,
-      never,
-      never,
-      PollResult<S, E>,
-      RouteErrors
-    >
-    | OperatorEndpoint<`${Name}Interrupt`, typeof ExecutionRef, never, M>
-    | OperatorEndpoint<`${Name}Resume`, typeof ExecutionRef, never, M>
+/** The identifier of the middleware on endpoints under policy `P`: its own, none when `"public"`, else `Deny`. */
+export type PolicyHttp<P, Deny> = [P] extends [never] ? Deny
+  : P extends "public" ? never
+  : P extends Context.Key<infer I, infer _S> ? I
   : never
 
-/** The HTTP endpoints once per group: complete a deferred by token, and read an execution's status. */
-export type GroupHttpEndpoints<D, M> =
-  | OperatorEndpoint<
+/**
+ * The errors every route may answer: `WorkflowError` (its status by reason), `HttpApiDecodeError` (400) and
+ * `InternalError` (500); routes with a body also `PayloadTooLarge` (413) and `UnsupportedMediaType` (415).
+ */
+export type RouteErrors = typeof WE | typeof HttpApiDecodeError | typeof InternalError
+
+/** The errors of a route that reads a JSON body. */
+export type BodyErrors = RouteErrors | typeof PayloadTooLarge | typeof UnsupportedMediaType
+
+/** An endpoint behind middleware `M` (none when `M` is never). */
+export type GuardedEndpoint<
+  Name extends string,
+  Method extends "GET" | "POST",
+  Params extends Schema.Top,
+  Payload extends Schema.Top,
+  Success extends Schema.Top,
+  Error extends Schema.Top,
+  M
+> = HttpApiEndpoint.HttpApiEndpoint<
+  Name,
+  Method,
+  `/${string}`,
+  Params,
+  never,
+  Payload,
+  never,
+  Success,
+  Error,
+  M,
+  [M] extends [never] ? never : M extends HttpApiMiddleware.AnyId ? HttpApiMiddleware.Requires<M> : never
+>
+
+/** The HTTP endpoints of one workflow. */
+export type HttpEndpointsOf<W, M, S = never, R = never> = W extends
+  Workflow.Workflow<infer Name, infer P, infer Succ, infer E> ?
+    | GuardedEndpoint<`${Name}Execute`, "POST", never, P, Succ, E | BodyErrors | typeof ExecutionPending, S>
+    | GuardedEndpoint<`${Name}Start`, "POST", never, P, typeof Started, BodyErrors, S>
+    | GuardedEndpoint<`${Name}Poll`, "GET", typeof ExecutionParams, never, PollResult<Succ, E>, RouteErrors, R>
+    | OperatorEndpoint<`${Name}Interrupt`, typeof ExecutionParams, never, M>
+    | OperatorEndpoint<`${Name}Resume`, typeof ExecutionParams, never, M>
+  : never
+
+/** The HTTP endpoints once per group: complete a deferred (as operator, or by token alone), and read a status. */
+export type GroupHttpEndpoints<D, M, R = never> =
+  | GuardedEndpoint<
     "DeferredSucceed",
+    "POST",
     never,
-    Schema.Struct<{ readonly token: Schema.String; readonly value: Schema.Union<ReadonlyArray<DeferredSuccess<D>>> }>,
+    SucceedPayload<D>,
+    HttpApiSchema.NoContent,
+    BodyErrors | typeof DeferredAlreadyCompleted,
     M
   >
-  | OperatorEndpoint<
+  | GuardedEndpoint<
     "DeferredFail",
+    "POST",
     never,
-    Schema.Struct<{ readonly token: Schema.String; readonly error: Schema.Union<ReadonlyArray<DeferredError<D>>> }>,
+    FailPayload<D>,
+    HttpApiSchema.NoContent,
+    BodyErrors | typeof DeferredAlreadyCompleted,
     M
   >
-  | HttpApiEndpoint.HttpApiEndpoint<
-    "ExecutionStatus",
-    "GET",
-    `/${string}`,
-    typeof ExecutionRef,
+  | GuardedEndpoint<
+    "TokenSucceed",
+    "POST",
     never,
-    never,
-    never,
-    typeof Execution,
-    RouteErrors
+    SucceedPayload<D>,
+    HttpApiSchema.NoContent,
+    BodyErrors | typeof DeferredAlreadyCompleted,
+    never
   >
+  | GuardedEndpoint<
+    "TokenFail",
+    "POST",
+    never,
+    FailPayload<D>,
+    HttpApiSchema.NoContent,
+    BodyErrors | typeof DeferredAlreadyCompleted,
+    never
+  >
+  | GuardedEndpoint<"ExecutionStatus", "GET", typeof ExecutionParams, never, typeof Execution, RouteErrors, R>
 
 /** A POST operator endpoint (no result, HTTP 204) behind middleware `M`. */
 export type OperatorEndpoint<Name extends string, Params extends Schema.Top, Payload extends Schema.Top, M> =
-  HttpApiEndpoint.HttpApiEndpoint<
-    Name,
-    "POST",
-    `/${string}`,
-    Params,
-    never,
-    Payload,
-    never,
-    HttpApiSchema.NoContent,
-    RouteErrors,
-    M,
-    [M] extends [never] ? never : M extends HttpApiMiddleware.AnyId ? HttpApiMiddleware.Requires<M> : never
-  >
+  GuardedEndpoint<Name, "POST", Params, Payload, HttpApiSchema.NoContent, RouteErrors, M>
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -491,7 +548,9 @@ const workflowErrors: ReadonlyArray<Schema.Top> = Array.from(
     )
 )
 
-const routeErrors: ReadonlyArray<Schema.Top> = [...workflowErrors, HttpApiDecodeError]
+const routeErrors: ReadonlyArray<Schema.Top> = [...workflowErrors, HttpApiDecodeError, InternalError]
+
+const bodyErrors: ReadonlyArray<Schema.Top> = [...routeErrors, PayloadTooLarge, UnsupportedMediaType]
 
 /** A workflow's result schema: with no status of its own, a void result answers 204 No Content, others 200. */
 const successOf = (schema: Schema.Top): Schema.Top =>
@@ -525,46 +584,6 @@ const checkNames = (workflows: ReadonlyArray<Workflow.Any>): void => {
   }
 }
 
-type IssueEntry = typeof Issue.Type
-
-const formatPath = (path: ReadonlyArray<string | number>): string =>
-  path.length === 0 ? "" : path.map((key) => `[${JSON.stringify(key)}]`).join("")
-
-const filterFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
-/** The leaf problems of a schema issue with their paths, tagged as Effect 3 tagged them. */
-const issuesOf = (issue: SchemaIssue.Issue, path: ReadonlyArray<string | number> = []): Array<IssueEntry> => {
-  switch (issue._tag) {
-    case "Pointer":
-      return issuesOf(issue.issue, [...path, ...issue.path.map((key) => typeof key === "number" ? key : String(key))])
-    case "Encoding":
-      return issuesOf(issue.issue, path)
-    case "Composite":
-      return issue.issues.flatMap((inner) => issuesOf(inner, path))
-    case "AnyOf":
-      return issue.issues.length > 0
-        ? issue.issues.flatMap((inner) => issuesOf(inner, path))
-        : [{ _tag: "Type", path, message: filterFormatter(issue).issues[0]?.message ?? "Expected a valid value" }]
-    case "Filter":
-      return filterFormatter(issue).issues.map((entry) => ({
-        _tag: "Refinement",
-        path: [...path, ...(entry.path ?? []).map(pathKey)],
-        message: entry.message
-      }))
-    case "MissingKey":
-      return [{ _tag: "Missing", path, message: "is missing" }]
-    case "UnexpectedKey":
-      return [{ _tag: "Unexpected", path, message: SchemaIssue.defaultLeafHook(issue) }]
-    case "Forbidden":
-      return [{ _tag: "Forbidden", path, message: SchemaIssue.defaultLeafHook(issue) }]
-    case "InvalidType":
-    case "InvalidValue":
-    case "OneOf":
-      return [{ _tag: "Type", path, message: SchemaIssue.defaultLeafHook(issue) }]
-  }
-}
-
-const pathKey = (segment: PropertyKey | { readonly key: PropertyKey }): string | number => {
-  const key = typeof segment === "object" ? segment.key : segment
-  return typeof key === "number" ? key : String(key)
-}
+/** Whether a contract's poll routes answer failures: behind a read middleware, or public with `publicFailures`. */
+const failureDetails = (options: { readonly read?: unknown; readonly publicFailures?: boolean | undefined }) =>
+  options.read === "public" ? options.publicFailures === true : options.read !== undefined

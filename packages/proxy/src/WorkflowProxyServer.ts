@@ -1,13 +1,17 @@
 /**
  * The server side of `WorkflowProxy`'s contracts: RPC handlers and HttpApi handlers that run every route on the
- * engine in context, and the deny-all middleware that guards operator routes when no auth was supplied.
+ * engine in context, and the deny-all middleware that guards routes given no policy.
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerError from "effect/http/HttpServerError"
 import type * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type * as HttpApi from "effect/http-api/HttpApi"
 import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import type * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
@@ -17,6 +21,7 @@ import * as Option from "effect/Option"
 import type * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
 import { DurableDeferred, Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
+import * as Body from "./internal/body.js"
 import * as WorkflowProxy from "./WorkflowProxy.js"
 
 /** The handlers `layerRpcHandlers` provides for workflows `W` under `Prefix`. */
@@ -29,7 +34,32 @@ export type RpcHandlers<W, Prefix extends string> =
       | `${Prefix}${Name}Resume`
     >
     : never)
-  | Rpc.Handler<`${Prefix}DeferredSucceed` | `${Prefix}DeferredFail` | `${Prefix}ExecutionStatus`>
+  | Rpc.Handler<
+    | `${Prefix}DeferredSucceed`
+    | `${Prefix}DeferredFail`
+    | `${Prefix}TokenSucceed`
+    | `${Prefix}TokenFail`
+    | `${Prefix}ExecutionStatus`
+  >
+
+/** The deny-all middlewares of routes given no policy, which the handler layers provide. */
+export type DenyRpc = WorkflowProxy.DenyOperatorRpc | WorkflowProxy.DenyStartRpc | WorkflowProxy.DenyReadRpc
+
+/** The deny-all middlewares of HTTP routes given no policy, which `layerHttpApi` provides. */
+export type DenyHttp = WorkflowProxy.DenyOperatorHttp | WorkflowProxy.DenyStartHttp | WorkflowProxy.DenyReadHttp
+
+/** Bounds of the HTTP server's handlers. */
+export interface HttpOptions {
+  /** The largest request body read; a larger one answers 413 `PayloadTooLarge`. Default 4 MiB. */
+  readonly maxBodyBytes?: number | undefined
+  /** The deepest nesting of arrays and objects in a body; deeper answers 400. Default 64. */
+  readonly maxDepth?: number | undefined
+  /**
+   * How long `execute` holds the request; past it, the answer is 202 `ExecutionPending` with the execution id and
+   * its poll path (the execution goes on). Default 30 seconds.
+   */
+  readonly executeTimeout?: Duration.Input | undefined
+}
 
 /**
  * Implements `WorkflowProxy.toRpcGroup(workflows, options)` on the engine in context. Pass the same `prefix` and
@@ -50,7 +80,7 @@ export const layerRpcHandlers = <
     readonly deferreds?: ReadonlyArray<DurableDeferred.Any> | undefined
   } = {}
 ): Layer.Layer<
-  RpcHandlers<Workflows[number], Prefix> | WorkflowProxy.DenyOperatorRpc,
+  RpcHandlers<Workflows[number], Prefix> | DenyRpc,
   never,
   WorkflowEngine.WorkflowEngine
 > => {
@@ -58,36 +88,52 @@ export const layerRpcHandlers = <
   const group = WorkflowProxy.toRpcGroup(workflows, {
     prefix,
     deferreds: options.deferreds ?? [],
+    start: "public",
+    read: "public",
     dangerouslyAllowUnauthenticatedOperatorRoutes: true
   })
-  const handlers: Record<string, (payload: any) => Effect.Effect<any, any, WorkflowEngine.WorkflowEngine>> = {}
+  type Handler = (
+    payload: any,
+    options: { readonly rpc: Rpc.Any }
+  ) => Effect.Effect<any, any, WorkflowEngine.WorkflowEngine>
+  const handlers: Record<string, Handler> = {}
   for (const workflow of workflows) {
     const tag = `${prefix}${workflow.name}`
     handlers[`${tag}Execute`] = (payload) => workflow.execute(payload)
     handlers[`${tag}Start`] = (payload) => start(workflow, payload)
-    handlers[`${tag}Poll`] = ({ executionId }) => poll(workflow, executionId)
+    handlers[`${tag}Poll`] = ({ executionId }, { rpc }) => poll(workflow, executionId, detailsOf(rpc.annotations))
     handlers[`${tag}Interrupt`] = ({ executionId }) => workflow.interrupt(executionId)
     handlers[`${tag}Resume`] = ({ executionId }) => workflow.resume(executionId)
   }
+  const names = new Set(workflows.map((w) => w.name))
   // The RPC server decoded the payload against the union of the deferreds' schemas; check it fits the one named.
   const deferreds = byName(options.deferreds ?? [])
   const validate = (field: string, schema: Schema.Top, value: unknown) =>
     Effect.mapError(
-      Schema.decodeUnknownEffect(Schema.toType(field1(field, schema)))({ [field]: value }, parseOptions),
+      Schema.decodeUnknownEffect(Schema.toType(field1(field, schema)))({ [field]: value }, Body.parseOptions),
       invalidPayload
     )
-  handlers[`${prefix}DeferredSucceed`] = ({ token, value }) =>
+  const succeed: Handler = ({ token, value }) =>
     complete(deferreds, token, (d) => Effect.as(validate("value", d.successSchema, value), Exit.succeed(value)))
-  handlers[`${prefix}DeferredFail`] = ({ token, error }) =>
+  const fail: Handler = ({ token, error }) =>
     complete(deferreds, token, (d) => Effect.as(validate("error", d.errorSchema, error), Exit.fail(error)))
-  handlers[`${prefix}ExecutionStatus`] = ({ executionId }) => status(executionId)
-  return Layer.merge((group as any).toLayer(handlers), denyRpc) as any
+  handlers[`${prefix}DeferredSucceed`] = succeed
+  handlers[`${prefix}DeferredFail`] = fail
+  handlers[`${prefix}TokenSucceed`] = succeed
+  handlers[`${prefix}TokenFail`] = fail
+  handlers[`${prefix}ExecutionStatus`] = ({ executionId }) => status(names, executionId)
+  const guarded: Record<string, Handler> = {}
+  for (const [tag, handler] of Object.entries(handlers)) {
+    guarded[tag] = (payload, opts) => redact(handler(payload, opts))
+  }
+  return Layer.merge((group as any).toLayer(guarded), denyRpc) as any
 }
 
 /**
- * Implements the group `name` of `api` (made by `WorkflowProxy.toHttpApiGroup`) on the engine in context. Payloads
- * are read here, so malformed JSON and schema failures answer 400 with issues naming the field; the deferreds
- * come from the group. Requires the auth middleware the group was given, if any.
+ * Implements the group `name` of `api` (made by `WorkflowProxy.toHttpApiGroup`) on the engine in context. Bodies
+ * are read here, within `options`' bounds: not JSON (415), too large (413), too deep, malformed or off-schema (400,
+ * with issues naming the field). Errors of the store answer a generic message; the cause is logged. The deferreds
+ * come from the group. Requires the auth middlewares the group was given, if any.
  *
  * @example
  * const ApiLive = HttpApiBuilder.layer(Api).pipe(
@@ -102,7 +148,8 @@ export const layerHttpApi = <
 >(
   api: HttpApi.HttpApi<ApiId, Groups>,
   name: Name,
-  workflows: Workflows
+  workflows: Workflows,
+  options: HttpOptions = {}
 ): Layer.Layer<
   HttpApiGroup.Service<ApiId, Name>,
   never,
@@ -110,10 +157,16 @@ export const layerHttpApi = <
   | Exclude<
     | HttpApiEndpoint.Middleware<HttpApiGroup.EndpointsWithIdentifier<Groups, Name>>
     | HttpApiEndpoint.MiddlewareServices<HttpApiGroup.EndpointsWithIdentifier<Groups, Name>>,
-    WorkflowProxy.DenyOperatorHttp
+    DenyHttp
   >
-> =>
-  HttpApiBuilder.group(api, name, (initial: any) => {
+> => {
+  const limits: Body.Limits = {
+    maxBodyBytes: options.maxBodyBytes ?? Body.defaults.maxBodyBytes,
+    maxDepth: options.maxDepth ?? Body.defaults.maxDepth
+  }
+  const executeTimeout = Duration.fromInputUnsafe(options.executeTimeout ?? "30 seconds")
+  const names = new Set(workflows.map((w) => w.name))
+  return HttpApiBuilder.group(api, name, (initial: any) => {
     const group = (api as unknown as HttpApi.Top).groups[name]!
     const deferreds = byName(Option.getOrElse(Context.getOption(group.annotations, WorkflowProxy.Deferreds), () => []))
     const expect = (endpoint: string) => {
@@ -123,35 +176,77 @@ export const layerHttpApi = <
       return endpoint
     }
     let handlers = initial as RawHandlers
+    const read = <S extends Schema.Top>(request: HttpServerRequest.HttpServerRequest, schema: S) =>
+      Body.read(request, schema, limits)
     for (const workflow of workflows) {
       const n = workflow.name
+      const pollPath = `${group.endpoints[expect(`${n}Poll`)]!.path}`
       handlers = handlers
         .handleRaw(expect(`${n}Execute`), ({ request }) =>
-          Effect.flatMap(readPayload(request, workflow.payloadSchema), (payload) => workflow.execute(payload)))
+          redact(Effect.flatMap(read(request, workflow.payloadSchema), (payload) =>
+            executeBounded(workflow, payload, executeTimeout, pollPath))))
         .handleRaw(expect(`${n}Start`), ({ request }) =>
-          Effect.flatMap(readPayload(request, workflow.payloadSchema), (payload) => start(workflow, payload)))
-        .handle(expect(`${n}Poll`), ({ params }) => poll(workflow, params.executionId))
-        .handle(expect(`${n}Interrupt`), ({ params }) => workflow.interrupt(params.executionId))
-        .handle(expect(`${n}Resume`), ({ params }) => workflow.resume(params.executionId))
+          redact(Effect.flatMap(read(request, workflow.payloadSchema), (payload) => start(workflow, payload))))
+        .handle(expect(`${n}Poll`), ({ endpoint, params }) =>
+          byId(params, (id) => poll(workflow, id, detailsOf(endpoint.annotations))))
+        .handle(expect(`${n}Interrupt`), ({ params }) => byId(params, workflow.interrupt))
+        .handle(expect(`${n}Resume`), ({ params }) => byId(params, workflow.resume))
     }
     // The value is decoded with the schema of the deferred the token names, so a failure names `value.<field>`.
     const decode = (field: string, schema: Schema.Top, value: unknown) =>
       Effect.map(
         Effect.mapError(
-          Schema.decodeUnknownEffect(Schema.toCodecJson(field1(field, schema)))({ [field]: value }, parseOptions),
+          Schema.decodeUnknownEffect(Schema.toCodecJson(field1(field, schema)))({ [field]: value }, Body.parseOptions),
           WorkflowProxy.HttpApiDecodeError.fromSchemaError
         ),
         (decoded) => decoded[field]
       )
+    const succeed = ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }) =>
+      redact(Effect.flatMap(read(request, SucceedBody), ({ token, value }) =>
+        complete(deferreds, token, (d) => Effect.map(decode("value", d.successSchema, value), Exit.succeed))))
+    const fail = ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }) =>
+      redact(Effect.flatMap(read(request, FailBody), ({ token, error }) =>
+        complete(deferreds, token, (d) => Effect.map(decode("error", d.errorSchema, error), Exit.fail))))
     return handlers
-      .handleRaw(expect("DeferredSucceed"), ({ request }) =>
-        Effect.flatMap(readPayload(request, SucceedBody), ({ token, value }) =>
-          complete(deferreds, token, (d) => Effect.map(decode("value", d.successSchema, value), Exit.succeed))))
-      .handleRaw(expect("DeferredFail"), ({ request }) =>
-        Effect.flatMap(readPayload(request, FailBody), ({ token, error }) =>
-          complete(deferreds, token, (d) => Effect.map(decode("error", d.errorSchema, error), Exit.fail))))
-      .handle(expect("ExecutionStatus"), ({ params }) => status(params.executionId)) as any
+      .handleRaw(expect("DeferredSucceed"), succeed)
+      .handleRaw(expect("DeferredFail"), fail)
+      .handleRaw(expect("TokenSucceed"), succeed)
+      .handleRaw(expect("TokenFail"), fail)
+      .handle(expect("ExecutionStatus"), ({ params }) => byId(params, (id) => status(names, id))) as any
   }).pipe(Layer.provide(denyHttp)) as any
+}
+
+/**
+ * Answers a request no route serves (an unknown path or method, a path that does not decode) with a 404 and a JSON
+ * message, where the router would answer an empty one. Serve it beside the API, so every error answer has a body.
+ *
+ * @example
+ * HttpRouter.serve(Layer.mergeAll(HttpApiBuilder.layer(Api).pipe(...), WorkflowProxyServer.layerNotFound))
+ */
+export const layerNotFound: Layer.Layer<never, never, HttpRouter.HttpRouter> = HttpRouter.middleware<
+  { handles: HttpServerError.HttpServerError }
+>()(
+  // Other errors go on to the router's own answers; the overloads cannot express "handles one reason only".
+  (httpEffect): any =>
+    Effect.catchIf(
+      httpEffect,
+      (error): error is HttpServerError.HttpServerError =>
+        HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound",
+      (error) =>
+        Effect.succeed(
+          HttpServerResponse.jsonUnsafe(
+            {
+              message: `No route ${error.reason.request.method} ${routeOf(error.reason.request.url)}`,
+              _tag: "RouteNotFound"
+            },
+            { status: 404 }
+          )
+        )
+    ),
+  { global: true }
+) as any
+
+const routeOf = (url: string): string => url.split("?")[0]!.slice(0, 200)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Operations shared by both transports
@@ -162,24 +257,55 @@ const start = (workflow: Workflow.Any, payload: unknown) =>
 
 type Polled = WorkflowProxy.PollResult<Schema.Unknown, Schema.Unknown>["Type"]
 
-const poll = (workflow: Workflow.Any, executionId: string) =>
+/**
+ * `execute` within `timeout`: the execution is started first (so it exists whatever happens to this request), then
+ * its result awaited; past the timeout the answer is `ExecutionPending` (202) and the execution goes on.
+ */
+const executeBounded = (workflow: Workflow.Any, payload: unknown, timeout: Duration.Duration, pollPath: string) =>
+  Effect.flatMap(workflow.execute(payload, { discard: true }), (executionId) =>
+    Effect.flatMap(Effect.timeoutOption(workflow.execute(payload), timeout), (result) =>
+      Option.isSome(result)
+        ? Effect.succeed(result.value)
+        : Effect.fail(
+          new WorkflowProxy.ExecutionPending({
+            executionId,
+            poll: pollPath.replace(":executionId", executionId),
+            message: `The execution did not complete within ${Duration.format(timeout)}: poll for its result`
+          })
+        )))
+
+/** The poll answer; without `details`, a failed or interrupted execution's Exit is left out (status only). */
+const poll = (workflow: Workflow.Any, executionId: string, details: boolean) =>
   Effect.map(workflow.poll(executionId), (result): Polled => {
     if (Option.isNone(result)) return { executionId, status: "running" }
     if (result.value._tag === "Suspended") return { executionId, status: "suspended" }
     const exit = result.value.exit as Exit.Exit<unknown, unknown>
     const status = Exit.isSuccess(exit) ? "succeeded" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failed"
-    return { executionId, status, exit }
+    return status === "succeeded" || details ? { executionId, status, exit } : { executionId, status }
   })
 
-const status = (executionId: string) =>
+const detailsOf = (annotations: Context.Context<never>): boolean =>
+  Option.getOrElse(Context.getOption(annotations, WorkflowProxy.FailureDetails), () => false)
+
+/** The status of an execution of one of `workflows`; any other id is not found, as if it did not exist. */
+const status = (workflows: ReadonlySet<string>, executionId: string) =>
   Effect.flatMap(WorkflowEngine.WorkflowEngine, (engine) =>
-    Effect.map(engine.get(executionId), (record): typeof WorkflowProxy.Execution.Type => ({
-      executionId: record.executionId,
-      workflow: record.workflow,
-      status: record.status,
-      createdAt: record.createdAt,
-      updatedAt: record.updatedAt
-    })))
+    Effect.flatMap(engine.get(executionId), (record) =>
+      workflows.has(record.workflow)
+        ? Effect.succeed<typeof WorkflowProxy.Execution.Type>({
+          executionId: record.executionId,
+          workflow: record.workflow,
+          status: record.status,
+          createdAt: record.createdAt,
+          updatedAt: record.updatedAt
+        })
+        : Effect.fail(
+          new WorkflowError.WorkflowError({
+            reason: "ExecutionNotFound",
+            executionId,
+            message: `No execution ${executionId}`
+          })
+        )))
 
 /**
  * Completes the deferred a token names. The token is verified before anything else, so a forged or tampered one
@@ -189,7 +315,11 @@ const complete = <E>(
   deferreds: ReadonlyMap<string, DurableDeferred.Any>,
   token: string,
   toExit: (deferred: DurableDeferred.Any) => Effect.Effect<Exit.Exit<unknown, unknown>, E>
-): Effect.Effect<void, E | WorkflowError.WorkflowError, WorkflowEngine.WorkflowEngine> =>
+): Effect.Effect<
+  void,
+  E | WorkflowError.WorkflowError | WorkflowProxy.DeferredAlreadyCompleted,
+  WorkflowEngine.WorkflowEngine
+> =>
   Effect.gen(function*() {
     const claims = yield* DurableDeferred.readToken(token)
     const deferred = deferreds.get(claims.deferred)
@@ -204,11 +334,15 @@ const complete = <E>(
       )
     }
     const exit = yield* toExit(deferred)
-    yield* DurableDeferred.done(deferred, { token, exit })
+    const applied = yield* DurableDeferred.complete(deferred, { token, exit })
+    if (!applied) {
+      return yield* Effect.fail(
+        new WorkflowProxy.DeferredAlreadyCompleted({
+          message: `Deferred "${claims.deferred}" of execution ${claims.executionId} was completed before`
+        })
+      )
+    }
   })
-
-// The rejected value goes into the issue's message ("Expected string, got 7"), as it did on Effect 3.
-const parseOptions = { reportInput: true } as const
 
 /** A struct with one field, so that schema issues carry the field's name in their path. */
 const field1 = (field: string, schema: Schema.Top): Schema.Codec<Record<string, unknown>, unknown> =>
@@ -230,52 +364,109 @@ const invalidPayload = (error: Schema.SchemaError): WorkflowError.WorkflowError 
   })
 }
 
-const denyRpc = Layer.succeed(
-  WorkflowProxy.DenyOperatorRpc,
-  () => Effect.fail(new WorkflowProxy.OperatorRoutesDisabled({ message: WorkflowProxy.operatorRoutesDisabledMessage }))
-)
-
-const denyHttp = Layer.succeed(
-  WorkflowProxy.DenyOperatorHttp,
-  () => Effect.fail(new WorkflowProxy.OperatorRoutesDisabled({ message: WorkflowProxy.operatorRoutesDisabledMessage }))
-)
-
-// ---------------------------------------------------------------------------------------------------------------
-// HTTP payloads: read here rather than by HttpApiBuilder, so that a body that is not JSON answers 400 with a reason
-// (and a body sent without a JSON content type, as curl -d does, is still read as JSON).
-// ---------------------------------------------------------------------------------------------------------------
-
-const SucceedBody = Schema.Struct({ token: Schema.String, value: Schema.Unknown })
-const FailBody = Schema.Struct({ token: Schema.String, error: Schema.Unknown })
-
-const readPayload = <S extends Schema.Top>(
-  request: HttpServerRequest.HttpServerRequest,
-  schema: S
-): Effect.Effect<S["Type"], WorkflowProxy.HttpApiDecodeError, S["DecodingServices"]> =>
-  Effect.flatMap(
-    Effect.mapError(request.text, (error) => badBody(`The request body could not be read: ${error}`)),
-    (text) => {
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error)
-        return Effect.fail(badBody(`The request body is not valid JSON: ${reason}`))
-      }
-      return Effect.mapError(
-        Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(json, parseOptions),
+/** Runs `f` on the execution id of a path once it is a valid id (else a 400 with a message), redacted. */
+const byId = <A, E, R>(
+  params: { readonly executionId: string },
+  f: (executionId: string) => Effect.Effect<A, E, R>
+) =>
+  redact(
+    Effect.flatMap(
+      Effect.mapError(
+        Schema.decodeUnknownEffect(WorkflowProxy.ExecutionRef)(params, Body.parseOptions),
         WorkflowProxy.HttpApiDecodeError.fromSchemaError
-      )
-    }
+      ),
+      ({ executionId }) => f(executionId)
+    )
   )
 
-const badBody = (message: string) => new WorkflowProxy.HttpApiDecodeError({ issues: [], message })
+/** The reasons whose messages may carry the store's or driver's words (a database URL, a statement). */
+const internalReasons: ReadonlySet<WorkflowError.Reason> = new Set([
+  "StoreUnavailable",
+  "StoreRejected",
+  "LeaseLost",
+  "InvalidResult"
+])
+
+const genericMessage: Partial<Record<WorkflowError.Reason, string>> = {
+  StoreUnavailable: "The workflow store is unavailable; try again later",
+  StoreRejected: "The workflow store refused the operation",
+  LeaseLost: "The execution moved to another worker; try again",
+  InvalidResult: "The execution's stored result could not be read"
+}
+
+/**
+ * A route's effect as it may answer a caller: errors of the store keep their reason but get a generic message (the
+ * original is logged), and a defect is a logged `InternalError` (500) with a JSON body rather than an empty 500.
+ */
+const redact = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | WorkflowProxy.InternalError, R> =>
+  effect.pipe(
+    Effect.catchIf(
+      (error): error is E & WorkflowError.WorkflowError =>
+        error instanceof WorkflowError.WorkflowError && internalReasons.has(error.reason),
+      (error) =>
+        Effect.andThen(
+          Effect.logError("Weft proxy: a request failed in the store", error),
+          Effect.fail(
+            new WorkflowError.WorkflowError({
+              reason: error.reason,
+              message: genericMessage[error.reason] ?? "The request failed",
+              ...(error.workflow === undefined ? {} : { workflow: error.workflow }),
+              ...(error.executionId === undefined ? {} : { executionId: error.executionId })
+            }) as E & WorkflowError.WorkflowError
+          )
+        )
+    ),
+    Effect.catchDefect((defect) =>
+      Effect.andThen(
+        Effect.logError("Weft proxy: a request failed unexpectedly", defect),
+        Effect.fail(new WorkflowProxy.InternalError({ message: "The server failed to answer this request" }))
+      )
+    )
+  )
+
+const operatorMessage = WorkflowProxy.operatorRoutesDisabledMessage
+
+const denyRpc = Layer.mergeAll(
+  Layer.succeed(
+    WorkflowProxy.DenyOperatorRpc,
+    () => Effect.fail(new WorkflowProxy.OperatorRoutesDisabled({ message: operatorMessage }))
+  ),
+  Layer.succeed(
+    WorkflowProxy.DenyStartRpc,
+    () => Effect.fail(new WorkflowProxy.RoutesDisabled({ message: WorkflowProxy.startRoutesDisabledMessage }))
+  ),
+  Layer.succeed(
+    WorkflowProxy.DenyReadRpc,
+    () => Effect.fail(new WorkflowProxy.RoutesDisabled({ message: WorkflowProxy.readRoutesDisabledMessage }))
+  )
+)
+
+const denyHttp = Layer.mergeAll(
+  Layer.succeed(
+    WorkflowProxy.DenyOperatorHttp,
+    () => Effect.fail(new WorkflowProxy.OperatorRoutesDisabled({ message: operatorMessage }))
+  ),
+  Layer.succeed(
+    WorkflowProxy.DenyStartHttp,
+    () => Effect.fail(new WorkflowProxy.RoutesDisabled({ message: WorkflowProxy.startRoutesDisabledMessage }))
+  ),
+  Layer.succeed(
+    WorkflowProxy.DenyReadHttp,
+    () => Effect.fail(new WorkflowProxy.RoutesDisabled({ message: WorkflowProxy.readRoutesDisabledMessage }))
+  )
+)
+
+const SucceedBody = Schema.Struct({ token: WorkflowProxy.TokenString, value: Schema.Unknown })
+const FailBody = Schema.Struct({ token: WorkflowProxy.TokenString, error: Schema.Unknown })
 
 /** The untyped view of `HttpApiBuilder.Handlers` used to register routes built at run time. */
 interface RawHandlers {
   handle(
     name: string,
-    handler: (request: { readonly params: { readonly executionId: string } }) => Effect.Effect<any, any, any>
+    handler: (request: {
+      readonly params: { readonly executionId: string }
+      readonly endpoint: { readonly annotations: Context.Context<never> }
+    }) => Effect.Effect<any, any, any>
   ): RawHandlers
   handleRaw(
     name: string,

@@ -11,6 +11,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Codec from "./internal/codec.js"
 import { stableId } from "./internal/hash.js"
+import * as NameRules from "./internal/nameRules.js"
 import * as Activities from "./internal/activities.js"
 import type { ActivityDef } from "./internal/definitions.js"
 import * as Names from "./internal/reserved.js"
@@ -74,6 +75,7 @@ export const make = <R, Success extends AnySchema = typeof Schema.Void, Error ex
   readonly error?: Error | undefined
   readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>
 }): Activity<Success, Error, R> => {
+  NameRules.assertName("Activity", options.name)
   Names.assertUserName("Activity", options.name)
   const success = (options.success ?? Schema.Void) as Success
   const error = (options.error ?? Schema.Never) as Error

@@ -5,6 +5,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Clocks from "./internal/clocks.js"
+import * as NameRules from "./internal/nameRules.js"
 import * as Names from "./internal/reserved.js"
 import { WorkflowInstance } from "./internal/run.js"
 
@@ -25,6 +26,8 @@ export const sleep: (options: {
   readonly inMemoryThreshold?: Duration.Input | undefined
 }) {
   // A step of the body, met on every replay: untraced.
+  const invalid = NameRules.invalid("Sleep", options.name)
+  if (invalid !== undefined) return yield* Effect.die(invalid)
   return yield* Clocks.sleep(
     yield* WorkflowInstance,
     Names.sleep(options.name),

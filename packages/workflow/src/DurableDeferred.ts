@@ -14,6 +14,7 @@ import * as Codec from "./internal/codec.js"
 import * as Deferreds from "./internal/deferreds.js"
 import * as Engine from "./internal/engine.js"
 import * as InvalidInput from "./internal/invalidInput.js"
+import * as NameRules from "./internal/nameRules.js"
 import * as Names from "./internal/reserved.js"
 import { WorkflowInstance } from "./internal/run.js"
 import * as Signals from "./internal/signals.js"
@@ -43,6 +44,7 @@ export const make = <Success extends AnySchema = typeof Schema.Void, Error exten
   name: string,
   options: { readonly success?: Success | undefined; readonly error?: Error | undefined } = {}
 ): DurableDeferred<Success, Error> => {
+  NameRules.assertName("Deferred", name)
   Names.assertUserName("Deferred", name)
   const successSchema = (options.success ?? Schema.Void) as Success
   const errorSchema = (options.error ?? Schema.Never) as Error
@@ -125,7 +127,21 @@ export const done: <S extends AnySchema, E extends AnySchema>(
   self: Any,
   options: { readonly token: string; readonly exit: Exit.Exit<unknown, unknown> }
 ) {
-  return yield* complete(self, options.token, options.exit)
+  yield* completeWith(self, options.token, options.exit)
+})
+
+/**
+ * `done`, answering whether this call's completion is the one stored: false when the deferred was completed
+ * before (the first completion stands; an API answers 409 then).
+ */
+export const complete: <S extends AnySchema, E extends AnySchema>(
+  self: DurableDeferred<S, E>,
+  options: { readonly token: string; readonly exit: Exit.Exit<S["Type"], E["Type"]> }
+) => Effect.Effect<boolean, WorkflowError, WorkflowEngine> = Effect.fn("DurableDeferred.complete")(function* (
+  self: Any,
+  options: { readonly token: string; readonly exit: Exit.Exit<unknown, unknown> }
+) {
+  return yield* completeWith(self, options.token, options.exit)
 })
 
 /** Completes the deferred named by `token` with a value. */
@@ -136,7 +152,7 @@ export const succeed: <S extends AnySchema, E extends AnySchema>(
   self: Any,
   options: { readonly token: string; readonly value: unknown }
 ) {
-  return yield* complete(self, options.token, Exit.succeed(options.value))
+  yield* completeWith(self, options.token, Exit.succeed(options.value))
 })
 
 /** Completes the deferred named by `token` with a typed error. */
@@ -147,7 +163,7 @@ export const fail: <S extends AnySchema, E extends AnySchema>(
   self: Any,
   options: { readonly token: string; readonly error: unknown }
 ) {
-  return yield* complete(self, options.token, Exit.fail(options.error))
+  yield* completeWith(self, options.token, Exit.fail(options.error))
 })
 
 /**
@@ -168,12 +184,14 @@ const raceUntraced = Effect.fnUntraced(function* (options: {
   readonly error: AnySchema
   readonly effects: Iterable<Effect.Effect<unknown, unknown, unknown>>
 }) {
+  const invalid = NameRules.invalid("Race", options.name)
+  if (invalid !== undefined) return yield* Effect.die(invalid)
   const codec = Codec.make(undefined, options.success, options.error)
   return yield* Deferreds.raceAll(yield* WorkflowInstance, Names.race(options.name), codec, options.effects)
 })
 
-/** `done`, `succeed` and `fail` alike, inside their span (which it names the deferred in). */
-const complete = Effect.fnUntraced(function* (self: Any, token: string, exit: Exit.Exit<unknown, unknown>) {
+/** `done`, `succeed`, `fail` and `complete` alike, inside their span (which it names the deferred in); true if applied. */
+const completeWith = Effect.fnUntraced(function* (self: Any, token: string, exit: Exit.Exit<unknown, unknown>) {
   yield* Effect.annotateCurrentSpan("weft.deferred", self.name)
   const engine = Engine.of(yield* WorkflowEngine)
   const claims = yield* Signals.verify(engine, token)
@@ -197,5 +215,5 @@ const complete = Effect.fnUntraced(function* (self: Any, token: string, exit: Ex
     )
   }
   yield* engine.get(claims.executionId, claims.workflow)
-  yield* Signals.completeDeferred(engine, claims.executionId, self.name, encoded.success, claims.workflow)
+  return yield* Signals.completeDeferred(engine, claims.executionId, self.name, encoded.success, claims.workflow)
 })

@@ -8,10 +8,12 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Codec from "./internal/codec.js"
 import * as Engine from "./internal/engine.js"
+import * as NameRules from "./internal/nameRules.js"
 import * as Queues from "./internal/queues.js"
 import { WorkflowInstance } from "./internal/run.js"
 import type { AnySchema, PayloadInput, PayloadSchema } from "./Workflow.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
+import { WorkflowError } from "./WorkflowError.js"
 
 /** A named queue of schema-typed items. */
 export interface DurableQueue<Payload extends AnySchema, Success extends AnySchema, Error extends AnySchema> {
@@ -47,6 +49,7 @@ export const make = <
   readonly error?: Error | undefined
   readonly idempotencyKey: (payload: PayloadSchema<P>["Type"]) => string
 }): DurableQueue<PayloadSchema<P>, Success, Error> => {
+  NameRules.assertName("Queue", options.name)
   const payloadSchema = Codec.payloadSchema(options.payload)
   const successSchema = (options.success ?? Schema.Void) as Success
   const errorSchema = (options.error ?? Schema.Never) as Error
@@ -70,7 +73,24 @@ export const process: <P extends AnySchema, S extends AnySchema, E extends AnySc
   payload: unknown
 ) {
   // A step of the body, met on every replay: untraced.
-  return yield* Queues.process(yield* WorkflowInstance, self, self.idempotencyKey(payload), payload)
+  const instance = yield* WorkflowInstance
+  const key = self.idempotencyKey(payload)
+  // The key is part of the item's journal names: refused like a name, as a defect of the run (nothing written).
+  const reason = NameRules.problem(key)
+  if (reason !== undefined) {
+    return yield* Effect.die(
+      new WorkflowError({
+        reason: "InvalidPayload",
+        workflow: instance.def.name,
+        executionId: instance.executionId,
+        field: "idempotencyKey",
+        expected: NameRules.ALLOWED,
+        message: `The idempotency key ${NameRules.quote(key)} of an item for queue "${self.name}" is not allowed: ` +
+          `${reason}; it must be ${NameRules.ALLOWED}`
+      })
+    )
+  }
+  return yield* Queues.process(instance, self, key, payload)
 }) as any
 
 /**

@@ -17,6 +17,7 @@ import {
 } from "./StoreRules.js"
 import {
   type ActivityAttempt,
+  type Claim,
   type ClockRecord,
   type DeferredRecord,
   type EventRecord,
@@ -75,6 +76,48 @@ export const make = (options: Options = {}): Service => {
   const queues = new Map<string, Map<string, QueueEntry>>()
   let key: Uint8Array | undefined
   let fences = 0
+
+  /** Claims `entry` for `owner`: a new fence and lease, and its journal as it is now. */
+  const take = (entry: Entry, owner: string, now: number): Claim => {
+    entry.owner = owner
+    entry.fence = ++fences
+    entry.leaseUntil = now + leaseMs
+    return {
+      fence: entry.fence,
+      journal: {
+        execution: entry.record,
+        attempts: [...(entry.attempts ?? [])],
+        deferreds: [...(entry.deferreds ?? [])],
+        clocks: [...(entry.clocks ?? [])]
+      }
+    }
+  }
+
+  /** Every due timer of `workflows` fires, even past a limit (as the SQL stores' one UPDATE does). */
+  const fireDue = (now: number, workflows: ReadonlyArray<string>) => {
+    for (const id of open) {
+      const entry = entries.get(id)!
+      const record = entry.record
+      if (!workflows.includes(record.workflow)) continue
+      if (admits(transitions.timerFired, record.status) && record.wakeAt !== undefined && record.wakeAt <= now) {
+        apply(entry, transitions.timerFired, now)
+      }
+    }
+  }
+
+  /** At most `limit` running executions of `workflows` that nobody holds. */
+  const claimable = (now: number, limit: number, workflows: ReadonlyArray<string>): Array<Entry> => {
+    const out: Array<Entry> = []
+    for (const id of open) {
+      if (out.length >= limit) break
+      const entry = entries.get(id)!
+      const record = entry.record
+      if (!workflows.includes(record.workflow)) continue
+      const free = entry.owner === undefined || entry.leaseUntil <= now
+      if (free && admits(transitions.claim, record.status)) out.push(entry)
+    }
+    return out
+  }
 
   const leaseLost = (executionId: string) =>
     new WorkflowError({ reason: "LeaseLost", executionId, message: `The claim on execution ${executionId} was lost` })
@@ -145,18 +188,15 @@ export const make = (options: Options = {}): Service => {
         const entry = entries.get(executionId)
         if (entry === undefined || !admits(transitions.claim, entry.record.status)) return Option.none()
         if (entry.owner !== undefined && entry.owner !== owner && entry.leaseUntil > now) return Option.none()
-        entry.owner = owner
-        entry.fence = ++fences
-        entry.leaseUntil = now + leaseMs
-        return Option.some({
-          fence: entry.fence,
-          journal: {
-            execution: entry.record,
-            attempts: [...(entry.attempts ?? [])],
-            deferreds: [...(entry.deferreds ?? [])],
-            clocks: [...(entry.clocks ?? [])]
-          }
-        })
+        return Option.some(take(entry, owner, now))
+      }),
+
+    claimRunnable: (owner, now, limit, workflows) =>
+      Effect.sync(() => {
+        fireDue(now, workflows)
+        const out: Array<Claim> = []
+        for (const entry of claimable(now, limit, workflows)) out.push(take(entry, owner, now))
+        return out
       }),
 
     release: (executionId, fence) =>
@@ -270,10 +310,12 @@ export const make = (options: Options = {}): Service => {
         return true
       }),
 
-    appendEvent: (executionId, event) =>
-      Effect.sync(() => {
-        const entry = entries.get(executionId)
-        if (entry !== undefined) (entry.events ??= []).push(event)
+    appendEvent: (executionId, fence, event) =>
+      Effect.suspend(() => {
+        const entry = held(executionId, fence)
+        if (entry instanceof WorkflowError) return Effect.fail(entry)
+        ;(entry.events ??= []).push(event)
+        return Effect.void
       }),
 
     renew: (owner, claims, now) =>
@@ -290,26 +332,11 @@ export const make = (options: Options = {}): Service => {
 
     runnable: (now, limit, workflows) =>
       Effect.sync(() => {
-        const out: Array<{ executionId: string; workflow: string }> = []
-        // Every due timer of `workflows` fires, even past `limit` (as the SQL stores' one UPDATE does);
-        // then at most `limit` running executions nobody holds are handed out.
-        for (const id of open) {
-          const entry = entries.get(id)!
-          const record = entry.record
-          if (!workflows.includes(record.workflow)) continue
-          if (admits(transitions.timerFired, record.status) && record.wakeAt !== undefined && record.wakeAt <= now) {
-            apply(entry, transitions.timerFired, now)
-          }
-        }
-        for (const id of open) {
-          if (out.length >= limit) break
-          const entry = entries.get(id)!
-          const record = entry.record
-          if (!workflows.includes(record.workflow)) continue
-          const free = entry.owner === undefined || entry.leaseUntil <= now
-          if (free && admits(transitions.claim, record.status)) out.push({ executionId: id, workflow: record.workflow })
-        }
-        return out
+        fireDue(now, workflows)
+        return claimable(now, limit, workflows).map((entry) => ({
+          executionId: entry.record.executionId,
+          workflow: entry.record.workflow
+        }))
       }),
 
     nextWakeAt: (workflows) =>
@@ -354,9 +381,11 @@ export const make = (options: Options = {}): Service => {
         return true
       }),
 
-    ackQueueItem: (queueName, itemId) =>
+    ackQueueItem: (queueName, itemId, owner) =>
       Effect.sync(() => {
-        queues.get(queueName)?.delete(itemId)
+        const queue = queues.get(queueName)
+        if (queue?.get(itemId)?.owner !== owner) return false
+        return queue.delete(itemId)
       }),
 
     list: (filter) =>

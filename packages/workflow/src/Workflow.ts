@@ -19,6 +19,7 @@ import * as Codec from "./internal/codec.js"
 import * as Compensation from "./internal/compensation.js"
 import * as Engine from "./internal/engine.js"
 import { stableId } from "./internal/hash.js"
+import * as NameRules from "./internal/nameRules.js"
 import { WorkflowInstance } from "./internal/run.js"
 import * as Starts from "./internal/starts.js"
 import * as Telemetry from "./internal/telemetry.js"
@@ -121,6 +122,7 @@ export const make = <
   readonly error?: Error | undefined
   readonly idempotencyKey: (payload: PayloadSchema<P>["Type"]) => string
 }): Workflow<Name, PayloadSchema<P>, Success, Error> => {
+  NameRules.assertName("Workflow", options.name)
   const payloadSchema = Codec.payloadSchema(options.payload)
   const successSchema = (options.success ?? Schema.Void) as Success
   const errorSchema = (options.error ?? Schema.Never) as Error

@@ -11,7 +11,9 @@ export const Reason = Schema.Literals([
   "NotRegistered",
   "ExecutionNotFound",
   "InvalidToken",
+  "ExecutionConflict",
   "StoreUnavailable",
+  "StoreRejected",
   "LeaseLost"
 ])
 
@@ -24,7 +26,11 @@ const retryable: Record<Reason, boolean> = {
   NotRegistered: false,
   ExecutionNotFound: false,
   InvalidToken: false,
+  // The execution id is taken by another payload: starting it again with this one never joins.
+  ExecutionConflict: false,
   StoreUnavailable: true,
+  // The database refused the statement (invalid text, a constraint, a data exception): the same write fails again.
+  StoreRejected: false,
   LeaseLost: true
 }
 

@@ -188,7 +188,7 @@ export interface Completion {
 // `applyTransition`, the SQL store through statement text generated from them once); the conformance suite
 // checks a store's behaviour against them. docs/store-contract.md explains each row.
 
-/** Store failures are `WorkflowError`s with reason `StoreUnavailable` or `LeaseLost`. */
+/** Store failures are `WorkflowError`s with reason `StoreUnavailable`, `StoreRejected` or `LeaseLost`. */
 type Eff<A> = Effect.Effect<A, WorkflowError>
 
 /** The journal service every engine runs on. */
@@ -218,6 +218,18 @@ export interface Service {
    * unexpired claim.
    */
   readonly claim: (executionId: string, owner: string, now: number) => Eff<Option.Option<Claim>>
+  /**
+   * Fires the due timers of `workflows` (as `runnable` does), then claims for `owner`, in one write, up to
+   * `limit` running executions of `workflows` that nobody holds (no owner, or a lapsed lease; oldest update
+   * first), each with its journal as `claim` returns it. Rows another claimer is taking at the same moment
+   * are skipped, never waited for: two workers claiming at once get disjoint sets.
+   */
+  readonly claimRunnable: (
+    owner: string,
+    now: number,
+    limit: number,
+    workflows: ReadonlyArray<string>
+  ) => Eff<ReadonlyArray<Claim>>
   /** Gives up a claim without changing the execution. */
   readonly release: (executionId: string, fence: number) => Eff<void>
   /**
@@ -260,8 +272,11 @@ export interface Service {
   readonly requestInterrupt: (executionId: string, at: number) => Eff<boolean>
   /** Puts a failed execution back to running with no result (the runtime asks only after a defect). False otherwise. */
   readonly reopen: (executionId: string, at: number) => Eff<boolean>
-  /** Appends to the event log. */
-  readonly appendEvent: (executionId: string, event: EventRecord) => Eff<void>
+  /**
+   * Appends to the event log while `fence` holds (the runtime logs `compensated` from inside a run); a stale
+   * fence fails with `LeaseLost` and appends nothing.
+   */
+  readonly appendEvent: (executionId: string, fence: number, event: EventRecord) => Eff<void>
   /**
    * Extends `owner`'s live claims in one write (a worker's heartbeat). For each claim, in order: whether
    * it still holds, and whether an interrupt was requested meanwhile.
@@ -290,8 +305,11 @@ export interface Service {
   readonly claimQueueItems: (queue: string, owner: string, limit: number, now: number) => Eff<ReadonlyArray<QueueItem>>
   /** Extends `owner`'s claim on an item while its handler runs. False when the claim is gone. */
   readonly renewQueueItem: (queue: string, itemId: string, owner: string, now: number) => Eff<boolean>
-  /** Removes a handled item. */
-  readonly ackQueueItem: (queue: string, itemId: string) => Eff<void>
+  /**
+   * Removes a handled item while `owner` holds its claim (its lease may have ended if nobody took it over).
+   * False, and nothing removed, when another owner claimed it since or it is gone.
+   */
+  readonly ackQueueItem: (queue: string, itemId: string, owner: string) => Eff<boolean>
   readonly list: (filter: ListFilter) => Eff<Page>
   readonly detail: (executionId: string) => Eff<Option.Option<ExecutionDetail>>
   /** The key that signs deferred tokens: generated once and kept, so tokens outlive restarts. */

@@ -5,13 +5,16 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { WorkflowStore } from "@weft/workflow"
-import { type Database, sqliteJournal } from "./database.js"
+import { type Database, SQLITE_NOW, sqliteJournal } from "./database.js"
 import * as Pg from "./pgStatements.js"
 import * as Rows from "./rows.js"
 import { admits, assignments, T } from "./sqlRules.js"
 
 /** The claims' part of the store. */
-export type Claims = Pick<WorkflowStore.Service, "claim" | "release" | "renew" | "runnable" | "nextWakeAt">
+export type Claims = Pick<
+  WorkflowStore.Service,
+  "claim" | "claimRunnable" | "release" | "renew" | "runnable" | "nextWakeAt"
+>
 
 /** The executions a claim may take: running ones. */
 const CLAIMABLE = admits(T.claim)
@@ -28,20 +31,56 @@ const FIRE = assignments(T.timerFired)
 /** The claims' statements over `db`. */
 export const make = (db: Database): Claims => {
   const { driver, isPg, leaseMs, pg, q, rows, sql } = db
+  const databaseClock = db.leaseClock === "database"
+  /** The `now` a PostgreSQL statement's lease reads: null for the database's own clock. */
+  const pgNow = (now: number) => (databaseClock ? null : now)
+  /** The lease clock's time in a SQLite statement: the caller's `now`, or SQLite's own clock in milliseconds. */
+  const sqliteNow = (now: number) =>
+    databaseClock ? sql.literal(SQLITE_NOW) : sql`${now}`
+
+  /** Fires the due timers of `names`: suspended executions whose wake time (the engine's clock) has come. */
+  const fireDue = (now: number, workflows: ReadonlyArray<string>) =>
+    rows(sql`UPDATE weft_executions SET ${sql.literal(FIRE)}, updated_at = ${now}
+      WHERE ${sql.literal(SLEEPING)} AND wake_at <= ${now} AND workflow IN ${sql.in(workflows as Array<string>)}`)
+
+  /** The lapsed-lease condition of a row, by the lease clock. */
+  const lapsed = (now: number) =>
+    isPg ? (databaseClock ? sql.literal(Pg.leaseNow("NULL")) : sql`${now}`) : sqliteNow(now)
+
   return {
     claim: (executionId, owner, now) => {
       // One statement on either database: the fence, the row and its journal come back from the UPDATE itself,
       // so a claim another process takes right after this one cannot hand its fence to this caller.
       const claimed = isPg
-        ? pg(Pg.claim, [executionId, owner, now, now + leaseMs])
-        : rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1, lease_until = ${now + leaseMs}
+        ? pg(Pg.claim, [executionId, owner, pgNow(now), leaseMs])
+        : rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1,
+              lease_until = ${sqliteNow(now)} + ${leaseMs}
             WHERE execution_id = ${executionId} AND ${sql.literal(CLAIMABLE)}
-              AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${now})
+              AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${sqliteNow(now)})
             RETURNING *, ${sql.literal(SQLITE_JOURNAL)}`)
       return Effect.flatMap(claimed, (r) =>
         r.length === 0 ? Effect.succeedNone : Effect.map(Rows.journal(r[0]), Option.some)
       )
     },
+
+    claimRunnable: (owner, now, limit, workflows) =>
+      Effect.gen(function* () {
+        if (workflows.length === 0 || limit <= 0) return []
+        yield* fireDue(now, workflows)
+        // One statement: on PostgreSQL the rows are locked SKIP LOCKED, so claimers meeting on a row never wait
+        // for each other; SQLite's one writer makes its UPDATE of the picked rows atomic.
+        const claimed = isPg
+          ? yield* pg(Pg.claimRunnable, [owner, pgNow(now), limit, workflows, leaseMs])
+          : yield* rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1,
+                lease_until = ${sqliteNow(now)} + ${leaseMs}
+              WHERE execution_id IN (
+                SELECT execution_id FROM weft_executions
+                WHERE ${sql.literal(CLAIMABLE)} AND workflow IN ${sql.in(workflows as Array<string>)}
+                  AND (owner IS NULL OR lease_until <= ${sqliteNow(now)})
+                ORDER BY updated_at LIMIT ${limit})
+              RETURNING *, ${sql.literal(SQLITE_JOURNAL)}`)
+        return yield* Rows.all(claimed, Rows.journal)
+      }),
 
     release: (executionId, fence) =>
       Effect.asVoid(
@@ -58,14 +97,14 @@ export const make = (db: Database): Claims => {
       const ids = claims.map((c) => c.executionId)
       const fences = claims.map((c) => c.fence)
       const renewed = !isPg
-        ? rows(sql`UPDATE weft_executions SET lease_until = ${now + leaseMs}
+        ? rows(sql`UPDATE weft_executions SET lease_until = ${sqliteNow(now)} + ${leaseMs}
             WHERE owner = ${owner} AND ${
           sql.or(claims.map((c) => sql`(execution_id = ${c.executionId} AND fence = ${c.fence})`))
         }
             RETURNING execution_id, fence, interrupt_requested`)
         : Option.isSome(driver)
-        ? q(driver.value.queryOwn(Pg.renew, [owner, ids, fences, now + leaseMs]))
-        : pg(Pg.renew, [owner, ids, fences, now + leaseMs])
+        ? q(driver.value.queryOwn(Pg.renew, [owner, ids, fences, pgNow(now), leaseMs]))
+        : pg(Pg.renew, [owner, ids, fences, pgNow(now), leaseMs])
       return Effect.flatMap(renewed, (r) =>
         Effect.map(Rows.all(r, Rows.renewed), (rows) => {
           const found = new Map(rows.map((row) => [row.execution_id, row]))
@@ -83,10 +122,9 @@ export const make = (db: Database): Claims => {
       Effect.gen(function* () {
         if (workflows.length === 0) return []
         const names = sql.in(workflows as Array<string>)
-        yield* rows(sql`UPDATE weft_executions SET ${sql.literal(FIRE)}, updated_at = ${now}
-          WHERE ${sql.literal(SLEEPING)} AND wake_at <= ${now} AND workflow IN ${names}`)
+        yield* fireDue(now, workflows)
         const ready = yield* rows(sql`SELECT execution_id, workflow FROM weft_executions
-          WHERE ${sql.literal(CLAIMABLE)} AND workflow IN ${names} AND (owner IS NULL OR lease_until <= ${now})
+          WHERE ${sql.literal(CLAIMABLE)} AND workflow IN ${names} AND (owner IS NULL OR lease_until <= ${lapsed(now)})
           ORDER BY updated_at LIMIT ${limit}`)
         return yield* Rows.all(ready, Rows.runnable)
       }),

@@ -1,6 +1,6 @@
 /**
  * The store's handle on its database: how a statement runs (prepared on the PostgreSQL driver's pool, or through
- * the `SqlClient`), driver errors as `StoreUnavailable`, and the SQL fragments every part of the store shares.
+ * the `SqlClient`), driver errors as `StoreRejected` or `StoreUnavailable`, and the SQL fragments every part of the store shares.
  */
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -26,9 +26,19 @@ export interface Database {
   readonly driver: Option.Option<PgDriver.Service>
   /** How long a claim holds without renewal, in milliseconds. */
   readonly leaseMs: number
+  /** Whose clock starts a lease and tells whether one has lapsed: the database's, or the caller's `now`. */
+  readonly leaseClock: LeaseClock
+  /**
+   * The lease end of a claim taken at `at` (a create that inserts its execution claimed), as PostgreSQL's
+   * `create` statements take it: the end itself by the caller's clock, or minus the lease's length for the
+   * database's clock at the statement (`Pg.leaseUntil`).
+   */
+  readonly leaseParam: (at: number) => number
+  /** The same on SQLite, as SQL: `at` + the lease, or SQLite's own clock + the lease. */
+  readonly leaseUntil: (at: number) => Statement.Fragment
   /** The services batches run with (group commit runs them on fibers of their own). */
   readonly context: Context.Context<never>
-  /** A driver call; its errors become `StoreUnavailable`. */
+  /** A driver call; its errors become `StoreRejected` or `StoreUnavailable` (`failure`). */
   readonly q: <A>(effect: Effect.Effect<A, SqlError.SqlError>) => Effect.Effect<A, Failure>
   /**
    * Runs a statement; its rows. On PostgreSQL outside a transaction it runs unprepared on the engine's pool,
@@ -58,6 +68,12 @@ export interface Database {
   readonly journalColumns: Statement.Fragment
 }
 
+/** SQLite's clock in milliseconds, as SQL. */
+export const SQLITE_NOW = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+/** Whose clock claims and renewals read: the database's at the statement, or the `now` the caller passes. */
+export type LeaseClock = "database" | "caller"
+
 /**
  * On SQLite, the journal of the execution row named `row`, as three JSON arrays (`c` for `journalColumns`;
  * `weft_executions` in an UPDATE's RETURNING, where an alias is not in scope of a subquery).
@@ -74,8 +90,53 @@ export const sqliteJournal = (row: string): string => `
 export const unavailable = (error: SqlError.SqlError | unknown) =>
   new WorkflowError.WorkflowError({
     reason: "StoreUnavailable",
-    message: `The database did not answer: ${error instanceof Error ? error.message : String(error)}`
+    message: `The database did not answer: ${driverMessage(error)}`
   })
+
+/**
+ * A driver error as the engine's: one that retrying cannot fix (the database refused the statement's data or
+ * text: PostgreSQL's SQLSTATE classes 22, 23, 42 and 54, SQLite's constraint, mismatch, too big, range and
+ * generic errors) is `StoreRejected`, naming the driver's message; any other (no answer, a lost connection, a
+ * lock, a serialization failure) is `StoreUnavailable`, retried.
+ */
+export const failure = (error: SqlError.SqlError | unknown): WorkflowError.WorkflowError => {
+  const code = driverCode(error)
+  if (code === undefined || !isRejection(code)) return unavailable(error)
+  return new WorkflowError.WorkflowError({
+    reason: "StoreRejected",
+    message: `The database rejected the statement (${code}): ${driverMessage(error)}`
+  })
+}
+
+/** Whether a driver's error code is one retrying cannot fix. */
+const isRejection = (code: string): boolean =>
+  /^[0-9A-Z]{5}$/.test(code)
+    ? /^(22|23|42|54)/.test(code)
+    : /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE|ERROR)(_|$)/.test(code)
+
+/** The code the driver gave (a SQLSTATE, or SQLite's `SQLITE_…`), looked for through the error's causes. */
+const driverCode = (error: unknown): string | undefined => {
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    const code = (current as { readonly code?: unknown }).code
+    if (typeof code === "string") return code
+    const next = current as { readonly reason?: unknown; readonly cause?: unknown }
+    current = next.reason !== undefined && typeof next.reason === "object" ? next.reason : next.cause
+  }
+  return undefined
+}
+
+/** The innermost message of a driver error: the database's own words. */
+const driverMessage = (error: unknown): string => {
+  let message = error instanceof Error ? error.message : String(error)
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    if (current instanceof Error && current.message !== "") message = current.message
+    const next = current as { readonly reason?: unknown; readonly cause?: unknown }
+    current = next.reason !== undefined && typeof next.reason === "object" ? next.reason : next.cause
+  }
+  return message
+}
 
 /** A fenced write found the claim gone: `LeaseLost`. */
 export const leaseLost = (executionId: string) =>
@@ -90,13 +151,14 @@ export const make = (options: {
   readonly sql: SqlClient.SqlClient
   readonly driver: Option.Option<PgDriver.Service>
   readonly leaseMs: number
+  readonly leaseClock: LeaseClock
   readonly context: Context.Context<never>
 }): Database => {
   const { driver, sql } = options
   const isPg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
 
   const q = <A>(effect: Effect.Effect<A, SqlError.SqlError>): Effect.Effect<A, Failure> =>
-    Effect.mapError(effect, unavailable)
+    Effect.mapError(effect, failure)
 
   const outsideTransaction = Effect.map(Effect.serviceOption(sql.transactionService), Option.isNone)
 
@@ -122,7 +184,7 @@ export const make = (options: {
         )
 
   const inTransaction = <A>(effect: Effect.Effect<A, Failure>) =>
-    Effect.mapError(sql.withTransaction(effect), (e) => (e instanceof WorkflowError.WorkflowError ? e : unavailable(e)))
+    Effect.mapError(sql.withTransaction(effect), (e) => (e instanceof WorkflowError.WorkflowError ? e : failure(e)))
 
   const fenceHolds = (executionId: string, fence: number) =>
     sql`EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId} AND fence = ${fence} AND owner IS NOT NULL)`
@@ -150,6 +212,12 @@ export const make = (options: {
     isPg,
     driver,
     leaseMs: options.leaseMs,
+    leaseClock: options.leaseClock,
+    leaseParam: (at) => (options.leaseClock === "database" ? -options.leaseMs : at + options.leaseMs),
+    leaseUntil: (at) =>
+      options.leaseClock === "database"
+        ? sql.literal(`(${SQLITE_NOW} + ${Math.trunc(options.leaseMs)})`)
+        : sql`${at + options.leaseMs}`,
     context: options.context,
     q,
     rows,

@@ -33,7 +33,7 @@ const noExecution = (executionId: string, name: string) =>
 
 /** The executions' statements over `db`. */
 export const make = (db: Database): Executions => {
-  const { event, inTransaction, isPg, leaseMs, outsideTransaction, pg, pgOutside, rows, sql } = db
+  const { event, inTransaction, isPg, outsideTransaction, pg, pgOutside, rows, sql } = db
 
   /** The parameters of `create`; the first eight are those of `createClaimed`. */
   const createParams = (execution: WorkflowStore.NewExecution) => {
@@ -46,7 +46,7 @@ export const make = (db: Database): Executions => {
       execution.parent?.deferred ?? null,
       execution.at,
       execution.claimFor ?? null,
-      claimed ? execution.at + leaseMs : 0,
+      claimed ? db.leaseParam(execution.at) : 0,
       execution.awaited === true && !claimed ? 1 : 0,
       execution.announce === false ? "" : `${notice(T.create)}:${execution.executionId}:${execution.workflow}`
     ]
@@ -162,8 +162,9 @@ export const make = (db: Database): Executions => {
       Effect.gen(function* () {
         const claimed = execution.claimFor !== undefined
         if (isPg) {
-          // A new execution its creator runs (no announcement, nobody else to wait) can share a statement.
-          return claimed && execution.announce === false && (yield* outsideTransaction)
+          // A new execution its creator runs (no announcement, nobody else to wait) can share a statement: on the
+          // PgDriver only, as a plain PgClient cannot type an array of nulls (the parents of a batch of roots).
+          return claimed && execution.announce === false && Option.isSome(db.driver) && (yield* outsideTransaction)
             ? yield* batchCreate(GroupCommit.withParams(execution, createParams))
             : yield* createAlone(execution)
         }
@@ -172,7 +173,7 @@ export const make = (db: Database): Executions => {
              owner, fence, lease_until, watched)
           VALUES (${execution.executionId}, ${execution.workflow}, ${Column.payloadText(execution.payload)}, ${sql.literal(literal(T.create.to))},
             ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
-            ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? execution.at + leaseMs : 0},
+            ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? db.leaseUntil(execution.at) : 0},
             ${execution.awaited === true && !claimed ? 1 : 0})
           ON CONFLICT (execution_id) DO NOTHING RETURNING *`
         const inserted = yield* inTransaction(

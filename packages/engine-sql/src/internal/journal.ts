@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type { WorkflowStore } from "@weft/workflow"
+import type { WorkflowError, WorkflowStore } from "@weft/workflow"
 import { type Database, leaseLost } from "./database.js"
 import * as GroupCommit from "./groupCommit.js"
 import * as Pg from "./pgStatements.js"
@@ -12,6 +12,7 @@ import * as Rows from "./rows.js"
 import { assignments, kindOf, T } from "./sqlRules.js"
 
 type ActivityAttempt = WorkflowStore.ActivityAttempt
+type Failure = WorkflowError.WorkflowError
 
 /** The journal's part of the store. */
 export type Journal = Pick<
@@ -59,6 +60,20 @@ const NONE_WRITTEN = Exit.succeed({ written: 0, keys: [] as ReadonlyArray<readon
 
 const attemptKey = (executionId: string, name: string, attempt: number) => `${executionId}\u0000${name}\u0000${attempt}`
 
+/**
+ * A batch the database refused (one bad row refuses the whole statement) goes out again one write at a time, so
+ * only the bad write fails, never the others that happened to leave with it.
+ */
+const aloneIfRejected =
+  <I, O>(
+    alone: (item: I) => Effect.Effect<O, Failure>,
+    together: (batch: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Exit.Exit<O, Failure> | Effect.Effect<O, Failure>>, Failure>
+  ) =>
+  (batch: ReadonlyArray<I>): Effect.Effect<ReadonlyArray<Exit.Exit<O, Failure> | Effect.Effect<O, Failure>>, Failure> =>
+    Effect.catch(together(batch), (error) =>
+      error.reason === "StoreRejected" && batch.length > 1 ? Effect.succeed(batch.map(alone)) : Effect.fail(error)
+    )
+
 /** The journal's writes over `db`. */
 export const make = (db: Database): Journal => {
   const { event, fenceHolds, held, holds, inTransaction, isPg, outsideTransaction, pg, pgOutside, rows, sql } = db
@@ -93,10 +108,11 @@ export const make = (db: Database): Journal => {
 
   // Group commit on PostgreSQL: attempts and completions that arrive while one of their kind is in flight
   // leave together, as one statement (each row fenced on its own).
+  const attemptAlone = (p: GroupCommit.WithParams<FencedAttempt>) =>
+    recordAttemptAlone(p.executionId, p.fence, p.attempt, p.params)
   const batchAttempt = GroupCommit.make(db.context, {
-    alone: (p: GroupCommit.WithParams<FencedAttempt>) =>
-      recordAttemptAlone(p.executionId, p.fence, p.attempt, p.params),
-    together: (batch) =>
+    alone: attemptAlone,
+    together: aloneIfRejected(attemptAlone, (batch) =>
       Effect.flatMap(pgOutside(Pg.recordAttempts, Pg.joined(Pg.columns(batch, (p) => p.params), 3)), (result) =>
         Effect.map(result.length === 0 ? NONE_WRITTEN : Rows.written(result[0]), ({ keys, written }) => {
           if (written === batch.length) return batch.map((p) => Exit.succeed(p.attempt))
@@ -108,7 +124,7 @@ export const make = (db: Database): Journal => {
               : existingAttempt(p.executionId, p.fence, p.attempt)
           )
         })
-      )
+      ))
   })
 
   const completeAlone = (p: FencedCompletion, params: ReadonlyArray<unknown> = completeParams(p)) =>
@@ -118,13 +134,13 @@ export const make = (db: Database): Journal => {
 
   const batchComplete = GroupCommit.make(db.context, {
     alone: (p: GroupCommit.WithParams<FencedCompletion>) => completeAlone(p, p.params),
-    together: (batch) =>
+    together: aloneIfRejected((p: GroupCommit.WithParams<FencedCompletion>) => completeAlone(p, p.params), (batch) =>
       Effect.flatMap(pgOutside(Pg.completeMany, Pg.joined(Pg.columns(batch, (p) => p.params), 3)), (updated) =>
         Effect.map(Rows.all(updated, Rows.executionId), (ids) => {
           const done = new Set(ids)
           return batch.map((p) => (done.has(p.executionId) ? Exit.void : Exit.fail(leaseLost(p.executionId))))
         })
-      )
+      ))
   })
 
   return {
@@ -215,12 +231,13 @@ export const make = (db: Database): Journal => {
         if (updated.length === 0) return yield* Effect.fail(leaseLost(executionId))
       }),
 
-    // For an id with no execution it writes nothing (as the memory store): a log starts with its execution.
-    appendEvent: (executionId, e) =>
-      Effect.asVoid(
+    // Fenced in the same statement: a worker whose claim was taken over logs nothing.
+    appendEvent: (executionId, fence, e) =>
+      Effect.flatMap(
         rows(sql`INSERT INTO weft_events (execution_id, kind, at, detail)
           SELECT ${executionId}, ${e.kind}, ${e.at}, ${e.detail ?? null}
-          WHERE EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = ${executionId})`)
+          WHERE ${fenceHolds(executionId, fence)} RETURNING id`),
+        (inserted) => (inserted.length > 0 ? Effect.void : Effect.fail(leaseLost(executionId)))
       )
   }
 }

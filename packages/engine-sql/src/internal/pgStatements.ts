@@ -59,6 +59,21 @@ export const journalColumns = `
   (SELECT coalesce(json_agg(json_build_array(k.name, k.wake_at)), '[]'::json)
      FROM weft_clocks k WHERE k.execution_id = c.execution_id) AS clocks`
 
+/**
+ * The lease clock's time in milliseconds: parameter `param` when the caller gives it, else (null) the database's
+ * clock at the start of the statement, so a statement that waited in a pool's queue still gets a whole lease and
+ * the workers' clocks need not agree.
+ */
+export const leaseNow = (param: string) =>
+  `coalesce(${param}::bigint, floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint)`
+
+/**
+ * A create's lease end, parameter `param`: the end itself (the caller's clock), or when negative the database's
+ * clock at the statement plus its absolute value (the lease's length).
+ */
+export const leaseUntil = (param: string) =>
+  `CASE WHEN ${param}::bigint < 0 THEN ${leaseNow("NULL")} - ${param}::bigint ELSE ${param}::bigint END`
+
 /** $1 execution, $2 name, $3 attempt, $4 exit, $5 started, $6 completed, $7 fence. */
 export const recordAttempt = statement(
   "record_attempt",
@@ -97,14 +112,15 @@ export const existingAttempt = statement(
 
 /**
  * $1 execution, $2 workflow, $3 payload, $4 parent, $5 parent deferred, $6 at, $7 owner (claimed) or null,
- * $8 lease until, $9 watched, $10 notice ('' for none). Inserts unless it exists, logs `started`, announces.
+ * $8 lease until (`leaseUntil`), $9 watched, $10 notice ('' for none). Inserts unless it exists, logs `started`, announces.
  */
 export const create = statement(
   "create",
   `WITH changed AS (
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
        created_at, updated_at, owner, fence, lease_until, watched)
-     VALUES ($1, $2, $3, ${literal(T.create.to)}, $4, $5, $6, $6, $7::text, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END, $8, $9)
+     VALUES ($1, $2, $3, ${literal(T.create.to)}, $4, $5, $6, $6, $7::text, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END,
+       ${leaseUntil("$8")}, $9)
      ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, ${eventKind(T.create)}, $6::bigint FROM changed),
    announced AS (SELECT pg_notify('weft', $10::text) FROM changed WHERE $10::text <> '')
@@ -140,12 +156,34 @@ export const liveChildren = statement(
    WHERE parent_execution_id = $1::text AND ${LIVE}`
 )
 
-/** $1 execution, $2 owner, $3 now, $4 lease until: claims a running execution and loads its journal. */
+/**
+ * $1 execution, $2 owner, $3 now (null: the database's clock), $4 lease ms: claims a running execution and
+ * loads its journal.
+ */
 export const claim = statement(
   "claim",
   `WITH c AS (
-     UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = $4
-     WHERE execution_id = $1 AND ${admits(T.claim)} AND (owner IS NULL OR owner = $2 OR lease_until <= $3)
+     UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = ${leaseNow("$3")} + $4::bigint
+     WHERE execution_id = $1 AND ${admits(T.claim)} AND (owner IS NULL OR owner = $2 OR lease_until <= ${leaseNow("$3")})
+     RETURNING ${EXECUTION})
+   SELECT c.*, ${journalColumns} FROM c`
+)
+
+/**
+ * $1 owner, $2 now (null: the database's clock), $3 limit, $4 workflows, $5 lease ms: claims up to $3 running
+ * executions of $4 that nobody holds, oldest update first, and loads their journals. Rows another claimer has
+ * locked are skipped, not waited for: two workers claiming at once take disjoint sets.
+ */
+export const claimRunnable = statement(
+  "claim_runnable",
+  `WITH picked AS (
+     SELECT execution_id FROM weft_executions
+     WHERE ${admits(T.claim)} AND workflow = ANY($4::text[]) AND (owner IS NULL OR lease_until <= ${leaseNow("$2")})
+     ORDER BY updated_at LIMIT $3::int
+     FOR NO KEY UPDATE SKIP LOCKED),
+   c AS (
+     UPDATE weft_executions SET owner = $1::text, fence = fence + 1, lease_until = ${leaseNow("$2")} + $5::bigint
+     WHERE execution_id IN (SELECT execution_id FROM picked)
      RETURNING ${EXECUTION})
    SELECT c.*, ${journalColumns} FROM c`
 )
@@ -188,12 +226,13 @@ export const holds = statement(
 )
 
 /**
- * $1 owner, $2 execution ids, $3 their fences, $4 lease until: one worker's heartbeat, extending only the rows
- * that still hold the given (execution, fence) claim, locking them in id order (no deadlocks).
+ * $1 owner, $2 execution ids, $3 their fences, $4 now (null: the database's clock), $5 lease ms: one worker's
+ * heartbeat, extending only the rows that still hold the given (execution, fence) claim, locking them in id
+ * order (no deadlocks).
  */
 export const renew = statement(
   "renew",
-  `UPDATE weft_executions SET lease_until = $4
+  `UPDATE weft_executions SET lease_until = ${leaseNow("$4")} + $5::bigint
    WHERE execution_id IN (
      SELECT e.execution_id FROM weft_executions e
      JOIN unnest($2::text[], $3::bigint[]) AS c(execution_id, fence)
@@ -206,7 +245,7 @@ export const renew = statement(
 
 /**
  * New executions claimed by their creator, as arrays: $1 ids, $2 workflows, $3 payloads (joined, as the exits
- * of `recordAttempts`), $4 parents, $5 parent deferreds, $6 ats, $7 owners, $8 leases. Returns the rows it
+ * of `recordAttempts`), $4 parents, $5 parent deferreds, $6 ats, $7 owners, $8 leases (`leaseUntil`). Returns the rows it
  * inserted (a conflict inserts none).
  */
 export const createClaimed = statement(
@@ -215,7 +254,7 @@ export const createClaimed = statement(
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
        created_at, updated_at, owner, fence, lease_until)
      SELECT v.execution_id, v.workflow, v.payload, ${literal(T.create.to)}, v.parent_execution_id, v.parent_deferred, v.at, v.at,
-       v.owner, 1, v.lease_until
+       v.owner, 1, ${leaseUntil("v.lease_until")}
      -- A lone empty payload (undefined) splits into no element at all.
      FROM unnest($1::text[], $2::text[], CASE WHEN $3::text = '' THEN '{""}' ELSE string_to_array($3::text, E'\\x1e') END,
        $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[])

@@ -1,6 +1,6 @@
 /**
  * The store's side of `DurableQueue`: items enqueued once by key, claimed in order with a lease by one
- * worker at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL), renewed while handled, deleted when done.
+ * worker at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL), renewed while handled, deleted by their owner when done.
  */
 import * as Effect from "effect/Effect"
 import type { WorkflowStore } from "@weft/workflow"
@@ -49,7 +49,12 @@ export const make = (db: Database): Queue => {
         (r) => r.length > 0
       ),
 
-    ackQueueItem: (queue, itemId) =>
-      Effect.asVoid(rows(sql`DELETE FROM weft_queue WHERE queue = ${queue} AND item_id = ${itemId}`))
+    // Only its owner's: a worker whose lease ran out and whose item another worker took removes nothing.
+    ackQueueItem: (queue, itemId, owner) =>
+      Effect.map(
+        rows(sql`DELETE FROM weft_queue WHERE queue = ${queue} AND item_id = ${itemId} AND owner = ${owner}
+          RETURNING item_id`),
+        (r) => r.length > 0
+      )
   }
 }

@@ -85,22 +85,24 @@ const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any,
       // An interrupt the run received (a requested interrupt, a suspension, a sibling's failure, a timeout
       // around the step) or a failed store write stops the step unrecorded; one the body made by itself is a
       // failed attempt. `restore(Effect.void)` fails exactly when the run holds a pending interrupt.
-      const settle = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<ActivityAttempt> =>
+      // `retrying`: outside a transaction a write the database did not answer is tried again (the body is done,
+      // only its result is missing); inside one, the transaction is lost with it and the run stops.
+      const settle = (exit: Exit.Exit<unknown, unknown>, retrying = true): Effect.Effect<ActivityAttempt> =>
         Exit.isFailure(exit) && isInterruptedOnly(exit.cause)
           ? Effect.matchEffect(restore(Effect.void), {
               onFailure: () => Effect.failCause(exit.cause) as Effect.Effect<never>,
               onSuccess: () =>
                 run.abort !== undefined
                   ? (Effect.failCause(exit.cause) as Effect.Effect<never>)
-                  : record(run, def, n, startedAt, clock, Exit.die(interruptedItself(run, def.name, n)))
+                  : record(run, def, n, startedAt, clock, Exit.die(interruptedItself(run, def.name, n)), retrying)
             })
-          : record(run, def, n, startedAt, clock, ownExit(exit))
+          : record(run, def, n, startedAt, clock, ownExit(exit), retrying)
       const transaction = def.transactional === true ? engine.store.transaction : undefined
       const recorded =
         transaction === undefined
           ? Effect.flatMap(body, settle)
           : transaction(
-              Effect.flatMap(body, (exit) => (Exit.isSuccess(exit) ? settle(exit) : Effect.fail(new Rollback(exit))))
+              Effect.flatMap(body, (exit) => (Exit.isSuccess(exit) ? settle(exit, false) : Effect.fail(new Rollback(exit))))
             ).pipe(
               // Effect 3's `catchAll`: the first typed error even next to a defect (say, a rollback that
               // died), where effect 4's `catch` would let a defect win and lose the attempt's own Exit.
@@ -109,7 +111,7 @@ const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any,
                 if (Option.isNone(error)) return Effect.failCause(cause as Cause.Cause<never>)
                 return error.value instanceof Rollback
                   ? settle(error.value.exit)
-                  : run.abortWith(error.value as WorkflowError)
+                  : run.storeFailed(error.value as WorkflowError)
               })
             )
       return Effect.onExit(recorded, () => suspension.settled())
@@ -125,14 +127,18 @@ const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any,
   )
 }
 
-/** Writes one attempt's Exit: one store call, then the run's journal view and the metrics. */
+/**
+ * Writes one attempt's Exit: one store call (tried again while the database does not answer, when `retrying`:
+ * the body is not run again for a lost write), then the run's journal view and the metrics.
+ */
 const record = (
   run: Run,
   def: ActivityDef,
   n: number,
   startedAt: number,
   clock: Clock.Clock,
-  exit: Exit.Exit<unknown, unknown>
+  exit: Exit.Exit<unknown, unknown>,
+  retrying: boolean
 ): Effect.Effect<ActivityAttempt> => {
   const { store, telemetry } = run.engine
   const write = Effect.suspend(() => {
@@ -143,8 +149,8 @@ const record = (
       startedAt,
       completedAt: clock.currentTimeMillisUnsafe()
     }
-    return store.recordAttempt(run.executionId, run.fence, attempt).pipe(
-      Effect.catch((error) => run.abortWith(error)),
+    const stored = store.recordAttempt(run.executionId, run.fence, attempt)
+    return (retrying ? run.persist(stored) : Effect.catch(stored, (error) => run.storeFailed(error))).pipe(
       Effect.map((stored) => {
         telemetry.metric(Exit.isSuccess(exit) ? Metrics.activitySucceeded : Metrics.activityFailed, 1)
         telemetry.metric(Metrics.activityDuration, attempt.completedAt - startedAt)

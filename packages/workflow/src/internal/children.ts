@@ -19,11 +19,13 @@ import type { Run } from "./run.js"
 import * as Signals from "./signals.js"
 import * as Starts from "./starts.js"
 
-const startCodec = Codec.make(undefined, Schema.String, Schema.Never)
+/** A child's start: its id, or the refusal of an id another payload holds (journaled, so every replay sees it). */
+const startCodec = Codec.make(undefined, Schema.String, WorkflowError)
 
 /**
  * Starts (or joins) child `def` of the running execution for `payload`, once: with `discard` returns its id,
- * else waits durably for its result. A discarded child is not linked and outlives its parent.
+ * else waits durably for its result. A discarded child is not linked and outlives its parent. An id another
+ * payload holds fails the start with `ExecutionConflict`, a typed error of the body.
  */
 export const execute = (run: Run, def: WorkflowDef, payload: unknown, discard: boolean): Effect.Effect<any, any> => {
   const engine = run.engine
@@ -47,7 +49,16 @@ export const execute = (run: Run, def: WorkflowDef, payload: unknown, discard: b
   const started = Activities.activity(run, {
     name: Names.childStart(def.name, childId),
     codec: startCodec,
-    execute: Effect.orDie(Effect.as(Starts.start(engine, def, payload, link), childId)),
+    // Tried again while the database does not answer (a start is idempotent); then the run stops unrecorded.
+    // An id another payload holds is the step's typed failure, kept through `persist`.
+    execute: Effect.flatMap(
+      run.persist(
+        Effect.catch(Effect.as(Starts.start(engine, def, payload, link), childId), (error) =>
+          error.reason === "ExecutionConflict" ? Effect.succeed(error) : Effect.fail(error)
+        )
+      ),
+      (started) => (typeof started === "string" ? Effect.succeed(started) : Effect.fail(started))
+    ),
     retry: undefined
   }) as Effect.Effect<string>
   if (discard) return started

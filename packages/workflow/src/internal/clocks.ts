@@ -27,8 +27,7 @@ export const clock = (run: Run, name: string, millis: number): Effect.Effect<num
   const stored = run.replay.clocks.get(name)
   if (stored !== undefined) return Effect.succeed(stored)
   return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-    run.engine.store.recordClock(run.executionId, run.fence, { name, wakeAt: wakeTime(now, millis) }).pipe(
-      Effect.catch((error) => run.abortWith(error)),
+    run.persist(run.engine.store.recordClock(run.executionId, run.fence, { name, wakeAt: wakeTime(now, millis) })).pipe(
       Effect.map((clock) => {
         run.replay.clocks.set(name, clock.wakeAt)
         return clock.wakeAt

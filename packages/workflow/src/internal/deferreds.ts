@@ -111,8 +111,7 @@ export const deliver = (run: LiveRun, stored: DeferredRecord): void => {
 }
 
 const record = (run: Run, deferred: DeferredRecord): Effect.Effect<DeferredRecord> =>
-  run.engine.store.recordDeferred(run.executionId, run.fence, deferred).pipe(
-    Effect.catch((error) => run.abortWith(error)),
+  run.persist(run.engine.store.recordDeferred(run.executionId, run.fence, deferred)).pipe(
     Effect.tap((stored) => Effect.sync(() => run.replay.deferreds.set(stored.name, stored)))
   )
 

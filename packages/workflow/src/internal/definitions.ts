@@ -44,7 +44,7 @@ export interface EngineOptions {
   readonly owner?: string | undefined
   /** Sleeps up to this long stay in the fiber; longer ones suspend. Default 60 seconds. */
   readonly inMemoryThreshold?: number | undefined
-  /** The key that signs deferred tokens. Default: generated once and kept by the store. */
+  /** The key that signs deferred tokens: 32 bytes or more, from a secret. Default: generated and kept by the store. */
   readonly signingKey?: string | Uint8Array | undefined
   /**
    * How often to look for work other processes made runnable (expired claims, timers, queue items).
@@ -60,6 +60,11 @@ export interface EngineOptions {
    * Work past it is left in the store, for other workers or for this one once a run ends. Default 1,000.
    */
   readonly maxRuns?: number | undefined
+  /**
+   * With a heartbeat, the timer loop claims runnable work in statements of at most this many executions,
+   * and never more than it has free run slots for. Default 32.
+   */
+  readonly claimBatch?: number | undefined
   /**
    * Let `execute` start workflows this engine has not registered, for processes that only submit
    * work that other workers run. Default false: starting one is a `NotRegistered` error.
@@ -79,6 +84,7 @@ export interface Settings {
   readonly pollIntervalMs: number | undefined
   readonly heartbeatMs: number | undefined
   readonly maxRuns: number
+  readonly claimBatch: number
   readonly acceptUnregistered: boolean
 }
 

@@ -21,6 +21,7 @@ import {
 } from "../WorkflowStore.js"
 import type { Engine, EngineOptions, Registration, Settings } from "./definitions.js"
 import * as Lease from "./lease.js"
+import * as NameRules from "./nameRules.js"
 import * as Results from "./results.js"
 import * as Runner from "./runner.js"
 import { Scheduler } from "./scheduler.js"
@@ -29,6 +30,9 @@ import * as Telemetry from "./telemetry.js"
 import { sleepLive } from "./time.js"
 import * as TimerLoop from "./timerLoop.js"
 import { Waiters } from "./waiters.js"
+
+/** The shortest signing key the engine accepts, in bytes (HMAC-SHA256's output size). */
+export const MIN_SIGNING_KEY_BYTES = 32
 
 /** The engine behind the `WorkflowEngine` service: the shared state, and the service's members over it. */
 export class Live implements Engine {
@@ -65,6 +69,8 @@ export class Live implements Engine {
     Effect.suspend(() =>
       this.closed
         ? Effect.interrupt
+        : NameRules.problem(executionId) !== undefined
+        ? Effect.fail(notFound(executionId, workflow)) // no store keeps such an id (U+0000, a lone surrogate…)
         : Effect.flatMap(this.store.get(executionId), (record) =>
             record._tag === "Some" && (workflow === undefined || record.value.workflow === workflow)
               ? Effect.succeed(record.value)
@@ -81,7 +87,7 @@ export class Live implements Engine {
   readonly list = (filter: ListFilter = {}): Effect.Effect<Page, WorkflowError> => this.store.list(filter)
 
   readonly detail = (executionId: string): Effect.Effect<Option.Option<ExecutionDetail>, WorkflowError> =>
-    this.store.detail(executionId)
+    NameRules.problem(executionId) !== undefined ? Effect.succeedNone : this.store.detail(executionId)
 
   /** Registers a workflow body; executions of it left runnable by an earlier process are picked up now. */
   register(registration: Registration): Effect.Effect<void> {
@@ -119,12 +125,33 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
         : typeof options.signingKey === "string"
         ? Buffer.from(options.signingKey, "utf8")
         : options.signingKey
+    if (options.signingKey !== undefined && signingKey.byteLength < MIN_SIGNING_KEY_BYTES) {
+      return yield* Effect.die(
+        new Error(
+          `The engine option \`signingKey\` is ${signingKey.byteLength} bytes; deferred tokens need a key of ` +
+            `at least ${MIN_SIGNING_KEY_BYTES} bytes (e.g. \`openssl rand -base64 32\`, kept in a secret store)`
+        )
+      )
+    }
+    // A store with transactions keeps its key in a table of the database (the memory store's dies with the process).
+    if (options.signingKey === undefined && store.transaction !== undefined) {
+      yield* Effect.logWarning(
+        "Weft: deferred tokens are signed with the key the store keeps in its own table (weft_meta): anyone who can " +
+          "read the database can mint tokens. In production, set the engine option `signingKey` from a secret."
+      )
+    }
+    if (options.claimBatch !== undefined && !(Number.isInteger(options.claimBatch) && options.claimBatch >= 1)) {
+      return yield* Effect.die(
+        new Error(`WorkflowEngine option claimBatch must be a whole number of at least 1, got ${options.claimBatch}`)
+      )
+    }
     const settings: Settings = {
       inMemoryThreshold: options.inMemoryThreshold ?? 60_000,
       storeRetryMs: options.storeRetryMs ?? 1_000,
       pollIntervalMs: options.pollIntervalMs,
       heartbeatMs: options.heartbeatMs,
       maxRuns: Math.max(1, options.maxRuns ?? 1_000),
+      claimBatch: options.claimBatch ?? 32,
       acceptUnregistered: options.acceptUnregistered === true
     }
     const engine = new Live(

@@ -63,7 +63,8 @@ export const process = (run: Run, queue: QueueDef, key: string, payload: unknown
     Activities.activity(run, {
       name: Names.enqueue(queue.name, key),
       codec: enqueueCodec,
-      execute: Effect.orDie(enqueue),
+      // Tried again while the database does not answer; then the run stops unrecorded (never a defect).
+      execute: run.persist(enqueue),
       retry: undefined
     }),
     result
@@ -119,7 +120,9 @@ export const worker = <R>(
         }
         const { deferred, executionId, workflow } = yield* Signals.verify(engine, item.token)
         yield* Signals.completeDeferred(engine, executionId, deferred, Result.getOrThrow(encoded), workflow)
-        yield* store.ackQueueItem(queue.name, item.itemId)
+        // Fenced by owner: when another worker took the item over meanwhile, its handler acks it instead.
+        const acked = yield* store.ackQueueItem(queue.name, item.itemId, engine.owner)
+        if (!acked) yield* Effect.logDebug(`Weft: queue "${queue.name}" item ${item.itemId} was taken over; not acked here`)
       }).pipe(Effect.scoped)
 
     const next = Effect.gen(function* () {

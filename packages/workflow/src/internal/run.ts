@@ -10,12 +10,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
-import type { WorkflowError } from "../WorkflowError.js"
+import { WorkflowError } from "../WorkflowError.js"
 import type { DeferredRecord, EncodedExit, Journal } from "../WorkflowStore.js"
 import * as Codec from "./codec.js"
 import type { Engine, WorkflowDef } from "./definitions.js"
 import * as InvalidInput from "./invalidInput.js"
 import { Replay } from "./replay.js"
+import * as Retry from "./retry.js"
 import type { LiveRun } from "./scheduler.js"
 import { Suspension } from "./suspension.js"
 
@@ -68,6 +69,43 @@ export class Run implements LiveRun {
   abortWith(error: WorkflowError): Effect.Effect<never> {
     this.abort ??= error
     return Effect.interrupt
+  }
+
+  /**
+   * A step's store write: tried again while the database does not answer (bounded, and only while this run
+   * holds its claim: `Retry.storeWrite`); a write that still fails then goes to `storeFailed`.
+   */
+  persist<A>(write: Effect.Effect<A, WorkflowError>): Effect.Effect<A> {
+    return Effect.catch(write, (error) =>
+      error.reason === "StoreUnavailable" && this.abort === undefined
+        ? Effect.catch(
+          Retry.writeAgain(write, error, Retry.writeBudgetMs(this.engine.settings), () => this.abort === undefined),
+          (error) => this.storeFailed(error)
+        )
+        : this.storeFailed(error)
+    )
+  }
+
+  /**
+   * A failed store write (or start, or enqueue) of a step: refused by the database, a defect of the execution
+   * naming the cause (it ends failed and can be resumed once fixed: never a loop); unreachable or the claim
+   * lost, the run stops (`abortWith`); any other error is a defect, as it was inside the step.
+   */
+  storeFailed(error: WorkflowError): Effect.Effect<never> {
+    if (error.reason === "StoreRejected") return Effect.die(this.rejected(error))
+    if (error.reason === "StoreUnavailable" || error.reason === "LeaseLost") return this.abortWith(error)
+    return Effect.die(error)
+  }
+
+  /** A `StoreRejected` error naming this run's workflow and execution. */
+  rejected(error: WorkflowError): WorkflowError {
+    return new WorkflowError({
+      reason: "StoreRejected",
+      workflow: error.workflow ?? this.def.name,
+      executionId: error.executionId ?? this.executionId,
+      message: `Workflow "${this.def.name}" (execution ${this.executionId}): a store write was refused, not retried ` +
+        `(StoreRejected): ${error.message}`
+    })
   }
 
   /** Encodes an Exit; a value that does not fit its schema is stored as a defect naming what was wrong. */

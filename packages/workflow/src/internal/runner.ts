@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import type { WorkflowError } from "../WorkflowError.js"
+import { type Completion, terminal } from "../WorkflowStore.js"
 import { CurrentAttempt } from "./activities.js"
 import * as Metrics from "../WorkflowMetrics.js"
 import { hasDefect, isInterruptedOnly, ownExit } from "./causes.js"
@@ -22,6 +23,7 @@ import { CurrentRace } from "./deferreds.js"
 import type { Engine } from "./definitions.js"
 import { isDivergence, skippedStep } from "./replay.js"
 import * as Results from "./results.js"
+import * as Retry from "./retry.js"
 import { Run, WorkflowInstance } from "./run.js"
 import type { Outcome, RunState } from "./scheduler.js"
 import * as Signals from "./signals.js"
@@ -34,12 +36,14 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     const { hooked, hook } = telemetry
     const preclaimed = state.claimed
     state.claimed = undefined
+    // A claim handed over that a newer claim of this loop superseded is not used: claimed anew instead.
     const claimed =
-      preclaimed === undefined
+      preclaimed === undefined || preclaimed.fence < state.fence
         ? yield* store.claim(executionId, engine.owner, yield* Clock.currentTimeMillis)
         : Option.some(preclaimed)
     if (Option.isNone(claimed)) return "done"
     const { fence, journal } = claimed.value
+    state.fence = Math.max(state.fence, fence)
     const record = journal.execution
     const registration = engine.registry.get(record.workflow)
     if (registration === undefined) {
@@ -49,13 +53,16 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
       )
       return "done"
     }
-    if (hooked) yield* hook("run-claimed", executionId)
     const def = registration.def
     const run = new Run(engine, def, executionId, fence, journal)
+    // Live from the claim on: the heartbeat renews it before the body starts, too.
+    state.run = run
+    if (hooked) yield* hook("run-claimed", executionId)
     const payload = def.codec.decodePayload(record.payload)
     const body = Result.isFailure(payload)
       ? Effect.die(InvalidInput.invalid("InvalidPayload", "The stored payload", payload.failure, { workflow: def.name, executionId }))
-      : registration.handler(payload.success, executionId)
+      : // A handler that throws as it builds the body (an `Activity.make` refusing its name) dies like a body.
+        Effect.suspend(() => registration.handler(payload.success, executionId))
     telemetry.metric(Metrics.runs, 1)
     // The registration holds the services the body needs, never a scope: the body's scope is the execution's.
     // The run loop was forked from whoever woke it (an activity of another execution, say): what that caller
@@ -68,9 +75,9 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
         Effect.provideService(CurrentRace, undefined)
       ) as Effect.Effect<A, E>
     const provided = Telemetry.runSpan(telemetry, inRun(body), def.name, executionId, fence)
-    state.run = run
     // A child of this run's fiber, so it is interrupted with it (the engine's scope closing).
-    const fiber = yield* Effect.forkChild(provided)
+    // Not started at all if the heartbeat found the claim lost meanwhile.
+    const fiber = yield* Effect.forkChild(Effect.suspend(() => (run.abort !== undefined ? Effect.interrupt : provided)))
     run.suspension.fiber = fiber
     let exit = ownExit(yield* Fiber.await(fiber))
 
@@ -111,7 +118,7 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     if (Exit.isFailure(exit) && run.compensations.length > 0) {
       yield* inRun(Compensation.runAll(run, exit.cause))
       if (run.abort !== undefined) return yield* Effect.fail(run.abort)
-      yield* store.appendEvent(executionId, {
+      yield* store.appendEvent(executionId, fence, {
         kind: "compensated",
         at: yield* Clock.currentTimeMillis,
         detail: `${run.compensations.length} compensation(s)`
@@ -128,14 +135,14 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     const status = Exit.isSuccess(exit) ? "succeeded" : interruptedOnly ? "interrupted" : "failed"
     const result = run.encode(def.codec, exit, `the result of workflow "${def.name}"`)
     if (hooked) yield* hook("before-complete", executionId)
-    yield* store.complete(executionId, fence, { status, result, at: yield* Clock.currentTimeMillis })
+    const stored = yield* complete(run, { status, result, at: yield* Clock.currentTimeMillis })
     // Live until its end is stored: the heartbeat keeps renewing the claim through compensations and finalizers.
     state.run = undefined
-    telemetry.metric(Metrics.completedBy[status], 1)
+    telemetry.metric(Metrics.completedBy[stored.status], 1)
     if (hooked) yield* hook("after-complete", executionId)
-    engine.results.notify(executionId, result)
+    engine.results.notify(executionId, stored.result)
     if (record.parent !== undefined) {
-      yield* Effect.catch(Signals.completeDeferred(engine, record.parent.executionId, record.parent.deferred, result), (error) =>
+      yield* Effect.catch(Signals.completeDeferred(engine, record.parent.executionId, record.parent.deferred, stored.result), (error) =>
         Effect.logWarning(`Weft: could not report execution ${executionId} to its parent`, error)
       )
     }
@@ -144,3 +151,38 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     // A run that failed (a store write, say) is live no more while the loop waits to run it again.
     Effect.ensuring(Effect.sync(() => (state.run = undefined)))
   )
+
+/**
+ * Stores the run's end and returns the end stored. Tried again while the database does not answer (compensations
+ * and finalizers ran: a lost write would run the finalizers again); a write that committed but whose answer was
+ * lost then finds its claim released, and the end stored is read back. An end the database refuses (its result,
+ * say) is stored instead as a defect naming the cause: the execution ends, resumable, rather than running again.
+ */
+const complete = (run: Run, completion: Completion): Effect.Effect<Completion, WorkflowError> => {
+  const { engine, executionId, fence } = run
+  let retried = false
+  const write = (completion: Completion) =>
+    Effect.as(
+      Retry.storeWrite(
+        engine.store.complete(executionId, fence, completion),
+        Retry.writeBudgetMs(engine.settings),
+        () => (retried = run.abort === undefined)
+      ),
+      completion
+    )
+  return Effect.catch(write(completion), (error): Effect.Effect<Completion, WorkflowError> => {
+    if (error.reason === "LeaseLost" && retried) {
+      return Effect.flatMap(engine.store.get(executionId), (record) =>
+        Option.isSome(record) && terminal.has(record.value.status)
+          ? Effect.succeed({ status: record.value.status as Completion["status"], result: record.value.result, at: record.value.updatedAt })
+          : Effect.fail(error)
+      )
+    }
+    if (error.reason !== "StoreRejected") return Effect.fail(error)
+    const result = run.encode(run.def.codec, Exit.die(run.rejected(error)), `the result of workflow "${run.def.name}"`)
+    return Effect.andThen(
+      Effect.logError(`Weft: the database refused the end of execution ${executionId}; it ends failed`, error),
+      write({ status: "failed", result, at: completion.at })
+    )
+  })
+}

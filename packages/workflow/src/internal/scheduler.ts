@@ -61,8 +61,13 @@ export interface RunState {
   rerun: boolean
   /** The run in progress, if any. */
   run: LiveRun | undefined
-  /** A claim taken when the execution was created: the first run uses it instead of claiming. */
+  /**
+   * A claim taken for this loop before its run began (at create, or in a batch of the timer loop): the next run
+   * uses it instead of claiming. The heartbeat renews it meanwhile, and drops it if it was lost.
+   */
   claimed: Claim | undefined
+  /** The newest fence this loop has claimed or been handed: a claim handed over with an older one is stale. */
+  fence: number
 }
 
 /** Run slots and run loops. */
@@ -73,6 +78,8 @@ export class Scheduler {
   private reserved = 0
   /** Set when work was left in the store for want of room: the next run to end looks for it again. */
   leftWork = false
+  /** While a batch claim is in flight: the wake-ups held for after it, and the fences of loops that ended meanwhile. */
+  private batch: { readonly woken: Map<string, boolean>; readonly ended: Map<string, number> } | undefined
 
   /** Wakes the timer loop (a sliding queue of one). */
   readonly timerWake: Queue.Queue<void>
@@ -116,16 +123,32 @@ export class Scheduler {
   /** Runs an execution here unless it runs already (then once more) or the engine is full (an interrupt is let in). */
   schedule(executionId: string, claimed?: Claim, interrupting = false): Effect.Effect<void> {
     return Effect.suspend(() => {
+      if (this.batch !== undefined) {
+        // A batch claim is in flight: a wake-up waits for it, rather than claim what the batch may have claimed.
+        if (claimed === undefined) {
+          this.batch.woken.set(executionId, interrupting || this.batch.woken.get(executionId) === true)
+          return Effect.void
+        }
+        // A loop that ended meanwhile had claimed it anew: this claim is older, superseded already.
+        if (claimed.fence < (this.batch.ended.get(executionId) ?? 0)) return Effect.void
+      }
       const existing = this.running.get(executionId)
       if (existing !== undefined) {
         existing.rerun = true
+        // A newer claim (this run's own lapsed, say): the next run uses it; the run in progress, whose fence it
+        // superseded, stops at its next write. An older one (a batch claim answered after this loop claimed the
+        // execution anew for a wake-up) was superseded already: dropped.
+        if (claimed !== undefined && claimed.fence > existing.fence) {
+          existing.claimed = claimed
+          existing.fence = claimed.fence
+        }
         return Effect.void
       }
       if (claimed === undefined && !interrupting && !this.hasRoom()) {
         this.leftWork = true
         return Effect.void
       }
-      const state: RunState = { rerun: false, run: undefined, claimed }
+      const state: RunState = { rerun: false, run: undefined, claimed, fence: claimed?.fence ?? 0 }
       this.running.set(executionId, state)
       const loop = this.loop(executionId, state)
       const fork = (context: Context.Context<never>) =>
@@ -144,9 +167,38 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Runs a batch claim of the timer loop and schedules each execution with its claim. Wake-ups that arrive
+   * while it is in flight are held and scheduled after it (a run already going with its claim then runs once
+   * more): a wake-up that claimed on its own could supersede, as the same owner, a claim the batch just took,
+   * and that claim's run would then replay the body under a stale fence.
+   */
+  claimBatch<E>(claim: Effect.Effect<ReadonlyArray<Claim>, E>): Effect.Effect<number, E> {
+    return Effect.suspend(() => {
+      const batch = { woken: new Map<string, boolean>(), ended: new Map<string, number>() }
+      this.batch = batch
+      return claim.pipe(
+        Effect.flatMap((claims) =>
+          Effect.as(
+            Effect.forEach(claims, (c) => this.schedule(c.journal.execution.executionId, c), { discard: true }),
+            claims.length
+          )
+        ),
+        Effect.ensuring(
+          Effect.suspend(() => {
+            this.batch = undefined
+            return Effect.forEach(batch.woken, ([executionId, interrupting]) =>
+              this.schedule(executionId, undefined, interrupting), { discard: true })
+          })
+        )
+      )
+    })
+  }
+
   private finished(executionId: string, state: RunState): Effect.Effect<boolean> {
     return Effect.sync(() => {
       if (state.rerun) return false
+      this.batch?.ended.set(executionId, state.fence)
       this.running.delete(executionId)
       this.lookAgainIfLeft()
       return true

@@ -1,7 +1,7 @@
 /**
  * Starting executions: a start is checked before anything is written (registered workflow, payload fits its
- * schema), then created (or joined) under its stable id in one store call that may also claim it for a run
- * here; `execute` waits for the result, whichever worker runs it.
+ * schema), then created (or joined, by the same payload only) under its stable id in one store call that may
+ * also claim it for a run here; `execute` waits for the result, whichever worker runs it.
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -67,6 +67,8 @@ const create = (
       claimFor,
       awaited: awaiting
     })
+    // Another payload under this id (its key squatted, or reused by mistake) never joins: it touches nothing.
+    if (!created && !sameJson(record.payload, admitted.encoded)) return yield* Effect.fail(conflict(def, executionId))
     if (created) engine.telemetry.metric(Metrics.executionsStarted, 1)
     if (created && fence !== undefined) {
       yield* scheduler.schedule(executionId, {
@@ -134,4 +136,38 @@ export const decodeResult = (
           executionId: record.executionId
         })
       )
+}
+
+/** The refusal of a start whose id is taken by an execution of another payload. */
+const conflict = (def: WorkflowDef, executionId: string): WorkflowError =>
+  new WorkflowError({
+    reason: "ExecutionConflict",
+    workflow: def.name,
+    executionId,
+    message: `Workflow "${def.name}" has an execution ${executionId} for another payload: its idempotency key is ` +
+      `already used with a different payload (the same payload joins it; another key starts a new execution)`
+  })
+
+/**
+ * Whether two encoded payloads are the same JSON value, as stored: key order aside (a record's keys come in the
+ * caller's order, and a SQL store reads back what `JSON.stringify` wrote), an undefined property as none.
+ */
+const sameJson = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false
+    return true
+  }
+  const x = a as Record<string, unknown>
+  const y = b as Record<string, unknown>
+  let keys = 0
+  for (const key of Object.keys(x)) {
+    if (x[key] === undefined) continue
+    if (!Object.hasOwn(y, key) || !sameJson(x[key], y[key])) return false
+    keys++
+  }
+  for (const key of Object.keys(y)) if (y[key] !== undefined) keys--
+  return keys === 0
 }

@@ -1,6 +1,6 @@
 /**
- * The timer loop: starts the executions the store says are runnable (due timers, expired claims, work left for
- * want of room), as many as there are free run slots, then sleeps until the next timer, a poll or a wake-up.
+ * The timer loop: claims and starts the executions the store says are runnable (due timers, expired claims, work
+ * left for want of room), as many as there are free run slots, then sleeps until the next timer, a poll or a wake-up.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -23,18 +23,34 @@ export const wakeDue = (engine: Engine): Effect.Effect<void, unknown> =>
       return yield* Effect.raceFirst(Queue.take(scheduler.timerWake), poll)
     }
     scheduler.leftWork = false
-    // Without a heartbeat, runs here are listed too (their claims lapse): they take no place.
-    const limit = Math.min(free + (settings.heartbeatMs === undefined ? scheduler.running.size : 0), 1_000)
-    const ready = yield* store.runnable(now, limit, workflows)
-    let started = 0
-    for (const { executionId } of ready) {
-      if (!scheduler.running.has(executionId)) {
-        if (started >= free) break
-        started++
+    if (settings.heartbeatMs !== undefined) {
+      // Claimed here, a small batch at a time and never more than there are free run slots, each run started
+      // with its claim at once: a claim does not wait for a connection behind hundreds of others, and the
+      // heartbeat renews it from the moment it is taken.
+      for (;;) {
+        const want = Math.min(scheduler.room(), settings.claimBatch)
+        if (want <= 0) {
+          scheduler.leftWork = true
+          break
+        }
+        const claimed = yield* scheduler.claimBatch(store.claimRunnable(engine.owner, now, want, workflows))
+        if (claimed < want) break
       }
-      yield* scheduler.schedule(executionId)
+    } else {
+      // Without a heartbeat, runs here are listed too (their claims lapse): they take no place, and are not
+      // claimed anew under themselves (each run claims for itself).
+      const limit = Math.min(free + scheduler.running.size, 1_000)
+      const ready = yield* store.runnable(now, limit, workflows)
+      let started = 0
+      for (const { executionId } of ready) {
+        if (!scheduler.running.has(executionId)) {
+          if (started >= free) break
+          started++
+        }
+        yield* scheduler.schedule(executionId)
+      }
+      if (started >= free || ready.length >= limit) scheduler.leftWork = true
     }
-    if (started >= free || ready.length >= limit) scheduler.leftWork = true
     // With work left over, due timers are among it: wait for room, not for them.
     const next = scheduler.leftWork ? Option.none() : yield* store.nextWakeAt(workflows)
     // Capped: a JS timer longer than MAX_TIMER_MS never fires, so a far timer is looked at again then.

@@ -21,13 +21,15 @@ import {
   OWNER_C,
   runnableIds,
   snapshot,
+  sorted,
   sortAttempts,
   sortByName,
   type Store,
   success,
   type Suite,
   T0,
-  TERMINAL_STATUSES
+  TERMINAL_STATUSES,
+  WORKFLOWS
 } from "./Harness.js"
 
 /** Registers the tests of claim, release, fencing and renew. */
@@ -144,6 +146,97 @@ export const claims = ({ test }: Suite): void => {
         yield* Effect.ignore(store.release("e1", a.fence))
         assert.isTrue(Option.isNone(yield* store.claim("e1", OWNER_C, T0 + LEASE_MS + 2)))
         yield* store.recordAttempt("e1", b.fence, attempt("charge", 1))
+      }))
+  })
+
+  describe("claimRunnable", () => {
+    const idsOf = (claims: ReadonlyArray<{ readonly journal: { readonly execution: { readonly executionId: string } } }>) =>
+      sorted(claims.map((c) => c.journal.execution.executionId))
+
+    test("claimRunnable claims running executions nobody holds, each with its journal and a fence, and no others", (store) =>
+      Effect.gen(function* () {
+        yield* store.create(newExecution("free"))
+        yield* store.create(newExecution("released"))
+        const released = yield* claimOf(store, "released", OWNER_B, T0)
+        yield* store.recordAttempt("released", released.fence, attempt("charge", 1))
+        yield* store.release("released", released.fence)
+        yield* store.create(newExecution("held"))
+        yield* claimOf(store, "held", OWNER_B, T0)
+        yield* store.create(newExecution("lapsed"))
+        yield* claimOf(store, "lapsed", OWNER_B, T0 - LEASE_MS - 1)
+        yield* createSuspended(store, "sleeping", T0 + 60_000)
+        yield* createTerminal(store, "done", "succeeded")
+        yield* store.create(newExecution("other-workflow", { workflow: "Elsewhere" }))
+
+        const claims = yield* store.claimRunnable(OWNER_A, T0 + 1, 10, WORKFLOWS)
+        assert.deepStrictEqual(idsOf(claims), ["free", "lapsed", "released"])
+        for (const claim of claims) {
+          const id = claim.journal.execution.executionId
+          assert.deepStrictEqual(claim.journal.execution, yield* getOf(store, id), id)
+          // The claim holds: another owner cannot take it, a write under its fence goes through.
+          assert.isTrue(Option.isNone(yield* store.claim(id, OWNER_C, T0 + 2)), id)
+          yield* store.recordAttempt(id, claim.fence, attempt("ship", 1))
+        }
+        const releasedClaim = claims.find((c) => c.journal.execution.executionId === "released")!
+        assert.deepStrictEqual(releasedClaim.journal.attempts, [attempt("charge", 1)])
+        // Nothing is left for anyone: a second claimer gets none of them.
+        assert.deepStrictEqual(yield* store.claimRunnable(OWNER_B, T0 + 2, 10, WORKFLOWS), [])
+        assert.deepStrictEqual(yield* runnableIds(store, T0 + 2, 10), [])
+      }))
+
+    test("claimRunnable claims at most limit, and the next call the rest", (store) =>
+      Effect.gen(function* () {
+        const ids = ["r1", "r2", "r3", "r4", "r5"]
+        for (const id of ids) yield* store.create(newExecution(id))
+        const first = yield* store.claimRunnable(OWNER_A, T0 + 1, 2, WORKFLOWS)
+        const second = yield* store.claimRunnable(OWNER_B, T0 + 1, 2, WORKFLOWS)
+        const third = yield* store.claimRunnable(OWNER_A, T0 + 1, 2, WORKFLOWS)
+        assert.strictEqual(first.length, 2)
+        assert.strictEqual(second.length, 2)
+        assert.strictEqual(third.length, 1)
+        assert.deepStrictEqual(sorted([...idsOf(first), ...idsOf(second), ...idsOf(third)]), ids)
+        assert.deepStrictEqual(yield* store.claimRunnable(OWNER_A, T0 + 1, 0, WORKFLOWS), [])
+        assert.deepStrictEqual(yield* store.claimRunnable(OWNER_A, T0 + 1, 10, []), [])
+      }))
+
+    test("claimRunnable fires due timers first and claims those executions, leaving timers not yet due", (store) =>
+      Effect.gen(function* () {
+        yield* createSuspended(store, "due", T0 + 100)
+        yield* createSuspended(store, "later", T0 + 60_000)
+        const claims = yield* store.claimRunnable(OWNER_A, T0 + 200, 10, WORKFLOWS)
+        assert.deepStrictEqual(idsOf(claims), ["due"])
+        assert.strictEqual(claims[0]!.journal.execution.status, "running")
+        assert.strictEqual((yield* getOf(store, "later")).status, "suspended")
+      }))
+
+    test("claimRunnable supersedes a lapsed claim: the old fence is refused, renew reports it lost", (store) =>
+      Effect.gen(function* () {
+        yield* store.create(newExecution("e1"))
+        const a = yield* claimOf(store, "e1", OWNER_A, T0)
+        assert.deepStrictEqual(yield* store.claimRunnable(OWNER_B, T0 + LEASE_MS - 1, 10, WORKFLOWS), [])
+        const [b] = yield* store.claimRunnable(OWNER_B, T0 + LEASE_MS + 1, 10, WORKFLOWS)
+        assert.isDefined(b)
+        assert.notStrictEqual(b!.fence, a.fence)
+        assert.strictEqual((yield* failure(store.recordAttempt("e1", a.fence, attempt("x", 1)))).reason, "LeaseLost")
+        assert.isFalse((yield* renewOne(store, "e1", a.fence, T0 + LEASE_MS + 2)).held)
+        assert.isTrue((yield* renewOne(store, "e1", b!.fence, T0 + LEASE_MS + 2, OWNER_B)).held)
+      }))
+
+    test("claimRunnable by two owners at the same instant hands each execution to exactly one", (store) =>
+      Effect.gen(function* () {
+        const ids = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, "0")}`)
+        for (const id of ids) yield* store.create(newExecution(id))
+        const claimer = (owner: string) =>
+          Effect.gen(function* () {
+            const mine: Array<string> = []
+            for (;;) {
+              const claims = yield* store.claimRunnable(owner, T0 + 1, 3, WORKFLOWS)
+              if (claims.length === 0) return mine
+              mine.push(...idsOf(claims))
+            }
+          })
+        const [a, b] = yield* Effect.all([claimer(OWNER_A), claimer(OWNER_B)], { concurrency: 2 })
+        assert.deepStrictEqual(sorted([...a, ...b]), ids)
       }))
   })
 
@@ -300,5 +393,9 @@ const FENCED_WRITES: ReadonlyArray<{
   {
     name: "complete",
     run: (store, id, fence) => store.complete(id, fence, { status: "succeeded", result: success(1), at: T0 + 2_000 })
+  },
+  {
+    name: "appendEvent (compensated)",
+    run: (store, id, fence) => store.appendEvent(id, fence, { kind: "compensated", at: T0 + 2_000, detail: "1 compensation(s)" })
   }
 ]

@@ -71,7 +71,7 @@ export const encoding = ({ test }: Suite): void => {
         yield* store.recordClock("e1", claim.fence, { name: "schläfchen 💤", wakeAt: T0 + 123_456 })
         yield* store.recordDeferred("e1", claim.fence, { name: "race 🏁", exit: success(sample()), completedAt: T0 })
         yield* store.completeDeferred("e1", { name: "approval ✓", exit: failExit(sample()), completedAt: T0 })
-        yield* store.appendEvent("e1", { kind: "signal-received", at: T0, detail: TEXT })
+        yield* store.appendEvent("e1", claim.fence, { kind: "signal-received", at: T0, detail: TEXT })
         yield* store.complete("e1", claim.fence, { status: "succeeded", result: success(sample()), at: T0 + 5 })
         yield* store.enqueue(queueItem("qüeue ✓", "item/😀", sample()))
 

@@ -12,6 +12,7 @@ import {
   createSuspended,
   createTerminal,
   detailOf,
+  failure,
   getOf,
   newExecution,
   OWNER_A,
@@ -31,22 +32,26 @@ export const inspection = ({ test }: Suite): void => {
     test("appendEvent appends to the log in call order, after started, keeping kind, time and detail", (store) =>
       Effect.gen(function* () {
         yield* store.create(newExecution("e1"))
+        const { fence } = yield* claimOf(store, "e1", OWNER_A, T0)
         const events: Array<WorkflowStore.EventRecord> = [
           { kind: "signal-received", at: T0 + 5, detail: "approval" },
           { kind: "signal-ignored", at: T0 + 5, detail: "approval — zweimal ✓" },
           { kind: "compensated", at: T0 + 5, detail: "2 compensation(s)" },
           { kind: "resumed", at: T0 + 3, detail: undefined }
         ]
-        for (const event of events) yield* store.appendEvent("e1", event)
+        for (const event of events) yield* store.appendEvent("e1", fence, event)
         assert.deepStrictEqual((yield* detailOf(store, "e1")).events, [
           { kind: "started", at: T0, detail: undefined },
           ...events
         ])
       }))
 
-    test("appendEvent for an unknown execution writes nothing, even to a log created later under that id", (store) =>
+    test("appendEvent for an unknown execution fails with LeaseLost and writes nothing, even to a log created later under that id", (store) =>
       Effect.gen(function* () {
-        yield* store.appendEvent("ghost", { kind: "compensated", at: T0 - 1, detail: "1 compensation(s)" })
+        const error = yield* failure(
+          store.appendEvent("ghost", 1, { kind: "compensated", at: T0 - 1, detail: "1 compensation(s)" })
+        )
+        assert.strictEqual(error.reason, "LeaseLost")
         assert.isTrue(Option.isNone(yield* store.detail("ghost")))
         yield* store.create(newExecution("ghost"))
         assert.deepStrictEqual((yield* detailOf(store, "ghost")).events, [
@@ -110,7 +115,7 @@ export const inspection = ({ test }: Suite): void => {
         yield* store.recordClock("e1", claim.fence, { name: "nap-2", wakeAt: T0 + 6 })
         yield* store.recordDeferred("e1", claim.fence, { name: "race-2", exit: success(3), completedAt: T0 + 1 })
         yield* store.completeDeferred("e1", { name: "approval-2", exit: success(4), completedAt: T0 + 1 })
-        yield* store.appendEvent("e1", { kind: "signal-received", at: T0 + 1, detail: "approval-2" })
+        yield* store.appendEvent("e1", claim.fence, { kind: "signal-received", at: T0 + 1, detail: "approval-2" })
         yield* store.complete("e1", claim.fence, { status: "succeeded", result: success(5), at: T0 + 2 })
         assert.deepStrictEqual(claim.journal, journal)
         assert.deepStrictEqual(detail, copy)

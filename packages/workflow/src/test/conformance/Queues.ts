@@ -1,6 +1,6 @@
 /**
  * Conformance, durable queues: `enqueue` keeps the first item per id, `claimQueueItems` leases items,
- * `renewQueueItem` extends only its owner's lease, and `ackQueueItem` removes an item for good.
+ * `renewQueueItem` extends only its owner's lease, and `ackQueueItem` removes an item for good, only for its owner.
  */
 import { assert, describe } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -56,16 +56,37 @@ export const queues = ({ test }: Suite): void => {
         assert.isFalse(yield* store.renewQueueItem("q", "missing", OWNER_A, T0))
       }))
 
-    test("ackQueueItem removes an item for good; acking an unknown item is harmless", (store) =>
+    test("ackQueueItem removes its owner's item for good; acking an unknown item is harmless", (store) =>
       Effect.gen(function* () {
         const items = ["a", "b"].map((id) => queueItem("q", id, { id }))
         for (const item of items) yield* store.enqueue(item)
         yield* store.claimQueueItems("q", OWNER_A, 10, T0)
-        yield* store.ackQueueItem("q", "a")
-        yield* store.ackQueueItem("q", "never-enqueued")
-        yield* store.ackQueueItem("no-such-queue", "a")
+        assert.isTrue(yield* store.ackQueueItem("q", "a", OWNER_A))
+        assert.isFalse(yield* store.ackQueueItem("q", "a", OWNER_A))
+        assert.isFalse(yield* store.ackQueueItem("q", "never-enqueued", OWNER_A))
+        assert.isFalse(yield* store.ackQueueItem("no-such-queue", "a", OWNER_A))
         assert.deepStrictEqual(yield* store.claimQueueItems("q", OWNER_B, 10, T0 + LEASE_MS + 1), [items[1]!])
-        yield* store.ackQueueItem("q", "b")
+        assert.isTrue(yield* store.ackQueueItem("q", "b", OWNER_B))
+        assert.deepStrictEqual(yield* store.claimQueueItems("q", OWNER_B, 10, T0 + 10 * LEASE_MS), [])
+      }))
+
+    test("ackQueueItem by a worker whose claim was taken over removes nothing; an unclaimed item is not acked", (store) =>
+      Effect.gen(function* () {
+        const item = queueItem("q", "a", { id: "a" })
+        yield* store.enqueue(item)
+        assert.isFalse(yield* store.ackQueueItem("q", "a", OWNER_A))
+        yield* store.claimQueueItems("q", OWNER_A, 10, T0)
+        assert.isFalse(yield* store.ackQueueItem("q", "a", OWNER_B))
+        assert.deepStrictEqual(yield* store.claimQueueItems("q", OWNER_B, 10, T0 + LEASE_MS + 1), [item])
+        assert.isFalse(yield* store.ackQueueItem("q", "a", OWNER_A))
+        assert.deepStrictEqual(yield* store.claimQueueItems("q", OWNER_C, 10, T0 + 2 * LEASE_MS + 2), [item])
+      }))
+
+    test("ackQueueItem after its owner's lease ended, with nobody taking the item over, still removes it", (store) =>
+      Effect.gen(function* () {
+        yield* store.enqueue(queueItem("q", "a", { id: "a" }))
+        yield* store.claimQueueItems("q", OWNER_A, 10, T0)
+        assert.isTrue(yield* store.ackQueueItem("q", "a", OWNER_A))
         assert.deepStrictEqual(yield* store.claimQueueItems("q", OWNER_B, 10, T0 + 10 * LEASE_MS), [])
       }))
 
@@ -77,7 +98,7 @@ export const queues = ({ test }: Suite): void => {
         yield* store.enqueue(email)
         assert.deepStrictEqual(yield* store.claimQueueItems("unknown", OWNER_A, 10, T0), [])
         assert.deepStrictEqual(yield* store.claimQueueItems("resize", OWNER_A, 10, T0), [resize])
-        yield* store.ackQueueItem("resize", "same-id")
+        assert.isTrue(yield* store.ackQueueItem("resize", "same-id", OWNER_A))
         assert.deepStrictEqual(yield* store.claimQueueItems("email", OWNER_A, 10, T0), [email])
       }))
   })
