@@ -1,0 +1,71 @@
+/**
+ * The read-only commands: `weft list` (a page of executions) and `weft show <id>` (one execution's record, journal
+ * and events as a timeline). They write nothing.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Argument from "effect/cli/Argument"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import { WorkflowEngine, WorkflowStore } from "@weft/workflow"
+import { CommandError } from "../CommandError.js"
+import { handler } from "./command.js"
+import * as Render from "./render.js"
+
+/** The most executions one `list` returns. */
+export const maxLimit = 1_000
+
+/** `weft list`: executions, newest first, filtered by workflow and status, a page at a time. */
+export const list = Command.make("list", {
+  workflow: Flag.String("workflow").pipe(Flag.withDescription("Only executions of this workflow"), Flag.optional),
+  status: Flag.Literals("status", WorkflowStore.statuses).pipe(
+    Flag.withDescription("Only executions with this status"),
+    Flag.optional
+  ),
+  limit: Flag.Int("limit").pipe(
+    Flag.withDescription(`How many executions to show, 1 to ${maxLimit} (default 50)`),
+    Flag.filter((n) => n >= 1 && n <= maxLimit, (n) => `--limit must be between 1 and ${maxLimit}, got ${n}`),
+    Flag.withDefault(50)
+  ),
+  cursor: Flag.String("cursor").pipe(
+    Flag.withDescription("Continue after the last page (the cursor it printed)"),
+    Flag.filter(
+      (cursor) => /^-?\d+:.+$/.test(cursor),
+      (cursor) => `--cursor must be a cursor printed by an earlier list (<time>:<execution id>), got "${cursor}"`
+    ),
+    Flag.optional
+  )
+}, handler((input) =>
+  Effect.gen(function*() {
+    const page = yield* WorkflowEngine.list({
+      workflow: Option.getOrUndefined(input.workflow),
+      status: Option.getOrUndefined(input.status),
+      cursor: Option.getOrUndefined(input.cursor),
+      limit: input.limit
+    })
+    return { json: Render.pageJson(page), text: Render.pageText(page) }
+  })
+)).pipe(
+  Command.withDescription("List executions, newest first"),
+  Command.withExamples([{ command: "weft list --status failed --limit 20", description: "the last 20 failures" }])
+)
+
+/** `weft show <id>`: one execution, its journal and its events. */
+export const show = Command.make("show", {
+  executionId: Argument.String("execution-id").pipe(Argument.withDescription("The execution to show"))
+}, handler(({ executionId }) =>
+  Effect.gen(function*() {
+    const detail = yield* WorkflowEngine.detail(executionId)
+    if (Option.isNone(detail)) {
+      return yield* new CommandError({ reason: "NotFound", message: `No execution ${executionId}`, executionId })
+    }
+    const now = yield* Clock.currentTimeMillis
+    return { json: Render.detailJson(detail.value), text: Render.detailText(detail.value, now) }
+  })
+)).pipe(
+  Command.withDescription(
+    "Show an execution: its record, then its events, activity attempts (with durations; failures marked ✗), " +
+      "deferreds and timers as a timeline relative to its start"
+  )
+)

@@ -1,0 +1,260 @@
+/**
+ * What the commands print: executions as a table, one execution's journal and events as a timeline relative to its
+ * start, and the JSON documents of `--json` (times as ISO 8601 strings, durations in milliseconds).
+ */
+import type { WorkflowStore } from "@weft/workflow"
+
+/** How a stored Exit ended, read from its stored form (`{"_tag":"Success"|"Failure",…}`). */
+export interface Outcome {
+  readonly outcome: "success" | "failure" | "defect" | "interrupted"
+  /** The success value, the typed error or the defect, as stored. */
+  readonly value?: unknown
+}
+
+/** Reads a stored Exit; anything else (an execution that has not ended) is undefined. */
+export const outcomeOf = (exit: unknown): Outcome | undefined => {
+  if (!isRecord(exit)) return undefined
+  if (exit._tag === "Success") return { outcome: "success", value: exit.value }
+  if (exit._tag !== "Failure") return undefined
+  const leaves: Array<Record<string, unknown>> = []
+  const walk = (cause: unknown, depth: number): void => {
+    if (!isRecord(cause) || depth > 64) return
+    if (cause._tag === "Sequential" || cause._tag === "Parallel") {
+      walk(cause.left, depth + 1)
+      walk(cause.right, depth + 1)
+    } else leaves.push(cause)
+  }
+  walk(exit.cause, 0)
+  const fail = leaves.find((leaf) => leaf._tag === "Fail")
+  if (fail !== undefined) return { outcome: "failure", value: fail.error }
+  const die = leaves.find((leaf) => leaf._tag === "Die")
+  if (die !== undefined) return { outcome: "defect", value: die.defect }
+  return { outcome: "interrupted" }
+}
+
+/** Epoch milliseconds as ISO 8601 (JSON output). */
+export const iso = (ms: number): string => new Date(ms).toISOString()
+
+/** Epoch milliseconds as a UTC date and time for people. */
+export const dateTime = (ms: number): string => new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z")
+
+/** A duration in milliseconds for people: `12ms`, `1.25s`, `3m 04s`, `2h 05m`, `3d 04h`. */
+export const duration = (ms: number): string => {
+  if (!Number.isFinite(ms) || ms < 0) return "?"
+  if (ms < 1_000) return `${Math.round(ms)}ms`
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 2 : 1)}s`
+  const s = Math.floor(ms / 1_000)
+  if (s < 3_600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`
+  if (s < 86_400) return `${Math.floor(s / 3_600)}h ${pad(Math.floor(s / 60) % 60)}m`
+  return `${Math.floor(s / 86_400)}d ${pad(Math.floor(s / 3_600) % 24)}h`
+}
+
+/** A value as one line of JSON, cut to `max` characters. */
+export const compact = (value: unknown, max = 80): string => {
+  const text = value === undefined ? "undefined" : JSON.stringify(value) ?? String(value)
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
+}
+
+/** Rows as a table with a header and columns padded to their widest cell. */
+export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()
+  return [line(header), ...rows.map(line)].join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// JSON documents
+// ---------------------------------------------------------------------------------------------------------------
+
+/** An execution record as JSON. */
+export const recordJson = (record: WorkflowStore.ExecutionRecord) => ({
+  executionId: record.executionId,
+  workflow: record.workflow,
+  status: record.status,
+  createdAt: iso(record.createdAt),
+  updatedAt: iso(record.updatedAt),
+  parent: record.parent ?? null,
+  wakeAt: record.wakeAt === undefined ? null : iso(record.wakeAt),
+  interruptRequested: record.interruptRequested,
+  payload: record.payload,
+  result: record.result ?? null
+})
+
+/** One page of `list` as JSON. */
+export const pageJson = (page: WorkflowStore.Page) => ({
+  items: page.items.map(recordJson),
+  nextCursor: page.nextCursor ?? null
+})
+
+/** An execution's detail as JSON: its record, activity attempts, deferreds, timers and events. */
+export const detailJson = (detail: WorkflowStore.ExecutionDetail) => ({
+  execution: recordJson(detail.execution),
+  attempts: detail.attempts.map((a) => ({
+    name: a.name,
+    attempt: a.attempt,
+    startedAt: iso(a.startedAt),
+    completedAt: iso(a.completedAt),
+    durationMs: a.completedAt - a.startedAt,
+    outcome: outcomeOf(a.exit)?.outcome ?? null,
+    exit: a.exit
+  })),
+  deferreds: detail.deferreds.map((d) => ({
+    name: d.name,
+    completedAt: iso(d.completedAt),
+    outcome: outcomeOf(d.exit)?.outcome ?? null,
+    exit: d.exit
+  })),
+  timers: detail.clocks.map((c) => ({ name: c.name, wakeAt: iso(c.wakeAt) })),
+  events: detail.events.map((e) => ({ kind: e.kind, at: iso(e.at), detail: e.detail ?? null }))
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Text
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One page of executions as a table, with the flag that fetches the next page. */
+export const pageText = (page: WorkflowStore.Page): string => {
+  if (page.items.length === 0) return "No executions."
+  const rows = page.items.map((r) => [
+    r.executionId,
+    r.workflow,
+    statusText(r),
+    dateTime(r.createdAt),
+    duration(r.updatedAt - r.createdAt)
+  ])
+  const text = table(["EXECUTION", "WORKFLOW", "STATUS", "CREATED", "AGE AT LAST UPDATE"], rows)
+  return page.nextCursor === undefined ? text : `${text}\n\nMore: --cursor ${page.nextCursor}`
+}
+
+/** An execution as a header (record, payload, result) and a timeline of what happened to it, relative to its start. */
+export const detailText = (detail: WorkflowStore.ExecutionDetail, now: number): string => {
+  const r = detail.execution
+  const ended = r.status === "succeeded" || r.status === "failed" || r.status === "interrupted"
+  const outcome = outcomeOf(r.result)
+  const header: Array<[string, string]> = [
+    ["Execution", r.executionId],
+    ["Workflow", r.workflow],
+    ["Status", `${statusText(r)}${ended ? ` after ${duration(r.updatedAt - r.createdAt)}` : ""}`],
+    ["Created", dateTime(r.createdAt)],
+    ["Updated", `${dateTime(r.updatedAt)} (+${duration(r.updatedAt - r.createdAt)})`],
+    ["Payload", compact(r.payload, 200)]
+  ]
+  if (outcome !== undefined) header.push(["Result", outcomeText(outcome, 200)])
+  if (r.parent !== undefined) header.push(["Parent", `${r.parent.executionId} (deferred ${r.parent.deferred})`])
+  if (r.status === "suspended") {
+    header.push([
+      "Waiting",
+      r.wakeAt === undefined ? "for a signal or a resume" : `until ${dateTime(r.wakeAt)} (${relative(r.wakeAt - now)})`
+    ])
+  }
+  const width = Math.max(...header.map(([k]) => k.length))
+  const lines = header.map(([k, v]) => `${k.padEnd(width)}  ${v}`)
+  lines.push("", "Timeline")
+  const entries = timeline(detail)
+  const offsets = entries.map((e) => `+${duration(e.at - r.createdAt)}`)
+  const offsetWidth = Math.max(0, ...offsets.map((o) => o.length))
+  const labelWidth = Math.max(0, ...entries.map((e) => e.label.length))
+  entries.forEach((e, i) => {
+    const mark = e.failed ? "✗" : e.ok ? "✓" : " "
+    const parts = [`  ${offsets[i]!.padEnd(offsetWidth)}`, mark, e.label.padEnd(labelWidth)]
+    if (e.note !== undefined) parts.push(e.note)
+    lines.push(parts.join("  ").trimEnd())
+  })
+  if (entries.length === 0) lines.push("  (nothing recorded)")
+  return lines.join("\n")
+}
+
+/** One line of the timeline: when, what, and whether it is a success or a failure. */
+interface Entry {
+  readonly at: number
+  /** Orders entries at the same millisecond: events of the execution before and after its steps. */
+  readonly order: number
+  readonly label: string
+  readonly note?: string | undefined
+  readonly ok?: boolean | undefined
+  readonly failed?: boolean | undefined
+}
+
+/** Events, activity attempts, deferred completions and timers, in time order. */
+const timeline = (detail: WorkflowStore.ExecutionDetail): Array<Entry> => {
+  const entries: Array<Entry> = []
+  const signalled = new Set<string>()
+  for (const event of detail.events) {
+    const ending = event.kind === "completed" || event.kind === "failed" || event.kind === "interrupted"
+    if (event.kind === "signal-received" && event.detail !== undefined) signalled.add(event.detail)
+    const deferred = event.kind === "signal-received" || event.kind === "signal-ignored"
+      ? detail.deferreds.find((d) => d.name === event.detail)
+      : undefined
+    entries.push({
+      at: event.at,
+      order: event.kind === "started" ? 0 : ending ? 3 : 2,
+      label: eventLabel(event),
+      note: deferred === undefined ? undefined : outcomeText(outcomeOf(deferred.exit), 60),
+      failed: event.kind === "failed" || event.kind === "interrupted",
+      ok: event.kind === "completed"
+    })
+  }
+  for (const attempt of detail.attempts) {
+    const outcome = outcomeOf(attempt.exit)
+    entries.push({
+      at: attempt.startedAt,
+      order: 1,
+      label: `activity ${attempt.name} #${attempt.attempt}`,
+      note: `${duration(attempt.completedAt - attempt.startedAt).padStart(7)}  ${outcomeText(outcome, 60)}`,
+      ok: outcome?.outcome === "success",
+      failed: outcome !== undefined && outcome.outcome !== "success"
+    })
+  }
+  for (const deferred of detail.deferreds) {
+    if (signalled.has(deferred.name)) continue
+    entries.push({
+      at: deferred.completedAt,
+      order: 1,
+      label: `deferred ${deferred.name} completed`,
+      note: outcomeText(outcomeOf(deferred.exit), 60)
+    })
+  }
+  for (const clock of detail.clocks) {
+    entries.push({ at: clock.wakeAt, order: 1, label: `timer ${clock.name} due` })
+  }
+  return entries.sort((a, b) => a.at - b.at || a.order - b.order)
+}
+
+const eventLabel = (event: WorkflowStore.EventRecord): string => {
+  switch (event.kind) {
+    case "signal-received":
+      return `deferred ${event.detail ?? "?"} completed`
+    case "signal-ignored":
+      return `deferred ${event.detail ?? "?"} completed after its wait ended (ignored)`
+    default:
+      return event.detail === undefined ? event.kind : `${event.kind} (${event.detail})`
+  }
+}
+
+const statusText = (r: WorkflowStore.ExecutionRecord): string => {
+  const outcome = r.status === "failed" ? outcomeOf(r.result)?.outcome : undefined
+  const base = outcome === "defect" ? "failed (defect)" : r.status
+  return r.interruptRequested && r.status !== "interrupted" ? `${base}, interrupt requested` : base
+}
+
+const outcomeText = (outcome: Outcome | undefined, max: number): string => {
+  switch (outcome?.outcome) {
+    case undefined:
+      return ""
+    case "success":
+      return outcome.value === undefined ? "ok" : `ok ${compact(outcome.value, max)}`
+    case "failure":
+      return `FAILED ${compact(outcome.value, max)}`
+    case "defect":
+      return `DEFECT ${compact(outcome.value, max)}`
+    case "interrupted":
+      return "INTERRUPTED"
+  }
+}
+
+const relative = (ms: number): string => (ms >= 0 ? `in ${duration(ms)}` : `${duration(-ms)} ago`)
+
+const pad = (n: number) => String(n).padStart(2, "0")
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null

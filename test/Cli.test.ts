@@ -1,0 +1,514 @@
+/**
+ * The `weft` binary, run as a child process (`node --import tsx packages/cli/src/bin.ts`) against a SQLite file and a
+ * PostgreSQL database that this process prepares and works on: its output as text and as JSON, its exit codes,
+ * and the writes it leaves to the workers (a signal, an interrupt, a resume that a worker here then carries out).
+ */
+import { execFile } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { assert, describe, layer } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import { inject } from "vitest"
+import { PgEngine } from "@weft/engine-sql/pg"
+import { SqliteEngine } from "@weft/engine-sql/sqlite"
+import { Activity, DurableDeferred, Workflow } from "@weft/workflow"
+import { freshDatabase } from "./pg.js"
+import { hasStatus, record, suspended, waitUntil } from "./util.js"
+
+const root = resolve(import.meta.dirname, "..")
+const tsx = pathToFileURL(join(root, "node_modules", "tsx", "dist", "loader.mjs")).href
+const bin = join(root, "packages", "cli", "src", "bin.ts")
+
+describe("weft on a SQLite file", () => {
+  layer(sqliteWorker, { excludeTestServices: true })((it) => {
+    it.effect("list prints the executions as a table, filtered, and as one JSON document a page at a time", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const order = yield* Order.execute({ id: "list-1" }).pipe(Effect.andThen(Order.executionId({ id: "list-1" })))
+        const charge = yield* failedCharge("list-2")
+        yield* failedCharge("list-3")
+
+        const [table, failed] = yield* Effect.all([
+          weft([...args, "list", "--workflow", "Order"]),
+          weft([...args, "list", "--status", "failed", "--limit", "1", "--json"])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(table.code, 0, table.stderr)
+        assert.match(table.stdout, /^EXECUTION\s+WORKFLOW\s+STATUS\s+CREATED/)
+        assert.match(table.stdout, new RegExp(`${order}\\s+Order\\s+succeeded`))
+        assert.notInclude(table.stdout, charge)
+
+        // One page of one failed execution, then the next page by its cursor.
+        assert.strictEqual(failed.code, 0, failed.stderr)
+        const first = failed.json() as Page
+        assert.strictEqual(first.items.length, 1)
+        assert.strictEqual(first.items[0]!.status, "failed")
+        assert.isString(first.nextCursor)
+        const next = yield* weft([...args, "list", "--status", "failed", "--limit", "1", "--json", "--cursor", first.nextCursor!])
+        const second = next.json() as Page
+        assert.strictEqual(second.items.length, 1)
+        assert.notStrictEqual(second.items[0]!.executionId, first.items[0]!.executionId)
+        assert.strictEqual(second.items[0]!.status, "failed")
+        assert.deepStrictEqual(Object.keys(second.items[0]!).sort(), [
+          "createdAt",
+          "executionId",
+          "interruptRequested",
+          "parent",
+          "payload",
+          "result",
+          "status",
+          "updatedAt",
+          "wakeAt",
+          "workflow"
+        ])
+      }))
+
+    it.effect("show prints the record and a timeline with durations and failures marked, and the detail as JSON", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const id = yield* failedCharge("show-1")
+
+        const [text, json] = yield* Effect.all([
+          weft([...args, "show", id]),
+          weft([...args, "show", id, "--json"])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(text.code, 0, text.stderr)
+        assert.match(text.stdout, new RegExp(`^Execution\\s+${id}$`, "m"))
+        assert.match(text.stdout, /^Status\s+failed after \S+$/m)
+        assert.match(text.stdout, /^Result\s+FAILED \{"reason":"declined","_tag":"Declined"\}$/m)
+        assert.match(text.stdout, /^\s+\+\S+\s+✗\s+activity charge #1\s+\d+ms\s+FAILED \{"reason":"declined"/m)
+        assert.match(text.stdout, /^\s+\+\S+\s+✗\s+activity charge #2\s+\d+ms\s+FAILED/m)
+        assert.match(text.stdout, /^\s+\+0ms\s+started$/m)
+        assert.match(text.stdout, /^\s+\+\S+\s+✗\s+failed$/m)
+
+        assert.strictEqual(json.code, 0, json.stderr)
+        const detail = json.json() as Detail
+        assert.strictEqual(detail.execution.executionId, id)
+        assert.strictEqual(detail.execution.status, "failed")
+        assert.deepStrictEqual(detail.attempts.map((a) => [a.name, a.attempt, a.outcome]), [
+          ["charge", 1, "failure"],
+          ["charge", 2, "failure"]
+        ])
+        assert.isTrue(detail.attempts.every((a) => typeof a.durationMs === "number" && a.durationMs >= 0))
+        assert.deepStrictEqual(detail.events.map((e) => e.kind), ["started", "failed"])
+        assert.isTrue(detail.events.every((e) => !Number.isNaN(Date.parse(e.at))))
+      }))
+
+    it.effect("show of an unknown id fails with exit code 1 and one JSON error document on stderr", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const json = yield* weft([...args, "show", "no-such-execution", "--json"])
+        assert.strictEqual(json.code, 1)
+        assert.strictEqual(json.stdout, "")
+        assert.deepStrictEqual(JSON.parse(json.stderr), {
+          error: {
+            reason: "NotFound",
+            message: "No execution no-such-execution",
+            exitCode: 1,
+            executionId: "no-such-execution"
+          }
+        })
+      }))
+
+    it.effect("signal completes the deferred its token names, and the worker then ends the execution with the value", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const id = yield* Review.execute({ id: "signal-1" }, { discard: true })
+        yield* suspended(Review, id)
+        const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Review.name, executionId: id })
+
+        const signalled = yield* weft([...args, "signal", token, `{"approved":true,"by":"ada"}`, "--json"])
+        assert.strictEqual(signalled.code, 0, signalled.stderr)
+        assert.deepStrictEqual(signalled.json(), {
+          executionId: id,
+          workflow: "Review",
+          deferred: "approval",
+          outcome: "success",
+          value: { approved: true, by: "ada" }
+        })
+        assert.strictEqual(yield* Review.execute({ id: "signal-1" }), "approved by ada")
+
+        // The first completion won; a second is refused and changes nothing.
+        const again = yield* weft([...args, "signal", token, `{"approved":false,"by":"bob"}`])
+        assert.strictEqual(again.code, 1)
+        assert.include(again.stderr, "has ended (succeeded)")
+        const deferreds = (yield* record(id)).deferreds
+        assert.deepStrictEqual(deferreds.map((d) => d.exit), [
+          { _tag: "Success", value: { approved: true, by: "ada" } }
+        ])
+      }))
+
+    it.effect("signal --fail completes the deferred with the JSON as its typed error, which the workflow then fails with", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const id = yield* Review.execute({ id: "signal-2" }, { discard: true })
+        yield* suspended(Review, id)
+        const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Review.name, executionId: id })
+
+        const signalled = yield* weft([...args, "signal", "--fail", token, `{"_tag":"Rejected","reason":"too late"}`])
+        assert.strictEqual(signalled.code, 0, signalled.stderr)
+        assert.include(signalled.stdout, "Completed deferred approval")
+        const exit = yield* Effect.exit(Review.execute({ id: "signal-2" }))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.deepStrictEqual(Exit.isFailure(exit) ? exit.cause.reasons.map((r) => r._tag === "Fail" && r.error) : [], [
+          new Rejected({ reason: "too late" })
+        ])
+      }))
+
+    it.effect("signal refuses a malformed or forged token and a value that is not JSON, writing nothing", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const id = yield* Review.execute({ id: "signal-3" }, { discard: true })
+        yield* suspended(Review, id)
+        const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Review.name, executionId: id })
+        const forged = `${token.slice(0, -2)}${token.endsWith("AA") ? "BB" : "AA"}`
+
+        const [malformed, tampered, otherKey, notJson] = yield* Effect.all([
+          weft([...args, "signal", "not-a-token", "{}", "--json"]),
+          weft([...args, "signal", forged, `{"approved":true,"by":"mallory"}`]),
+          weft([...args, "signal", token, `{"approved":true,"by":"mallory"}`, "--signing-key", "k".repeat(32)]),
+          weft([...args, "signal", token, "{approved: true}", "--json"])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(malformed.code, 1)
+        const error = (JSON.parse(malformed.stderr) as ErrorDocument).error
+        assert.strictEqual(error.reason, "Refused")
+        assert.include(error.message, "nothing was written")
+        assert.strictEqual(tampered.code, 1)
+        assert.include(tampered.stderr, "signature does not match")
+        assert.strictEqual(otherKey.code, 1)
+        assert.include(otherKey.stderr, "signature does not match")
+        assert.strictEqual(notJson.code, 2)
+        assert.strictEqual((JSON.parse(notJson.stderr) as ErrorDocument).error.reason, "Usage")
+
+        const after = yield* record(id)
+        assert.strictEqual(after.execution.status, "suspended")
+        assert.deepStrictEqual(after.deferreds, [])
+      }))
+
+    it.effect("interrupt asks a suspended execution to stop and its worker ends it; an ended one is refused", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const id = yield* Review.execute({ id: "interrupt-1" }, { discard: true })
+        yield* suspended(Review, id)
+
+        const interrupted = yield* weft([...args, "interrupt", id, "--json"])
+        assert.strictEqual(interrupted.code, 0, interrupted.stderr)
+        const answer = interrupted.json() as Action
+        assert.deepStrictEqual([answer.executionId, answer.workflow, answer.previousStatus], [id, "Review", "suspended"])
+        // Read back after the write: running until the worker (polling) has stopped it.
+        assert.include(["running", "interrupted"], answer.status)
+        yield* waitUntil(hasStatus(id, "interrupted"), "interrupted by the worker")
+
+        const again = yield* weft([...args, "interrupt", id])
+        assert.strictEqual(again.code, 1)
+        assert.include(again.stderr, "has already ended (interrupted): nothing to interrupt")
+      }))
+
+    it.effect("resume re-opens an execution that failed with a defect and its worker finishes it; a typed failure is refused", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        broken = true
+        const exit = yield* Effect.exit(Fragile.execute({ id: "resume-1" }))
+        assert.isTrue(Exit.hasDies(exit))
+        const id = yield* Fragile.executionId({ id: "resume-1" })
+        broken = false
+        const charge = yield* failedCharge("resume-2")
+
+        const [resumed, refused] = yield* Effect.all([
+          weft([...args, "resume", id, "--json"]),
+          weft([...args, "resume", charge, "--json"])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        const answer = resumed.json() as Action
+        assert.deepStrictEqual([answer.executionId, answer.workflow, answer.previousStatus], [id, "Fragile", "failed"])
+        assert.include(["running", "succeeded"], answer.status)
+        assert.deepStrictEqual(Object.keys(answer).sort(), [
+          "executionId",
+          "interruptRequested",
+          "previousStatus",
+          "status",
+          "workflow"
+        ])
+        yield* waitUntil(hasStatus(id, "succeeded"), "finished by the worker after the resume")
+        assert.strictEqual(refused.code, 1)
+        assert.include((JSON.parse(refused.stderr) as ErrorDocument).error.message, "failed with a typed error")
+      }))
+
+    it.effect("a missing SQLite file, or one that is not a Weft database, is an error (exit 3) and nothing is created", () =>
+      Effect.gen(function*() {
+        const dir = mkdtempSync(join(tmpdir(), "weft-cli-empty-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+        const other = join(dir, "other.db")
+        writeFileSync(other, "")
+
+        const [byDefault, named, notWeft] = yield* Effect.all([
+          weft(["list"], { cwd: dir }),
+          weft(["show", "x", "--db", join(dir, "typo.db"), "--json"]),
+          weft(["list", "--db", other])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(byDefault.code, 3)
+        assert.include(byDefault.stderr, "No Weft database at .weft/weft.db")
+        assert.isFalse(existsSync(join(dir, ".weft")))
+        assert.strictEqual(named.code, 3)
+        assert.strictEqual((JSON.parse(named.stderr) as ErrorDocument).error.reason, "DatabaseUnavailable")
+        assert.isFalse(existsSync(join(dir, "typo.db")))
+        assert.strictEqual(notWeft.code, 3)
+        assert.include(notWeft.stderr, "not a Weft database")
+      }))
+
+    it.effect("a command line that does not parse is a usage error (exit 2), as JSON under --json", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const [flags, both] = yield* Effect.all([
+          weft([...args, "list", "--limit", "0", "--json"]),
+          weft([...args, "list", "--database-url", "postgres://localhost/x"])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(flags.code, 2)
+        assert.strictEqual(flags.stdout, "")
+        const error = (JSON.parse(flags.stderr) as ErrorDocument).error
+        assert.deepStrictEqual([error.reason, error.exitCode], ["Usage", 2])
+        assert.include(error.message, "--limit must be between 1 and 1000")
+        assert.strictEqual(both.code, 2)
+        assert.include(both.stderr, "Give --db or --database-url, not both")
+      }))
+  })
+})
+
+describe("weft on PostgreSQL", () => {
+  layer(pgWorker, { excludeTestServices: true })((it) => {
+    it.effect("lists and shows executions of DATABASE_URL, and a signal reaches the worker, which ends the run", () =>
+      Effect.gen(function*() {
+        const { url } = yield* Db
+        const env = { DATABASE_URL: url }
+        yield* Order.execute({ id: "pg-1" })
+        const order = yield* Order.executionId({ id: "pg-1" })
+        const id = yield* Review.execute({ id: "pg-2" }, { discard: true })
+        yield* suspended(Review, id)
+        const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Review.name, executionId: id })
+
+        const [list, show] = yield* Effect.all([
+          weft(["list", "--json"], { env }),
+          weft(["show", order], { env })
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(list.code, 0, list.stderr)
+        const statuses = new Map((list.json() as Page).items.map((item) => [item.executionId, item.status]))
+        assert.strictEqual(statuses.get(order), "succeeded")
+        assert.strictEqual(statuses.get(id), "suspended")
+        assert.strictEqual(show.code, 0, show.stderr)
+        assert.match(show.stdout, /^\s+\+\S+\s+✓\s+activity ship #1\s+\d+ms\s+ok "shipped pg-1"$/m)
+
+        const signalled = yield* weft(["signal", token, `{"approved":true,"by":"pg"}`, "--database-url", url])
+        assert.strictEqual(signalled.code, 0, signalled.stderr)
+        assert.strictEqual(yield* Review.execute({ id: "pg-2" }), "approved by pg")
+      }))
+
+    it.effect("interrupt reaches the worker on PostgreSQL; an unknown id is exit code 1", () =>
+      Effect.gen(function*() {
+        const { url } = yield* Db
+        const id = yield* Review.execute({ id: "pg-3" }, { discard: true })
+        yield* suspended(Review, id)
+        const [interrupted, unknown] = yield* Effect.all([
+          weft(["interrupt", id, "--database-url", url]),
+          weft(["resume", "no-such-execution", "--database-url", url, "--json"])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(interrupted.code, 0, interrupted.stderr)
+        assert.include(interrupted.stdout, `Interrupt requested for ${id}`)
+        yield* waitUntil(hasStatus(id, "interrupted"), "interrupted by the worker")
+        assert.strictEqual(unknown.code, 1)
+        assert.strictEqual((JSON.parse(unknown.stderr) as ErrorDocument).error.reason, "NotFound")
+      }))
+
+    it.effect("an unreachable database is exit code 3, its URL shown without the password", () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(closedPort)
+        const url = `postgres://weft:s3cret-pw@127.0.0.1:${port}/weft`
+        const [text, json] = yield* Effect.all([
+          weft(["list", "--database-url", url]),
+          weft(["show", "x", "--json"], { env: { DATABASE_URL: url } })
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(text.code, 3)
+        assert.include(text.stderr, `PostgreSQL at postgres://weft:***@127.0.0.1:${port}/weft`)
+        assert.notInclude(text.stderr, "s3cret-pw")
+        assert.strictEqual(json.code, 3)
+        const error = (JSON.parse(json.stderr) as ErrorDocument).error
+        assert.strictEqual(error.reason, "DatabaseUnavailable")
+        assert.notInclude(error.message, "s3cret-pw")
+      }))
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// The binary
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+  /** Stdout as the one JSON document it must be. */
+  readonly json: () => unknown
+}
+
+/**
+ * Runs `weft` with `args` in a child process, without DATABASE_URL or WEFT_SIGNING_KEY unless given. A child that
+ * has not ended after 30 s (a handle left open) is killed and reported with code null.
+ */
+const weft = (
+  args: ReadonlyArray<string>,
+  options: { readonly cwd?: string; readonly env?: Record<string, string> } = {}
+): Effect.Effect<Run> =>
+  Effect.callback<Run>((resume) => {
+    const { DATABASE_URL: _url, WEFT_SIGNING_KEY: _key, ...inherited } = process.env
+    const child = execFile(
+      process.execPath,
+      ["--conditions=@weft/source", "--import", tsx, bin, ...args],
+      { cwd: options.cwd ?? root, env: { ...inherited, ...options.env }, timeout: 30_000, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" && !error.killed ? error.code : null
+        resume(Effect.succeed({
+          code,
+          stdout,
+          stderr,
+          json: () => {
+            try {
+              return JSON.parse(stdout)
+            } catch {
+              throw new Error(`stdout is not one JSON document:\n${stdout}\nstderr:\n${stderr}`)
+            }
+          }
+        }))
+      }
+    )
+    return Effect.sync(() => void child.kill("SIGKILL"))
+  })
+
+/** A port nothing listens on: bound, then closed. */
+const closedPort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fixtures: the workflows a worker in this process runs, over a fresh SQLite file or PostgreSQL database
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Page {
+  readonly items: ReadonlyArray<{ readonly executionId: string; readonly status: string }>
+  readonly nextCursor: string | null
+}
+
+interface Detail {
+  readonly execution: { readonly executionId: string; readonly status: string }
+  readonly attempts: ReadonlyArray<{ name: string; attempt: number; outcome: string; durationMs: number }>
+  readonly events: ReadonlyArray<{ readonly kind: string; readonly at: string }>
+}
+
+interface Action {
+  readonly executionId: string
+  readonly workflow: string
+  readonly previousStatus: string
+  readonly status: string
+}
+
+interface ErrorDocument {
+  readonly error: { readonly reason: string; readonly message: string; readonly exitCode: number }
+}
+
+/** The database the worker runs on, and the CLI arguments that name it. */
+class Db extends Context.Service<Db, { readonly args: ReadonlyArray<string>; readonly url: string }>()("test/Cli/Db") {}
+
+class Declined extends Schema.TaggedError<Declined>()("Declined", { reason: Schema.String }) {}
+class Rejected extends Schema.TaggedError<Rejected>()("Rejected", { reason: Schema.String }) {}
+
+const Approval = DurableDeferred.make("approval", {
+  success: Schema.Struct({ approved: Schema.Boolean, by: Schema.String }),
+  error: Rejected
+})
+
+const Order = Workflow.make({
+  name: "Order",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+const Review = Workflow.make({
+  name: "Review",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  error: Rejected,
+  idempotencyKey: ({ id }) => id
+})
+
+const Charge = Workflow.make({
+  name: "Charge",
+  payload: { id: Schema.String },
+  error: Declined,
+  idempotencyKey: ({ id }) => id
+})
+
+const Fragile = Workflow.make({
+  name: "Fragile",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+
+/** While true, `Fragile` dies: the bug a resume re-runs after its fix. */
+let broken = true
+
+const Workers = Layer.mergeAll(
+  Order.toLayer(({ id }) =>
+    Effect.gen(function*() {
+      yield* Activity.make({ name: "reserve", execute: Effect.void })
+      return yield* Activity.make({ name: "ship", success: Schema.String, execute: Effect.succeed(`shipped ${id}`) })
+    })
+  ),
+  Review.toLayer(() =>
+    Effect.map(DurableDeferred.await(Approval), ({ approved, by }) => `${approved ? "approved" : "declined"} by ${by}`)
+  ),
+  Charge.toLayer(() =>
+    Activity.retry(
+      Activity.make({ name: "charge", error: Declined, execute: Effect.fail(new Declined({ reason: "declined" })) }),
+      { times: 1 }
+    )
+  ),
+  Fragile.toLayer(() => Effect.suspend(() => (broken ? Effect.die(new Error("a bug")) : Effect.succeed("fixed"))))
+)
+
+/** Runs `Charge` to its typed failure and returns its id. */
+const failedCharge = (id: string) =>
+  Effect.andThen(Effect.exit(Charge.execute({ id })), Charge.executionId({ id }))
+
+const sqliteWorker = Layer.unwrap(
+  Effect.gen(function*() {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "weft-cli-"))),
+      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+    )
+    const filename = join(dir, "weft.db")
+    return Layer.mergeAll(
+      Layer.succeed(Db, { args: ["--db", filename], url: "" }),
+      Workers.pipe(Layer.provideMerge(SqliteEngine.layer({ filename })))
+    )
+  })
+)
+
+const pgWorker = Layer.unwrap(
+  Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) =>
+    Layer.mergeAll(
+      Layer.succeed(Db, { args: ["--database-url", url], url }),
+      Workers.pipe(Layer.provideMerge(PgEngine.layer({ url, maxConnections: 4 })))
+    ))
+)
