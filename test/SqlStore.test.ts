@@ -339,6 +339,54 @@ describe("SqlStore on PostgreSQL: an interrupt and a signal at the same moment",
   }
 })
 
+describe("SqlStore on PostgreSQL: a claim and a signal at the same moment", () => {
+  for (const client of ["PgDriver", "plain PgClient"] as const) {
+    it.effect(`a claim that waits for a signal's commit never pairs the new wake sequence with a journal without it (${client})`, () =>
+      Effect.gen(function* () {
+        const url = yield* freshUrl
+        const layer = SqlStore.layer({ leaseMs: 1_000_000 }).pipe(
+          Layer.provide(
+            client === "PgDriver"
+              ? PgDriver.layer({ url, maxConnections: 2 })
+              : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
+          )
+        )
+        yield* Effect.gen(function* () {
+          const store = yield* WorkflowStore.WorkflowStore
+          yield* store.create(newExecution("s1", { announce: false }))
+          // The signal's own statement, in a transaction held open on another connection: it locks the row.
+          const other = new pg.Client({ connectionString: url })
+          yield* Effect.promise(() => other.connect())
+          yield* Effect.addFinalizer(() => Effect.promise(() => other.end()))
+          const query = (text: string, params: Array<unknown> = []) => Effect.promise(() => other.query(text, params))
+          yield* query("BEGIN")
+          yield* query(Pg.completeDeferred.text, ["s1", "approval", JSON.stringify({ _tag: "Success", value: 1 }), T + 5])
+          const claim = yield* Effect.forkChild(store.claim("s1", "worker-a", T + 6))
+          yield* waitUntil(
+            Effect.map(
+              query(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+              ),
+              (result) => result.rows[0].n > 0
+            ),
+            "the claim's statement waits on the execution's row"
+          )
+          yield* query("COMMIT")
+          const { fence, journal } = Option.getOrThrow(yield* Fiber.join(claim))
+          // The run replays this journal: if the deferred is not in it, suspending with the wake sequence the
+          // claim gave must fail (the run then claims again and sees it), never leave the execution suspended.
+          const seen = journal.deferreds.some((d) => d.name === "approval")
+          const suspended = yield* store.suspend("s1", fence, journal.execution.wakeSeq, undefined, T + 7, false)
+          assert.isTrue(seen || !suspended, "suspended on a journal that misses a committed signal")
+          if (!seen) {
+            const again = Option.getOrThrow(yield* store.claim("s1", "worker-a", T + 8))
+            assert.deepStrictEqual(again.journal.deferreds.map((d) => d.name), ["approval"])
+          }
+        }).pipe(Effect.provide(layer))
+      }))
+  }
+})
+
 describe("SqlStore on SQLite: a suspension is one write", () => {
   const sqliteStore = SqlStore.layer({ leaseMs: 1_000 }).pipe(
     Layer.provideMerge(SqliteClient.layer({ filename: ":memory:" }))

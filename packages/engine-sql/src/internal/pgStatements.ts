@@ -46,6 +46,22 @@ const EXECUTION = `execution_id, workflow, payload, status, result, parent_execu
 
 const ATTEMPT = "name, attempt, exit, started_at, completed_at"
 
+/**
+ * A claim's row `c` as the engine reads it: its wake sequence as of the statement's snapshot, the one its journal
+ * is read from. A signal that commits while the claim waits for the row's lock moves the row's `wake_seq`, which
+ * the UPDATE then returns, but its deferred is not in the snapshot the journal subqueries read: with the newer
+ * sequence, a run that waits on that deferred would suspend for good; with this one, its suspension fails and it
+ * runs again.
+ */
+const CLAIMED = `${EXECUTION.split(",")
+  .map((column) => column.trim())
+  .map((column) =>
+    column === "wake_seq"
+      ? "coalesce((SELECT s.wake_seq FROM weft_executions s WHERE s.execution_id = c.execution_id), c.wake_seq) AS wake_seq"
+      : `c.${column}`
+  )
+  .join(", ")}`
+
 /** The fencing condition of a write of execution $1 under fence `fence`. */
 const fenced = (fence: string) =>
   `EXISTS (SELECT 1 FROM weft_executions WHERE execution_id = $1 AND fence = ${fence} AND owner IS NOT NULL)`
@@ -166,7 +182,7 @@ export const claim = statement(
      UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = ${leaseNow("$3")} + $4::bigint
      WHERE execution_id = $1 AND ${admits(T.claim)} AND (owner IS NULL OR owner = $2 OR lease_until <= ${leaseNow("$3")})
      RETURNING ${EXECUTION})
-   SELECT c.*, ${journalColumns} FROM c`
+   SELECT ${CLAIMED}, ${journalColumns} FROM c`
 )
 
 /**
@@ -185,7 +201,7 @@ export const claimRunnable = statement(
      UPDATE weft_executions SET owner = $1::text, fence = fence + 1, lease_until = ${leaseNow("$2")} + $5::bigint
      WHERE execution_id IN (SELECT execution_id FROM picked)
      RETURNING ${EXECUTION})
-   SELECT c.*, ${journalColumns} FROM c`
+   SELECT ${CLAIMED}, ${journalColumns} FROM c`
 )
 
 /** $1 execution, $2 fence, $3 status, $4 result, $5 at, $6 event kind: completes, logs, and NOTIFYs only watchers. */
