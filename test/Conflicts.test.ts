@@ -15,18 +15,18 @@ import * as Schema from "effect/Schema"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, inject } from "vitest"
+import { afterAll } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { DurableDeferred, Workflow, WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
-import { freshDatabase } from "./pg.js"
+import { testDatabase } from "./pg.js"
 import { hasStatus, record, suspended, waitUntil } from "./util.js"
 
 const dir = mkdtempSync(join(tmpdir(), "weft-conflicts-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let n = 0
-const freshUrl = Effect.promise(() => freshDatabase(inject("pgUrl")))
+const freshUrl = testDatabase()
 type Engine = Layer.Layer<WorkflowEngine.WorkflowEngine | WorkflowStore.WorkflowStore, unknown>
 const engines: ReadonlyArray<readonly [string, () => Engine]> = [
   ["memory", () => WorkflowEngine.layerMemory],

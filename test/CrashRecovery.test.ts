@@ -14,7 +14,6 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as SqlClient from "effect/sql/SqlClient"
-import { inject } from "vitest"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { DurableDeferred, type Workflow, WorkflowEngine, type WorkflowStore } from "@weft/workflow"
@@ -31,7 +30,7 @@ import {
   scenarios,
   Steps
 } from "./crash/fixtures.js"
-import { freshDatabase } from "./pg.js"
+import { testDatabase } from "./pg.js"
 import { attempts, hasStatus, record, waitUntil } from "./util.js"
 
 const dir = mkdtempSync(join(tmpdir(), "weft-crash-"))
@@ -48,7 +47,7 @@ interface Database {
   readonly notifies: boolean
 }
 
-const backends: ReadonlyArray<{ readonly name: string; readonly database: Effect.Effect<Database> }> = [
+const backends: ReadonlyArray<{ readonly name: string; readonly database: Effect.Effect<Database, never, Scope.Scope> }> = [
   {
     name: "sqlite",
     database: Effect.sync(() => {
@@ -58,7 +57,7 @@ const backends: ReadonlyArray<{ readonly name: string; readonly database: Effect
   },
   {
     name: "postgres",
-    database: Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) => ({
+    database: Effect.map(testDatabase(), (url) => ({
       spec: `pg:${url}`,
       layer: PgEngine.layer({ url, maxConnections: 2 }),
       notifies: true
@@ -127,6 +126,9 @@ for (const backend of backends) {
       withDatabase((db, log) =>
         Effect.gen(function* () {
           const id = yield* Nap.executionId({ id: "t1" })
+          // The second worker is up first, idle: it must wait for the timer, not find it due when it starts.
+          const second = yield* worker(db, log, "nap", "t1")
+          yield* second.line("ready")
           const first = yield* worker(db, log, "nap", "t1", { start: true, kill: "after-suspend" })
           yield* killed(first)
           const asleep = yield* record(id)
@@ -134,8 +136,8 @@ for (const backend of backends) {
           assert.deepStrictEqual(names(bodyRuns(log)), ["before"])
           const wakeAt = asleep.clocks.find((clock) => clock.name === "@weft/clock/nap")!.wakeAt
           assert.strictEqual(asleep.execution.wakeAt, wakeAt)
+          assert.isBelow(readyAt(second), wakeAt, "the second worker was ready only after the timer was due")
 
-          const second = yield* worker(db, log, "nap", "t1")
           yield* completedIn(second)
           assert.deepStrictEqual(bodyRuns(log), [
             { name: "before", pid: first.pid },
@@ -362,6 +364,13 @@ const watch = (child: ChildProcess): Worker => {
           : Effect.fail(new Error(`worker ${child.pid} exited before printing "${text}":\n${output}`))
       )
   }
+}
+
+/** When the worker was ready, by its own clock (its `ready-at` line). */
+const readyAt = (worker: Worker): number => {
+  const line = /^ready-at (\d+)$/m.exec(worker.output())
+  assert.isNotNull(line, `worker ${worker.pid} did not say when it was ready:\n${worker.output()}`)
+  return Number(line![1])
 }
 
 /** Waits for the worker to die by SIGKILL at its fault point. */

@@ -12,19 +12,18 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { inject } from "vitest"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
 import * as Fiber from "effect/Fiber"
 import pg from "pg"
-import { freshDatabase } from "./pg.js"
+import { testDatabase } from "./pg.js"
 import { hasStatus, waitUntil } from "./util.js"
 
 describe("across workers on PostgreSQL", () => {
   it.live("an interrupt requested by another worker stops the run where it runs and compensates it", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const started = yield* Deferred.make<void>()
       const compensated: Array<string> = []
       const WorkerLive = Layer.provideMerge(
@@ -61,7 +60,7 @@ describe("across workers on PostgreSQL", () => {
 describe("waiting across workers on PostgreSQL", () => {
   it.live("a process waiting for an execution that another worker runs gets the result by NOTIFY", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const open = yield* Deferred.make<void>()
       const WorkerLive = Layer.provideMerge(
         Gate.toLayer(({ id }) =>
@@ -93,7 +92,7 @@ describe("waiting across workers on PostgreSQL", () => {
 describe("waiting across workers on PostgreSQL, after a suspension", () => {
   it.live("a waiter whose execution suspended here and ended on another worker gets the result by NOTIFY", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const { body, fill, release } = yield* holding
       // A has room for one run; B runs whatever A leaves. Polling is off on both.
       const a = yield* Layer.build(Layer.provideMerge(body, PgEngine.layer({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
@@ -118,7 +117,7 @@ describe("waiting across workers on PostgreSQL, after a suspension", () => {
 describe("interrupting a full worker on PostgreSQL", () => {
   it.live("an interrupt requested by another process gets into a worker with no room, at once", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const { body, fill, release } = yield* holding
       const worker = yield* Layer.build(Layer.provideMerge(body, PgEngine.layer({ url, maxRuns: 1, pollIntervalMs: 60_000 })))
       const other = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, pollIntervalMs: 60_000 }))
@@ -137,7 +136,7 @@ describe("interrupting a full worker on PostgreSQL", () => {
 describe("resuming from another process on PostgreSQL", () => {
   it.live("a resume requested by a process that only submits is run by the worker, which alone claims it", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       let fixed = false
       const worker = yield* Layer.build(
         Layer.provideMerge(

@@ -9,9 +9,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import { inject } from "vitest"
 import { PgEngine } from "@weft/engine-sql/pg"
-import { adminQuery, freshDatabase } from "./pg.js"
+import { adminQuery, testDatabase } from "./pg.js"
 import * as Batch from "./workers/Batch.js"
 import { type Child, listenDone, start } from "./workers/processes.js"
 
@@ -32,7 +31,7 @@ describe("a kill storm on PostgreSQL", () => {
       `recorded during the storm, and every one of ${EXECUTIONS} executions completes exactly once`,
     () =>
       Effect.gen(function* () {
-        const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+        const url = yield* testDatabase()
         const submitter = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, maxConnections: 8 }))
         for (const statement of Batch.instrumentation) yield* query(url, statement)
         yield* Effect.forEach(

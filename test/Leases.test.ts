@@ -19,12 +19,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
-import { inject } from "vitest"
 import { SqlStore } from "@weft/engine-sql"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteClient } from "@weft/engine-sql/sqlite"
 import { Activity, MemoryStore, TestHooks, Workflow, WorkflowEngine, WorkflowStore } from "@weft/workflow"
-import { adminQuery, freshDatabase } from "./pg.js"
+import { adminQuery, testDatabase } from "./pg.js"
 import { hasStatus, waitUntil } from "./util.js"
 import * as Batch from "./workers/Batch.js"
 import { listenDone, start } from "./workers/processes.js"
@@ -70,7 +69,7 @@ describe("leases on PostgreSQL", () => {
       `${STEP_MS} ms step: no lease runs out on a live worker, every body runs once`,
     () =>
       Effect.gen(function* () {
-        const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+        const url = yield* testDatabase()
         const submitter = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, maxConnections: 8 }))
         for (const statement of Batch.instrumentation) yield* query(url, statement)
         // All queued before any worker starts: each worker then meets thousands of runnable executions at once.
@@ -134,7 +133,7 @@ describe("leases on PostgreSQL", () => {
 
   it.live("a run claimed but not yet started is renewed too: held past its first lease, it is not taken over", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const gate = yield* Deferred.make<void>()
       const reached = yield* Deferred.make<void>()
       // The holder stops every run between its claim and its body until the gate opens.
@@ -178,7 +177,7 @@ const bodiesOf = (url: string) =>
  */
 const longStep = (options: { readonly heartbeat: boolean }) =>
   Effect.gen(function* () {
-    const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+    const url = yield* testDatabase()
     const holder = yield* Layer.build(
       Step.layer("holder", 3_000).pipe(
         Layer.provideMerge(

@@ -17,11 +17,10 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import pg from "pg"
-import { inject } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
-import { adminQuery, freshDatabase } from "./pg.js"
+import { adminQuery, testDatabase } from "./pg.js"
 import { Counter, hasStatus, suspended, waitUntil } from "./util.js"
 import * as Batch from "./workers/Batch.js"
 
@@ -35,7 +34,7 @@ describe("many workers on PostgreSQL", () => {
     `${WORKERS} worker processes run ${EXECUTIONS} executions exactly once while one of them is SIGKILLed mid-run`,
     () =>
       Effect.gen(function* () {
-        const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+        const url = yield* testDatabase()
         // The submitter registers nothing and only creates work; building it first migrates the schema.
         const submitter = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, maxConnections: 8 }))
         for (const statement of Batch.instrumentation) yield* Effect.promise(() => adminQuery(url, statement))
@@ -157,7 +156,7 @@ describe("many workers on PostgreSQL", () => {
 
   it.live("a worker whose claim was taken over stops at its next write, and its waiter gets the new owner's result", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const slowGate = yield* Deferred.make<void>()
       const newGate = yield* Deferred.make<void>()
       gates.set("stale-slow/s2", slowGate)
@@ -205,7 +204,7 @@ describe("faults and bad input on PostgreSQL", () => {
 
   it.live("survives a connection cut mid-run: it resumes on reconnect, no result lost or doubled", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const { proxied, proxy } = yield* proxiedUrl(url)
       const gate = yield* Deferred.make<void>()
       gates.set("cut/s3", gate)
@@ -248,7 +247,7 @@ describe("faults and bad input on PostgreSQL", () => {
 
   it.live("gives up a statement on a connection that stops answering (no reset, no error) and goes on", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const { proxied, proxy } = yield* proxiedUrl(url)
       const engine = yield* Layer.build(
         engineAt(proxied.toString(), {
@@ -286,7 +285,7 @@ describe("faults and bad input on PostgreSQL", () => {
 
   it.live("an inspection read on a connection that stops answering fails as StoreUnavailable, and the next one works", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const { proxied, proxy } = yield* proxiedUrl(url)
       const engine = yield* Layer.build(
         engineAt(proxied.toString(), { owner: "cold", pollIntervalMs: 3_600_000, maxConnections: 2, queryTimeoutMs: 1_000 })
@@ -302,8 +301,8 @@ describe("faults and bad input on PostgreSQL", () => {
 
   it.live("rejects malformed tokens and tokens signed by another database's key, writing nothing", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
-      const otherUrl = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
+      const otherUrl = yield* testDatabase()
       const engine = yield* Layer.build(engineAt(url, { owner: "tokens" }))
       const other = yield* Layer.build(engineAt(otherUrl, { owner: "tokens-elsewhere" }))
       const id = yield* Ledger.execute({ id: "tokens" }, { discard: true }).pipe(Effect.provide(engine))
@@ -313,7 +312,7 @@ describe("faults and bad input on PostgreSQL", () => {
       const foreign = yield* DurableDeferred.tokenFor(Approval, execution).pipe(Effect.provide(other))
       const misdirected = yield* DurableDeferred.tokenFor(Other, execution).pipe(Effect.provide(engine))
       assert.notStrictEqual(foreign, genuine)
-      const [, body, signature] = genuine.split(".")
+      const [, keyId, body, signature] = genuine.split(".")
       const base64url = (text: string) => Buffer.from(text).toString("base64url")
       const before = yield* snapshot(url, id)
       for (const token of [
@@ -321,11 +320,11 @@ describe("faults and bad input on PostgreSQL", () => {
         misdirected,
         "",
         "garbage",
-        `v1.${body}`,
-        `v2.${body}.${signature}`,
-        `v1.${body}.${signature!.slice(0, -3)}`,
-        `v1.${base64url(JSON.stringify([Ledger.name, "0".repeat(32), "approval"]))}.${signature}`,
-        `v1.${base64url("not json")}.${signature}`
+        `v2.${keyId}.${body}`,
+        `v1.${body}.${signature}`,
+        `v2.${keyId}.${body}.${signature!.slice(0, -3)}`,
+        `v2.${keyId}.${base64url(JSON.stringify([Ledger.name, "0".repeat(32), "approval"]))}.${signature}`,
+        `v2.${keyId}.${base64url("not json")}.${signature}`
       ]) {
         const error = yield* Effect.flip(DurableDeferred.succeed(Approval, { token, value: { by: "mallory" } })).pipe(
           Effect.provide(engine)
@@ -342,7 +341,7 @@ describe("faults and bad input on PostgreSQL", () => {
 
   it.live("a stored result that no longer decodes fails its execution with a NonDeterminismError naming it", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const engine = yield* Layer.build(engineAt(url, { owner: "corrupt", storeRetryMs: 20, pollIntervalMs: 100 }))
       const corruptions = [
         { id: "not-json", activity: "debit", exit: `{"_tag":"Success","value":` },
@@ -378,7 +377,7 @@ describe("faults and bad input on PostgreSQL", () => {
 
   it.live("a parent whose child's row no longer reads still ends when interrupted; the child is left as it is", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const engine = yield* Layer.build(engineAt(url, { owner: "elder", storeRetryMs: 20, pollIntervalMs: 100 }))
       const parentId = yield* Elder.execute({ id: "e1" }, { discard: true }).pipe(Effect.provide(engine))
       const childId = yield* Ledger.executionId({ id: "e1-child" })

@@ -16,7 +16,7 @@ import * as Schema from "effect/Schema"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, inject } from "vitest"
+import { afterAll } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
@@ -29,7 +29,7 @@ import {
   WorkflowEngine,
   type WorkflowStore
 } from "@weft/workflow"
-import { freshDatabase } from "./pg.js"
+import { testDatabase } from "./pg.js"
 import { record, suspended, waitUntil } from "./util.js"
 
 // Text a store must keep exactly: U+0000, both lone surrogates, U+FFFD, a pair, control characters (U+001E
@@ -94,7 +94,7 @@ describe("names are refused at definition", () => {
 const dir = mkdtempSync(join(tmpdir(), "weft-names-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let n = 0
-const freshUrl = Effect.promise(() => freshDatabase(inject("pgUrl")))
+const freshUrl = testDatabase()
 type Engine = Layer.Layer<WorkflowEngine.WorkflowEngine | WorkflowStore.WorkflowStore, unknown>
 const engines: ReadonlyArray<readonly [string, () => Engine]> = [
   ["memory", () => WorkflowEngine.layerMemory],

@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { afterAll } from "vitest"
+import { afterAll, inject } from "vitest"
+import { freshDatabase } from "./pg.js"
 import { nodeArgs, sampleEnv } from "./samples.js"
 
 const root = resolve(import.meta.dirname, "..")
@@ -43,14 +44,16 @@ describe("README", () => {
   })
 
   for (const [i, file] of files.entries()) {
-    it(`sample ${i + 1} runs to a clean exit`, () => {
-      const run = spawnSync(process.execPath, nodeArgs(file), {
-        cwd,
-        env: sampleEnv(),
-        encoding: "utf8",
-        timeout: 60_000
-      })
+    const code = samples[i]!
+    // A sample on PostgreSQL gets a database of its own, so what it prints does not depend on earlier runs.
+    const onPostgres = code.includes("DATABASE_URL")
+    // `// Logs: text` in a sample: what it must print.
+    const expected = [...code.matchAll(/\/\/ Logs: (.+)$/gm)].map((m) => m[1]!)
+    it(`sample ${i + 1} runs to a clean exit${expected.length > 0 ? " and prints what it says" : ""}`, async () => {
+      const env = onPostgres ? { ...sampleEnv(), DATABASE_URL: await freshDatabase(inject("pgUrl")) } : sampleEnv()
+      const run = spawnSync(process.execPath, nodeArgs(file), { cwd, env, encoding: "utf8", timeout: 60_000 })
       assert.strictEqual(run.status, 0, `sample ${i + 1} failed:\n${run.stdout}\n${run.stderr}`)
+      for (const text of expected) assert.include(`${run.stdout}${run.stderr}`, text, `sample ${i + 1}`)
     })
   }
 })

@@ -11,7 +11,6 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { TestClock } from "effect/testing"
-import { inject } from "vitest"
 import { SqlEngine } from "@weft/engine-sql"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
@@ -26,7 +25,7 @@ import {
   WorkflowStore
 } from "@weft/workflow"
 import * as Statements from "../bench/statements.js"
-import { freshDatabase } from "./pg.js"
+import { testDatabase } from "./pg.js"
 
 /** A stretch's cost: `byKind` by statement kind (`Statements.kindOf`), or by store method on memory. */
 interface Cost {
@@ -349,7 +348,7 @@ const countedMemoryStore = Layer.effect(
   )
 )
 
-const freshUrl = Effect.promise(() => freshDatabase(inject("pgUrl")))
+const freshUrl = testDatabase()
 
 const engineOf = (engine: Engines) => {
   Statements.install()

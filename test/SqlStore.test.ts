@@ -14,7 +14,6 @@ import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as Stream from "effect/Stream"
-import { inject } from "vitest"
 import { SqlStore } from "@weft/engine-sql"
 import { PgDriver } from "@weft/engine-sql/pg"
 import { SqliteClient } from "@weft/engine-sql/sqlite"
@@ -23,10 +22,10 @@ import { storeConformance } from "@weft/workflow/test/StoreConformance"
 import * as Statements from "../bench/statements.js"
 import pg from "pg"
 import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
-import { adminQuery, freshDatabase } from "./pg.js"
+import { adminQuery, testDatabase } from "./pg.js"
 import { waitUntil } from "./util.js"
 
-const freshUrl = Effect.promise(() => freshDatabase(inject("pgUrl")))
+const freshUrl = testDatabase()
 
 /** The store over the engine's own driver, on a fresh database; leases on the caller's clock (tests pass times). */
 const driverStore = (leaseMs: number, maxConnections = 2) =>

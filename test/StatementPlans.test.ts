@@ -10,11 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as SqlClient from "effect/sql/SqlClient"
 import pg from "pg"
-import { inject } from "vitest"
 import { SqlStore } from "@weft/engine-sql"
 import { PgDriver } from "@weft/engine-sql/pg"
 import * as Statements from "../packages/engine-sql/src/internal/pgStatements.js"
-import { freshDatabase } from "./pg.js"
+import { testDatabase } from "./pg.js"
 
 /** Plan nodes that read a whole table or build a hash or sort of one. */
 const SCANS = /Seq Scan|Hash (?:\w+ )*Join|Merge (?:\w+ )*Join/
@@ -24,7 +23,7 @@ const parameters = (text: string) => Math.max(0, ...[...text.matchAll(/\$(\d+)/g
 describe("PostgreSQL statement plans", () => {
   it.effect("every hot statement's generic plan uses only index scans and nested loops", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       // Building the store runs the migrations: the tables and indexes the plans see.
       yield* Effect.scoped(Layer.build(SqlStore.layer().pipe(Layer.provide(PgDriver.layer({ url, maxConnections: 1 })))))
       const plans = yield* Effect.acquireUseRelease(
@@ -55,7 +54,7 @@ describe("PostgreSQL statement plans", () => {
 
   it.effect("the pinned settings stay on the engine's own connections: SqlClient's keep PostgreSQL's defaults", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => freshDatabase(inject("pgUrl")))
+      const url = yield* testDatabase()
       const context = yield* Layer.build(PgDriver.layer({ url, maxConnections: 2 }))
       const driver = Context.get(context, PgDriver.PgDriver)
       const sql = Context.get(context, SqlClient.SqlClient)

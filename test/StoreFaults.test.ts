@@ -12,12 +12,11 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { inject } from "vitest"
 import { SqlStore } from "@weft/engine-sql"
 import { PgDriver } from "@weft/engine-sql/pg"
 import { SqliteClient } from "@weft/engine-sql/sqlite"
 import { Activity, DurableClock, MemoryStore, Workflow, WorkflowEngine, WorkflowError, WorkflowStore } from "@weft/workflow"
-import { freshDatabase } from "./pg.js"
+import { testDatabase } from "./pg.js"
 import { Counter, hasStatus, record, waitUntil } from "./util.js"
 
 const KINDS = ["memory", "sqlite", "pg"] as const
@@ -87,7 +86,7 @@ const baseStore = (kind: Kind): Layer.Layer<WorkflowStore.WorkflowStore, unknown
       return SqlStore.layer({ leaseMs: 3_000 }).pipe(
         Layer.provide(
           Layer.unwrap(
-            Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) =>
+            Effect.map(testDatabase(), (url) =>
               PgDriver.layer({ url, maxConnections: 4 }))
           )
         )
@@ -273,7 +272,7 @@ describe("driver errors, classified", () => {
       SqlStore.layer({ leaseMs: 3_000 }).pipe(
         Layer.provide(
           Layer.unwrap(
-            Effect.map(Effect.promise(() => freshDatabase(inject("pgUrl"))), (url) =>
+            Effect.map(testDatabase(), (url) =>
               PgClient.layer({ url: Redacted.make(url), maxConnections: 2 }))
           )
         )

@@ -2,7 +2,9 @@
  * PostgreSQL test helpers: administrative queries and a fresh database per test.
  */
 import { randomBytes } from "node:crypto"
+import * as Effect from "effect/Effect"
 import pg from "pg"
+import { inject } from "vitest"
 
 /** Runs one statement on `url` with a short-lived connection. */
 export const adminQuery = async (url: string, text: string): Promise<Array<any>> => {
@@ -23,3 +25,15 @@ export const freshDatabase = async (url: string): Promise<string> => {
   next.pathname = `/${name}`
   return next.toString()
 }
+
+/**
+ * A fresh database next to the run's server, dropped (its connections ended) when the scope closes: a run's
+ * hundreds of per-test databases do not pile up until it ends. Whatever a failed drop leaves, the run's global
+ * teardown drops.
+ */
+export const testDatabase = (url: string = inject("pgUrl")) =>
+  Effect.acquireRelease(Effect.promise(() => freshDatabase(url)), (created) =>
+    Effect.promise(() =>
+      adminQuery(url, `DROP DATABASE IF EXISTS ${new URL(created).pathname.slice(1)} WITH (FORCE)`).catch(() => undefined)
+    )
+  )
