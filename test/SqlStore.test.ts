@@ -17,7 +17,7 @@ import * as Stream from "effect/Stream"
 import { SqlStore } from "@weft/engine-sql"
 import { PgDriver } from "@weft/engine-sql/pg"
 import { SqliteClient } from "@weft/engine-sql/sqlite"
-import { WorkflowStore } from "@weft/workflow"
+import { type WorkflowError, WorkflowStore } from "@weft/workflow"
 import { storeConformance } from "@weft/workflow/test/StoreConformance"
 import * as Statements from "../bench/statements.js"
 import pg from "pg"
@@ -292,97 +292,89 @@ describe("SqlStore on PostgreSQL: completion notices", () => {
 const getOf = (store: WorkflowStore.Service, id: string) => Effect.map(store.get(id), Option.getOrThrow)
 const detailOf = (store: WorkflowStore.Service, id: string) => Effect.map(store.detail(id), Option.getOrThrow)
 
-describe("SqlStore on PostgreSQL: an interrupt and a signal at the same moment", () => {
+/**
+ * Runs `racer` on a store over a fresh database (per client kind) while another connection holds `statement`
+ * uncommitted on execution `executionId`, then commits it once `racer` waits on the row's lock; `racer`'s result.
+ */
+const meetingAt = <A>(
+  client: "PgDriver" | "plain PgClient",
+  executionId: string,
+  statement: { readonly text: string },
+  params: Array<unknown>,
+  racer: (store: WorkflowStore.Service) => Effect.Effect<A, WorkflowError.WorkflowError>,
+  then: (store: WorkflowStore.Service, result: A) => Effect.Effect<void, WorkflowError.WorkflowError>
+) =>
+  Effect.gen(function* () {
+    const url = yield* freshUrl
+    const layer = SqlStore.layer({ leaseMs: 1_000_000 }).pipe(
+      Layer.provide(
+        client === "PgDriver"
+          ? PgDriver.layer({ url, maxConnections: 2 })
+          : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
+      )
+    )
+    yield* Effect.gen(function* () {
+      const store = yield* WorkflowStore.WorkflowStore
+      yield* store.create(newExecution(executionId, { announce: false }))
+      const other = new pg.Client({ connectionString: url })
+      yield* Effect.promise(() => other.connect())
+      yield* Effect.addFinalizer(() => Effect.promise(() => other.end()))
+      const query = (text: string, values: Array<unknown> = []) => Effect.promise(() => other.query(text, values))
+      yield* query("BEGIN")
+      yield* query(statement.text, params)
+      const racing = yield* Effect.forkChild(racer(store))
+      yield* waitUntil(
+        Effect.map(
+          query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"),
+          (result) => result.rows[0].n > 0
+        ),
+        "the racing statement waits on the execution's row"
+      )
+      yield* query("COMMIT")
+      yield* then(store, yield* Fiber.join(racing))
+    }).pipe(Effect.provide(layer))
+  })
+
+describe("SqlStore on PostgreSQL: statements that meet on one row", () => {
   for (const client of ["PgDriver", "plain PgClient"] as const) {
     it.effect(`refuses a signal whose statement meets an interrupt request not yet committed (${client})`, () =>
-      Effect.gen(function* () {
-        const url = yield* freshUrl
-        const layer = SqlStore.layer({ leaseMs: 1_000_000 }).pipe(
-          Layer.provide(
-            client === "PgDriver"
-              ? PgDriver.layer({ url, maxConnections: 2 })
-              : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
-          )
-        )
-        yield* Effect.gen(function* () {
-          const store = yield* WorkflowStore.WorkflowStore
-          yield* store.create(newExecution("r1", { announce: false }))
-          // The interrupt request's own statement, in a transaction held open on another connection.
-          const other = new pg.Client({ connectionString: url })
-          yield* Effect.promise(() => other.connect())
-          yield* Effect.addFinalizer(() => Effect.promise(() => other.end()))
-          const query = (text: string, params: Array<unknown> = []) => Effect.promise(() => other.query(text, params))
-          yield* query("BEGIN")
-          yield* query(Pg.requestInterrupt.text, ["r1", T + 5, null])
-          const signal = yield* Effect.forkChild(
-            store.completeDeferred("r1", { name: "approval", exit: { _tag: "Success", value: 1 }, completedAt: T + 6 })
-          )
-          yield* waitUntil(
-            Effect.map(
-              query(
-                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-              ),
-              (result) => result.rows[0].n > 0
-            ),
-            "the signal's statement waits on the execution's row"
-          )
-          yield* query("COMMIT")
-          const { applied } = yield* Fiber.join(signal)
-          assert.isFalse(applied)
-          const detail = yield* detailOf(store, "r1")
-          assert.deepStrictEqual(detail.deferreds, [])
-          assert.deepStrictEqual(detail.events.map((e) => e.kind), ["started", "interrupt-requested", "signal-ignored"])
-          assert.isTrue(detail.execution.interruptRequested)
-        }).pipe(Effect.provide(layer))
-      }))
-  }
-})
+      meetingAt(
+        client,
+        "r1",
+        Pg.requestInterrupt,
+        ["r1", T + 5, null],
+        (store) => store.completeDeferred("r1", { name: "approval", exit: { _tag: "Success", value: 1 }, completedAt: T + 6 }),
+        (store, { applied }) =>
+          Effect.gen(function* () {
+            assert.isFalse(applied)
+            const detail = yield* detailOf(store, "r1")
+            assert.deepStrictEqual(detail.deferreds, [])
+            assert.deepStrictEqual(detail.events.map((e) => e.kind), ["started", "interrupt-requested", "signal-ignored"])
+            assert.isTrue(detail.execution.interruptRequested)
+          })
+      ))
 
-describe("SqlStore on PostgreSQL: a claim and a signal at the same moment", () => {
-  for (const client of ["PgDriver", "plain PgClient"] as const) {
     it.effect(`a claim that waits for a signal's commit never pairs the new wake sequence with a journal without it (${client})`, () =>
-      Effect.gen(function* () {
-        const url = yield* freshUrl
-        const layer = SqlStore.layer({ leaseMs: 1_000_000 }).pipe(
-          Layer.provide(
-            client === "PgDriver"
-              ? PgDriver.layer({ url, maxConnections: 2 })
-              : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
-          )
-        )
-        yield* Effect.gen(function* () {
-          const store = yield* WorkflowStore.WorkflowStore
-          yield* store.create(newExecution("s1", { announce: false }))
-          // The signal's own statement, in a transaction held open on another connection: it locks the row.
-          const other = new pg.Client({ connectionString: url })
-          yield* Effect.promise(() => other.connect())
-          yield* Effect.addFinalizer(() => Effect.promise(() => other.end()))
-          const query = (text: string, params: Array<unknown> = []) => Effect.promise(() => other.query(text, params))
-          yield* query("BEGIN")
-          yield* query(Pg.completeDeferred.text, ["s1", "approval", JSON.stringify({ _tag: "Success", value: 1 }), T + 5])
-          const claim = yield* Effect.forkChild(store.claim("s1", "worker-a", T + 6))
-          yield* waitUntil(
-            Effect.map(
-              query(
-                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-              ),
-              (result) => result.rows[0].n > 0
-            ),
-            "the claim's statement waits on the execution's row"
-          )
-          yield* query("COMMIT")
-          const { fence, journal } = Option.getOrThrow(yield* Fiber.join(claim))
-          // The run replays this journal: if the deferred is not in it, suspending with the wake sequence the
-          // claim gave must fail (the run then claims again and sees it), never leave the execution suspended.
-          const seen = journal.deferreds.some((d) => d.name === "approval")
-          const suspended = yield* store.suspend("s1", fence, journal.execution.wakeSeq, undefined, T + 7, false)
-          assert.isTrue(seen || !suspended, "suspended on a journal that misses a committed signal")
-          if (!seen) {
-            const again = Option.getOrThrow(yield* store.claim("s1", "worker-a", T + 8))
-            assert.deepStrictEqual(again.journal.deferreds.map((d) => d.name), ["approval"])
-          }
-        }).pipe(Effect.provide(layer))
-      }))
+      meetingAt(
+        client,
+        "s1",
+        Pg.completeDeferred,
+        ["s1", "approval", JSON.stringify({ _tag: "Success", value: 1 }), T + 5],
+        (store) => store.claim("s1", "worker-a", T + 6),
+        (store, claimed) =>
+          Effect.gen(function* () {
+            const { fence, journal } = Option.getOrThrow(claimed)
+            // The run replays this journal: if the deferred is not in it, suspending with the wake sequence the
+            // claim gave must fail (the run then claims again and sees it), never leave the execution suspended.
+            const seen = journal.deferreds.some((d) => d.name === "approval")
+            const suspended = yield* store.suspend("s1", fence, journal.execution.wakeSeq, undefined, T + 7, false)
+            assert.isTrue(seen || !suspended, "suspended on a journal that misses a committed signal")
+            if (!seen) {
+              const again = Option.getOrThrow(yield* store.claim("s1", "worker-a", T + 8))
+              assert.deepStrictEqual(again.journal.deferreds.map((d) => d.name), ["approval"])
+            }
+          })
+      ))
   }
 })
 
