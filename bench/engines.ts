@@ -37,6 +37,8 @@ export interface Sizes {
   readonly w1Concurrency: number
   readonly w2Executions: number
   readonly w4Executions: number
+  /** Executions W6's workers drain (PostgreSQL only). */
+  readonly w6Executions: number
 }
 
 /** A fresh, empty store for one run. */
@@ -99,14 +101,16 @@ const memorySizes: Sizes = {
   w1Workflows: 2_000,
   w1Concurrency: 50,
   w2Executions: 200,
-  w4Executions: 10_000
+  w4Executions: 10_000,
+  w6Executions: 0
 }
 
 const sqlSizes: Sizes = {
   w1Workflows: 2_000,
   w1Concurrency: 50,
   w2Executions: 200,
-  w4Executions: 2_000
+  w4Executions: 2_000,
+  w6Executions: 2_000
 }
 
 /** Milliseconds from a monotonic clock. */

@@ -243,6 +243,7 @@ const measureEngine = (engine: Ready, args: Args): Effect.Effect<EngineReport> =
     const results: Array<WorkloadResult> = []
     for (const workload of workloads) {
       if (!wants(workload.id) || (workload.durableOnly === true && !engine.durable)) continue
+      if (workload.engines !== undefined && !workload.engines.includes(engine.name)) continue
       results.push(yield* runWorkload(engine, workload, args, rates))
       report = { ...report, results: [...results] }
     }
@@ -387,7 +388,8 @@ const save = (report: object, timestamp: string) =>
 const sizesLine = (report: EngineReport): string => {
   const s = report.sizes
   return `${report.engine}: W1 ${s.w1Workflows} workflows x 10 activities at concurrency ${s.w1Concurrency}, ` +
-    `W2 ${s.w2Executions} executions, W3 1,000 activities, W4 ${s.w4Executions} executions`
+    `W2 ${s.w2Executions} executions, W3 1,000 activities, W4 ${s.w4Executions} executions` +
+    (report.engine === "postgres" ? `, W6 ${s.w6Executions} executions on 3 workers` : "")
 }
 
 const main = Effect.gen(function* () {

@@ -1,8 +1,9 @@
 /**
- * The benchmark workloads (W1–W5). Each runs once per call against a fresh store of an engine and
+ * The benchmark workloads (W1–W6). Each runs once per call against a fresh store of an engine and
  * returns that run's numbers: its metrics, and on SQL engines the statements it sent per unit of work.
  * `roundTrips` breaks the statements of W2 and W3 down by kind.
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { FiberRuntimeMetrics, type FiberRuntimeMetricsService } from "effect/Metric"
@@ -15,7 +16,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
-import { type Floor, now, pgEngine, type Ready, type Sizes } from "./engines.js"
+import { type Floor, now, pgConnections, pgEngine, type Ready, type Sizes } from "./engines.js"
 import * as Cpu from "./cpu.js"
 import * as Statements from "./statements.js"
 
@@ -45,6 +46,8 @@ export interface Workload {
   readonly metrics: ReadonlyArray<Metric>
   /** Only for engines whose executions outlive the process. */
   readonly durableOnly?: boolean | undefined
+  /** Only on these engines, by name (a workload of one back-end's features). */
+  readonly engines?: ReadonlyArray<string> | undefined
   /** At most this many measured runs, without warm-up (a workload that runs in fresh processes). */
   readonly fixedRuns?: number | undefined
   /** At most this many measured runs on a durable engine (a long workload that measures no latency). */
@@ -236,6 +239,37 @@ const W5_KILL_AFTER = "step-2"
 const W5_CHILD = join(dirname(fileURLToPath(import.meta.url)), "w5-child.ts")
 const W5_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
 const W5_TIMEOUT_MS = 30_000
+
+// W6: three workers in one process, each a PgEngine of its own (own pools, own owner name) on one database, drain
+// a backlog of 1-activity executions queued by a submit-only engine. A trigger logs each claim taken from another
+// owner: every worker lives throughout, so each is a takeover from a live worker (a lease that ran out on it).
+const W6_WORKERS = 3
+const W6Flow = Workflow.make({ name: "bench/W6", payload: byId, success: Schema.Number, idempotencyKey: idKey })
+
+/** Worker `worker`'s registration of W6, counting the bodies it runs (one per execution, unless one runs again). */
+const w6Live = (bodies: Array<number>, worker: number) => {
+  const step = Activity.make({
+    name: "only",
+    success: Schema.Number,
+    execute: Effect.sync(() => {
+      bodies[worker]!++
+      return 1
+    })
+  })
+  return W6Flow.toLayer(() => step)
+}
+
+/** Made once the engine's tables exist: the log of claims that changed hands between two owners. */
+const W6_TAKEOVER_LOG = [
+  "CREATE TABLE bench_takeovers (execution_id TEXT NOT NULL, old_owner TEXT NOT NULL, owner TEXT NOT NULL)",
+  `CREATE FUNCTION bench_log_takeover() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+     INSERT INTO bench_takeovers VALUES (NEW.execution_id, OLD.owner, NEW.owner);
+     RETURN NEW;
+   END $$`,
+  `CREATE TRIGGER bench_log_takeover AFTER UPDATE ON weft_executions FOR EACH ROW
+     WHEN (NEW.fence <> OLD.fence AND OLD.owner IS NOT NULL AND NEW.owner IS NOT NULL AND NEW.owner <> OLD.owner)
+     EXECUTE FUNCTION bench_log_takeover()`
+]
 
 /** Wall-clock milliseconds, to compare times across processes. */
 export const wallClock = (): number => performance.timeOrigin + performance.now()
@@ -546,8 +580,83 @@ export const workloads: ReadonlyArray<Workload> = [
           }
         })
       )
+  },
+  {
+    id: "W6",
+    title: (s) =>
+      `${W6_WORKERS} workers in one process (a PgEngine each) drain ${s.w6Executions} queued 1-activity executions`,
+    durableOnly: true,
+    engines: ["postgres"],
+    durableRuns: 3,
+    metrics: [
+      { key: "executionsPerSecond", label: "throughput", unit: "executions/s", better: "higher", digits: 0 },
+      {
+        key: "takeovers",
+        label: "takeovers from live workers",
+        unit: "claims",
+        targets: { postgres: 0 },
+        better: "lower",
+        digits: 0
+      }
+    ],
+    run: (engine) => w6Run(engine)
   }
 ]
+
+// ---------------------------------------------------------------------------------------------
+// W6, one run
+
+const w6Run = (engine: Ready): Effect.Effect<Record<string, number>, unknown> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const executions = engine.sizes.w6Executions
+      const store = yield* engine.fresh
+      const url = store.spec!.replace(/^pg:/, "")
+      const { PgEngine } = yield* pgEngine
+      // The submitter migrates the database, then queues every execution before any worker starts.
+      const submitter = yield* Layer.build(PgEngine.layer({ url, acceptUnregistered: true, maxConnections: 8 }))
+      const sql = Context.get(submitter, SqlClient.SqlClient)
+      for (const statement of W6_TAKEOVER_LOG) yield* sql.unsafe(statement)
+      const queueing = yield* now
+      yield* Effect.forEach(
+        Array.from({ length: executions }, (_, id) => id),
+        (id) => W6Flow.execute({ id }, { discard: true }),
+        { concurrency: 32, discard: true }
+      ).pipe(Effect.provideContext(submitter))
+      const start = yield* now
+      const bodies = Array.from({ length: W6_WORKERS }, () => 0)
+      const connections = Math.max(2, Math.floor(pgConnections() / W6_WORKERS))
+      yield* Effect.forEach(
+        bodies.map((_, worker) => worker),
+        (worker) =>
+          Layer.build(
+            w6Live(bodies, worker).pipe(
+              Layer.provideMerge(PgEngine.layer({ url, owner: `w${worker + 1}`, maxConnections: connections }))
+            )
+          ),
+        { concurrency: "unbounded", discard: true }
+      )
+      const up = yield* now
+      for (;;) {
+        const [done] = yield* sql<{ readonly n: number }>`
+          SELECT count(*)::int AS n FROM weft_executions WHERE status = 'succeeded'`
+        if (done!.n >= executions) break
+        yield* Effect.sleep("10 millis")
+      }
+      const drainMs = (yield* now) - start
+      const [takeovers] = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM bench_takeovers`
+      const ran = bodies.reduce((a, b) => a + b, 0)
+      return {
+        executionsPerSecond: executions / (drainMs / 1_000),
+        takeovers: takeovers!.n,
+        queueMs: start - queueing,
+        workersUpMs: up - start,
+        reruns: ran - executions,
+        "least worker share": Math.min(...bodies) / ran,
+        "most worker share": Math.max(...bodies) / ran
+      }
+    })
+  )
 
 // ---------------------------------------------------------------------------------------------
 // Round trips by kind

@@ -191,6 +191,45 @@ describe("weft on a SQLite file", () => {
         assert.deepStrictEqual(after.deferreds, [])
       }))
 
+    it.effect("signal checks tokens against the keyring of --signing-keyring or WEFT_SIGNING_KEYRING", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const id = yield* Review.execute({ id: "signal-ring" }, { discard: true })
+        yield* suspended(Review, id)
+        const previous = { id: "2025-01", key: "p".repeat(32) }
+        const keyring = { current: { id: "2025-06", key: "c".repeat(32) }, previous: [previous] }
+        // Handed out before the workers' key was rotated: signed with what is now the previous key.
+        const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Review.name, executionId: id }).pipe(
+          Effect.provide(SqliteEngine.layer({ filename: args[1]!, signingKey: { current: previous } }))
+        )
+
+        const [bareKey, notJson, notARing, both] = yield* Effect.all([
+          weft([...args, "signal", token, `{"approved":true,"by":"mallory"}`, "--signing-key", previous.key]),
+          weft([...args, "signal", token, "{}", "--signing-keyring", `{"current":${previous.key}`, "--json"]),
+          weft([...args, "signal", token, "{}", "--json"], { env: { WEFT_SIGNING_KEYRING: JSON.stringify([previous]) } }),
+          weft([...args, "signal", token, "{}", "--signing-key", previous.key, "--signing-keyring", JSON.stringify(keyring)])
+        ], { concurrency: "unbounded" })
+        // A key given alone has the id "default": the token names another.
+        assert.strictEqual(bareKey.code, 1)
+        assert.include(bareKey.stderr, `signed with key "2025-01", which is not in this engine's keyring`)
+        for (const usage of [notJson, notARing]) {
+          assert.strictEqual(usage.code, 2, usage.stderr)
+          const error = (JSON.parse(usage.stderr) as ErrorDocument).error
+          assert.strictEqual(error.reason, "Usage")
+          assert.match(error.message, /(--signing-keyring|WEFT_SIGNING_KEYRING) is not a keyring/)
+          assert.notInclude(usage.stderr, previous.key)
+        }
+        assert.strictEqual(both.code, 2)
+        assert.include(both.stderr, "not both")
+        assert.deepStrictEqual((yield* record(id)).deferreds, [])
+
+        const signalled = yield* weft([...args, "signal", token, `{"approved":true,"by":"ring"}`], {
+          env: { WEFT_SIGNING_KEYRING: JSON.stringify(keyring) }
+        })
+        assert.strictEqual(signalled.code, 0, signalled.stderr)
+        assert.strictEqual(yield* Review.execute({ id: "signal-ring" }), "approved by ring")
+      }))
+
     it.effect("interrupt asks a suspended execution to stop and its worker ends it; an ended one is refused", () =>
       Effect.gen(function*() {
         const { args } = yield* Db
@@ -356,15 +395,15 @@ interface Run {
 }
 
 /**
- * Runs `weft` with `args` in a child process, without DATABASE_URL or WEFT_SIGNING_KEY unless given. A child that
- * has not ended after 30 s (a handle left open) is killed and reported with code null.
+ * Runs `weft` with `args` in a child process, without DATABASE_URL, WEFT_SIGNING_KEY or WEFT_SIGNING_KEYRING unless
+ * given. A child that has not ended after 30 s (a handle left open) is killed and reported with code null.
  */
 const weft = (
   args: ReadonlyArray<string>,
   options: { readonly cwd?: string; readonly env?: Record<string, string> } = {}
 ): Effect.Effect<Run> =>
   Effect.callback<Run>((resume) => {
-    const { DATABASE_URL: _url, WEFT_SIGNING_KEY: _key, ...inherited } = process.env
+    const { DATABASE_URL: _url, WEFT_SIGNING_KEY: _key, WEFT_SIGNING_KEYRING: _ring, ...inherited } = process.env
     const child = execFile(
       process.execPath,
       ["--conditions=@weft/source", "--import", tsx, bin, ...args],

@@ -1,7 +1,8 @@
 /**
  * A bad `DATABASE_URL` says what is wrong: connection refused, host not found, database missing, bad credentials,
- * malformed URL. Causes retrying cannot fix fail at once (no tries of `connectRetry`); a refused connection (a
- * database still starting) is tried again. No error shows a password, in the authority or the query string.
+ * malformed URL (not a URL, a bad port, percent-encoding or parameter: what the drivers would refuse). Causes retrying
+ * cannot fix fail at once (no tries of `connectRetry`); a refused connection (a database still starting) is tried
+ * again. No error shows a password, in the authority or the query string, however odd its characters.
  */
 import { createServer } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
@@ -74,6 +75,60 @@ describe("a bad database URL", () => {
         assert.strictEqual(error.field, "url")
         assert.strictEqual(error.expected, "postgres://user:password@host:port/database")
         assert.notInclude(error.message, SECRET)
+      }
+    }))
+
+  it.live("a URL the drivers cannot read fails at once, not after the connect retries, and says what is wrong", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      const cases: ReadonlyArray<readonly [string, RegExp]> = [
+        ["postgres://:@:::/x", /not a URL/],
+        ["not a url", /not a URL/],
+        ["", /empty/],
+        [`postgres://weft:${SECRET}@127.0.0.1:99999/db`, /not a URL/],
+        [`postgres://weft:${SECRET}@127.0.0.1:abc/db`, /not a URL/],
+        [`postgres://weft:${SECRET}@127.0.0.1:0/db`, /the port is 0/],
+        [`postgres://weft:%zz${SECRET}@127.0.0.1:${port}/db`, /the password has a bad percent-encoding/],
+        [`postgres://weft@127.0.0.1:${port}/db?password=${SECRET}&sslmode=bogus`, /sslmode "bogus" is not one of/],
+        [`postgres://weft@127.0.0.1:${port}/db?port=none&password=${SECRET}`, /the port parameter is not a port/],
+        [`postgres://weft@127.0.0.1:${port}/db?connect_timeout=soon`, /connect_timeout is not a whole number/],
+        [`weft:${SECRET}@127.0.0.1:${port}/db`, /the scheme is "weft:"/]
+      ]
+      for (const [url, problem] of cases) {
+        // A retry an hour away: an error that waited for the retries never comes back.
+        const error = yield* openOnce(url)
+        assert.strictEqual(error.reason, "StoreUnavailable", url)
+        assert.strictEqual(error.field, "url", url)
+        assert.match(error.message, /^Could not open PostgreSQL: malformed URL /, url)
+        assert.match(error.message, problem, url)
+        assert.notInclude(error.message, SECRET, url)
+        assert.notInclude(error.message, "zz", url)
+      }
+    }))
+
+  it.live("no error shows a password: a query-string password, one holding @, /, ? or a space, a bad URL's", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      const at = `127.0.0.1:${port}`
+      for (const url of [
+        `postgres://weft@${at}/db?password=${SECRET}`,
+        `postgres://weft@${at}/db?sslmode=disable&password=${SECRET}&application_name=x`,
+        `postgres://weft@${at}/db?PassWord=${SECRET}`,
+        `postgres://weft:p@ss-${SECRET}@${at}/db`,
+        `postgres://weft:pa ss-${SECRET}@${at}/db`,
+        `postgresql://weft:${SECRET}@${at}/db?sslpassword=${SECRET}`
+      ]) {
+        const { error } = yield* open(url)
+        assert.match(error.message, /connection refused/, url)
+        assert.include(error.message, at, url)
+        assert.notInclude(error.message, SECRET, url)
+        assert.notInclude(error.message, "ss-", url)
+      }
+      // Malformed ones are shown too, as masked as the rest.
+      for (const url of [`postgres://weft:pa/ss-${SECRET}@${at}/db`, `postgres://weft:pa?ss-${SECRET}@${at}/db`]) {
+        const error = yield* openOnce(url)
+        assert.match(error.message, /malformed URL "postgres:\/\/weft:\*\*\*@127\.0\.0\.1:\d+\/db"/, url)
+        assert.notInclude(error.message, SECRET, url)
       }
     }))
 })

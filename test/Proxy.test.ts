@@ -112,10 +112,12 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       const executionId: string = body.executionId
       yield* suspendedOverHttp("/expense", executionId)
       const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId })
-      const [, claims, signature] = token.split(".")
-      const forged = `v1.${claims}.${createHmac("sha256", "not-the-key").update(claims!).digest("base64url")}`
+      const [, keyId, claims, signature] = token.split(".")
+      const forged = `v2.${keyId}.${claims}.${
+        createHmac("sha256", "not-the-key").update(`v2.${keyId}.${claims}`).digest("base64url")
+      }`
       const otherClaims = Buffer.from(JSON.stringify(["Expense", "someone-else", "approval"])).toString("base64url")
-      const tampered = `v1.${otherClaims}.${signature}`
+      const tampered = `v2.${keyId}.${otherClaims}.${signature}`
       for (const bad of [forged, tampered, "not-a-token"]) {
         const response = yield* post("/deferreds/succeed", { token: bad, value: { approver: "mallory" } }, operator)
         assert.strictEqual(response.status, 403, bad)

@@ -1,8 +1,8 @@
 /**
  * @weft/proxy against hostile callers, on a real server (127.0.0.1, port 0): a fuzz corpus of bad bodies, paths
  * and tokens (no 5xx, every 4xx a JSON message, nothing written), route policies (denied by default, public polls
- * without failure details, status only for the group's workflows), token-only completion and its 409, HTTP hygiene
- * (415, 413, bounded execute, store errors redacted), and the engine's signing-key checks.
+ * without failure details, status only for the group's workflows), token-only completion, its 409 and an expired
+ * token's 403, HTTP hygiene (415, 413, bounded execute, store errors redacted), and the engine's signing-key checks.
  */
 import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -25,6 +25,7 @@ import { Cause, Effect, Exit, Layer, Logger, Option, Redacted, Schema } from "ef
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 import { type Rpc, RpcClient, type RpcGroup, RpcSerialization, RpcServer } from "effect/rpc"
+import { TestClock } from "effect/testing"
 import { waitUntil } from "./util.js"
 
 layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowProxy against hostile callers", (it) => {
@@ -35,8 +36,8 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       yield* suspended(target)
       const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId: target })
       const otherDeferred = yield* DurableDeferred.tokenFor(Unexposed, { workflow: "Expense", executionId: target })
-      const [, claims] = token.split(".")
-      const forged = `v1.${claims}.${createHmac("sha256", "guessed-key").update(claims!).digest("base64url")}`
+      const [, keyId, claims] = token.split(".")
+      const forged = `v2.${keyId}.${claims}.${createHmac("sha256", "guessed-key").update(`v2.${keyId}.${claims}`).digest("base64url")}`
       const before = yield* stored()
 
       const deep = (n: number) => `{"id":${"[".repeat(n)}${"]".repeat(n)}}`
@@ -73,8 +74,11 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       const tokenBodies: ReadonlyArray<unknown> = [
         { token: forged, value: { approver: "mallory" } },
         { token: `${token}x`, value: { approver: "mallory" } },
-        { token: token.replace("v1.", "v2."), value: { approver: "mallory" } },
+        { token: token.replace(/^v2\.[^.]*\./, "v1."), value: { approver: "mallory" } },
+        { token: token.replace(/^v2\.[^.]*\./, "v2.unknown-key."), value: { approver: "mallory" } },
+        { token: token.replace("v2.", "v3."), value: { approver: "mallory" } },
         { token: "v1..", value: { approver: "mallory" } },
+        { token: "v2...", value: { approver: "mallory" } },
         { token: "x".repeat(5_000), value: { approver: "mallory" } },
         { token: "\u0000\ud800", value: { approver: "mallory" } },
         { token: 42, value: { approver: "mallory" } },
@@ -283,6 +287,33 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       const rpc = yield* rpcClient(Rpcs, "/rpc")
       const typed = yield* Effect.flip(rpc.TokenSucceed({ token, value: { approver: "rpc" } }))
       assert.instanceOf(typed, WorkflowProxy.DeferredAlreadyCompleted)
+    }))
+
+  it.effect("answers an expired token with a 403 and a JSON message saying when it expired, and writes nothing", () =>
+    Effect.gen(function* () {
+      const { body } = yield* post("/expense/start", { id: "e-expired" })
+      const executionId: string = body.executionId
+      yield* suspended(executionId)
+      // Minted at the test clock's epoch with an hour to live: long expired by the server's clock.
+      const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId, expiresIn: "1 hour" }).pipe(
+        Effect.provide(TestClock.layer())
+      )
+      for (const [route, value, headers] of [
+        ["/tokens/succeed", { token, value: { approver: "late" } }, {}],
+        ["/deferreds/fail", { token, error: { _tag: "Refused", reason: "late" } }, operator]
+      ] as const) {
+        const answer = yield* post(route, value, headers)
+        assert.strictEqual(answer.status, 403, route)
+        assert.strictEqual(answer.body.reason, "InvalidToken")
+        assert.strictEqual(answer.body.message, "The deferred token is rejected: it expired at 1970-01-01T01:00:00.000Z")
+      }
+      const rpc = yield* rpcClient(Rpcs, "/rpc")
+      const typed = yield* Effect.flip(rpc.TokenSucceed({ token, value: { approver: "rpc" } }))
+      assert.instanceOf(typed, WorkflowError.WorkflowError)
+      const detail = yield* journal(executionId)
+      assert.deepStrictEqual(detail.deferreds, [])
+      assert.isFalse(detail.events.some((e) => e.kind.startsWith("signal")))
+      assert.strictEqual(detail.execution.status, "suspended")
     }))
 
   it.effect("execute answers 202 with the execution id and its poll path once the wait is over", () =>

@@ -2,7 +2,7 @@
  * Weft's SQLite client over better-sqlite3: the sqlite dialect, template statements, transactions with
  * nested savepoints on one shared connection, the Migrator, and a database the Effect 3 build migrated.
  */
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs"
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -14,7 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as SqlError from "effect/sql/SqlError"
-import { SqliteClient } from "@weft/engine-sql/sqlite"
+import { SqliteClient, SqliteEngine } from "@weft/engine-sql/sqlite"
 import * as Migrations from "../packages/engine-sql/src/internal/migrations.js"
 
 describe("SqliteClient", () => {
@@ -169,6 +169,34 @@ describe("SqliteClient", () => {
         Layer.build(SqliteClient.layer({ filename: join(dir, "missing", "a.db") }))
       )
       assert.strictEqual(error.reason._tag, "ConnectionError")
+    }))
+
+  it.effect("creates a database file readable by its owner only (0600, its WAL too), and leaves an existing one's mode", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "weft-sqlite-mode-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const mode = (file: string) => statSync(file).mode & 0o777
+      const created = join(dir, "created.db")
+      yield* Effect.gen(function* () {
+        const sql = yield* SqliteClient.SqliteClient
+        yield* sql`CREATE TABLE t (v TEXT)`
+        yield* sql`INSERT INTO t VALUES ('x')`
+        assert.isTrue(existsSync(`${created}-wal`))
+        assert.strictEqual(mode(`${created}-wal`), 0o600)
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: created })))
+      assert.strictEqual(mode(created), 0o600)
+
+      // The engine's file (in a folder it creates) likewise.
+      const engineFile = join(dir, "nested", "weft.db")
+      yield* Effect.scoped(Layer.build(SqliteEngine.layer({ filename: engineFile, signingKey: "k".repeat(32) })))
+      assert.strictEqual(mode(engineFile), 0o600)
+
+      // An existing file (empty, or a database) is opened as it is: its mode is the owner's choice.
+      const existing = join(dir, "existing.db")
+      writeFileSync(existing, "")
+      chmodSync(existing, 0o640)
+      yield* Effect.scoped(Layer.build(SqliteClient.layer({ filename: existing })))
+      assert.strictEqual(mode(existing), 0o640)
     }))
 })
 

@@ -518,14 +518,15 @@ export const engineSuite = (name: string, makeEngine: MakeEngine) => {
           const id = yield* Onboard.execute({ id: "k1" }, { discard: true })
           yield* suspended(Onboard, id)
           const token = yield* DurableDeferred.tokenFor(Approval, { workflow: Onboard.name, executionId: id })
-          const [v, body, signature] = token.split(".")
-          const forged = `${v}.${Buffer.from(JSON.stringify(["Onboard", id, "approval"])).toString("base64url")}.AAAA`
-          const tampered = `${v}.${body}.${signature!.slice(0, -2)}${signature!.endsWith("xx") ? "yy" : "xx"}`
+          const [v, keyId, body, signature] = token.split(".")
+          const head = `${v}.${keyId}`
+          const forged = `${head}.${Buffer.from(JSON.stringify(["Onboard", id, "approval"])).toString("base64url")}.AAAA`
+          const tampered = `${head}.${body}.${signature!.slice(0, -2)}${signature!.endsWith("xx") ? "yy" : "xx"}`
           // The same signature bytes spelled otherwise: base64's last character has two spare bits.
           const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
           const last = alphabet.indexOf(signature!.slice(-1))
-          const respelled = `${v}.${body}.${signature!.slice(0, -1)}${alphabet[last ^ 1]}`
-          assert.deepStrictEqual(Buffer.from(respelled.split(".")[2]!, "base64url"), Buffer.from(signature!, "base64url"))
+          const respelled = `${head}.${body}.${signature!.slice(0, -1)}${alphabet[last ^ 1]}`
+          assert.deepStrictEqual(Buffer.from(respelled.split(".")[3]!, "base64url"), Buffer.from(signature!, "base64url"))
           for (const bad of [forged, tampered, respelled, "garbage", ""]) {
             const error = yield* Effect.flip(DurableDeferred.succeed(Approval, { token: bad, value: { by: "mallory" } }))
             assert.strictEqual(error.reason, "InvalidToken")

@@ -8,7 +8,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Flag from "effect/cli/Flag"
 import * as GlobalFlag from "effect/cli/GlobalFlag"
 import { type WorkflowEngine, WorkflowError } from "@weft/workflow"
@@ -48,8 +50,22 @@ export const SigningKey = GlobalFlag.Setting("signing-key")({
   )
 })
 
+/**
+ * `--signing-keyring <json>`: the keyring that signs deferred tokens, when the workers set one, as JSON:
+ * `{"current":{"id":"2025-06","key":"…"},"previous":[{"id":"2025-01","key":"…"}]}`.
+ */
+export const SigningKeyring = GlobalFlag.Setting("signing-keyring")({
+  flag: Flag.Redacted("signing-keyring").pipe(
+    Flag.withDescription(
+      "The signingKey keyring the workers' engine was given, as JSON: " +
+        "{\"current\":{\"id\":\"…\",\"key\":\"…\"},\"previous\":[…]} (default: WEFT_SIGNING_KEYRING)"
+    ),
+    Flag.optional
+  )
+})
+
 /** The global flags of database selection. */
-export const flags = [Db, DatabaseUrl, SigningKey] as const
+export const flags = [Db, DatabaseUrl, SigningKey, SigningKeyring] as const
 
 /**
  * The database the flags and the environment name: `--database-url`, then `--db`, then `DATABASE_URL`, then
@@ -69,16 +85,36 @@ export const target: Effect.Effect<Target, CommandError, GlobalFlag.Setting.Iden
     return { _tag: "Sqlite", filename: defaultFile } as const
   })
 
-/** The signing key from `--signing-key` or `WEFT_SIGNING_KEY`, if any. */
-export const signingKey: Effect.Effect<Option.Option<string>, never, GlobalFlag.Setting.Identifier<"signing-key">> =
-  Effect.gen(function*() {
-    const flag = yield* SigningKey
-    if (Option.isSome(flag)) return Option.some(Redacted.value(flag.value))
-    const env = yield* Config.option(Config.Redacted("WEFT_SIGNING_KEY")).pipe(
-      Effect.orElseSucceed(() => Option.none())
-    )
-    return Option.filter(Option.map(env, Redacted.value), (key) => key !== "")
-  })
+/**
+ * The signing key from `--signing-key` or `WEFT_SIGNING_KEY`, or the keyring from `--signing-keyring` or
+ * `WEFT_SIGNING_KEYRING`, if any: a flag before the environment; a key and a keyring from the same place is a usage
+ * error, as is a keyring that does not parse.
+ */
+export const signingKey: Effect.Effect<
+  Option.Option<WorkflowEngine.SigningKey | WorkflowEngine.SigningKeyring>,
+  CommandError,
+  GlobalFlag.Setting.Identifier<"signing-key" | "signing-keyring">
+> = Effect.gen(function*() {
+  const keyFlag = yield* SigningKey
+  const ringFlag = yield* SigningKeyring
+  if (Option.isSome(keyFlag) && Option.isSome(ringFlag)) {
+    return yield* new CommandError({ reason: "Usage", message: "Give --signing-key or --signing-keyring, not both" })
+  }
+  if (Option.isSome(keyFlag)) return Option.some(Redacted.value(keyFlag.value))
+  if (Option.isSome(ringFlag)) {
+    return Option.some(yield* parseKeyring(Redacted.value(ringFlag.value), "--signing-keyring"))
+  }
+  const key = yield* environment("WEFT_SIGNING_KEY")
+  const ring = yield* environment("WEFT_SIGNING_KEYRING")
+  if (Option.isSome(key) && Option.isSome(ring)) {
+    return yield* new CommandError({
+      reason: "Usage",
+      message: "Set WEFT_SIGNING_KEY or WEFT_SIGNING_KEYRING, not both"
+    })
+  }
+  if (Option.isSome(ring)) return Option.some(yield* parseKeyring(ring.value, "WEFT_SIGNING_KEYRING"))
+  return key
+})
 
 /** How a target is named in messages: the SQLite path, or the URL with its password hidden. */
 export const describe = (target: Target): string =>
@@ -91,7 +127,7 @@ export const describe = (target: Target): string =>
  */
 export const engine = (
   target: Target,
-  signingKey: Option.Option<string>
+  signingKey: Option.Option<WorkflowEngine.SigningKey | WorkflowEngine.SigningKeyring>
 ): Layer.Layer<WorkflowEngine.WorkflowEngine, CommandError> => {
   const options = {
     owner: `weft-cli-${process.pid}`,
@@ -130,7 +166,9 @@ export const redact = (url: string): string => {
     if (parsed.searchParams.has("password")) parsed.searchParams.set("password", "***")
     return parsed.toString()
   } catch {
-    return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")
+    // A URL that does not parse: everything up to its last "@" (a password may hold "@", "/" or spaces) and any
+    // password parameter are hidden, rather than guessed at.
+    return url.replace(/\/\/.*@/s, "//***@").replace(/(password=)[^&#]*/gi, "$1***")
   }
 }
 
@@ -216,6 +254,36 @@ const checkPgDatabase = (target: Extract<Target, { _tag: "Postgres" }>): Effect.
         )
     )
   )
+
+/** A non-empty environment variable, if set. */
+const environment = (name: string): Effect.Effect<Option.Option<string>> =>
+  Config.option(Config.Redacted(name)).pipe(
+    Effect.map((value) => Option.filter(Option.map(value, Redacted.value), (text) => text !== "")),
+    Effect.orElseSucceed(() => Option.none())
+  )
+
+const KeyEntry = Schema.Struct({ id: Schema.String, key: Schema.String })
+const Keyring = Schema.Struct({ current: KeyEntry, previous: Schema.optional(Schema.Array(KeyEntry)) })
+
+/** A keyring given as JSON; the engine checks its ids and key lengths when it starts. */
+const parseKeyring = (text: string, source: string): Effect.Effect<WorkflowEngine.SigningKeyring, CommandError> => {
+  const usage = (why: string) =>
+    new CommandError({
+      reason: "Usage",
+      message: `${source} is not a keyring (${why}): expected {"current":{"id":"…","key":"…"},"previous":[…]}`
+    })
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    // The text holds keys: it is never echoed, nor is the parser's message, which quotes it.
+    return Effect.fail(usage("not JSON"))
+  }
+  const decoded = Schema.decodeUnknownResult(Keyring)(json)
+  return Result.isSuccess(decoded)
+    ? Effect.succeed(decoded.success)
+    : Effect.fail(usage("each key needs a string id and a string key"))
+}
 
 const unavailable = (target: Target, error: WorkflowError.WorkflowError): CommandError => {
   if (error.reason !== "StoreUnavailable") return fromWorkflowError(error)

@@ -2,6 +2,7 @@
  * SQLite for Weft: an Effect `SqlClient` (sqlite dialect) over one `better-sqlite3` connection, in WAL mode,
  * with a busy timeout and a cache of prepared statements. A transaction holds the connection until it ends.
  */
+import { closeSync, fchmodSync, openSync } from "node:fs"
 import Sqlite from "better-sqlite3"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -19,7 +20,10 @@ import * as Stream from "effect/Stream"
 
 /** How to open the database. */
 export interface Config {
-  /** The database file (its folder must exist), or `":memory:"`. */
+  /**
+   * The database file (its folder must exist), or `":memory:"`. A file this client creates gets mode 0600 (owner
+   * only: it holds payloads and, without a configured key, the key that signs tokens); an existing one keeps its own.
+   */
   readonly filename: string
   /** Opens the file read-only. Default false. */
   readonly readonly?: boolean | undefined
@@ -124,6 +128,7 @@ const failure = (cause: unknown, message: string, operation: string) =>
 const open = (config: Config) =>
   Effect.try({
     try: () => {
+      if (config.readonly !== true) createPrivate(config.filename)
       const db = new Sqlite(config.filename, {
         readonly: config.readonly ?? false,
         timeout: Duration.toMillis(Duration.fromInputUnsafe(config.busyTimeout ?? "5 seconds"))
@@ -145,6 +150,28 @@ const open = (config: Config) =>
       })
     }
   })
+
+/**
+ * Creates the database file, empty and readable by its owner only, unless it exists: SQLite would create it with
+ * the process's umask (world-readable, as a rule), and its WAL and shared-memory files take the file's mode.
+ */
+const createPrivate = (filename: string): void => {
+  // Not a file: an in-memory or temporary database, or a URI.
+  if (filename === "" || filename === ":memory:" || filename.startsWith("file:")) return
+  let fd: number
+  try {
+    fd = openSync(filename, "wx", 0o600)
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "EEXIST") return
+    throw cause
+  }
+  try {
+    // The umask may have taken bits off the mode asked for; only this new file is changed.
+    fchmodSync(fd, 0o600)
+  } finally {
+    closeSync(fd)
+  }
+}
 
 /** Recently prepared statements, by text: least recently used dropped first, each kept up to `ttl` after preparing. */
 const statementCache = (db: Sqlite.Database, config: Config, clock: Clock.Clock) => {

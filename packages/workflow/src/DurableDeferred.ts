@@ -18,6 +18,7 @@ import * as NameRules from "./internal/nameRules.js"
 import * as Names from "./internal/reserved.js"
 import { WorkflowInstance } from "./internal/run.js"
 import * as Signals from "./internal/signals.js"
+import * as Tokens from "./internal/token.js"
 import type { AnySchema } from "./Workflow.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
 import { WorkflowError } from "./WorkflowError.js"
@@ -78,42 +79,62 @@ export const Token: Schema.brand<Schema.String, "@weft/workflow/DurableDeferred/
   Schema.brand("@weft/workflow/DurableDeferred/Token")
 )
 
-/** The signed token that completes this deferred of the running execution, from anywhere. */
-export const token: (self: Any) => Effect.Effect<Token, never, WorkflowInstance> = Effect.fnUntraced(function* (
-  self: Any
-) {
-  // Asked by the body on every replay: untraced.
-  const instance = yield* WorkflowInstance
-  return Signals.sign(instance.engine, instance.def.name, instance.executionId, self.name) as Token
-})
+/** How long a token stays valid. */
+export interface TokenOptions {
+  /**
+   * From when the token is made; then it is refused with `InvalidToken`. `"Infinity"`: it does not expire.
+   * Default: the engine's `tokenExpiresIn` (no expiry unless set).
+   */
+  readonly expiresIn?: Duration.Input | undefined
+}
+
+/**
+ * The signed token that completes this deferred of the running execution, from anywhere. Each replay makes a new
+ * token (with a lifetime from then): each one is valid; hand one out from an activity so it is sent once.
+ *
+ * @example
+ * const token = yield* DurableDeferred.token(Approval, { expiresIn: "7 days" })
+ */
+export const token: (self: Any, options?: TokenOptions) => Effect.Effect<Token, never, WorkflowInstance> = Effect
+  .fnUntraced(function* (self: Any, options?: TokenOptions) {
+    // Asked by the body on every replay: untraced.
+    const instance = yield* WorkflowInstance
+    const claims = { workflow: instance.def.name, executionId: instance.executionId, deferred: self.name }
+    return (yield* Tokens.mint(instance.engine, claims, options?.expiresIn)) as Token
+  })
 
 /** The token of this deferred for a given execution, minted outside the workflow (an API server, a test). */
 export const tokenFor: (
   self: Any,
-  execution: { readonly workflow: string; readonly executionId: string }
+  execution: { readonly workflow: string; readonly executionId: string } & TokenOptions
 ) => Effect.Effect<Token, never, WorkflowEngine> = Effect.fn("DurableDeferred.tokenFor")(function* (
   self: Any,
-  execution: { readonly workflow: string; readonly executionId: string }
+  execution: { readonly workflow: string; readonly executionId: string } & TokenOptions
 ) {
   yield* Effect.annotateCurrentSpan("weft.deferred", self.name)
-  return Signals.sign(Engine.of(yield* WorkflowEngine), execution.workflow, execution.executionId, self.name) as Token
+  const claims = { workflow: execution.workflow, executionId: execution.executionId, deferred: self.name }
+  return (yield* Tokens.mint(Engine.of(yield* WorkflowEngine), claims, execution.expiresIn)) as Token
 })
 
-/** What a deferred token names: the workflow, the execution and the deferred. */
+/** What a deferred token names: the workflow, the execution and the deferred; and when it expires, if it does. */
 export interface TokenClaims {
   readonly workflow: string
   readonly executionId: string
   readonly deferred: string
+  /** Epoch milliseconds; absent when the token does not expire. */
+  readonly expiresAt?: number | undefined
 }
 
 /**
- * Reads a token: what it names, once its signature holds under the engine's key. A forged, tampered or
- * malformed token fails with `InvalidToken`; nothing is read from or written to the store.
+ * Reads a token: what it names, once its signature holds under a key of the engine's keyring and it has not
+ * expired. A forged, tampered, malformed or expired token, or one signed with a key the ring does not hold, fails
+ * with `InvalidToken`; nothing is read from or written to the store.
  */
 export const readToken: (token: string) => Effect.Effect<TokenClaims, WorkflowError, WorkflowEngine> = Effect.fn(
   "DurableDeferred.readToken"
 )(function* (token: string) {
-  return yield* Signals.verify(Engine.of(yield* WorkflowEngine), token)
+  const { deferred, executionId, expiresAt, workflow } = yield* Tokens.read(Engine.of(yield* WorkflowEngine), token)
+  return expiresAt === undefined ? { workflow, executionId, deferred } : { workflow, executionId, deferred, expiresAt }
 })
 
 /**
@@ -194,7 +215,7 @@ const raceUntraced = Effect.fnUntraced(function* (options: {
 const completeWith = Effect.fnUntraced(function* (self: Any, token: string, exit: Exit.Exit<unknown, unknown>) {
   yield* Effect.annotateCurrentSpan("weft.deferred", self.name)
   const engine = Engine.of(yield* WorkflowEngine)
-  const claims = yield* Signals.verify(engine, token)
+  const claims = yield* Tokens.read(engine, token)
   if (claims.deferred !== self.name) {
     return yield* Effect.fail(
       new WorkflowError({

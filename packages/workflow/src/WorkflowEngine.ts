@@ -6,7 +6,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
-import type { EngineOptions } from "./internal/definitions.js"
+import type { EngineOptions, SigningKey as Key, SigningKeyring as Keyring } from "./internal/definitions.js"
 import * as Engine from "./internal/engine.js"
 import * as MemoryStore from "./MemoryStore.js"
 import type { WorkflowError } from "./WorkflowError.js"
@@ -14,6 +14,21 @@ import type { ExecutionDetail, ExecutionRecord, ListFilter, Page, WorkflowStore 
 
 /** Options of every engine layer. */
 export type Options = EngineOptions
+
+/** A key that signs deferred tokens: text (its UTF-8 bytes) or bytes, plain or `Redacted`; 32 bytes or more. */
+export type SigningKey = Key
+
+/**
+ * Named signing keys, for rotation: new tokens are signed with `current`; tokens of a `previous` key stay valid
+ * while it is in the ring.
+ *
+ * @example
+ * const signingKey: WorkflowEngine.SigningKeyring = {
+ *   current: { id: "2025-06", key: Redacted.make(process.env.WEFT_KEY_2025_06!) },
+ *   previous: [{ id: "2025-01", key: Redacted.make(process.env.WEFT_KEY_2025_01!) }]
+ * }
+ */
+export type SigningKeyring = Keyring
 
 /**
  * What a running engine offers outside workflow definitions: inspection and operator actions. Starting,

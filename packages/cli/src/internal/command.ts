@@ -27,7 +27,9 @@ export interface Output {
 }
 
 /** The settings a command handler reads. */
-export type Settings = GlobalFlag.Setting.Identifier<"json" | "db" | "database-url" | "signing-key">
+export type Settings = GlobalFlag.Setting.Identifier<
+  "json" | "db" | "database-url" | "signing-key" | "signing-keyring"
+>
 
 /**
  * A command's handler: `body` runs with the engine over the selected database, its output is printed as text or

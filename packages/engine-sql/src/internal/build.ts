@@ -10,13 +10,14 @@ import * as Scope from "effect/Scope"
 import { WorkflowError } from "@weft/workflow"
 
 /**
- * The error of a database that could not be opened: `what` names it; the message says the cause in words
- * (connection refused, host not found, database missing, authentication failed, malformed URL), passwords redacted.
+ * The error of a database that could not be opened: `what` names it (any URL in it already redacted, with
+ * `redactUrl`); the message says the cause in words (connection refused, host not found, database missing,
+ * authentication failed, malformed URL), passwords redacted.
  */
 export const unavailable = (what: string) => (error: unknown): WorkflowError.WorkflowError =>
   new WorkflowError.WorkflowError({
     reason: "StoreUnavailable",
-    message: redactUrls(`Could not open ${what}: ${connectCause(error).words}`)
+    message: `Could not open ${what}: ${redactUrls(connectCause(error).words)}`
   })
 
 /** Why a connection could not be opened, in words, and whether trying again can help. */
@@ -37,18 +38,45 @@ export const connectCause = (error: unknown): { readonly words: string; readonly
     case "28000":
       return { words: `authentication failed: ${message}`, permanent: true }
     default:
-      return { words: message, permanent: false }
+      // @effect/sql-pg's own check, with no code: a URL without a user, and no USER in the environment.
+      return /No username configured/.test(message)
+        ? { words: "no user name: the URL names none (postgres://user@host/database) and USER is not set", permanent: true }
+        : { words: message, permanent: false }
   }
 }
 
 /** Whether trying to open the database again can help (not for a missing host or database, or bad credentials). */
 export const isTransient = (error: unknown): boolean => !connectCause(error).permanent
 
-/** `text` with every URL's password masked: `user:***@`, and `password=***` in query strings. */
+/**
+ * `text` (a driver's words) with every URL's password masked: `user:***@` (up to the last `@` of the authority),
+ * and `password=***` in query strings.
+ */
 export const redactUrls = (text: string): string =>
   text
-    .replace(/(\/\/[^:@/\s]*):[^@/\s]*@/g, "$1:***@")
-    .replace(/([?&](?:password|sslpassword|pass|pwd)=)[^&#\s]*/gi, "$1***")
+    .replace(/(\/\/[^:@/?#\s]*):[^/?#\s]*@/g, "$1:***@")
+    .replace(PASSWORD_PARAMS, "$1***")
+
+/**
+ * One connection URL, whole (well-formed or not), with its password masked: in the authority, `user:***@`, and as
+ * a query parameter, `password=***`. A password holding `@`, `/`, `?`, `#` or a space is masked whole: when in
+ * doubt, more is masked, never less.
+ */
+export const redactUrl = (url: string): string => {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? ""
+  const rest = url.slice(scheme.length)
+  const query = rest.indexOf("?")
+  // The user info ends at the last `@` before the query; or, with none there, at the last `@` of all (a `?` in
+  // the password).
+  const before = query < 0 ? rest.lastIndexOf("@") : rest.lastIndexOf("@", query)
+  const at = before >= 0 ? before : rest.lastIndexOf("@")
+  const colon = at < 0 ? -1 : rest.slice(0, at).indexOf(":")
+  const authority = colon < 0 ? rest : `${rest.slice(0, colon)}:***${rest.slice(at)}`
+  return scheme + authority.replace(PASSWORD_PARAMS_IN_URL, "$1***")
+}
+
+const PASSWORD_PARAMS = /([?&](?:password|sslpassword|pass|pwd)=)[^&#\s]*/gi
+const PASSWORD_PARAMS_IN_URL = /([?&](?:password|sslpassword|pass|pwd)=)[^&#]*/gi
 
 /** The driver's own code and words, found through the error's reasons, causes and aggregated errors. */
 const innermost = (error: unknown): { readonly code: string | undefined; readonly message: string } => {

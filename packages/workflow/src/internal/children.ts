@@ -29,15 +29,7 @@ const startCodec = Codec.make(undefined, Schema.String, WorkflowError)
  */
 export const execute = (run: Run, def: WorkflowDef, payload: unknown, discard: boolean): Effect.Effect<any, any> => {
   const engine = run.engine
-  if (!engine.registry.has(def.name)) {
-    return Effect.fail(
-      new WorkflowError({
-        reason: "NotRegistered",
-        workflow: def.name,
-        message: `Workflow "${def.name}" is not registered with this engine: provide its layer`
-      })
-    )
-  }
+  if (!engine.registry.has(def.name)) return Effect.fail(Starts.notRegistered(engine, def.name))
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) {
     return Effect.fail(InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name }))

@@ -3,8 +3,10 @@
  * engine's options and settings, and the engine state every mechanism reads. `engine.ts` assembles it.
  */
 import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Queue from "effect/Queue"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { WorkflowError } from "../WorkflowError.js"
 import type { ExecutionRecord, Service as StoreService } from "../WorkflowStore.js"
@@ -12,6 +14,7 @@ import type * as Codec from "./codec.js"
 import type { RetryPolicy } from "./retry.js"
 import type { Scheduler } from "./scheduler.js"
 import type * as Telemetry from "./telemetry.js"
+import type * as Token from "./token.js"
 import type { Waiters } from "./waiters.js"
 
 /** What the runtime knows of a workflow definition. */
@@ -38,14 +41,35 @@ export interface Registration {
   readonly context: Context.Context<never>
 }
 
+/** A key that signs deferred tokens: text (its UTF-8 bytes) or bytes, plain or `Redacted`; 32 bytes or more. */
+export type SigningKey = string | Uint8Array | Redacted.Redacted<string> | Redacted.Redacted<Uint8Array>
+
+/**
+ * Named signing keys, for rotation: new tokens are signed with `current` and carry its id; a token is checked with
+ * the key its id names, so tokens signed with a `previous` key stay valid until that key leaves the ring. An id is
+ * 1 to 64 letters, digits, `-` or `_`.
+ */
+export interface SigningKeyring {
+  readonly current: { readonly id: string; readonly key: SigningKey }
+  readonly previous?: ReadonlyArray<{ readonly id: string; readonly key: SigningKey }> | undefined
+}
+
 /** Engine options shared by every store. */
 export interface EngineOptions {
   /** This worker's name in claims. Default: a random id. */
   readonly owner?: string | undefined
   /** Sleeps up to this long stay in the fiber; longer ones suspend. Default 60 seconds. */
   readonly inMemoryThreshold?: number | undefined
-  /** The key that signs deferred tokens: 32 bytes or more, from a secret. Default: generated and kept by the store. */
-  readonly signingKey?: string | Uint8Array | undefined
+  /**
+   * The key that signs deferred tokens (32 bytes or more, from a secret), or a keyring of named keys to rotate
+   * them. A key given alone has the id `"default"`. Default: generated and kept by the store.
+   */
+  readonly signingKey?: SigningKey | SigningKeyring | undefined
+  /**
+   * How long the tokens of `DurableDeferred.token` and `tokenFor` stay valid when they do not say (`expiresIn`).
+   * Default: they do not expire.
+   */
+  readonly tokenExpiresIn?: Duration.Input | undefined
   /**
    * How often to look for work other processes made runnable (expired claims, timers, queue items).
    * Only needed when several processes share a store. Default: never.
@@ -71,6 +95,12 @@ export interface EngineOptions {
    */
   readonly acceptUnregistered?: boolean | undefined
   /**
+   * An `execute` of a workflow this engine does not run (it only submits it, with `acceptUnregistered`) logs a
+   * warning once it has waited this long, by the `Clock`, naming the workflow and execution; it keeps waiting for a
+   * worker elsewhere. Default 30 seconds; `Infinity`: never.
+   */
+  readonly noWorkerWarningMs?: number | undefined
+  /**
    * Give every run and every executed activity attempt a span. Default: on when a tracer other than
    * Effect's built-in one (an exporter, such as OpenTelemetry's) is installed where the engine is built.
    */
@@ -86,6 +116,7 @@ export interface Settings {
   readonly maxRuns: number
   readonly claimBatch: number
   readonly acceptUnregistered: boolean
+  readonly noWorkerWarningMs: number
 }
 
 /** The engine as its mechanisms see it: the store, settings, registry, run slots and result waiters. */
@@ -95,8 +126,8 @@ export interface Engine {
   readonly owner: string
   readonly settings: Settings
   readonly telemetry: Telemetry.Telemetry
-  /** The key that signs deferred tokens. */
-  readonly signingKey: Uint8Array
+  /** The keys that sign and check deferred tokens, and the tokens' default lifetime. */
+  readonly signingKey: Token.Signer
   /** The engine's scope: run loops and background loops are forked in it. */
   readonly scope: Scope.Scope
   /** Registered workflows, by name. */

@@ -26,13 +26,15 @@ import * as Results from "./results.js"
 import * as Runner from "./runner.js"
 import { Scheduler } from "./scheduler.js"
 import * as Signals from "./signals.js"
+import * as Starts from "./starts.js"
 import * as Telemetry from "./telemetry.js"
 import { sleepLive } from "./time.js"
 import * as TimerLoop from "./timerLoop.js"
+import * as Token from "./token.js"
 import { Waiters } from "./waiters.js"
 
 /** The shortest signing key the engine accepts, in bytes (HMAC-SHA256's output size). */
-export const MIN_SIGNING_KEY_BYTES = 32
+export const MIN_SIGNING_KEY_BYTES = Token.MIN_KEY_BYTES
 
 /** The engine behind the `WorkflowEngine` service: the shared state, and the service's members over it. */
 export class Live implements Engine {
@@ -47,7 +49,7 @@ export class Live implements Engine {
     readonly owner: string,
     readonly settings: Settings,
     readonly telemetry: Telemetry.Telemetry,
-    readonly signingKey: Uint8Array,
+    readonly signingKey: Token.Signer,
     readonly scope: Scope.Scope,
     timerWake: Queue.Queue<void>,
     context: Context.Context<never>
@@ -93,6 +95,7 @@ export class Live implements Engine {
   register(registration: Registration): Effect.Effect<void> {
     return Effect.sync(() => {
       this.registry.set(registration.def.name, registration)
+      Starts.noteRegistered(this, registration.def.name)
       this.scheduler.wakeTimerLoop()
     })
   }
@@ -119,30 +122,16 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
     const store = yield* WorkflowStore
     const scope = yield* Effect.scope
     const telemetry = yield* Telemetry.make(options.tracing)
-    const signingKey =
-      options.signingKey === undefined
-        ? yield* store.signingKey(() => randomBytes(32))
-        : typeof options.signingKey === "string"
-        ? Buffer.from(options.signingKey, "utf8")
-        : options.signingKey
-    if (options.signingKey !== undefined && signingKey.byteLength < MIN_SIGNING_KEY_BYTES) {
-      return yield* Effect.die(
-        new Error(
-          `The engine option \`signingKey\` is ${signingKey.byteLength} bytes; deferred tokens need a key of ` +
-            `at least ${MIN_SIGNING_KEY_BYTES} bytes (e.g. \`openssl rand -base64 32\`, kept in a secret store)`
-        )
-      )
-    }
-    // A store with transactions keeps its key in a table of the database (the memory store's dies with the process).
-    if (options.signingKey === undefined && store.transaction !== undefined) {
-      yield* Effect.logWarning(
-        "Weft: deferred tokens are signed with the key the store keeps in its own table (weft_meta): anyone who can " +
-          "read the database can mint tokens. In production, set the engine option `signingKey` from a secret."
-      )
-    }
+    const signingKey = yield* Token.make(options, store)
     if (options.claimBatch !== undefined && !(Number.isInteger(options.claimBatch) && options.claimBatch >= 1)) {
       return yield* Effect.die(
         new Error(`WorkflowEngine option claimBatch must be a whole number of at least 1, got ${options.claimBatch}`)
+      )
+    }
+    const noWorker = options.noWorkerWarningMs
+    if (noWorker !== undefined && !(typeof noWorker === "number" && noWorker >= 0)) {
+      return yield* Effect.die(
+        new Error(`WorkflowEngine option noWorkerWarningMs must be a number of milliseconds (>= 0, or Infinity), got ${noWorker}`)
       )
     }
     const settings: Settings = {
@@ -152,7 +141,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
       heartbeatMs: options.heartbeatMs,
       maxRuns: Math.max(1, options.maxRuns ?? 1_000),
       claimBatch: options.claimBatch ?? 32,
-      acceptUnregistered: options.acceptUnregistered === true
+      acceptUnregistered: options.acceptUnregistered === true,
+      noWorkerWarningMs: options.noWorkerWarningMs ?? 30_000
     }
     const engine = new Live(
       store,
@@ -167,6 +157,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         engine.closed = true
+        Starts.forgetEngine(engine)
         engine.results.releaseAll()
       })
     )

@@ -23,13 +23,7 @@ interface Admitted {
 
 /** Validates a start: the workflow can run (or be submitted) and the payload fits its schema. Writes nothing. */
 const admit = (engine: Engine, def: WorkflowDef, payload: unknown): WorkflowError | Admitted => {
-  if (!engine.registry.has(def.name) && !engine.settings.acceptUnregistered) {
-    return new WorkflowError({
-      reason: "NotRegistered",
-      workflow: def.name,
-      message: `Workflow "${def.name}" is not registered with this engine: provide its layer (${def.name}.toLayer(...))`
-    })
-  }
+  if (!engine.registry.has(def.name) && !engine.settings.acceptUnregistered) return notRegistered(engine, def.name)
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) return InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
   return { executionId: stableId(def.name, def.idempotencyKey(payload)), encoded: encoded.success }
@@ -115,8 +109,11 @@ export const execute = (
     const waiter = engine.results.join(executionId)
     return create(engine, def, admitted, undefined, true).pipe(
       Effect.flatMap(({ record }) => {
-        if (terminal.has(record.status)) engine.results.notify(executionId, record.result)
-        return Effect.flatMap(Deferred.await(waiter.done), (encoded) => decodeResult(def, { ...record, result: encoded }))
+        const ended = terminal.has(record.status)
+        if (ended) engine.results.notify(executionId, record.result)
+        const awaited = Deferred.await(waiter.done)
+        const waited = ended || engine.registry.has(def.name) ? awaited : warnUnserved(engine, def.name, executionId, awaited)
+        return Effect.flatMap(waited, (encoded) => decodeResult(def, { ...record, result: encoded }))
       }),
       Effect.ensuring(Effect.sync(() => engine.results.leave(executionId, waiter)))
     )
@@ -137,6 +134,42 @@ export const decodeResult = (
         })
       )
 }
+
+/**
+ * Notes that `engine` registered workflow `name`, in the process-wide record of who registered what (held weakly,
+ * and forgotten when the engine closes): a refusal elsewhere can then say where the workflow is registered.
+ */
+export const noteRegistered = (engine: Engine, name: string): void => {
+  let engines = registeredOn.get(name)
+  if (engines === undefined) registeredOn.set(name, (engines = new Set()))
+  engines.add(refOf(engine))
+}
+
+/** Takes a closing engine out of the process-wide record of registrations. */
+export const forgetEngine = (engine: Engine): void => {
+  const ref = refs.get(engine)
+  if (ref === undefined) return
+  for (const name of engine.registry.keys()) {
+    const engines = registeredOn.get(name)
+    engines?.delete(ref)
+    if (engines?.size === 0) registeredOn.delete(name)
+  }
+}
+
+/**
+ * The refusal of a workflow this engine has not registered: it says when another engine instance of this process
+ * did (its layer was provided to another engine than the one called: an engine layer built twice).
+ */
+export const notRegistered = (engine: Engine, name: string): WorkflowError =>
+  new WorkflowError({
+    reason: "NotRegistered",
+    workflow: name,
+    message: registeredElsewhere(engine, name)
+      ? `Workflow "${name}" is registered on another engine instance, not the one in this context: its layer ` +
+        `(${name}.toLayer(...)) was provided to another engine than the one it is called on (an engine layer built ` +
+        `twice?). Build the engine layer once and provide it to both (Layer.provideMerge)`
+      : `Workflow "${name}" is not registered with this engine: provide its layer (${name}.toLayer(...))`
+  })
 
 /** The refusal of a start whose id is taken by an execution of another payload. */
 const conflict = (def: WorkflowDef, executionId: string): WorkflowError =>
@@ -170,4 +203,65 @@ const sameJson = (a: unknown, b: unknown): boolean => {
   }
   for (const key of Object.keys(y)) if (y[key] !== undefined) keys--
   return keys === 0
+}
+
+/**
+ * `wait` for an execution that no worker of this engine runs (a submit-only engine), with a warning once it has
+ * waited `noWorkerWarningMs` by the caller's `Clock`: it goes on waiting for a worker elsewhere, but not silently.
+ */
+const warnUnserved = <A, E>(
+  engine: Engine,
+  workflow: string,
+  executionId: string,
+  wait: Effect.Effect<A, E>
+): Effect.Effect<A, E> => {
+  const after = engine.settings.noWorkerWarningMs
+  if (!Number.isFinite(after)) return wait
+  return Effect.timeoutOrElse(wait, {
+    duration: after,
+    orElse: () =>
+      Effect.andThen(
+        Effect.suspend(() => Effect.logWarning(unserved(engine, workflow, executionId, after))).pipe(
+          Effect.annotateLogs({ "weft.workflow": workflow, "weft.execution": executionId })
+        ),
+        wait
+      )
+  })
+}
+
+const unserved = (engine: Engine, workflow: string, executionId: string, after: number): string => {
+  const waited = after % 1_000 === 0 ? `${after / 1_000} s` : `${after} ms`
+  const head = `Weft: execution ${executionId} of workflow "${workflow}" has waited ${waited} for its result, and this ` +
+    `engine does not run "${workflow}" (it only submits it: acceptUnregistered).`
+  return registeredElsewhere(engine, workflow)
+    ? `${head} "${workflow}" is registered on another engine instance of this process, not on the one this call ` +
+      `used: if that engine shares this store it will run it; else provide ${workflow}.toLayer(...) to this one. ` +
+      `It keeps waiting.`
+    : `${head} No worker in this process runs it, so it keeps waiting for a worker elsewhere; if none runs, start ` +
+      `one that provides ${workflow}.toLayer(...) over the same store.`
+}
+
+// Which engines of this process registered each workflow. Weak references, so a record never keeps an engine
+// alive; an engine leaves it when it closes, and a reference whose engine is gone or closed is dropped when met.
+const registeredOn = new Map<string, Set<WeakRef<Engine>>>()
+const refs = new WeakMap<Engine, WeakRef<Engine>>()
+
+const refOf = (engine: Engine): WeakRef<Engine> => {
+  let ref = refs.get(engine)
+  if (ref === undefined) refs.set(engine, (ref = new WeakRef(engine)))
+  return ref
+}
+
+/** Whether a live engine of this process other than `engine` registered workflow `name`. */
+const registeredElsewhere = (engine: Engine, name: string): boolean => {
+  const engines = registeredOn.get(name)
+  if (engines === undefined) return false
+  let found = false
+  for (const ref of engines) {
+    const other = ref.deref()
+    if (other === undefined || other.closed) engines.delete(ref)
+    else if (other !== engine) found = true
+  }
+  if (engines.size === 0) registeredOn.delete(name)
+  return found
 }
