@@ -22,10 +22,11 @@ if (typeof (Map as { groupBy?: unknown }).groupBy !== "function") {
 
 // The workspaces resolve to their TypeScript source through the "@weft/source" export condition (no build
 // needed). Vite replaces its default conditions with the ones given here, so the defaults are listed too; vitest
-// passes the server ones to its worker processes as `--conditions`.
+// passes the server ones to its worker processes as `--conditions`. Less "module", a bundlers' condition: Node would
+// take it too, and `@opentelemetry/api`'s "module" build has extension-less imports that Node cannot load.
 export default defineConfig({
   resolve: { conditions: ["@weft/source", ...defaultClientConditions] },
-  ssr: { resolve: { conditions: ["@weft/source", ...defaultServerConditions] } },
+  ssr: { resolve: { conditions: ["@weft/source", ...defaultServerConditions.filter((condition) => condition !== "module")] } },
   test: {
     include: ["test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     globalSetup: ["test/setup/postgres.ts"],

@@ -25,7 +25,14 @@ describe("observability", () => {
         },
         context: native.context
       })
-      const succeededBefore = (yield* Metric.value(WorkflowMetrics.activitySucceeded)).count
+      const succeeded = Effect.map(
+        Effect.all([
+          Metric.value(WorkflowMetrics.forActivity("Traced", "first").succeeded),
+          Metric.value(WorkflowMetrics.forActivity("Traced", "second").succeeded)
+        ]),
+        ([first, second]) => first.count + second.count
+      )
+      const succeededBefore = yield* succeeded
       const program = Effect.gen(function* () {
         const id = yield* Traced.execute({ id: "o1" }, { discard: true })
         yield* suspended(Traced, id)
@@ -55,7 +62,7 @@ describe("observability", () => {
         assert.isTrue(runs.some((run) => run.spanId === parent.spanId))
         assert.strictEqual(activity.attributes.get("weft.attempt"), 1)
       }
-      const succeededAfter = (yield* Metric.value(WorkflowMetrics.activitySucceeded)).count
+      const succeededAfter = yield* succeeded
       assert.strictEqual(succeededAfter - succeededBefore, 2)
     }))
 })

@@ -1,42 +1,120 @@
 /**
- * The engine's metrics, as `effect` Metrics: export them with any Effect metrics exporter
- * (OpenTelemetry, Prometheus). Updated on the hot path without extra effects.
+ * The engine's metrics, as `effect` Metrics labelled by workflow (and activity): export them with any Effect
+ * metrics exporter (OpenTelemetry, Prometheus). Updated on the hot path without extra effects.
  */
 import * as Metric from "effect/Metric"
 
-/** Activity attempts that ran and were recorded, by outcome. */
+/** The buckets of `activityDuration`, in milliseconds (0.5 ms to about 16 s). */
+const durationBoundaries = Metric.exponentialBoundaries({ start: 0.5, factor: 2, count: 16 })
+
+/** Activity attempts that ran and were recorded, by `workflow`, `activity` and `outcome` (success, failure, defect). */
 export const activityAttempts = Metric.counter("weft_activity_attempts_total", {
   description: "Activity attempts that ran and were recorded",
   incremental: true
 })
 
-/** Activity attempts whose result was a success. */
-export const activitySucceeded = Metric.withAttributes(activityAttempts, { outcome: "success" })
+/** Activity attempts after the first (retries) that started, by `workflow` and `activity`. */
+export const activityRetries = Metric.counter("weft_activity_retries_total", {
+  description: "Activity attempts after the first that started",
+  incremental: true
+})
 
-/** Activity attempts whose result was a failure or a defect. */
-export const activityFailed = Metric.withAttributes(activityAttempts, { outcome: "failure" })
-
-/** Wall time of an activity attempt's body, in milliseconds. */
+/** Wall time of an activity attempt's body, in milliseconds, by `workflow` and `activity`. */
 export const activityDuration = Metric.histogram("weft_activity_duration_ms", {
-  boundaries: Metric.exponentialBoundaries({ start: 0.5, factor: 2, count: 16 }),
+  boundaries: durationBoundaries,
   description: "Duration of an activity attempt, in milliseconds"
 })
 
-/** Executions created. */
-export const executionsStarted = Metric.counter("weft_executions_started_total", { incremental: true })
+/** Executions created, by `workflow`. */
+export const executionsStarted = Metric.counter("weft_executions_started_total", {
+  description: "Executions created",
+  incremental: true
+})
 
-/** Executions that reached a terminal status, by status. */
-export const executionsCompleted = Metric.counter("weft_executions_completed_total", { incremental: true })
+/** Executions that reached a terminal status, by `workflow` and `status` (succeeded, failed, interrupted). */
+export const executionsCompleted = Metric.counter("weft_executions_completed_total", {
+  description: "Executions that reached a terminal status",
+  incremental: true
+})
 
-/** Per-status views of `executionsCompleted`. */
-export const completedBy = {
-  succeeded: Metric.withAttributes(executionsCompleted, { status: "succeeded" }),
-  failed: Metric.withAttributes(executionsCompleted, { status: "failed" }),
-  interrupted: Metric.withAttributes(executionsCompleted, { status: "interrupted" })
-} as const
+/** Times an execution suspended (holding no fiber until a signal, timer or resume), by `workflow`. */
+export const suspensions = Metric.counter("weft_suspensions_total", {
+  description: "Times an execution suspended",
+  incremental: true
+})
 
-/** Times an execution suspended (holding no fiber until a signal, timer or resume). */
-export const suspensions = Metric.counter("weft_suspensions_total", { incremental: true })
+/** Runs of an execution (each claim that replays the body), by `workflow`. */
+export const runs = Metric.counter("weft_runs_total", { description: "Runs of an execution", incremental: true })
 
-/** Runs of an execution (each claim that replays the body). */
-export const runs = Metric.counter("weft_runs_total", { incremental: true })
+/** The series of one workflow. */
+export interface WorkflowSeries {
+  readonly started: Metric.Counter<number>
+  readonly succeeded: Metric.Counter<number>
+  readonly failed: Metric.Counter<number>
+  readonly interrupted: Metric.Counter<number>
+  readonly suspended: Metric.Counter<number>
+  readonly runs: Metric.Counter<number>
+}
+
+/** The series of one activity of one workflow. */
+export interface ActivitySeries {
+  readonly succeeded: Metric.Counter<number>
+  readonly failed: Metric.Counter<number>
+  readonly defects: Metric.Counter<number>
+  readonly retries: Metric.Counter<number>
+  readonly duration: Metric.Histogram<number>
+}
+
+/**
+ * The series of workflow `workflow`, made once and kept (one metric per label set, so an update is a lookup, not a
+ * merge of attributes).
+ */
+export const forWorkflow = (workflow: string): WorkflowSeries => {
+  let series = workflows.get(workflow)
+  if (series === undefined) {
+    const completed = (status: string) => counter(executionsCompleted, { workflow, status })
+    series = {
+      started: counter(executionsStarted, { workflow }),
+      succeeded: completed("succeeded"),
+      failed: completed("failed"),
+      interrupted: completed("interrupted"),
+      suspended: counter(suspensions, { workflow }),
+      runs: counter(runs, { workflow })
+    }
+    workflows.set(workflow, series)
+  }
+  return series
+}
+
+/**
+ * The series of activity `activity` of workflow `workflow`, made once and kept. Activity names are labels: an
+ * activity named after data (an order id) makes a series per name.
+ */
+export const forActivity = (workflow: string, activity: string): ActivitySeries => {
+  let byName = activities.get(workflow)
+  if (byName === undefined) activities.set(workflow, (byName = new Map()))
+  let series = byName.get(activity)
+  if (series === undefined) {
+    const attempts = (outcome: string) => counter(activityAttempts, { workflow, activity, outcome })
+    series = {
+      succeeded: attempts("success"),
+      failed: attempts("failure"),
+      defects: attempts("defect"),
+      retries: counter(activityRetries, { workflow, activity }),
+      duration: Metric.histogram(activityDuration.id, {
+        boundaries: durationBoundaries,
+        description: activityDuration.description,
+        attributes: { workflow, activity }
+      })
+    }
+    byName.set(activity, series)
+  }
+  return series
+}
+
+const workflows = new Map<string, WorkflowSeries>()
+const activities = new Map<string, Map<string, ActivitySeries>>()
+
+/** A series of counter `of`: its own metric, with the labels as its attributes. */
+const counter = (of: Metric.Metric<number, unknown>, attributes: Record<string, string>): Metric.Counter<number> =>
+  Metric.counter(of.id, { description: of.description, incremental: true, attributes })

@@ -51,7 +51,19 @@ const step = (run: Run, def: ActivityDef): Effect.Effect<any, any, any> => {
   const last = run.replay.lastAttempt(def.name)
   if (last !== undefined) {
     const decided = decide(run, def, last)
-    if (decided !== undefined) return decided
+    if (decided !== undefined) {
+      // Answered from the journal: it did not run, so no attempt span, only a mark on the enclosing span.
+      if (!run.engine.telemetry.tracing) return decided
+      const outcome = Exit.isExit(decided) ? Telemetry.outcomeOf(decided) : "defect"
+      return Effect.andThen(
+        Telemetry.replayed(run.engine.telemetry, {
+          "weft.activity": def.name,
+          "weft.attempt": last.attempt,
+          "weft.outcome": outcome
+        }),
+        decided
+      )
+    }
   }
   return attempt(run, def, (last?.attempt ?? 0) + 1)
 }
@@ -74,11 +86,12 @@ const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any,
   const engine = run.engine
   // Attempt 1 is the reference's default: providing it would copy the context on every step.
   const body = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
-  const execute = Telemetry.attemptSpan(engine.telemetry, body, run.executionId, def.name, n)
+  const execute = Telemetry.attemptSpan(engine.telemetry, body, run.def.name, run.executionId, def.name, n)
   const suspension = run.suspension
   const once = Effect.uninterruptibleMask((restore) =>
     Effect.clockWith((clock) => {
       if (run.interrupting && !run.compensating) return Effect.interrupt
+      if (n > 1) engine.telemetry.metric(Metrics.forActivity(run.def.name, Telemetry.metricName(def.name)).retries, 1)
       suspension.inFlight++
       const startedAt = clock.currentTimeMillisUnsafe()
       const body = Effect.exit(restore(execute))
@@ -152,8 +165,13 @@ const record = (
     const stored = store.recordAttempt(run.executionId, run.fence, attempt)
     return (retrying ? run.persist(stored) : Effect.catch(stored, (error) => run.storeFailed(error))).pipe(
       Effect.map((stored) => {
-        telemetry.metric(Exit.isSuccess(exit) ? Metrics.activitySucceeded : Metrics.activityFailed, 1)
-        telemetry.metric(Metrics.activityDuration, attempt.completedAt - startedAt)
+        const series = Metrics.forActivity(run.def.name, Telemetry.metricName(def.name))
+        const outcome = Exit.isSuccess(exit) ? "success" : Telemetry.outcomeOf(exit)
+        telemetry.metric(
+          outcome === "success" ? series.succeeded : outcome === "failure" ? series.failed : series.defects,
+          1
+        )
+        telemetry.metric(series.duration, attempt.completedAt - startedAt)
         run.replay.addAttempt(stored)
         return stored
       })

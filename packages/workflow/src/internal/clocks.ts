@@ -5,22 +5,36 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { Run } from "./run.js"
+import * as Telemetry from "./telemetry.js"
 import { MAX_TIMER_MS, wakeTime } from "./time.js"
 
 /** Durable sleep under `name`: the wake time is stored once; short waits sleep here, long ones suspend. */
-export const sleep = (run: Run, name: string, millis: number, threshold?: number): Effect.Effect<void> =>
-  Effect.flatMap(clock(run, name, millis), (wakeAt) =>
+export const sleep = (run: Run, name: string, millis: number, threshold?: number): Effect.Effect<void> => {
+  const { telemetry } = run.engine
+  const replayed = run.replay.clocks.has(name)
+  return Effect.flatMap(clock(run, name, millis), (wakeAt) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const remaining = wakeAt - now
-      if (remaining <= 0) return Effect.void
+      if (remaining <= 0) {
+        // A sleep a past run waited for (and suspended on) is over: a mark on the enclosing span, no span.
+        if (!replayed) return Effect.void
+        return Telemetry.replayed(telemetry, { "weft.sleep": Telemetry.sleepName(name), "weft.wake_at": wakeAt })
+      }
       if (run.interrupting) return Effect.interrupt
+      const traced = (wait: Effect.Effect<void>) =>
+        telemetry.tracing
+          ? Telemetry.sleepSpan(telemetry, wait, run.def.name, run.executionId, name, wakeAt, () =>
+              Telemetry.interruptedAs(run)
+            )
+          : wait
       if (remaining <= Math.min(threshold ?? run.engine.settings.inMemoryThreshold, MAX_TIMER_MS)) {
-        return run.suspension.busy(Effect.sleep(remaining))
+        return traced(run.suspension.busy(Effect.sleep(remaining)))
       }
       run.suspension.waitUntil(wakeAt)
-      return run.suspension.block(Effect.never)
+      return traced(run.suspension.block(Effect.never))
     })
   )
+}
 
 /** The stored wake time of clock `name`, storing it (see `wakeTime`) the first time it is asked for. */
 export const clock = (run: Run, name: string, millis: number): Effect.Effect<number> => {

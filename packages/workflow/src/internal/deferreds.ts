@@ -18,6 +18,7 @@ import { diverged } from "./replay.js"
 import * as Names from "./reserved.js"
 import type { Run } from "./run.js"
 import type { LiveRun } from "./scheduler.js"
+import * as Telemetry from "./telemetry.js"
 import { MAX_TIMER_MS } from "./time.js"
 
 /**
@@ -38,8 +39,27 @@ export const await_ = (
   codec: Codec.Codec,
   timeoutMillis?: number
 ): Effect.Effect<Option.Option<unknown>, unknown> => {
+  const { telemetry } = run.engine
   const stored = run.replay.deferreds.get(name)
-  if (stored !== undefined) return decode(run, name, codec, stored)
+  if (stored !== undefined) {
+    // Answered from the journal (or by a signal that came before the await): a mark on the enclosing span, no span.
+    if (!telemetry.tracing) return decode(run, name, codec, stored)
+    return Effect.andThen(Telemetry.replayed(telemetry, { "weft.deferred": name }), decode(run, name, codec, stored))
+  }
+  const waited = wait(run, name, codec, timeoutMillis)
+  if (!telemetry.tracing) return waited
+  return Telemetry.waitSpan(telemetry, waited, run.def.name, run.executionId, name, timeoutMillis, () =>
+    Telemetry.interruptedAs(run)
+  )
+}
+
+/** Awaits deferred `name`, not stored yet: a signal delivered while running, a timeout, or suspension. */
+const wait = (
+  run: Run,
+  name: string,
+  codec: Codec.Codec,
+  timeoutMillis: number | undefined
+): Effect.Effect<Option.Option<unknown>, unknown> => {
   const waiting = (waiter: Effect.Effect<DeferredRecord>) =>
     Effect.flatMap(waiter, (record) => decode(run, name, codec, record))
   if (timeoutMillis === undefined) {

@@ -101,7 +101,7 @@ export interface EngineOptions {
    */
   readonly noWorkerWarningMs?: number | undefined
   /**
-   * Give every run and every executed activity attempt a span. Default: on when a tracer other than
+   * Give every run, executed activity attempt, durable sleep and deferred wait a span. Default: on when a tracer other than
    * Effect's built-in one (an exporter, such as OpenTelemetry's) is installed where the engine is built.
    */
   readonly tracing?: boolean | undefined

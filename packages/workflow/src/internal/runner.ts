@@ -11,6 +11,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import type { WorkflowError } from "../WorkflowError.js"
 import { type Completion, terminal } from "../WorkflowStore.js"
 import { CurrentAttempt } from "./activities.js"
@@ -30,8 +31,16 @@ import * as Signals from "./signals.js"
 import * as Telemetry from "./telemetry.js"
 
 /** Claims and runs an execution once (or uses the claim its create took). */
-export const runOnce = (engine: Engine, executionId: string, state: RunState): Effect.Effect<Outcome, WorkflowError> =>
-  Effect.gen(function* () {
+export const runOnce = (
+  engine: Engine,
+  executionId: string,
+  state: RunState
+): Effect.Effect<Outcome, WorkflowError> => {
+  // The run's span (when tracing) is ended once the runner knows what became of the run.
+  let span: Tracer.Span | undefined
+  let outcome: Telemetry.Outcome = "stopped"
+  let ended: Exit.Exit<unknown, unknown> | undefined
+  return Effect.gen(function* () {
     const { store, telemetry } = engine
     const { hooked, hook } = telemetry
     const preclaimed = state.claimed
@@ -55,6 +64,8 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     }
     const def = registration.def
     const run = new Run(engine, def, executionId, fence, journal)
+    const series = Metrics.forWorkflow(def.name)
+    span = yield* Telemetry.startRun(telemetry, def.name, executionId, fence)
     // Live from the claim on: the heartbeat renews it before the body starts, too.
     state.run = run
     if (hooked) yield* hook("run-claimed", executionId)
@@ -63,7 +74,7 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
       ? Effect.die(InvalidInput.invalid("InvalidPayload", "The stored payload", payload.failure, { workflow: def.name, executionId }))
       : // A handler that throws as it builds the body (an `Activity.make` refusing its name) dies like a body.
         Effect.suspend(() => registration.handler(payload.success, executionId))
-    telemetry.metric(Metrics.runs, 1)
+    telemetry.metric(series.runs, 1)
     // The registration holds the services the body needs, never a scope: the body's scope is the execution's.
     // The run loop was forked from whoever woke it (an activity of another execution, say): what that caller
     // set for its own step (its attempt number, a race it runs) is reset here.
@@ -74,7 +85,7 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
         Effect.provideService(CurrentAttempt, 1),
         Effect.provideService(CurrentRace, undefined)
       ) as Effect.Effect<A, E>
-    const provided = Telemetry.runSpan(telemetry, inRun(body), def.name, executionId, fence)
+    const provided = Telemetry.inRun(span, inRun(body))
     // A child of this run's fiber, so it is interrupted with it (the engine's scope closing).
     // Not started at all if the heartbeat found the claim lost meanwhile.
     const fiber = yield* Effect.forkChild(Effect.suspend(() => (run.abort !== undefined ? Effect.interrupt : provided)))
@@ -82,6 +93,7 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     let exit = ownExit(yield* Fiber.await(fiber))
 
     if (run.abort !== undefined) {
+      ended = Exit.fail(run.abort)
       state.run = undefined
       yield* Effect.ignore(store.release(executionId, fence))
       if (run.abort.reason === "LeaseLost" && engine.results.has(executionId)) {
@@ -99,8 +111,13 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
       // A waiter here must hear of the end once another worker may run the rest.
       const suspended = yield* store.suspend(executionId, fence, record.wakeSeq, wakeAt, at, engine.results.has(executionId))
       if (hooked) yield* hook("after-suspend", executionId)
-      if (!suspended) return "again"
-      telemetry.metric(Metrics.suspensions, 1)
+      ended = exit
+      if (!suspended) {
+        outcome = "rerun"
+        return "again"
+      }
+      outcome = "suspended"
+      telemetry.metric(series.suspended, 1)
       if (wakeAt !== undefined) engine.scheduler.wakeTimerLoop()
       return "done"
     }
@@ -116,7 +133,7 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     // other end stops them first, before the parent's own compensations (a saga undoes newest first).
     if (Exit.isSuccess(exit) || !hasDefect(exit.cause)) yield* Children.interruptOpen(run)
     if (Exit.isFailure(exit) && run.compensations.length > 0) {
-      yield* inRun(Compensation.runAll(run, exit.cause))
+      yield* Telemetry.inRun(span, inRun(Compensation.runAll(run, exit.cause)))
       if (run.abort !== undefined) return yield* Effect.fail(run.abort)
       yield* store.appendEvent(executionId, fence, {
         kind: "compensated",
@@ -138,7 +155,9 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     const stored = yield* complete(run, { status, result, at: yield* Clock.currentTimeMillis })
     // Live until its end is stored: the heartbeat keeps renewing the claim through compensations and finalizers.
     state.run = undefined
-    telemetry.metric(Metrics.completedBy[stored.status], 1)
+    telemetry.metric(series[stored.status], 1)
+    ended = exit
+    outcome = Telemetry.endOutcome(stored.status, exit)
     if (hooked) yield* hook("after-complete", executionId)
     engine.results.notify(executionId, stored.result)
     if (record.parent !== undefined) {
@@ -149,8 +168,13 @@ export const runOnce = (engine: Engine, executionId: string, state: RunState): E
     return "done"
   }).pipe(
     // A run that failed (a store write, say) is live no more while the loop waits to run it again.
-    Effect.ensuring(Effect.sync(() => (state.run = undefined)))
+    Effect.ensuring(Effect.sync(() => (state.run = undefined))),
+    (once) =>
+      engine.telemetry.tracing
+        ? Effect.onExit(once, (exit) => Telemetry.endRun(span, outcome, Exit.isFailure(exit) ? exit : (ended ?? exit)))
+        : once
   )
+}
 
 /**
  * Stores the run's end and returns the end stored. Tried again while the database does not answer (compensations

@@ -63,7 +63,7 @@ const create = (
     })
     // Another payload under this id (its key squatted, or reused by mistake) never joins: it touches nothing.
     if (!created && !sameJson(record.payload, admitted.encoded)) return yield* Effect.fail(conflict(def, executionId))
-    if (created) engine.telemetry.metric(Metrics.executionsStarted, 1)
+    if (created) engine.telemetry.metric(Metrics.forWorkflow(def.name).started, 1)
     if (created && fence !== undefined) {
       yield* scheduler.schedule(executionId, {
         fence,
