@@ -5,7 +5,6 @@
  */
 import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -21,6 +20,7 @@ import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { Activity, DurableDeferred, Workflow } from "@weft/workflow"
 import { freshDatabase } from "./pg.js"
 import { hasStatus, record, suspended, waitUntil } from "./util.js"
+import { freePort as closedPort } from "./net.js"
 
 const root = resolve(import.meta.dirname, "..")
 const tsx = pathToFileURL(join(root, "node_modules", "tsx", "dist", "loader.mjs")).href
@@ -97,6 +97,11 @@ describe("weft on a SQLite file", () => {
         ])
         assert.isTrue(detail.attempts.every((a) => typeof a.durationMs === "number" && a.durationMs >= 0))
         assert.deepStrictEqual(detail.events.map((e) => e.kind), ["started", "failed"])
+        // The same story as the trace: the attempts with the backoff between them, then the end.
+        assert.deepStrictEqual(
+          detail.trace.map((e) => e.kind === "event" ? e.event : e.kind === "activity" ? `${e.name}#${e.attempt}:${e.outcome}` : e.kind),
+          ["started", "charge#1:failure", "retry-wait", "charge#2:failure", "failed"]
+        )
         assert.isTrue(detail.events.every((e) => !Number.isNaN(Date.parse(e.at))))
       }))
 
@@ -427,16 +432,6 @@ const weft = (
     return Effect.sync(() => void child.kill("SIGKILL"))
   })
 
-/** A port nothing listens on: bound, then closed. */
-const closedPort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures: the workflows a worker in this process runs, over a fresh SQLite file or PostgreSQL database
@@ -451,6 +446,9 @@ interface Detail {
   readonly execution: { readonly executionId: string; readonly status: string }
   readonly attempts: ReadonlyArray<{ name: string; attempt: number; outcome: string; durationMs: number }>
   readonly events: ReadonlyArray<{ readonly kind: string; readonly at: string }>
+  readonly trace: ReadonlyArray<
+    { readonly kind: string; readonly event?: string; readonly name?: string; readonly attempt?: number; readonly outcome?: string }
+  >
 }
 
 interface Action {

@@ -4,13 +4,13 @@
  * cannot fix fail at once (no tries of `connectRetry`); a refused connection (a database still starting) is tried
  * again. No error shows a password, in the authority or the query string, however odd its characters.
  */
-import { createServer } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { inject } from "vitest"
 import { PgEngine } from "@weft/engine-sql/pg"
+import { freePort } from "./net.js"
 
 const SECRET = "hunter2-secret"
 
@@ -133,12 +133,3 @@ describe("a bad database URL", () => {
     }))
 })
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })

@@ -4,7 +4,6 @@
  * again when it is back, so no body that had finished runs a second time, and every execution ends once.
  */
 import { chmodSync, mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -15,6 +14,7 @@ import { SqlStore } from "@weft/engine-sql"
 import { PgDriver } from "@weft/engine-sql/pg"
 import { Activity, Workflow, WorkflowEngine, WorkflowStore } from "@weft/workflow"
 import { Counter, waitUntil } from "./util.js"
+import { freePort } from "./net.js"
 
 const EXECUTIONS = 150
 const STEPS = 3
@@ -121,15 +121,6 @@ const startServer = async () => {
   }
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures

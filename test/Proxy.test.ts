@@ -274,31 +274,38 @@ describe("WorkflowProxy contracts", () => {
         "GreetExecute POST /greet/execute",
         "GreetStart POST /greet/start",
         "GreetPoll GET /greet/executions/:executionId",
+        "GreetResult GET /greet/executions/:executionId/result",
         "GreetInterrupt POST /greet/executions/:executionId/interrupt",
         "GreetResume POST /greet/executions/:executionId/resume",
         "ExpenseExecute POST /expense/execute",
         "ExpenseStart POST /expense/start",
         "ExpensePoll GET /expense/executions/:executionId",
+        "ExpenseResult GET /expense/executions/:executionId/result",
         "ExpenseInterrupt POST /expense/executions/:executionId/interrupt",
         "ExpenseResume POST /expense/executions/:executionId/resume",
         "DeferredSucceed POST /deferreds/succeed",
         "DeferredFail POST /deferreds/fail",
         "TokenSucceed POST /tokens/succeed",
         "TokenFail POST /tokens/fail",
-        "ExecutionStatus GET /executions/:executionId"
+        "ExecutionStatus GET /executions/:executionId",
+        "ListExecutions GET /executions",
+        "Workflows GET /workflows"
       ]
     )
     assert.deepStrictEqual([...WorkflowProxy.toRpcGroup([Greet], { prefix: "wf." }).requests.keys()], [
       "wf.GreetExecute",
       "wf.GreetStart",
       "wf.GreetPoll",
+      "wf.GreetResult",
       "wf.GreetInterrupt",
       "wf.GreetResume",
       "wf.DeferredSucceed",
       "wf.DeferredFail",
       "wf.TokenSucceed",
       "wf.TokenFail",
-      "wf.ExecutionStatus"
+      "wf.ExecutionStatus",
+      "wf.ListExecutions",
+      "wf.Workflows"
     ])
   })
 })

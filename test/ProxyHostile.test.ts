@@ -26,6 +26,8 @@ import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer 
 import { HttpApi, HttpApiBuilder, HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 import { type Rpc, RpcClient, type RpcGroup, RpcSerialization, RpcServer } from "effect/rpc"
 import { TestClock } from "effect/testing"
+import * as Fiber from "effect/Fiber"
+import * as Engine from "../packages/workflow/src/internal/engine.js"
 import { waitUntil } from "./util.js"
 
 layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowProxy against hostile callers", (it) => {
@@ -103,7 +105,35 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
         "/executions/..%2F..%2Fetc",
         `/expense/executions/${target}/interrupt`,
         "/greet/start",
-        "/nope"
+        "/nope",
+        // The list, result and discovery routes: bad filters, repeated keys, bad waits, bad ids.
+        "/executions?limit=0",
+        "/executions?limit=501",
+        "/executions?limit=abc",
+        "/executions?limit=1&limit=2",
+        "/executions?limit=1e3",
+        "/executions?status=bogus",
+        "/executions?status=",
+        "/executions?workflow=Other",
+        "/executions?workflow=%00%ED%A0%80",
+        `/executions?workflow=${"w".repeat(10_000)}`,
+        "/executions?cursor=garbage",
+        `/executions?cursor=${"9".repeat(20)}:x`,
+        "/executions?cursor=1:%00",
+        "/executions?createdAfter=-1",
+        "/executions?createdBefore=1.5",
+        `/executions?createdAfter=${"9".repeat(30)}`,
+        "/executions?createdAfter=1&createdAfter=2&createdAfter=3",
+        `/expense/executions/${target}/result?timeoutMs=-1`,
+        `/expense/executions/${target}/result?timeoutMs=abc`,
+        `/expense/executions/${target}/result?timeoutMs=1.5`,
+        `/expense/executions/${target}/result?timeoutMs=${"9".repeat(40)}`,
+        `/expense/executions/${target}/result?timeoutMs=1&timeoutMs=2`,
+        `/greet/executions/${target}/result?timeoutMs=0`,
+        "/greet/executions/%00/result",
+        `/greet/executions/${"a".repeat(10_000)}/result`,
+        "/expense/executions/does-not-exist/result?timeoutMs=0",
+        "/workflows/%00"
       ]
       for (const path of paths) {
         responses.push([`GET ${path.slice(0, 60)}`, yield* send("GET", path)])
@@ -120,6 +150,13 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
         assert.isAtLeast(answer.status, 400, `${label} was accepted: ${answer.text.slice(0, 200)}`)
         assert.isString(answer.body?.message, `${label}: ${answer.status} without a JSON message: ${answer.text}`)
         assert.isAbove(answer.body.message.length, 0, label)
+      }
+      // A bad filter or wait is the caller's mistake, named: a 400 whose `field` says which.
+      for (const [label, answer] of responses) {
+        if (/^GET \/executions\?|^GET \/expense\/executions\/[0-9a-f]{32}\/result\?/.test(label)) {
+          assert.strictEqual(answer.status, 400, `${label}: ${answer.text.slice(0, 200)}`)
+          assert.isString(answer.body.field, label)
+        }
       }
       const deepAnswer = responses.find(([label]) => label.startsWith("/charge/start deep"))![1]
       assert.strictEqual(deepAnswer.status, 400)
@@ -192,6 +229,9 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
           ["POST", "/closed/greet/execute"],
           ["GET", `/closed/greet/executions/${id}`],
           ["GET", `/closed/executions/${id}`],
+          ["GET", `/closed/greet/executions/${id}/result`],
+          ["GET", "/closed/executions"],
+          ["GET", "/closed/workflows"],
           ["POST", `/closed/greet/executions/${id}/interrupt`]
         ] as const
       ) {
@@ -206,6 +246,9 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.instanceOf(denied, WorkflowProxy.RoutesDisabled)
       const deniedPoll = yield* Effect.flip(rpc.GreetPoll({ executionId: id }))
       assert.instanceOf(deniedPoll, WorkflowProxy.RoutesDisabled)
+      assert.instanceOf(yield* Effect.flip(rpc.GreetResult({ executionId: id })), WorkflowProxy.RoutesDisabled)
+      assert.instanceOf(yield* Effect.flip(rpc.ListExecutions({})), WorkflowProxy.RoutesDisabled)
+      assert.instanceOf(yield* Effect.flip(rpc.Workflows()), WorkflowProxy.RoutesDisabled)
       assert.isFalse(yield* exists(id))
     }))
 
@@ -325,6 +368,111 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.strictEqual(answer.body.poll, `/small/expense/executions/${answer.body.executionId}`)
       const polled = yield* send("GET", answer.body.poll)
       assert.include(["running", "suspended"], polled.body.status)
+    }))
+
+  it.effect("lists only the group's executions, filtered, page by page with a cursor", () =>
+    Effect.gen(function* () {
+      const names = ["list-a", "list-b", "list-c", "list-d", "list-e"]
+      const ids = new Set<string>()
+      for (const name of names) ids.add((yield* post("/greet/start", { name })).body.executionId)
+      yield* waitUntil(
+        Effect.map(send("GET", "/executions?workflow=Greet&status=succeeded&limit=500"), (a) =>
+          [...ids].every((id) => a.body.items.some((e: any) => e.executionId === id))),
+        "the greets succeeded"
+      )
+      // Two at a time, newest first, following the cursor: every page is the group's, no execution twice.
+      const seen: Array<string> = []
+      let cursor: string | undefined
+      for (let pages = 0; pages < 1_000; pages++) {
+        const query = `/executions?workflow=Greet&limit=2${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`
+        const answer = yield* send("GET", query)
+        assert.strictEqual(answer.status, 200, answer.text)
+        assert.isAtMost(answer.body.items.length, 2)
+        for (const item of answer.body.items) {
+          assert.strictEqual(item.workflow, "Greet")
+          seen.push(item.executionId)
+        }
+        cursor = answer.body.nextCursor
+        if (cursor === undefined) break
+      }
+      assert.strictEqual(new Set(seen).size, seen.length)
+      for (const id of ids) assert.include(seen, id)
+      const times = yield* Effect.forEach(seen, (id) => Effect.map(journal(id), (d) => d.execution.createdAt))
+      assert.deepStrictEqual(times, [...times].sort((a, b) => b - a))
+
+      // Without a workflow, the group's workflows only: the "other" group sees none of these.
+      const all = yield* send("GET", "/executions?limit=500")
+      assert.isTrue(all.body.items.every((e: any) => ["Greet", "Charge", "Expense"].includes(e.workflow)))
+      const other = yield* send("GET", "/other/executions?limit=500")
+      assert.strictEqual(other.status, 200)
+      assert.deepStrictEqual(other.body.items, [])
+      const later = yield* send("GET", `/executions?workflow=Greet&createdAfter=${Number.MAX_SAFE_INTEGER - 1}`)
+      assert.deepStrictEqual(later.body, { items: [] })
+      const bad = yield* send("GET", "/executions?workflow=Other")
+      assert.strictEqual(bad.status, 400)
+      assert.strictEqual(bad.body.field, "workflow")
+      assert.match(bad.body.message, /Greet, Charge, Expense/)
+      // Over RPC, the same filters, typed, and the same checks.
+      const rpc = yield* rpcClient(Rpcs, "/rpc")
+      const page = yield* rpc.ListExecutions({ limit: 500 })
+      assert.isTrue(page.items.every((e) => e.workflow === "Charge"))
+      const refused = yield* Effect.flip(rpc.ListExecutions({ limit: 0 }))
+      assert.strictEqual(refused instanceof WorkflowError.WorkflowError && refused.field, "limit")
+    }))
+
+  it.effect("long-polls a result: 202 while it runs, then the exit; failures only where the read policy shows them", () =>
+    Effect.gen(function* () {
+      const { body } = yield* post("/expense/start", { id: "e-result" })
+      const executionId: string = body.executionId
+      yield* suspended(executionId)
+      const path = `/expense/executions/${executionId}/result`
+      const pending = yield* send("GET", `${path}?timeoutMs=0`)
+      assert.strictEqual(pending.status, 202)
+      assert.strictEqual(pending.body._tag, "ExecutionPending")
+      assert.strictEqual(pending.body.poll, path)
+
+      const waiting = yield* Effect.forkChild(send("GET", `${path}?timeoutMs=60000`))
+      const engine = Engine.of(yield* WorkflowEngine.WorkflowEngine)
+      yield* waitUntil(Effect.sync(() => engine.results.has(executionId)), "the long-poll waits")
+      const token = yield* DurableDeferred.tokenFor(Approval, { workflow: "Expense", executionId })
+      assert.strictEqual((yield* post("/tokens/succeed", { token, value: { approver: "ada" } })).status, 204)
+      const done = yield* Fiber.join(waiting)
+      assert.strictEqual(done.status, 200, done.text)
+      assert.deepStrictEqual(done.body, {
+        executionId,
+        status: "succeeded",
+        exit: { _tag: "Success", value: "e-result approved by ada" }
+      })
+      assert.deepStrictEqual(engine.results.ids(), [])
+
+      const charged = yield* post("/charge/start", { id: "c-result", amount: 900 })
+      const failed: string = charged.body.executionId
+      const hidden = yield* send("GET", `/charge/executions/${failed}/result`)
+      assert.deepStrictEqual(hidden.body, { executionId: failed, status: "failed" })
+      const shown = yield* send("GET", `/guarded/charge/executions/${failed}/result`, undefined, client)
+      assert.strictEqual(shown.body.exit.cause.error.reason, "900 is over the limit")
+      assert.strictEqual((yield* send("GET", `/other/other/executions/${failed}/result?timeoutMs=0`)).status, 404)
+      const rpc = yield* rpcClient(Rpcs, "/rpc")
+      const overRpc = yield* rpc.ChargeResult({ executionId: failed, timeoutMs: 10 })
+      assert.strictEqual(overRpc.status, "failed")
+      assert.isUndefined(overRpc.exit)
+      const notFound = yield* Effect.flip(rpc.ChargeResult({ executionId: "0".repeat(32) }))
+      assert.strictEqual(notFound instanceof WorkflowError.WorkflowError && notFound.reason, "ExecutionNotFound")
+    }))
+
+  it.effect("lists the group's workflows with their JSON Schemas", () =>
+    Effect.gen(function* () {
+      const answer = yield* send("GET", "/workflows")
+      assert.strictEqual(answer.status, 200)
+      assert.deepStrictEqual(answer.body.workflows.map((w: any) => w.name), ["Greet", "Charge", "Expense"])
+      const charge = answer.body.workflows[1]
+      assert.deepStrictEqual(charge.payload.schema.required, ["id", "amount"])
+      assert.deepStrictEqual(charge.success, { _tag: "JsonSchema", schema: { type: "string" } })
+      assert.strictEqual(charge.error.schema.$defs[charge.error.schema.$ref.split("/").pop()].properties._tag.enum[0], "Declined")
+      const other = yield* send("GET", "/other/workflows")
+      assert.deepStrictEqual(other.body.workflows.map((w: any) => w.name), ["Other"])
+      const rpc = yield* rpcClient(Rpcs, "/rpc")
+      assert.deepStrictEqual((yield* rpc.Workflows()).workflows.map((w) => w.name), ["Charge"])
     }))
 
   it.effect("answers a store failure with a generic message: no database URL or driver text reaches the caller", () =>

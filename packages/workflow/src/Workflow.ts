@@ -20,6 +20,8 @@ import * as Compensation from "./internal/compensation.js"
 import * as Engine from "./internal/engine.js"
 import { stableId } from "./internal/hash.js"
 import * as NameRules from "./internal/nameRules.js"
+import * as Notes from "./internal/notes.js"
+import * as Results from "./internal/results.js"
 import { WorkflowInstance } from "./internal/run.js"
 import * as Starts from "./internal/starts.js"
 import * as Telemetry from "./internal/telemetry.js"
@@ -249,6 +251,16 @@ export const addFinalizer: <R>(
   return yield* Effect.provideService(Effect.addFinalizer(finalizer), Scope.Scope, instance.scope)
 })
 
+/**
+ * Writes a note into the execution's trace, once: a replay does not write it again. For what the body wants an
+ * operator to see (`weft show`, `WorkflowEngine.trace`); `data` must be JSON data (a defect otherwise).
+ *
+ * @example
+ * yield* Workflow.note("fraud check skipped: trusted customer", { customerId })
+ */
+export const note = (message: string, data?: unknown): Effect.Effect<void, never, WorkflowInstance> =>
+  Effect.flatMap(WorkflowInstance, (run) => Notes.write(run, message, data))
+
 /** The id of the execution whose body is running. */
 export const currentExecutionId: Effect.Effect<string, never, WorkflowInstance> = Effect.map(
   WorkflowInstance,
@@ -299,3 +311,17 @@ const withoutUndefined = (encoded: unknown): unknown => {
 
 /** The execution id for (workflow name, idempotency key): the documented, stable algorithm. */
 export const executionIdFor = (workflow: string, idempotencyKey: string): string => stableId(workflow, idempotencyKey)
+
+/**
+ * Waits for the result of an execution of `workflow` by id, from any process, without its payload: its Exit, or
+ * None once `timeout` passes. An id of no execution of this workflow fails with `ExecutionNotFound`.
+ *
+ * @example
+ * const exit = yield* Workflow.result(Greet, executionId, { timeout: "30 seconds" })
+ */
+export const result = <S extends AnySchema, E extends AnySchema>(
+  workflow: Workflow<string, any, S, E>,
+  executionId: string,
+  options?: Results.ResultOptions
+): Effect.Effect<Option.Option<Exit.Exit<S["Type"], E["Type"]>>, WorkflowError, WorkflowEngine> =>
+  Effect.flatMap(WorkflowEngine, (service) => Results.decoded(Engine.of(service), workflow, executionId, options))

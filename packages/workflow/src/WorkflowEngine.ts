@@ -5,11 +5,15 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
 import type { EngineOptions, SigningKey as Key, SigningKeyring as Keyring } from "./internal/definitions.js"
+import * as Discovery from "./internal/discovery.js"
 import * as Engine from "./internal/engine.js"
+import type * as Results from "./internal/results.js"
 import * as MemoryStore from "./MemoryStore.js"
 import type { WorkflowError } from "./WorkflowError.js"
+import * as WorkflowTrace from "./WorkflowTrace.js"
 import type { ExecutionDetail, ExecutionRecord, ListFilter, Page, WorkflowStore } from "./WorkflowStore.js"
 
 /** Options of every engine layer. */
@@ -49,7 +53,26 @@ export interface Service {
   readonly list: (filter?: ListFilter) => Effect.Effect<Page, WorkflowError>
   /** One execution with its payload, status, result, attempts, deferreds, timers and event log. */
   readonly detail: (executionId: string) => Effect.Effect<Option.Option<ExecutionDetail>, WorkflowError>
+  /**
+   * Waits for an execution's end by id, whichever process runs it: its terminal record, or None once `timeout`
+   * passes. With `workflow`, only an execution of that workflow. Unknown: `ExecutionNotFound`.
+   */
+  readonly result: (
+    executionId: string,
+    options?: ResultOptions & { readonly workflow?: string | undefined }
+  ) => Effect.Effect<Option.Option<ExecutionRecord>, WorkflowError>
+  /** The workflows registered on this engine, by name, with their payload, success and error JSON Schemas. */
+  readonly workflows: () => Effect.Effect<ReadonlyArray<WorkflowInfo>>
 }
+
+/** Options of `result`: `timeout`, after which the answer is `Option.none()` (default: wait until it ends). */
+export type ResultOptions = Results.ResultOptions
+
+/** A registered workflow as discovery lists it: its name and the JSON Schemas of its payload, success and error. */
+export type WorkflowInfo = Discovery.WorkflowInfo
+
+/** One schema as JSON Schema (draft 2020-12, definitions under `$defs`), or `Unsupported` with why not. */
+export type JsonSchemaOf = Discovery.JsonSchemaOf
 
 /** The engine service. */
 export class WorkflowEngine extends Context.Service<WorkflowEngine, Service>()("@weft/workflow/WorkflowEngine") {}
@@ -94,3 +117,50 @@ export const get: (executionId: string) => Effect.Effect<ExecutionRecord, Workfl
 )(function* (executionId: string) {
   return yield* (yield* WorkflowEngine).get(executionId)
 })
+
+/**
+ * An execution's trace: its attempts with durations and outcomes, backoff waits, sleeps, deferreds, children,
+ * queue hand-overs, compensations, notes and events, as one timeline (`WorkflowTrace`). None for an unknown id.
+ */
+export const trace: (
+  executionId: string
+) => Effect.Effect<Option.Option<WorkflowTrace.Trace>, WorkflowError, WorkflowEngine> = Effect.fn("WorkflowEngine.trace")(
+  function* (executionId: string) {
+    return Option.map(yield* (yield* WorkflowEngine).detail(executionId), WorkflowTrace.fromDetail)
+  }
+)
+
+/**
+ * Waits for the end of any execution by id, from any process, without its payload: its terminal record (status and
+ * encoded result), or None once `timeout` passes. Unknown id: `ExecutionNotFound`. `Workflow.result` decodes it.
+ *
+ * @example
+ * const ended = yield* WorkflowEngine.result(executionId, { timeout: "30 seconds" })
+ */
+export const result: (
+  executionId: string,
+  options?: ResultOptions
+) => Effect.Effect<Option.Option<ExecutionRecord>, WorkflowError, WorkflowEngine> = Effect.fn("WorkflowEngine.result")(
+  function* (executionId: string, options?: ResultOptions) {
+    return yield* (yield* WorkflowEngine).result(executionId, options)
+  }
+)
+
+/** The workflows registered on this engine, by name, with the JSON Schemas of their payload, success and error. */
+export const workflows: Effect.Effect<ReadonlyArray<WorkflowInfo>, never, WorkflowEngine> = Effect.flatMap(
+  WorkflowEngine,
+  (engine) => engine.workflows()
+)
+
+/** A workflow definition described as `workflows` lists it, whether or not an engine registered it. */
+export const describe = (workflow: {
+  readonly name: string
+  readonly payloadSchema: Schema.Top
+  readonly successSchema: Schema.Top
+  readonly errorSchema: Schema.Top
+}): WorkflowInfo =>
+  Discovery.describe(workflow.name, {
+    payload: workflow.payloadSchema,
+    success: workflow.successSchema,
+    error: workflow.errorSchema
+  })

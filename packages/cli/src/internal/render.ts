@@ -2,35 +2,13 @@
  * What the commands print: executions as a table, one execution's journal and events as a timeline relative to its
  * start, and the JSON documents of `--json` (times as ISO 8601 strings, durations in milliseconds).
  */
-import type { WorkflowStore } from "@weft/workflow"
+import { type WorkflowStore, WorkflowTrace } from "@weft/workflow"
 
-/** How a stored Exit ended, read from its stored form (`{"_tag":"Success"|"Failure",…}`). */
-export interface Outcome {
-  readonly outcome: "success" | "failure" | "defect" | "interrupted"
-  /** The success value, the typed error or the defect, as stored. */
-  readonly value?: unknown
-}
+/** How a stored Exit ended (`WorkflowTrace.outcomeOf`). */
+export type Outcome = WorkflowTrace.Ended
 
 /** Reads a stored Exit; anything else (an execution that has not ended) is undefined. */
-export const outcomeOf = (exit: unknown): Outcome | undefined => {
-  if (!isRecord(exit)) return undefined
-  if (exit._tag === "Success") return { outcome: "success", value: exit.value }
-  if (exit._tag !== "Failure") return undefined
-  const leaves: Array<Record<string, unknown>> = []
-  const walk = (cause: unknown, depth: number): void => {
-    if (!isRecord(cause) || depth > 64) return
-    if (cause._tag === "Sequential" || cause._tag === "Parallel") {
-      walk(cause.left, depth + 1)
-      walk(cause.right, depth + 1)
-    } else leaves.push(cause)
-  }
-  walk(exit.cause, 0)
-  const fail = leaves.find((leaf) => leaf._tag === "Fail")
-  if (fail !== undefined) return { outcome: "failure", value: fail.error }
-  const die = leaves.find((leaf) => leaf._tag === "Die")
-  if (die !== undefined) return { outcome: "defect", value: die.defect }
-  return { outcome: "interrupted" }
-}
+export const outcomeOf = WorkflowTrace.outcomeOf
 
 /** Epoch milliseconds as ISO 8601 (JSON output). */
 export const iso = (ms: number): string => new Date(ms).toISOString()
@@ -106,7 +84,14 @@ export const detailJson = (detail: WorkflowStore.ExecutionDetail) => ({
     exit: d.exit
   })),
   timers: detail.clocks.map((c) => ({ name: c.name, wakeAt: iso(c.wakeAt) })),
-  events: detail.events.map((e) => ({ kind: e.kind, at: iso(e.at), detail: e.detail ?? null }))
+  events: detail.events.map((e) => ({ kind: e.kind, at: iso(e.at), detail: e.detail ?? null })),
+  // The timeline (`WorkflowTrace`), its instants as ISO 8601.
+  trace: WorkflowTrace.fromDetail(detail).entries.map((entry) => {
+    const times: Record<string, string> = { at: iso(entry.at) }
+    if ("endedAt" in entry) times.endedAt = iso(entry.endedAt)
+    if ("until" in entry) times.until = iso(entry.until)
+    return { ...entry, ...times }
+  })
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -176,59 +161,71 @@ interface Entry {
   readonly failed?: boolean | undefined
 }
 
-/** Events, activity attempts, deferred completions and timers, in time order. */
-const timeline = (detail: WorkflowStore.ExecutionDetail): Array<Entry> => {
-  const entries: Array<Entry> = []
-  const signalled = new Set<string>()
-  for (const event of detail.events) {
-    const ending = event.kind === "completed" || event.kind === "failed" || event.kind === "interrupted"
-    if (event.kind === "signal-received" && event.detail !== undefined) signalled.add(event.detail)
-    const deferred = event.kind === "signal-received" || event.kind === "signal-ignored"
-      ? detail.deferreds.find((d) => d.name === event.detail)
-      : undefined
-    entries.push({
-      at: event.at,
-      order: event.kind === "started" ? 0 : ending ? 3 : 2,
-      label: eventLabel(event),
-      note: deferred === undefined ? undefined : outcomeText(outcomeOf(deferred.exit), 60),
-      failed: event.kind === "failed" || event.kind === "interrupted",
-      ok: event.kind === "completed"
+/** The trace (`WorkflowTrace`) as lines: steps with durations and outcomes, waits, notes and events. */
+const timeline = (detail: WorkflowStore.ExecutionDetail): Array<Entry> =>
+  WorkflowTrace.fromDetail(detail).entries.map((entry, order): Entry => {
+    const ended = (e: WorkflowTrace.Ended) => ({
+      note: outcomeText(e, 60),
+      ok: e.outcome === "success",
+      failed: e.outcome !== "success"
     })
-  }
-  for (const attempt of detail.attempts) {
-    const outcome = outcomeOf(attempt.exit)
-    entries.push({
-      at: attempt.startedAt,
-      order: 1,
-      label: `activity ${attempt.name} #${attempt.attempt}`,
-      note: `${duration(attempt.completedAt - attempt.startedAt).padStart(7)}  ${outcomeText(outcome, 60)}`,
-      ok: outcome?.outcome === "success",
-      failed: outcome !== undefined && outcome.outcome !== "success"
+    const span = (label: string, e: WorkflowTrace.Ended & { readonly durationMs: number }) => ({
+      label,
+      ...ended(e),
+      note: `${duration(e.durationMs).padStart(7)}  ${outcomeText(e, 60)}`
     })
-  }
-  for (const deferred of detail.deferreds) {
-    if (signalled.has(deferred.name)) continue
-    entries.push({
-      at: deferred.completedAt,
-      order: 1,
-      label: `deferred ${deferred.name} completed`,
-      note: outcomeText(outcomeOf(deferred.exit), 60)
-    })
-  }
-  for (const clock of detail.clocks) {
-    entries.push({ at: clock.wakeAt, order: 1, label: `timer ${clock.name} due` })
-  }
-  return entries.sort((a, b) => a.at - b.at || a.order - b.order)
-}
+    const at = entry.at
+    switch (entry.kind) {
+      case "event": {
+        const deferred = entry.event === "signal-received" || entry.event === "signal-ignored"
+          ? detail.deferreds.find((d) => d.name === entry.detail)
+          : undefined
+        return {
+          at,
+          order,
+          label: eventLabel(entry),
+          note: deferred === undefined ? undefined : outcomeText(outcomeOf(deferred.exit), 60),
+          failed: entry.event === "failed" || entry.event === "interrupted",
+          ok: entry.event === "completed"
+        }
+      }
+      case "activity":
+        return { at, order, ...span(`activity ${entry.name} #${entry.attempt}`, entry) }
+      case "compensation":
+        return { at, order, ...span(`compensation ${entry.index}`, entry) }
+      case "child":
+        return { at, order, ...span(`child ${entry.workflow} ${entry.childId} started`, entry) }
+      case "enqueue":
+        return { at, order, ...span(`queued ${entry.key} on ${entry.queue}`, entry) }
+      case "retry-wait":
+        return { at, order, label: `backoff before ${entry.activity} #${entry.attempt}`, note: duration(entry.until - entry.at).padStart(7) }
+      case "sleep":
+        return { at, order, label: `sleep ${entry.name} due` }
+      case "deferred-timeout":
+        return { at, order, label: `deferred ${entry.deferred} times out` }
+      case "deferred":
+        return entry.outcome === "timed-out"
+          ? { at, order, label: `deferred ${entry.name} timed out`, failed: true }
+          : { at, order, label: `deferred ${entry.name} completed`, ...ended(entry as WorkflowTrace.Ended) }
+      case "child-result":
+        return { at, order, label: `child ${entry.childId} ended`, ...ended(entry) }
+      case "queue-result":
+        return { at, order, label: `queue ${entry.queue} answered ${entry.key}`, ...ended(entry) }
+      case "race":
+        return { at, order, label: `race ${entry.name} decided`, ...ended(entry) }
+      case "note":
+        return { at, order, label: `note: ${entry.message}`, note: entry.data === undefined ? undefined : compact(entry.data, 60) }
+    }
+  })
 
-const eventLabel = (event: WorkflowStore.EventRecord): string => {
-  switch (event.kind) {
+const eventLabel = (event: { readonly event: WorkflowStore.EventKind; readonly detail: string | undefined }): string => {
+  switch (event.event) {
     case "signal-received":
       return `deferred ${event.detail ?? "?"} completed`
     case "signal-ignored":
       return `deferred ${event.detail ?? "?"} completed after its wait ended (ignored)`
     default:
-      return event.detail === undefined ? event.kind : `${event.kind} (${event.detail})`
+      return event.detail === undefined ? event.event : `${event.event} (${event.detail})`
   }
 }
 
@@ -257,4 +254,3 @@ const relative = (ms: number): string => (ms >= 0 ? `in ${duration(ms)}` : `${du
 
 const pad = (n: number) => String(n).padStart(2, "0")
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null

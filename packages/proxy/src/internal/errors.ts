@@ -168,6 +168,7 @@ export const startRoutesDisabledMessage =
 
 /** The message of `RoutesDisabled` for read routes. */
 export const readRoutesDisabledMessage =
-  "Read routes (poll, status) are disabled: give the proxy a `read` policy (an auth middleware, or \"public\")"
+  "Read routes (poll, result, status, list, workflows) are disabled: give the proxy a `read` policy (an auth " +
+  "middleware, or \"public\")"
 
 const cut = (message: string): string => message.length <= 300 ? message : `${message.slice(0, 300)}…`

@@ -23,6 +23,12 @@ export interface Codec {
   readonly decodePayload: (encoded: unknown) => Result.Result<unknown, Schema.SchemaError>
   readonly encodeExit: (exit: Exit.Exit<unknown, unknown>) => Result.Result<unknown, Schema.SchemaError>
   readonly decodeExit: (encoded: unknown) => Result.Result<Exit.Exit<unknown, unknown>, Schema.SchemaError>
+  /** The schemas it was compiled from (the payload's, when it has one), for discovery. */
+  readonly schemas: {
+    readonly payload: Schema.Top | undefined
+    readonly success: Schema.Top
+    readonly error: Schema.Top
+  }
 }
 
 const byOutcome = new WeakMap<object, WeakMap<object, Codec>>()
@@ -45,7 +51,8 @@ export const make = (payload: Schema.Top | undefined, success: Schema.Top, error
     encodePayload: (payload) => asJson(encodePayload(payload)),
     decodePayload: decoder(stored(payload ?? Schema.Unknown)),
     encodeExit: (exit) => ExitEncoding.encodeExit(exit, encodeSuccess, encodeError),
-    decodeExit: (encoded) => ExitEncoding.decodeExit(encoded, decodeSuccess, decodeError)
+    decodeExit: (encoded) => ExitEncoding.decodeExit(encoded, decodeSuccess, decodeError),
+    schemas: { payload, success, error }
   }
   if (payload === undefined) {
     let byError = byOutcome.get(success)

@@ -20,6 +20,7 @@ import {
   type Service as StoreService
 } from "../WorkflowStore.js"
 import type { Engine, EngineOptions, Registration, Settings } from "./definitions.js"
+import * as Discovery from "./discovery.js"
 import * as Lease from "./lease.js"
 import * as NameRules from "./nameRules.js"
 import * as Results from "./results.js"
@@ -90,6 +91,18 @@ export class Live implements Engine {
 
   readonly detail = (executionId: string): Effect.Effect<Option.Option<ExecutionDetail>, WorkflowError> =>
     NameRules.problem(executionId) !== undefined ? Effect.succeedNone : this.store.detail(executionId)
+
+  readonly result = (
+    executionId: string,
+    options?: Results.ResultOptions & { readonly workflow?: string | undefined }
+  ): Effect.Effect<Option.Option<ExecutionRecord>, WorkflowError> => Results.result(this, executionId, options)
+
+  readonly workflows = (): Effect.Effect<ReadonlyArray<Discovery.WorkflowInfo>> =>
+    Effect.sync(() =>
+      Array.from(this.registry.values(), ({ def }) => Discovery.describe(def.name, def.codec.schemas)).sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+      )
+    )
 
   /** Registers a workflow body; executions of it left runnable by an earlier process are picked up now. */
   register(registration: Registration): Effect.Effect<void> {

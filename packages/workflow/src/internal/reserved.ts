@@ -26,16 +26,31 @@ export const childResult = (workflow: string, childId: string): string => `${CHI
 /** The child execution id a child-result deferred is named after. */
 export const childOfResult = (name: string): string => name.slice(name.lastIndexOf("/") + 1)
 
+/** Prefix of a note the body wrote (`Workflow.note`). */
+export const NOTE = `${RESERVED}note/`
+/** Note number `index` of an execution (in the order the body writes them). */
+export const note = (index: number): string => `${NOTE}${index}`
+
+/** Prefix of a compensation step. */
+export const COMPENSATION = `${RESERVED}compensation/`
 /** The step that runs compensation number `index` (in registration order). */
-export const compensation = (index: number): string => `${RESERVED}compensation/${index}`
+export const compensation = (index: number): string => `${COMPENSATION}${index}`
+/** Prefix of a user's durable sleep. */
+export const SLEEP = `${RESERVED}clock/`
 /** A user's durable sleep. */
-export const sleep = (name: string): string => `${RESERVED}clock/${name}`
+export const sleep = (name: string): string => `${SLEEP}${name}`
+/** Prefix of a `raceAll`'s stored winner. */
+export const RACE = `${RESERVED}race/`
 /** The stored winner of a `raceAll`. */
-export const race = (name: string): string => `${RESERVED}race/${name}`
+export const race = (name: string): string => `${RACE}${name}`
+/** Prefix of a queue hand-over step. */
+export const ENQUEUE = `${RESERVED}enqueue/`
 /** The step that hands a queue item over. */
-export const enqueue = (queue: string, key: string): string => `${RESERVED}enqueue/${queue}/${key}`
+export const enqueue = (queue: string, key: string): string => `${ENQUEUE}${queue}/${key}`
+/** Prefix of the deferred a queue worker completes. */
+export const QUEUE_RESULT = `${RESERVED}queue/`
 /** The deferred a queue worker completes with an item's result. */
-export const queueResult = (queue: string, key: string): string => `${RESERVED}queue/${queue}/${key}`
+export const queueResult = (queue: string, key: string): string => `${QUEUE_RESULT}${queue}/${key}`
 /** The durable backoff before attempt `attempt` of an activity. */
 export const retryWait = (activity: string, attempt: number): string => `${activity}/retry-${attempt}`
 /** The timer of a deferred awaited with a timeout. */

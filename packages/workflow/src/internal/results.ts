@@ -1,14 +1,117 @@
 /**
  * How an execution's end reaches the result waiters here (`waiters.ts`), whichever worker runs it. A run here
  * hands its result over itself; a run elsewhere is heard of through the store's notifications, with a poll of
- * every waiter from one loop as the fallback.
+ * every waiter from one loop as the fallback. `result` waits so for any execution, by id alone.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { type ExecutionRecord, terminal } from "../WorkflowStore.js"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
+import type { WorkflowError } from "../WorkflowError.js"
+import { type EncodedExit, type ExecutionRecord, terminal } from "../WorkflowStore.js"
+import * as Codec from "./codec.js"
 import type { Engine } from "./definitions.js"
+import * as ExitEncoding from "./exitEncoding.js"
+import * as InvalidInput from "./invalidInput.js"
 import { sleepLive } from "./time.js"
+
+/** Options of `result`. */
+export interface ResultOptions {
+  /** Give up waiting after this long (by the `Clock`): the answer is then `Option.none()`. Default: until it ends. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * Waits for the end of an execution, by id alone, whichever worker of the store runs it: its terminal record, or
+ * None when `timeout` passes first. An unknown id (or, with `workflow`, one of another workflow) is
+ * `ExecutionNotFound`. An interrupted wait leaves no waiter behind.
+ */
+export const result = (
+  engine: Engine,
+  executionId: string,
+  options: ResultOptions & { readonly workflow?: string | undefined } = {}
+): Effect.Effect<Option.Option<ExecutionRecord>, WorkflowError> =>
+  Effect.suspend(() => {
+    if (engine.closed) return Effect.interrupt
+    // The waiter exists before the record is read, so no end can slip between the read and the wait.
+    const waiter = engine.results.join(executionId)
+    return Effect.flatMap(engine.get(executionId, options.workflow), (record) => {
+      // An ended execution answers whatever the timeout (0 included); only the wait is bounded.
+      if (terminal.has(record.status)) return Effect.succeed(Option.some(record))
+      const ended = Effect.andThen(
+        watch(engine, record),
+        Effect.flatMap(Deferred.await(waiter.done), (encoded) => reread(engine, record, encoded))
+      )
+      return options.timeout === undefined
+        ? Effect.map(ended, Option.some)
+        : Effect.timeoutOption(ended, options.timeout)
+    }).pipe(Effect.ensuring(Effect.sync(() => engine.results.leave(executionId, waiter))))
+  })
+
+/** `result` for an execution of `workflow`, its Exit decoded with the workflow's schemas. */
+export const decoded = <S extends Schema.Top, E extends Schema.Top>(
+  engine: Engine,
+  workflow: { readonly name: string; readonly successSchema: S; readonly errorSchema: E },
+  executionId: string,
+  options: ResultOptions = {}
+): Effect.Effect<Option.Option<Exit.Exit<S["Type"], E["Type"]>>, WorkflowError> => {
+  const codec = Codec.make(undefined, workflow.successSchema, workflow.errorSchema)
+  return Effect.flatMap(result(engine, executionId, { ...options, workflow: workflow.name }), (record) => {
+    if (Option.isNone(record)) return Effect.succeedNone
+    const exit = codec.decodeExit(record.value.result)
+    return Result.isSuccess(exit)
+      ? Effect.succeed(Option.some(exit.success as Exit.Exit<S["Type"], E["Type"]>))
+      : Effect.fail(
+        InvalidInput.invalid("InvalidResult", "The stored result", exit.failure, {
+          workflow: workflow.name,
+          executionId
+        })
+      )
+  })
+}
+
+/**
+ * A live execution that no run here will hand over: on a store that announces ends (PostgreSQL), it is marked
+ * watched so its end is announced; elsewhere the poll loop finds it.
+ */
+const watch = (engine: Engine, record: ExecutionRecord): Effect.Effect<void> =>
+  engine.store.notifications === undefined || engine.scheduler.running.has(record.executionId)
+    ? Effect.void
+    : Effect.flatMap(Clock.currentTimeMillis, (at) => watchElsewhere(engine, record, at))
+
+/**
+ * The record of an execution that ended with `encoded`, as stored now (its status and time of end); if it is gone
+ * already (purged), the record read before with that end.
+ */
+const reread = (engine: Engine, record: ExecutionRecord, encoded: EncodedExit) =>
+  Effect.map(
+    engine.store.get(record.executionId),
+    (now): ExecutionRecord =>
+      Option.isSome(now) && terminal.has(now.value.status)
+        ? now.value
+        : { ...record, status: endedAs(encoded), result: encoded }
+  )
+
+/** The status an encoded Exit ends an execution in: interrupted when its cause holds interrupts only. */
+const endedAs = (encoded: EncodedExit): ExecutionRecord["status"] => {
+  if (ExitEncoding.isSuccess(encoded)) return "succeeded"
+  let interrupts = 0
+  let others = 0
+  const walk = (cause: any): void => {
+    if (cause?._tag === "Interrupt") interrupts++
+    else if (cause?._tag === "Sequential" || cause?._tag === "Parallel") {
+      walk(cause.left)
+      walk(cause.right)
+    } else if (cause?._tag !== "Empty") others++
+  }
+  walk((encoded as { readonly cause?: unknown } | undefined)?.cause)
+  return interrupts > 0 && others === 0 ? "interrupted" : "failed"
+}
 
 /** Hands the result of a finished execution to its waiters, if any wait and it has ended. */
 export const notifyIfEnded = (engine: Engine, record: Option.Option<ExecutionRecord>): void => {

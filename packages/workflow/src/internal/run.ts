@@ -37,6 +37,8 @@ export class Run implements LiveRun {
   waiters: Map<string, Deferred.Deferred<DeferredRecord>> | undefined
   /** How many `raceAll`s are being run. */
   racing = 0
+  /** How many notes the body wrote (or replayed) in this run: the next note's index. */
+  notes = 0
   /** Set when an interrupt was requested: no new step starts, and the execution ends interrupted. */
   interrupting: boolean
   /** Compensations run even while interrupting: `interrupting` stays set, so a late interrupt request is a no-op. */
