@@ -321,6 +321,55 @@ describe("weft on a SQLite file", () => {
         assert.strictEqual(both.code, 2)
         assert.include(both.stderr, "Give --db or --database-url, not both")
       }))
+
+    it.effect("purge deletes ended executions older than --older-than, of the --status given, never a live one", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        const order = yield* Order.execute({ id: "purge-1" }).pipe(Effect.andThen(Order.executionId({ id: "purge-1" })))
+        const charge = yield* failedCharge("purge-2")
+        const review = yield* Review.execute({ id: "purge-3" }, { discard: true })
+        yield* suspended(Review, review)
+
+        // Nothing here ended 30 days ago.
+        const none = yield* weft([...args, "purge", "--older-than", "30d", "--json"])
+        assert.strictEqual(none.code, 0, none.stderr)
+        const answer = none.json() as Purged
+        assert.strictEqual(answer.deleted, 0)
+        assert.strictEqual(answer.olderThan, "30d")
+        assert.deepStrictEqual(answer.statuses, ["succeeded", "failed", "interrupted"])
+        assert.isFalse(Number.isNaN(Date.parse(answer.endedBefore)))
+        assert.isTrue(yield* hasStatus(order, "succeeded"))
+
+        const succeeded = yield* weft([...args, "purge", "--older-than", "0s", "--status", "succeeded", "--json"])
+        assert.strictEqual(succeeded.code, 0, succeeded.stderr)
+        assert.isAtLeast((succeeded.json() as Purged).deleted, 1)
+        assert.deepStrictEqual((succeeded.json() as Purged).statuses, ["succeeded"])
+        const gone = yield* weft([...args, "show", order, "--json"])
+        assert.strictEqual(gone.code, 1)
+        assert.isTrue(yield* hasStatus(charge, "failed"))
+
+        const failed = yield* weft([...args, "purge", "--older-than", "0 seconds", "--status", "failed", "--status", "interrupted"])
+        assert.strictEqual(failed.code, 0, failed.stderr)
+        assert.match(failed.stdout, /^Deleted [1-9]\d* execution\(s\) \(failed, interrupted\) that ended before \S+ \(older than 0 seconds\)/)
+        assert.strictEqual((yield* weft([...args, "show", charge])).code, 1)
+        // The live one stays whatever the age.
+        assert.isTrue(yield* hasStatus(review, "suspended"))
+
+        // A purged key starts anew: a new execution under the same id, run again.
+        assert.strictEqual(yield* Order.execute({ id: "purge-1" }), "shipped purge-1")
+        assert.isTrue(yield* hasStatus(order, "succeeded"))
+
+        const [duration, status, negative] = yield* Effect.all([
+          weft([...args, "purge", "--older-than", "yesterday", "--json"]),
+          weft([...args, "purge", "--older-than", "1d", "--status", "suspended"]),
+          weft([...args, "purge", "--older-than", "-1 days"])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(duration.code, 2)
+        assert.include((JSON.parse(duration.stderr) as ErrorDocument).error.message, "--older-than")
+        assert.strictEqual(status.code, 2)
+        assert.strictEqual(negative.code, 2)
+        assert.isTrue(yield* hasStatus(review, "suspended"))
+      }))
   })
 })
 
@@ -456,6 +505,13 @@ interface Action {
   readonly workflow: string
   readonly previousStatus: string
   readonly status: string
+}
+
+interface Purged {
+  readonly deleted: number
+  readonly olderThan: string
+  readonly endedBefore: string
+  readonly statuses: ReadonlyArray<string>
 }
 
 interface ErrorDocument {

@@ -1,6 +1,6 @@
 /**
  * The `weft` command tree on `effect/cli`: inspect executions (`list`, `show`) and act on them (`interrupt`,
- * `resume`, `signal`) in the database the workers share, with `--json` output and documented exit codes.
+ * `resume`, `signal`, `purge`) in the database the workers share, with `--json` output and documented exit codes.
  */
 import { createRequire } from "node:module"
 import * as Cause from "effect/Cause"
@@ -26,7 +26,8 @@ export const commands = [
   Inspection.show,
   Actions.interrupt,
   Actions.resume,
-  Actions.signal
+  Actions.signal,
+  Actions.purge
 ] as const
 
 /** The `weft` command. */

@@ -4,8 +4,9 @@
  *
  * Where things are: the journal's writes (a step's result, clocks, deferreds, completion) in `internal/journal.ts`;
  * creating, reading, waking and signalling executions in `internal/executions.ts`; claims and heartbeats in
- * `internal/claims.ts`; the queue in `internal/queue.ts`; `list` and `detail` in `internal/inspection.ts`; rows
- * and their Schemas in `internal/rows.ts`; PostgreSQL's prepared statements in `internal/pgStatements.ts`.
+ * `internal/claims.ts`; the queue in `internal/queue.ts`; `list` and `detail` in `internal/inspection.ts`; `purge` in
+ * `internal/retention.ts`; rows and their Schemas in `internal/rows.ts`; PostgreSQL's prepared statements in
+ * `internal/pgStatements.ts`.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,6 +24,7 @@ import * as Journal from "./internal/journal.js"
 import * as Migrations from "./internal/migrations.js"
 import * as Notifications from "./internal/notifications.js"
 import * as Queue from "./internal/queue.js"
+import * as Retention from "./internal/retention.js"
 import * as Rows from "./internal/rows.js"
 
 /** Options of the SQL store. */
@@ -63,6 +65,7 @@ export const make = (
       ...Journal.make(db),
       ...Queue.make(db),
       ...Inspection.make(db),
+      ...Retention.make(db),
 
       signingKey: (generate) =>
         Effect.gen(function* () {

@@ -22,8 +22,10 @@ import {
   type DeferredRecord,
   type EventRecord,
   type ExecutionRecord,
+  type ExecutionStatus,
   live,
   type Page,
+  type Purged,
   type QueueItem,
   type Service,
   terminal,
@@ -166,6 +168,32 @@ export const make = (options: Options = {}): Service => {
       }),
 
     get: (executionId) => Effect.sync(() => Option.map(Option.fromNullishOr(entries.get(executionId)), (e) => e.record)),
+
+    watch: (executionId) =>
+      Effect.sync(() => Option.map(Option.fromNullishOr(entries.get(executionId)), (e) => e.record)),
+
+    purge: (filter) =>
+      Effect.sync(() => {
+        const purged: Array<Purged> = []
+        if (filter.limit < 1) return purged
+        const statuses = new Set<ExecutionStatus>(filter.statuses)
+        for (const [executionId, entry] of entries) {
+          const { status, updatedAt } = entry.record
+          if (!terminal.has(status) || !statuses.has(status) || updatedAt >= filter.before) continue
+          entries.delete(executionId)
+          purged.push({ executionId, status: status as Purged["status"] })
+          if (purged.length >= filter.limit) break
+        }
+        if (purged.length > 0) {
+          const prefixes = purged.map(({ executionId }) => `${executionId}/`)
+          for (const queue of queues.values()) {
+            for (const itemId of queue.keys()) {
+              if (prefixes.some((prefix) => itemId.startsWith(prefix))) queue.delete(itemId)
+            }
+          }
+        }
+        return purged
+      }),
 
     ended: (executionIds) =>
       Effect.sync(() =>

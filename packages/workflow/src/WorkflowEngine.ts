@@ -11,6 +11,7 @@ import type { EngineOptions, SigningKey as Key, SigningKeyring as Keyring } from
 import * as Discovery from "./internal/discovery.js"
 import * as Engine from "./internal/engine.js"
 import type * as Results from "./internal/results.js"
+import type * as Retention from "./internal/retention.js"
 import * as MemoryStore from "./MemoryStore.js"
 import type { WorkflowError } from "./WorkflowError.js"
 import * as WorkflowTrace from "./WorkflowTrace.js"
@@ -61,9 +62,22 @@ export interface Service {
     executionId: string,
     options?: ResultOptions & { readonly workflow?: string | undefined }
   ) => Effect.Effect<Option.Option<ExecutionRecord>, WorkflowError>
+  /**
+   * Deletes the executions that ended more than `olderThan` ago (by their `updatedAt`) in `status` (default: any
+   * end), with everything of them, in batches; returns how many. Never a live one. A negative age or a live status
+   * is `InvalidPayload` naming the field, and nothing is deleted. A start with a purged execution's idempotency
+   * key makes a new execution: the idempotency window is the retention period.
+   */
+  readonly purge: (options: PurgeOptions) => Effect.Effect<number, WorkflowError>
   /** The workflows registered on this engine, by name, with their payload, success and error JSON Schemas. */
   readonly workflows: () => Effect.Effect<ReadonlyArray<WorkflowInfo>>
 }
+
+/** What `purge` deletes: executions that ended more than `olderThan` ago, in `status` (default: any end). */
+export type PurgeOptions = Retention.PurgeOptions
+
+/** The `retention` option: `PurgeOptions` run at start and then `every` (default one hour). */
+export type RetentionOptions = Retention.RetentionOptions
 
 /** Options of `result`: `timeout`, after which the answer is `Option.none()` (default: wait until it ends). */
 export type ResultOptions = Results.ResultOptions
@@ -145,6 +159,19 @@ export const result: (
     return yield* (yield* WorkflowEngine).result(executionId, options)
   }
 )
+
+/**
+ * Deletes the executions that ended more than `olderThan` ago in `status` (default: any end), in batches; returns
+ * how many. After it, the same idempotency key starts a new execution.
+ *
+ * @example
+ * const deleted = yield* WorkflowEngine.purge({ olderThan: "30 days", status: ["succeeded"] })
+ */
+export const purge: (options: PurgeOptions) => Effect.Effect<number, WorkflowError, WorkflowEngine> = Effect.fn(
+  "WorkflowEngine.purge"
+)(function* (options: PurgeOptions) {
+  return yield* (yield* WorkflowEngine).purge(options)
+})
 
 /** The workflows registered on this engine, by name, with the JSON Schemas of their payload, success and error. */
 export const workflows: Effect.Effect<ReadonlyArray<WorkflowInfo>, never, WorkflowEngine> = Effect.flatMap(

@@ -46,6 +46,19 @@ export const suspensions = Metric.counter("weft_suspensions_total", {
 /** Runs of an execution (each claim that replays the body), by `workflow`. */
 export const runs = Metric.counter("weft_runs_total", { description: "Runs of an execution", incremental: true })
 
+/** Ended executions deleted by a purge (`WorkflowEngine.purge` or the `retention` option), by `status`. */
+export const executionsPurged = Metric.counter("weft_executions_purged_total", {
+  description: "Ended executions deleted by a purge",
+  incremental: true
+})
+
+/** The series of `executionsPurged` for one status, made once and kept. */
+export const purgedWith = (status: string): Metric.Counter<number> => {
+  let series = purged.get(status)
+  if (series === undefined) purged.set(status, (series = counter(executionsPurged, { status })))
+  return series
+}
+
 /** The series of one workflow. */
 export interface WorkflowSeries {
   readonly started: Metric.Counter<number>
@@ -113,6 +126,7 @@ export const forActivity = (workflow: string, activity: string): ActivitySeries 
 }
 
 const workflows = new Map<string, WorkflowSeries>()
+const purged = new Map<string, Metric.Counter<number>>()
 const activities = new Map<string, Map<string, ActivitySeries>>()
 
 /** A series of counter `of`: its own metric, with the labels as its attributes. */

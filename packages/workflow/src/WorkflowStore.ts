@@ -175,6 +175,22 @@ export interface NewExecution {
   readonly awaited?: boolean | undefined
 }
 
+/** What `purge` deletes: ended executions of `statuses` last changed before `before`, at most `limit` of them. */
+export interface PurgeFilter {
+  /** Epoch milliseconds: only executions whose `updatedAt` (their end) is earlier. */
+  readonly before: number
+  /** Only executions in one of these statuses; never a live one. */
+  readonly statuses: ReadonlyArray<TerminalStatus>
+  /** At most this many executions per call. */
+  readonly limit: number
+}
+
+/** An execution `purge` deleted. */
+export interface Purged {
+  readonly executionId: string
+  readonly status: TerminalStatus
+}
+
 /** How a terminal execution ended. */
 export interface Completion {
   readonly status: TerminalStatus
@@ -202,6 +218,20 @@ export interface Service {
     execution: NewExecution
   ) => Eff<{ readonly created: boolean; readonly record: ExecutionRecord; readonly fence?: number | undefined }>
   readonly get: (executionId: string) => Eff<Option.Option<ExecutionRecord>>
+  /**
+   * Announces an existing execution's end to other processes from now on (a process waits for it elsewhere), and
+   * returns it as it stands; none for an unknown id. Never creates an execution. Optional: stores without
+   * notifications need not mark anything (the engine then reads the record with `get`).
+   */
+  readonly watch?: ((executionId: string) => Eff<Option.Option<ExecutionRecord>>) | undefined
+  /**
+   * Deletes at most `filter.limit` ended executions of `filter.statuses` whose `updatedAt` is before
+   * `filter.before`, each with everything of it (attempts, deferreds, clocks, events, and queue items whose id
+   * starts with `<executionId>/`), atomically per execution; returns those it deleted. Never a live one. Calls
+   * at the same moment never delete the same execution twice (PostgreSQL: one purger at a time; another call
+   * meanwhile deletes nothing). Optional: without it the engine cannot purge.
+   */
+  readonly purge?: ((filter: PurgeFilter) => Eff<ReadonlyArray<Purged>>) | undefined
   /**
    * The records of those of `executionIds` that have ended, in any order: one read for many waiters.
    * Optional: without it the engine polls each waiter's execution with `get`.

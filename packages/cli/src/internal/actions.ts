@@ -1,8 +1,11 @@
 /**
- * The commands that write: `weft interrupt`, `weft resume` and `weft signal`. Each stores its request and leaves
- * the run to the workers that registered the workflow (woken by PostgreSQL NOTIFY or by SQLite polling): this
- * process registers no workflow, so it takes no claim and ends as soon as the write is done.
+ * The commands that write: `weft interrupt`, `weft resume` and `weft signal` store their request and leave the run
+ * to the workers that registered the workflow (woken by PostgreSQL NOTIFY or by SQLite polling): this process
+ * registers no workflow, so it takes no claim and ends as soon as the write is done. `weft purge` deletes ended
+ * executions itself.
  */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -164,3 +167,50 @@ const refused = (record: WorkflowStore.ExecutionRecord, what: string) =>
       workflow: record.workflow
     })
   )
+
+/**
+ * A duration as `weft` takes it: a number and a unit (`30d`, `12h`, `90m`, `45s`, `500ms`, `2w`), or anything
+ * effect's `Duration` reads (`"30 days"`); at least zero.
+ */
+export const parseDuration = (text: string): Duration.Duration => {
+  const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/.exec(text.trim())
+  const units = { ms: "millis", s: "seconds", m: "minutes", h: "hours", d: "days", w: "weeks" } as const
+  const input = short === null ? text.trim() : `${short[1]} ${units[short[2] as keyof typeof units]}`
+  const duration = Duration.fromInput(input as Duration.Input)
+  if (Option.isNone(duration) || !Duration.isFinite(duration.value) || Duration.toMillis(duration.value) < 0) {
+    throw new Error(`"${text}" is not a duration of at least zero`)
+  }
+  return duration.value
+}
+
+/** `weft purge --older-than 30d [--status succeeded]…`: deletes ended executions and everything of them. */
+export const purge = Command.make("purge", {
+  olderThan: Flag.String("older-than").pipe(
+    Flag.withDescription("Only executions that ended longer ago than this: 30d, 12h, 90m, 45s, 2w or \"30 days\""),
+    Flag.mapTryCatch(
+      (text) => ({ text, duration: parseDuration(text) }),
+      (error) => `--older-than: ${error instanceof Error ? error.message : String(error)} (e.g. 30d, 12h, 90m)`
+    )
+  ),
+  status: Flag.Literals("status", WorkflowStore.terminalStatuses).pipe(
+    Flag.withDescription("Only executions that ended so; repeat for several (default: succeeded, failed and interrupted)"),
+    Flag.atLeast(0)
+  )
+}, handler(({ olderThan, status }) =>
+  Effect.gen(function*() {
+    const statuses = status.length === 0 ? WorkflowStore.terminalStatuses : [...new Set(status)]
+    const deleted = yield* WorkflowEngine.purge({ olderThan: olderThan.duration, status: statuses })
+    const before = (yield* Clock.currentTimeMillis) - Duration.toMillis(olderThan.duration)
+    return {
+      json: { deleted, olderThan: olderThan.text, endedBefore: Render.iso(before), statuses },
+      text: `Deleted ${deleted} execution(s) (${statuses.join(", ")}) that ended before ${Render.iso(before)} ` +
+        `(older than ${olderThan.text}), with their journals, events and queue items.`
+    }
+  })
+)).pipe(
+  Command.withDescription(
+    "Delete ended executions (never a live one) older than --older-than, with everything of them; starting one " +
+      "again with the same idempotency key then makes a new execution"
+  ),
+  Command.withExamples([{ command: "weft purge --older-than 30d --status succeeded", description: "old successes" }])
+)

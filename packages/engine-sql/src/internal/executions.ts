@@ -18,7 +18,7 @@ import { admits, assignments, detailOf, kindOf, LIVE, literal, notice, T, TERMIN
 /** The executions' part of the store. */
 export type Executions = Pick<
   WorkflowStore.Service,
-  "create" | "get" | "ended" | "liveChildren" | "wake" | "requestInterrupt" | "reopen" | "completeDeferred"
+  "create" | "get" | "watch" | "ended" | "liveChildren" | "wake" | "requestInterrupt" | "reopen" | "completeDeferred"
 >
 
 /** Ids per `ended` statement: well under SQLite's limit on bound parameters. */
@@ -194,6 +194,21 @@ export const make = (db: Database): Executions => {
         isPg ? pg(Pg.get, [executionId]) : rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${executionId}`),
         (r) => (r.length === 0 ? Effect.succeedNone : Effect.map(Rows.execution(r[0]), Option.some))
       ),
+
+    // Never an INSERT: a purge that deleted the execution just before stays done.
+    watch: (executionId) =>
+      Effect.gen(function* () {
+        const watched = isPg
+          ? yield* pg(Pg.watch, [executionId])
+          : yield* rows(sql`UPDATE weft_executions SET watched = 1 WHERE execution_id = ${executionId}
+              AND watched = 0 AND ${sql.literal(LIVE)} RETURNING *`)
+        const found = watched.length > 0
+          ? watched
+          : isPg
+          ? yield* pg(Pg.get, [executionId])
+          : yield* rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${executionId}`)
+        return found.length === 0 ? Option.none() : Option.some(yield* Rows.execution(found[0]))
+      }),
 
     ended: (executionIds) =>
       Effect.flatMap(

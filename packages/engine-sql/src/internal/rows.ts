@@ -6,7 +6,7 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
-import { WorkflowError, type WorkflowStore } from "@weft/workflow"
+import { WorkflowError, WorkflowStore } from "@weft/workflow"
 import * as Column from "./columns.js"
 
 type ActivityAttempt = WorkflowStore.ActivityAttempt
@@ -308,3 +308,10 @@ export const event = decoder(
 
 /** A value of `weft_meta`. */
 export const meta = decoder(Schema.Struct({ value: Schema.String }), named("a setting of the store"), (r) => r.value)
+
+/** An execution `purge` deleted: its id and the status it had ended in. */
+export const purged = decoder(
+  Schema.Struct({ execution_id: Schema.String, status: Schema.Literals(WorkflowStore.terminalStatuses) }),
+  named("a purged execution"),
+  (r): WorkflowStore.Purged => ({ executionId: r.execution_id, status: r.status })
+)

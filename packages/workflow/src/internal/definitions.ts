@@ -11,6 +11,7 @@ import type * as Scope from "effect/Scope"
 import type { WorkflowError } from "../WorkflowError.js"
 import type { ExecutionRecord, Service as StoreService } from "../WorkflowStore.js"
 import type * as Codec from "./codec.js"
+import type { RetentionOptions } from "./retention.js"
 import type { RetryPolicy } from "./retry.js"
 import type { Scheduler } from "./scheduler.js"
 import type * as Telemetry from "./telemetry.js"
@@ -105,6 +106,16 @@ export interface EngineOptions {
    * Effect's built-in one (an exporter, such as OpenTelemetry's) is installed where the engine is built.
    */
   readonly tracing?: boolean | undefined
+  /**
+   * Purge ended executions periodically: at start, then `every` (default one hour) by the `Clock`, those that
+   * ended more than `olderThan` ago in `status` (default: any end). A failed round is logged; the next one tries
+   * again. Purging also ends the idempotency window: a start with the key of a purged execution makes a new one.
+   * Default: off.
+   *
+   * @example
+   * WorkflowEngine.layer({ retention: { olderThan: "30 days", status: ["succeeded"], every: "1 hour" } })
+   */
+  readonly retention?: RetentionOptions | undefined
 }
 
 /** The options with their defaults applied. */

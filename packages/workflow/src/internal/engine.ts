@@ -24,6 +24,7 @@ import * as Discovery from "./discovery.js"
 import * as Lease from "./lease.js"
 import * as NameRules from "./nameRules.js"
 import * as Results from "./results.js"
+import * as Retention from "./retention.js"
 import * as Runner from "./runner.js"
 import { Scheduler } from "./scheduler.js"
 import * as Signals from "./signals.js"
@@ -97,6 +98,9 @@ export class Live implements Engine {
     options?: Results.ResultOptions & { readonly workflow?: string | undefined }
   ): Effect.Effect<Option.Option<ExecutionRecord>, WorkflowError> => Results.result(this, executionId, options)
 
+  readonly purge = (options: Retention.PurgeOptions): Effect.Effect<number, WorkflowError> =>
+    Effect.suspend(() => (this.closed ? Effect.interrupt : Retention.purge(this, options)))
+
   readonly workflows = (): Effect.Effect<ReadonlyArray<Discovery.WorkflowInfo>> =>
     Effect.sync(() =>
       Array.from(this.registry.values(), ({ def }) => Discovery.describe(def.name, def.codec.schemas)).sort((a, b) =>
@@ -147,6 +151,8 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
         new Error(`WorkflowEngine option noWorkerWarningMs must be a number of milliseconds (>= 0, or Infinity), got ${noWorker}`)
       )
     }
+    const retention = options.retention === undefined ? undefined : Retention.checkOption(options.retention)
+    if (retention !== undefined) return yield* Effect.die(new Error(retention))
     const settings: Settings = {
       inMemoryThreshold: options.inMemoryThreshold ?? 60_000,
       storeRetryMs: options.storeRetryMs ?? 1_000,
@@ -188,6 +194,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
         scope
       )
     }
+    if (options.retention !== undefined) yield* Effect.forkIn(Retention.periodic(engine, options.retention), scope)
     yield* Effect.forkIn(
       Effect.forever(
         Effect.catchCause(TimerLoop.wakeDue(engine), (cause) =>

@@ -119,7 +119,13 @@ export const worker = <R>(
           encoded = queue.codec.encodeExit(Exit.die(error))
         }
         const { deferred, executionId, workflow } = yield* Signals.verify(engine, item.token)
-        yield* Signals.completeDeferred(engine, executionId, deferred, Result.getOrThrow(encoded), workflow)
+        yield* Signals.completeDeferred(engine, executionId, deferred, Result.getOrThrow(encoded), workflow).pipe(
+          // Its execution is gone (purged once it ended): nobody awaits the result, and the item is done with.
+          Effect.catchIf(
+            (error) => error.reason === "ExecutionNotFound",
+            () => Effect.logInfo(`Weft: queue "${queue.name}" item ${item.itemId}: its execution no longer exists (purged)`)
+          )
+        )
         // Fenced by owner: when another worker took the item over meanwhile, its handler acks it instead.
         const acked = yield* store.ackQueueItem(queue.name, item.itemId, engine.owner)
         if (!acked) yield* Effect.logDebug(`Weft: queue "${queue.name}" item ${item.itemId} was taken over; not acked here`)

@@ -4,7 +4,6 @@
  * every waiter from one loop as the fallback. `result` waits so for any execution, by id alone.
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -12,7 +11,7 @@ import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
-import type { WorkflowError } from "../WorkflowError.js"
+import { WorkflowError } from "../WorkflowError.js"
 import { type EncodedExit, type ExecutionRecord, terminal } from "../WorkflowStore.js"
 import * as Codec from "./codec.js"
 import type { Engine } from "./definitions.js"
@@ -82,7 +81,7 @@ export const decoded = <S extends Schema.Top, E extends Schema.Top>(
 const watch = (engine: Engine, record: ExecutionRecord): Effect.Effect<void> =>
   engine.store.notifications === undefined || engine.scheduler.running.has(record.executionId)
     ? Effect.void
-    : Effect.flatMap(Clock.currentTimeMillis, (at) => watchElsewhere(engine, record, at))
+    : watchElsewhere(engine, record)
 
 /**
  * The record of an execution that ended with `encoded`, as stored now (its status and time of end); if it is gone
@@ -121,21 +120,28 @@ export const notifyIfEnded = (engine: Engine, record: Option.Option<ExecutionRec
 }
 
 /**
- * Another worker took the execution over while a waiter here waits: its end must be announced (a join
- * that waits marks it so), or, if it ended already, handed to the waiter now.
+ * Another worker took the execution over while a waiter here waits: its end must be announced (the store's `watch`
+ * marks it so), or, if it ended already, handed to the waiter now. Never a `create`: an execution purged meanwhile
+ * must not come back as a new one. Gone (purged): the waiters fail with `ExecutionNotFound`.
  */
-export const watchElsewhere = (engine: Engine, record: ExecutionRecord, at: number): Effect.Effect<void> =>
+export const watchElsewhere = (engine: Engine, record: ExecutionRecord): Effect.Effect<void> =>
   Effect.ignore(
     Effect.flatMap(
-      engine.store.create({
-        executionId: record.executionId,
-        workflow: record.workflow,
-        payload: record.payload,
-        parent: record.parent,
-        at,
-        awaited: true
-      }),
-      ({ record: now }) => Effect.sync(() => notifyIfEnded(engine, Option.some(now)))
+      engine.store.watch !== undefined ? engine.store.watch(record.executionId) : engine.store.get(record.executionId),
+      (now) =>
+        Effect.sync(() =>
+          Option.isSome(now)
+            ? notifyIfEnded(engine, now)
+            : engine.results.fail(
+              record.executionId,
+              new WorkflowError({
+                reason: "ExecutionNotFound",
+                executionId: record.executionId,
+                workflow: record.workflow,
+                message: `Execution ${record.executionId} was deleted (purged) while a result was awaited`
+              })
+            )
+        )
     )
   )
 

@@ -97,7 +97,7 @@ export const runOnce = (
       state.run = undefined
       yield* Effect.ignore(store.release(executionId, fence))
       if (run.abort.reason === "LeaseLost" && engine.results.has(executionId)) {
-        yield* Results.watchElsewhere(engine, record, yield* Clock.currentTimeMillis)
+        yield* Results.watchElsewhere(engine, record)
       }
       if (!run.abort.isRetryable || run.abort.reason === "LeaseLost") return "done"
       return yield* Effect.fail(run.abort)
@@ -161,8 +161,12 @@ export const runOnce = (
     if (hooked) yield* hook("after-complete", executionId)
     engine.results.notify(executionId, stored.result)
     if (record.parent !== undefined) {
-      yield* Effect.catch(Signals.completeDeferred(engine, record.parent.executionId, record.parent.deferred, stored.result), (error) =>
-        Effect.logWarning(`Weft: could not report execution ${executionId} to its parent`, error)
+      const parentId = record.parent.executionId
+      // A parent that is gone (purged once it ended) has nobody to report to: noted once, never tried again.
+      yield* Effect.catch(Signals.completeDeferred(engine, parentId, record.parent.deferred, stored.result), (error) =>
+        error.reason === "ExecutionNotFound"
+          ? Effect.logInfo(`Weft: execution ${executionId} ended; its parent ${parentId} no longer exists (purged)`)
+          : Effect.logWarning(`Weft: could not report execution ${executionId} to its parent`, error)
       )
     }
     return "done"

@@ -29,7 +29,7 @@
  *   milliseconds, not `TestClock`.
  * - Order: the contract fixes the order of `list` (newest first) and of the event log (append order) only;
  *   journal rows, `runnable` ids and queue items are compared as sets.
- * - Optional members (`ended`, `liveChildren`, `transaction`, `notifications`): a store that lacks one
+ * - Optional members (`ended`, `liveChildren`, `transaction`, `notifications`, `watch`, `purge`): a store that lacks one
  *   reports its tests as skipped, never as passed.
  */
 import { describe } from "@effect/vitest"
@@ -44,6 +44,7 @@ import { journal } from "./conformance/Journal.js"
 import { lifecycle } from "./conformance/Lifecycle.js"
 import { optional } from "./conformance/Optional.js"
 import { queues } from "./conformance/Queues.js"
+import { retention } from "./conformance/Retention.js"
 import { rules } from "./conformance/Rules.js"
 import { scheduling } from "./conformance/Scheduling.js"
 import { signals } from "./conformance/Signals.js"
@@ -72,5 +73,6 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
     queues(suite)
     encoding(suite)
     optional(suite)
+    retention(suite)
   })
 }

@@ -15,7 +15,7 @@ import type { MakeLayer } from "../StoreConformance.js"
 export type Store = WorkflowStore.Service
 
 /** The members of the contract a store may lack. */
-export type OptionalMember = "ended" | "liveChildren" | "transaction" | "notifications"
+export type OptionalMember = "ended" | "liveChildren" | "transaction" | "notifications" | "watch" | "purge"
 
 /** How each part of the suite registers its tests against the store under test. */
 export interface Suite {
