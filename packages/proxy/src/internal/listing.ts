@@ -1,0 +1,148 @@
+/**
+ * Listing executions over HTTP and RPC: the filters as a transport carries them, each checked (a bad one is a 400
+ * naming its field), then a bounded number of store pages read, keeping the group's own workflows.
+ */
+import * as Effect from "effect/Effect"
+import { type Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
+import * as WorkflowProxy from "../WorkflowProxy.js"
+
+/** A filter of `ListExecutions` as a transport carries it: a query's strings (one per key) or RPC's typed values. */
+export interface RawFilter {
+  readonly workflow?: string | undefined
+  readonly status?: string | undefined
+  readonly createdAfter?: string | number | undefined
+  readonly createdBefore?: string | number | undefined
+  readonly cursor?: string | undefined
+  readonly limit?: string | number | undefined
+}
+
+const listKeys = ["workflow", "status", "createdAfter", "createdBefore", "cursor", "limit"] as const
+
+/** The query's filters, each given at most once (a repeated key is a 400). */
+export const singles = (query: Readonly<Record<string, unknown>>): Effect.Effect<RawFilter, WorkflowError.WorkflowError> =>
+  Effect.suspend(() => {
+    const filter: Record<string, unknown> = {}
+    for (const key of listKeys) {
+      const value = single(key, query[key])
+      if (value instanceof WorkflowError.WorkflowError) return Effect.fail(value)
+      if (value !== undefined) filter[key] = value
+    }
+    return Effect.succeed(filter as RawFilter)
+  })
+
+/** One query value: a key given more than once is refused. */
+export function single(key: string, value: unknown): unknown {
+  return Array.isArray(value)
+    ? value.length === 1 ? value[0] : badInput(key, "one value", `${value.length} values`)
+    : value
+}
+
+/**
+ * Executions of the group's workflows, newest first: the filters checked (a bad one is a 400 naming it), then at
+ * most `maxListReads` pages read from the store, keeping the group's own executions. Bounded work per request.
+ */
+export const list = (workflows: ReadonlyArray<Workflow.Any>, raw: RawFilter) =>
+  Effect.gen(function*() {
+    const names = workflows.map((w) => w.name)
+    const filter = yield* checkFilter(names, raw)
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const own = new Set(names)
+    // One workflow asked for (or the group's only one): the store filters; else this keeps the group's own.
+    const workflow = filter.workflow ?? (names.length === 1 ? names[0] : undefined)
+    const items: Array<typeof WorkflowProxy.Execution.Type> = []
+    let cursor = filter.cursor
+    for (let reads = 0; reads < maxListReads && items.length < filter.limit; reads++) {
+      const page = yield* engine.list({ ...filter, workflow, cursor, limit: filter.limit - items.length })
+      for (const record of page.items) {
+        if (own.has(record.workflow)) {
+          items.push({
+            executionId: record.executionId,
+            workflow: record.workflow,
+            status: record.status,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt
+          })
+        }
+      }
+      cursor = page.nextCursor
+      if (cursor === undefined) break
+    }
+    return cursor === undefined ? { items } : { items, nextCursor: cursor }
+  })
+
+/** The most store pages one `ListExecutions` request reads to fill its page with the group's executions. */
+const maxListReads = 8
+
+const statuses: ReadonlySet<string> = new Set(WorkflowProxy.Status.literals)
+
+/** A cursor as Weft's stores write it (`<createdAt>:<executionId>`): anything else is refused before the store. */
+const cursorPattern = /^\d{1,16}:[\x21-\x7e]{1,256}$/
+
+const checkFilter = (
+  names: ReadonlyArray<string>,
+  raw: RawFilter
+): Effect.Effect<
+  {
+    readonly workflow: string | undefined
+    readonly status: WorkflowProxy.Status | undefined
+    readonly createdAfter: number | undefined
+    readonly createdBefore: number | undefined
+    readonly cursor: string | undefined
+    readonly limit: number
+  },
+  WorkflowError.WorkflowError
+> =>
+  Effect.suspend(() => {
+    const { cursor, status, workflow } = raw
+    if (workflow !== undefined && !names.includes(workflow)) {
+      return Effect.fail(badInput("workflow", `one of this API's workflows: ${names.join(", ")}`, workflow))
+    }
+    if (status !== undefined && !statuses.has(status)) {
+      return Effect.fail(badInput("status", [...statuses].join(", "), status))
+    }
+    if (cursor !== undefined && !cursorPattern.test(cursor)) {
+      return Effect.fail(badInput("cursor", "a nextCursor this API answered", cursor))
+    }
+    const createdAfter = wholeNumber("createdAfter", raw.createdAfter, 0)
+    if (createdAfter instanceof WorkflowError.WorkflowError) return Effect.fail(createdAfter)
+    const createdBefore = wholeNumber("createdBefore", raw.createdBefore, 0)
+    if (createdBefore instanceof WorkflowError.WorkflowError) return Effect.fail(createdBefore)
+    const limit = wholeNumber("limit", raw.limit, 1, WorkflowProxy.maxListLimit)
+    if (limit instanceof WorkflowError.WorkflowError) return Effect.fail(limit)
+    return Effect.succeed({
+      workflow,
+      status: status as WorkflowProxy.Status | undefined,
+      createdAfter,
+      createdBefore,
+      cursor,
+      limit: limit ?? WorkflowProxy.defaultListLimit
+    })
+  })
+
+/** A whole number from `min` to `max` (epoch milliseconds by default), given as digits or as a number. */
+const wholeNumber = (
+  field: string,
+  value: string | number | undefined,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER
+): number | undefined | WorkflowError.WorkflowError => {
+  if (value === undefined) return undefined
+  const n = typeof value === "string" ? (/^\d{1,16}$/.test(value) ? Number(value) : NaN) : value
+  return Number.isSafeInteger(n) && n >= min && n <= max
+    ? n
+    : badInput(field, `a whole number from ${min} to ${max}`, value)
+}
+
+/** A request's field that does not fit: `InvalidPayload` (HTTP 400) naming the field and what it expects. */
+export const badInput = (field: string, expected: string, value: unknown): WorkflowError.WorkflowError =>
+  new WorkflowError.WorkflowError({
+    reason: "InvalidPayload",
+    field,
+    expected,
+    message: `"${field}" must be ${expected}; got ${preview(value)}`
+  })
+
+const preview = (value: unknown): string => {
+  const text = typeof value === "string" ? JSON.stringify(value) : String(value)
+  return text.length <= 80 ? text : `${text.slice(0, 80)}…`
+}

@@ -1,0 +1,139 @@
+/**
+ * The schemas of the proxy's requests and answers that do not depend on a group's options: statuses, execution
+ * ids and references, poll answers, list filters and pages, result requests, discovery. Re-exported by
+ * `WorkflowProxy`.
+ */
+import type * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import { Workflow } from "@weft/workflow"
+
+/** Where an execution stands, as the store records it. */
+export const Status = Schema.Literals(["running", "suspended", "succeeded", "failed", "interrupted"])
+
+/** Where an execution stands, as the store records it. */
+export type Status = typeof Status.Type
+
+/** What `start` answers: the id of the execution (the same payload always gets the same id). */
+export const Started = Schema.Struct({ executionId: Schema.String })
+
+/**
+ * An execution id as a request names it: printable ASCII, at most 256 characters (ids Weft makes are 32 hex
+ * digits), so no NUL, lone surrogate or megabyte-long id reaches a store.
+ */
+export const ExecutionId = Schema.String.check(
+  Schema.isMaxLength(256),
+  Schema.isPattern(/^[\x21-\x7e]+$/, { message: "Expected an execution id (printable ASCII, no spaces)" })
+)
+
+/** Names one execution: the RPC payload of poll, interrupt, resume and status. */
+export const ExecutionRef = Schema.Struct({ executionId: ExecutionId })
+
+/**
+ * The HTTP path parameters naming one execution. Any string decodes here; the server checks it against
+ * `ExecutionId` itself, so a bad id answers a 400 with a message rather than HttpApi's empty one.
+ */
+export const ExecutionParams = Schema.Struct({ executionId: Schema.String })
+
+/** A deferred token as a request carries it: a string of at most 4,096 characters (its signature is checked later). */
+export const TokenString = Schema.String.check(Schema.isMaxLength(4_096))
+
+/** An execution's status by id, whatever its workflow. Times are epoch milliseconds. */
+export const Execution = Schema.Struct({
+  executionId: Schema.String,
+  workflow: Schema.String,
+  status: Status,
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number
+})
+
+/**
+ * What `poll` answers: the status, and the typed Exit once the execution is complete. The Exit goes over the wire
+ * as the engine stores it (`Workflow.exitSchema`): `{"_tag":"Failure","cause":{"_tag":"Fail","error":…}}`. A public
+ * read route leaves out the Exit of a failed or interrupted execution unless `publicFailures` is set.
+ */
+export interface PollResult<S extends Schema.Top, E extends Schema.Top> extends
+  Schema.Struct<{
+    readonly executionId: Schema.String
+    readonly status: typeof Status
+    readonly exit: Schema.optional<Schema.Codec<Exit.Exit<S["Type"], E["Type"]>, Schema.Json>>
+  }>
+{}
+
+/** The poll answer of a workflow with these success and error schemas. */
+export const PollResult = <S extends Schema.Top, E extends Schema.Top>(success: S, error: E): PollResult<S, E> =>
+  Schema.Struct({
+    executionId: Schema.String,
+    status: Status,
+    exit: Schema.optional(Workflow.exitSchema(success, error))
+  })
+
+/**
+ * A query parameter as the server receives it: one value, or several when the key is repeated (which the server
+ * refuses with a 400 and a message, rather than HttpApi's empty one).
+ */
+export const QueryValue = Schema.Union([Schema.String, Schema.Array(Schema.String)])
+
+/**
+ * The filters of `ListExecutions` over HTTP, as query parameters, all optional and checked by the server: `workflow`
+ * (one of the group's), `status`, `createdAfter` / `createdBefore` (epoch milliseconds), `cursor` (a `nextCursor`
+ * answered before) and `limit` (1 to `maxListLimit`, default `defaultListLimit`).
+ */
+export const ListQuery = Schema.Struct({
+  workflow: Schema.optional(QueryValue),
+  status: Schema.optional(QueryValue),
+  createdAfter: Schema.optional(QueryValue),
+  createdBefore: Schema.optional(QueryValue),
+  cursor: Schema.optional(QueryValue),
+  limit: Schema.optional(QueryValue)
+})
+
+/** The filters of `ListExecutions` over RPC: those of `ListQuery`, typed; the server checks them the same way. */
+export const ListRequest = Schema.Struct({
+  workflow: Schema.optional(Schema.String),
+  status: Schema.optional(Status),
+  createdAfter: Schema.optional(Schema.Number),
+  createdBefore: Schema.optional(Schema.Number),
+  cursor: Schema.optional(Schema.String),
+  limit: Schema.optional(Schema.Number)
+})
+
+/** How many executions a `ListExecutions` page holds when the request does not say. */
+export const defaultListLimit = 50
+
+/** The most executions a `ListExecutions` page holds; a larger `limit` is a 400. */
+export const maxListLimit = 500
+
+/**
+ * A page of `ListExecutions`, newest first. `nextCursor`, when present, asks for the next page; a page may hold
+ * fewer than `limit` executions (even none) and still have a next one, as only the group's workflows are listed.
+ */
+export const ExecutionPage = Schema.Struct({
+  items: Schema.Array(Execution),
+  nextCursor: Schema.optional(Schema.String)
+})
+
+/**
+ * The query of a result long-poll over HTTP: `timeoutMs`, how long the server may hold the request (a whole number
+ * of milliseconds; more than the server's `resultTimeout` is cut to it; absent: that bound).
+ */
+export const ResultQuery = Schema.Struct({ timeoutMs: Schema.optional(QueryValue) })
+
+/** The RPC payload of `<Workflow>Result`: the execution, and how long the server may wait (as `ResultQuery`). */
+export const ResultRequest = Schema.Struct({ executionId: ExecutionId, timeoutMs: Schema.optional(Schema.Number) })
+
+/** One schema of a workflow as JSON Schema (draft 2020-12, definitions under `$defs`), or why it has none. */
+export const JsonSchemaOf = Schema.Union([
+  Schema.Struct({ _tag: Schema.Literal("JsonSchema"), schema: Schema.Record(Schema.String, Schema.Json) }),
+  Schema.Struct({ _tag: Schema.Literal("Unsupported"), message: Schema.String })
+])
+
+/** A workflow as discovery lists it: its name and the JSON Schemas of its payload, success and error. */
+export const WorkflowInfo = Schema.Struct({
+  name: Schema.String,
+  payload: JsonSchemaOf,
+  success: JsonSchemaOf,
+  error: JsonSchemaOf
+})
+
+/** What `Workflows` answers: the group's workflows, in the group's order. */
+export const WorkflowList = Schema.Struct({ workflows: Schema.Array(WorkflowInfo) })
