@@ -65,6 +65,21 @@ describe("observability", () => {
       const succeededAfter = yield* succeeded
       assert.strictEqual(succeededAfter - succeededBefore, 2)
     }))
+
+  it.effect("bounds the activity series of a workflow: names past the first ones share the (other) series", () =>
+    Effect.gen(function* () {
+      const series = Array.from({ length: WorkflowMetrics.maxActivitySeries + 50 }, (_, n) =>
+        WorkflowMetrics.forActivity("ManyNames", `process/${n}`))
+      // Each of the first names has its own series, returned again on every step; later names share one.
+      assert.strictEqual(new Set(series).size, WorkflowMetrics.maxActivitySeries + 1)
+      assert.strictEqual(WorkflowMetrics.forActivity("ManyNames", "process/0"), series[0])
+      assert.strictEqual(WorkflowMetrics.forActivity("ManyNames", "never-seen"), series.at(-1))
+      yield* Metric.update(series.at(-1)!.succeeded, 1)
+      const other = (yield* Metric.snapshot).filter((m) =>
+        m.attributes?.workflow === "ManyNames" && m.attributes?.activity === WorkflowMetrics.otherActivities
+      )
+      assert.isAbove(other.length, 0)
+    }))
 })
 
 const Go = DurableDeferred.make("go")

@@ -99,13 +99,23 @@ export const forWorkflow = (workflow: string): WorkflowSeries => {
   return series
 }
 
+/** How many activity names of one workflow get series of their own; the rest share `otherActivities`. */
+export const maxActivitySeries = 200
+
+/** The `activity` label of the activities of a workflow past its first `maxActivitySeries` names. */
+export const otherActivities = "(other)"
+
 /**
- * The series of activity `activity` of workflow `workflow`, made once and kept. Activity names are labels: an
- * activity named after data (an order id) makes a series per name.
+ * The series of activity `activity` of workflow `workflow`, made once and kept. Activity names are labels, and a
+ * body that names activities after data (`process/<item id>`, as unique names want) would make a series per
+ * item, kept for the life of the process: past `maxActivitySeries` names per workflow, new names share one.
  */
-export const forActivity = (workflow: string, activity: string): ActivitySeries => {
+export const forActivity = (workflow: string, name: string): ActivitySeries => {
   let byName = activities.get(workflow)
   if (byName === undefined) activities.set(workflow, (byName = new Map()))
+  const known = byName.get(name)
+  if (known !== undefined) return known
+  const activity = byName.size < maxActivitySeries ? name : otherActivities
   let series = byName.get(activity)
   if (series === undefined) {
     const attempts = (outcome: string) => counter(activityAttempts, { workflow, activity, outcome })
