@@ -282,6 +282,40 @@ describe("weft on a SQLite file", () => {
         yield* waitUntil(hasStatus(id, "succeeded"), "finished by the worker after the resume")
         assert.strictEqual(refused.code, 1)
         assert.include((JSON.parse(refused.stderr) as ErrorDocument).error.message, "failed with a typed error")
+        assert.include((JSON.parse(refused.stderr) as ErrorDocument).error.message, `weft retry ${charge}`)
+      }))
+
+    it.effect("retry runs a failed execution's failed activity again on the worker; restart --from-step starts a new one", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        flaky.declines = 1
+        yield* Effect.exit(Flaky.execute({ id: "retry-1" }))
+        const id = yield* Flaky.executionId({ id: "retry-1" })
+        assert.isTrue(yield* hasStatus(id, "failed"))
+
+        const retried = yield* weft([...args, "retry", id, "--json"])
+        assert.strictEqual(retried.code, 0, retried.stderr)
+        assert.deepStrictEqual(retried.json(), { executionId: id, workflow: "Flaky", status: "running", activities: ["settle"] })
+        // This process registers no workflow: the worker (the test's engine, polling the file) runs it.
+        yield* waitUntil(hasStatus(id, "succeeded"), "finished by the worker after the retry")
+        assert.deepStrictEqual([flaky.runs.get("fetch"), flaky.runs.get("settle")], [1, 2])
+
+        const [restarted, unknownStep, notFailed] = yield* Effect.all([
+          weft([...args, "restart", id, "--from-step", "settle", "--json"]),
+          weft([...args, "restart", id, "--from-step", "setle"]),
+          weft([...args, "retry", id])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(restarted.code, 0, restarted.stderr)
+        const answer = restarted.json() as { executionId: string; restartedFrom: string; copiedSteps: number; created: boolean }
+        assert.strictEqual(answer.restartedFrom, id)
+        assert.strictEqual(answer.copiedSteps, 1)
+        assert.isTrue(answer.created)
+        yield* waitUntil(hasStatus(answer.executionId, "succeeded"), "the restart finished by the worker")
+        assert.deepStrictEqual([flaky.runs.get("fetch"), flaky.runs.get("settle")], [1, 3])
+        assert.strictEqual(unknownStep.code, 1)
+        assert.include(unknownStep.stderr, `has no activity "setle" to restart from; its activities: "fetch", "settle"`)
+        assert.strictEqual(notFailed.code, 1)
+        assert.include(notFailed.stderr, "is succeeded: only a failed execution is retried")
       }))
 
     it.effect("a missing SQLite file, or one that is not a Weft database, is an error (exit 3) and nothing is created", () =>
@@ -415,6 +449,20 @@ describe("weft on PostgreSQL", () => {
         yield* waitUntil(hasStatus(id, "interrupted"), "interrupted by the worker")
         assert.strictEqual(unknown.code, 1)
         assert.strictEqual((JSON.parse(unknown.stderr) as ErrorDocument).error.reason, "NotFound")
+      }))
+
+    it.effect("retry on PostgreSQL reaches the worker by NOTIFY, which runs the failed activity again", () =>
+      Effect.gen(function*() {
+        const { url } = yield* Db
+        flaky.declines = 1
+        yield* Effect.exit(Flaky.execute({ id: "pg-retry" }))
+        const id = yield* Flaky.executionId({ id: "pg-retry" })
+        const before = flaky.runs.get("settle") ?? 0
+        const retried = yield* weft(["retry", id, "--database-url", url])
+        assert.strictEqual(retried.code, 0, retried.stderr)
+        assert.include(retried.stdout, `Retrying ${id} (workflow Flaky): "settle" runs again`)
+        yield* waitUntil(hasStatus(id, "succeeded"), "finished by the worker after the retry")
+        assert.strictEqual(flaky.runs.get("settle"), before + 1)
       }))
 
     it.effect("an unreachable database is exit code 3, its URL shown without the password", () =>
@@ -558,6 +606,18 @@ const Fragile = Workflow.make({
   idempotencyKey: ({ id }) => id
 })
 
+/** `Flaky`: fetch, then settle, which is declined while `declines` is above zero; each body's runs counted. */
+const Flaky = Workflow.make({
+  name: "Flaky",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  error: Declined,
+  idempotencyKey: ({ id }) => id
+})
+
+const flaky = { declines: 0, runs: new Map<string, number>() }
+const ranFlaky = (name: string) => Effect.sync(() => void flaky.runs.set(name, (flaky.runs.get(name) ?? 0) + 1))
+
 /** While true, `Fragile` dies: the bug a resume re-runs after its fix. */
 let broken = true
 
@@ -577,7 +637,23 @@ const Workers = Layer.mergeAll(
       { times: 1 }
     )
   ),
-  Fragile.toLayer(() => Effect.suspend(() => (broken ? Effect.die(new Error("a bug")) : Effect.succeed("fixed"))))
+  Fragile.toLayer(() => Effect.suspend(() => (broken ? Effect.die(new Error("a bug")) : Effect.succeed("fixed")))),
+  Flaky.toLayer(({ id }) =>
+    Effect.gen(function*() {
+      yield* Activity.make({ name: "fetch", execute: ranFlaky("fetch") })
+      return yield* Activity.make({
+        name: "settle",
+        success: Schema.String,
+        error: Declined,
+        execute: Effect.andThen(
+          ranFlaky("settle"),
+          Effect.suspend(() =>
+            flaky.declines-- > 0 ? Effect.fail(new Declined({ reason: "declined" })) : Effect.succeed(`settled ${id}`)
+          )
+        )
+      })
+    })
+  )
 )
 
 /** Runs `Charge` to its typed failure and returns its id. */

@@ -65,6 +65,7 @@ describe("a project outside the repository, on the packed packages", () => {
     )
     assert.deepStrictEqual(packages.map(([name]) => name).sort(), [
       "@weft/cli",
+      "@weft/dashboard",
       "@weft/engine-sql",
       "@weft/proxy",
       "@weft/workflow"

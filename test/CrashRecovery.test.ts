@@ -28,6 +28,7 @@ import {
   Nap,
   napMillis,
   scenarios,
+  Stall,
   Steps
 } from "./crash/fixtures.js"
 import { testDatabase } from "./pg.js"
@@ -119,6 +120,58 @@ for (const backend of backends) {
           ])
           assert.deepStrictEqual(yield* attempts(id), ["step-1#1", "step-2#1", "step-3#1", "step-4#1", "step-5#1"])
           assert.deepStrictEqual(yield* result(Steps, id), Exit.succeed("s1/s2/s3/s4/s5"))
+        })
+      ))
+
+    it.effect("the trace shows a takeover: the killed worker, the one that took over, and the activity in flight that ran again", () =>
+      withDatabase((db, log) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const id = yield* Stall.executionId({ id: "r1" })
+          const first = yield* worker(db, log, "stall", "r1", { start: true })
+          const lost = yield* ownerOf(first)
+          // Killed once a heartbeat has kept the hanging activity with the claim (waited on, not timed).
+          yield* waitUntil(
+            Effect.map(
+              sql<{ readonly in_flight: string | null }>`SELECT in_flight FROM weft_executions WHERE execution_id = ${id}`,
+              (rows) => rows[0]?.in_flight?.includes(`"stall"`) === true
+            ),
+            "the hanging activity recorded in flight"
+          )
+          process.kill(first.pid, "SIGKILL")
+          yield* killed(first)
+          assert.deepStrictEqual(names(bodyRuns(log)), ["prepare", "stall"])
+
+          const second = yield* worker(db, log, "stall", "r1")
+          const took = yield* ownerOf(second)
+          yield* completedIn(second)
+          assert.notStrictEqual(took, lost)
+          assert.deepStrictEqual(bodyRuns(log), [
+            { name: "prepare", pid: first.pid },
+            { name: "stall", pid: first.pid },
+            { name: "stall", pid: second.pid },
+            { name: "finish", pid: second.pid }
+          ])
+          assert.deepStrictEqual(yield* result(Stall, id), Exit.succeed("prepared/unstuck/finished"))
+
+          const trace = Option.getOrThrow(yield* WorkflowEngine.trace(id))
+          const takeovers = trace.entries.flatMap((e) => (e.kind === "takeover" ? [e] : []))
+          assert.deepStrictEqual(
+            takeovers.map(({ from, inFlight, to }) => ({ from, to, inFlight })),
+            [{ from: lost, to: took, inFlight: [{ name: "stall", attempt: 1 }] }]
+          )
+          assert.isAtMost(takeovers[0]!.leaseEndedAt, takeovers[0]!.at)
+          assert.deepStrictEqual(
+            trace.entries.flatMap((e) => (e.kind === "activity" ? [[e.name, e.attempt, e.ranAgain]] : [])),
+            [
+              ["prepare", 1, undefined],
+              ["stall", 1, { from: lost, to: took }],
+              ["finish", 1, undefined]
+            ]
+          )
+          // Logged once, in the claim's own write: the execution's log has exactly one.
+          const events = (yield* record(id)).events.map((e) => e.kind)
+          assert.deepStrictEqual(events.filter((kind) => kind === "taken-over"), ["taken-over"])
         })
       ))
 
@@ -372,6 +425,15 @@ const readyAt = (worker: Worker): number => {
   assert.isNotNull(line, `worker ${worker.pid} did not say when it was ready:\n${worker.output()}`)
   return Number(line![1])
 }
+
+/** The worker's name in claims (its `owner` line). */
+const ownerOf = (worker: Worker) =>
+  Effect.map(
+    waitUntil(Effect.sync(() => OWNER.test(worker.output())), `worker ${worker.pid} named its owner`),
+    () => OWNER.exec(worker.output())![1]!
+  )
+
+const OWNER = /^owner (\S+)$/m
 
 /** Waits for the worker to die by SIGKILL at its fault point. */
 const killed = (worker: Worker) =>

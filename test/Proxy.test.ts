@@ -220,6 +220,68 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.strictEqual(yield* client.ExpenseExecute({ id: "e-rpc" }), "e-rpc approved by rpc")
     }))
 
+  it.effect("retry, restart and purge: operator routes, denied without auth; bad input is a 4xx naming the field", () =>
+    Effect.gen(function* () {
+      settle.declines = 1
+      const { body } = yield* post("/settle/start", { id: "s-http" })
+      const executionId: string = body.executionId
+      yield* waitUntil(Effect.map(get(`/settle/executions/${executionId}`), (r) => r.body?.status === "failed"), "failed")
+      const retryPath = `/settle/executions/${executionId}/retry`
+      const restartPath = `/settle/executions/${executionId}/restart`
+
+      // Denied: no auth configured (403), no or wrong credentials (401); nothing written.
+      assert.strictEqual((yield* post(`/closed/greet/executions/${executionId}/retry`, undefined)).status, 403)
+      assert.strictEqual((yield* post(`/closed/greet/executions/${executionId}/restart`, {})).status, 403)
+      assert.strictEqual((yield* post("/closed/executions/purge", { olderThanMs: 0 })).status, 403)
+      assert.strictEqual((yield* post(retryPath, undefined)).status, 401)
+      assert.strictEqual((yield* post(restartPath, {}, { authorization: "Bearer guess" })).status, 401)
+      assert.strictEqual((yield* post("/executions/purge", { olderThanMs: 0 })).status, 401)
+      assert.strictEqual((yield* journal(executionId)).execution.status, "failed")
+
+      const auth = { authorization: `Bearer ${secret}` }
+      const retried = yield* post(retryPath, undefined, auth)
+      assert.strictEqual(retried.status, 200, JSON.stringify(retried.body))
+      assert.deepStrictEqual(retried.body, { executionId, activities: ["settle"] })
+      yield* waitUntil(Effect.map(get(`/settle/executions/${executionId}`), (r) => r.body?.status === "succeeded"), "retried")
+      // Ended well: another retry is a 409 saying why.
+      const again = yield* post(retryPath, undefined, auth)
+      assert.strictEqual(again.status, 409)
+      assert.match(again.body.message, /only a failed execution is retried/)
+
+      const badBody = yield* post(restartPath, { fromStep: 5 }, auth)
+      assert.strictEqual(badBody.status, 400)
+      const unknownStep = yield* post(restartPath, { fromStep: "setle" }, auth)
+      assert.strictEqual(unknownStep.status, 400)
+      assert.strictEqual(unknownStep.body.field, "fromStep")
+      const restarted = yield* post(restartPath, { fromStep: "settle", idempotencyKey: "ticket-1" }, auth)
+      assert.strictEqual(restarted.status, 200, JSON.stringify(restarted.body))
+      assert.deepStrictEqual(
+        { ...restarted.body, executionId: typeof restarted.body.executionId },
+        { executionId: "string", restartedFrom: executionId, fromStep: "settle", copiedSteps: 1, created: true }
+      )
+      yield* waitUntil(
+        Effect.map(get(`/settle/executions/${restarted.body.executionId}`), (r) => r.body?.status === "succeeded"),
+        "restarted"
+      )
+      assert.deepStrictEqual([settle.runs.get("fetch:s-http"), settle.runs.get("settle:s-http")], [1, 3])
+
+      assert.strictEqual((yield* post("/executions/purge", { olderThanMs: -1 }, auth)).status, 400)
+      assert.strictEqual((yield* post("/executions/purge", { olderThanMs: 0, status: ["running"] }, auth)).status, 400)
+      const purged = yield* post("/executions/purge", { olderThanMs: 86_400_000, status: ["interrupted"] }, auth)
+      assert.strictEqual(purged.status, 200)
+      assert.deepStrictEqual(purged.body, { deleted: 0 })
+
+      // Over RPC, with the operator's credentials.
+      settle.declines = 1
+      const client = yield* rpcClient(Rpcs, "/rpc")
+      const started = yield* client.SettleStart({ id: "s-rpc" })
+      yield* waitUntil(Effect.map(get(`/settle/executions/${started.executionId}`), (r) => r.body?.status === "failed"), "failed")
+      assert.instanceOf(yield* Effect.flip(client.SettleRetry({ executionId: started.executionId })), Unauthorized)
+      const viaRpc = yield* client.SettleRetry({ executionId: started.executionId }, { headers: operator })
+      assert.deepStrictEqual(viaRpc.activities, ["settle"])
+      assert.strictEqual(yield* client.SettleExecute({ id: "s-rpc" }), "settled s-rpc")
+    }))
+
   it.effect("starting the same payload twice over HTTP returns the same executionId and runs once", () =>
     Effect.gen(function* () {
       const first = yield* post("/greet/start", { name: "Twice" })
@@ -277,19 +339,24 @@ describe("WorkflowProxy contracts", () => {
         "GreetResult GET /greet/executions/:executionId/result",
         "GreetInterrupt POST /greet/executions/:executionId/interrupt",
         "GreetResume POST /greet/executions/:executionId/resume",
+        "GreetRetry POST /greet/executions/:executionId/retry",
+        "GreetRestart POST /greet/executions/:executionId/restart",
         "ExpenseExecute POST /expense/execute",
         "ExpenseStart POST /expense/start",
         "ExpensePoll GET /expense/executions/:executionId",
         "ExpenseResult GET /expense/executions/:executionId/result",
         "ExpenseInterrupt POST /expense/executions/:executionId/interrupt",
         "ExpenseResume POST /expense/executions/:executionId/resume",
+        "ExpenseRetry POST /expense/executions/:executionId/retry",
+        "ExpenseRestart POST /expense/executions/:executionId/restart",
         "DeferredSucceed POST /deferreds/succeed",
         "DeferredFail POST /deferreds/fail",
         "TokenSucceed POST /tokens/succeed",
         "TokenFail POST /tokens/fail",
         "ExecutionStatus GET /executions/:executionId",
         "ListExecutions GET /executions",
-        "Workflows GET /workflows"
+        "Workflows GET /workflows",
+        "Purge POST /executions/purge"
       ]
     )
     assert.deepStrictEqual([...WorkflowProxy.toRpcGroup([Greet], { prefix: "wf." }).requests.keys()], [
@@ -299,13 +366,16 @@ describe("WorkflowProxy contracts", () => {
       "wf.GreetResult",
       "wf.GreetInterrupt",
       "wf.GreetResume",
+      "wf.GreetRetry",
+      "wf.GreetRestart",
       "wf.DeferredSucceed",
       "wf.DeferredFail",
       "wf.TokenSucceed",
       "wf.TokenFail",
       "wf.ExecutionStatus",
       "wf.ListExecutions",
-      "wf.Workflows"
+      "wf.Workflows",
+      "wf.Purge"
     ])
   })
 })
@@ -411,6 +481,35 @@ const ExpenseLive = Expense.toLayer(({ id }) =>
   Effect.map(DurableDeferred.await(Approval), ({ approver }) => `${id} approved by ${approver}`)
 )
 
+class Late extends Schema.TaggedError<Late>()("Late", { reason: Schema.String }) {}
+
+/** Fetch, then settle: declined while `settle.declines` is above zero. Runs counted per step and id. */
+const Settle = Workflow.make({
+  name: "Settle",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  error: Late,
+  idempotencyKey: ({ id }) => id
+})
+
+const settle = { declines: 0, runs: new Map<string, number>() }
+const ranSettle = (key: string) => Effect.sync(() => void settle.runs.set(key, (settle.runs.get(key) ?? 0) + 1))
+
+const SettleLive = Settle.toLayer(({ id }) =>
+  Effect.gen(function* () {
+    yield* Activity.make({ name: "fetch", execute: ranSettle(`fetch:${id}`) })
+    return yield* Activity.make({
+      name: "settle",
+      success: Schema.String,
+      error: Late,
+      execute: Effect.andThen(
+        ranSettle(`settle:${id}`),
+        Effect.suspend(() => (settle.declines-- > 0 ? Effect.fail(new Late({ reason: "not yet" })) : Effect.succeed(`settled ${id}`)))
+      )
+    })
+  })
+)
+
 const Unserved = Workflow.make({ name: "Unserved", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
 class OperatorAuth extends HttpApiMiddleware.Service<OperatorAuth>()("OperatorAuth", {
@@ -425,7 +524,7 @@ const OperatorAuthLive = Layer.succeed(OperatorAuth, {
 
 class Api extends HttpApi.make("test")
   .add(
-    WorkflowProxy.toHttpApiGroup("workflows", [Greet, Charge, Expense], {
+    WorkflowProxy.toHttpApiGroup("workflows", [Greet, Charge, Expense, Settle], {
       deferreds: [Approval],
       start: "public",
       read: "public",
@@ -457,7 +556,7 @@ class RpcOperatorAuth extends RpcMiddleware.Service<RpcOperatorAuth>()("RpcOpera
 const RpcOperatorAuthLive = Layer.succeed(RpcOperatorAuth, (effect, { headers }) =>
   headers.authorization === operator.authorization ? effect : Effect.fail(new Unauthorized()))
 
-const Rpcs = WorkflowProxy.toRpcGroup([Greet, Charge, Expense], {
+const Rpcs = WorkflowProxy.toRpcGroup([Greet, Charge, Expense, Settle], {
   deferreds: [Approval],
   start: "public",
   read: "public",
@@ -469,7 +568,7 @@ const ClosedRpcs = WorkflowProxy.toRpcGroup([Greet], { prefix: "closed.", start:
 const HttpRoutes = HttpApiBuilder.layer(Api).pipe(
   Layer.provide(
     Layer.mergeAll(
-      WorkflowProxyServer.layerHttpApi(Api, "workflows", [Greet, Charge, Expense]),
+      WorkflowProxyServer.layerHttpApi(Api, "workflows", [Greet, Charge, Expense, Settle]),
       WorkflowProxyServer.layerHttpApi(Api, "closed", [Greet, Expense, Unserved]),
       WorkflowProxyServer.layerHttpApi(Api, "open", [Expense])
     ).pipe(Layer.provide(OperatorAuthLive))
@@ -478,7 +577,7 @@ const HttpRoutes = HttpApiBuilder.layer(Api).pipe(
 
 const RpcRoutes = Layer.mergeAll(
   RpcServer.layerHttp({ group: Rpcs, path: "/rpc", protocol: "http" }).pipe(
-    Layer.provide(WorkflowProxyServer.layerRpcHandlers([Greet, Charge, Expense], { deferreds: [Approval] })),
+    Layer.provide(WorkflowProxyServer.layerRpcHandlers([Greet, Charge, Expense, Settle], { deferreds: [Approval] })),
     Layer.provide(RpcOperatorAuthLive)
   ),
   RpcServer.layerHttp({ group: ClosedRpcs, path: "/rpc-closed", protocol: "http" }).pipe(
@@ -490,7 +589,7 @@ const ServerLive = HttpRouter.serve(Layer.mergeAll(HttpRoutes, RpcRoutes), {
   disableListenLog: true,
   disableLogger: true
 }).pipe(
-  Layer.merge(Layer.mergeAll(GreetLive, ChargeLive, ExpenseLive)),
+  Layer.merge(Layer.mergeAll(GreetLive, ChargeLive, ExpenseLive, SettleLive)),
   Layer.provideMerge(Layer.mergeAll(WorkflowEngine.layerMemory, RpcSerialization.layerNdjson, FetchHttpClient.layer)),
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
 )

@@ -124,6 +124,10 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
         "/executions?createdBefore=1.5",
         `/executions?createdAfter=${"9".repeat(30)}`,
         "/executions?createdAfter=1&createdAfter=2&createdAfter=3",
+        "/executions?parent=%00",
+        `/executions?parent=${"p".repeat(300)}`,
+        "/executions?parent=a%20b",
+        "/executions?parent=a&parent=b",
         `/expense/executions/${target}/result?timeoutMs=-1`,
         `/expense/executions/${target}/result?timeoutMs=abc`,
         `/expense/executions/${target}/result?timeoutMs=1.5`,
@@ -138,6 +142,26 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       for (const path of paths) {
         responses.push([`GET ${path.slice(0, 60)}`, yield* send("GET", path)])
         responses.push([`POST ${path.slice(0, 60)}`, yield* send("POST", path, "{}")])
+      }
+      // Operator routes with the operator's credentials: every body bad, or the target live (a restart or retry of a
+      // suspended execution is refused), so nothing is written.
+      const operatorBodies: ReadonlyArray<string | Uint8Array> = [
+        ...bodies,
+        "{}",
+        JSON.stringify({ fromStep: "x".repeat(2_000) }),
+        JSON.stringify({ fromStep: "" }),
+        JSON.stringify({ fromStep: "nope", idempotencyKey: 7 }),
+        JSON.stringify({ olderThanMs: 1.5 }),
+        JSON.stringify({ olderThanMs: -1 }),
+        JSON.stringify({ olderThanMs: "0" }),
+        JSON.stringify({ olderThanMs: 0, status: ["running"] }),
+        JSON.stringify({ olderThanMs: 0, status: ["failed", "failed", "failed", "failed"] }),
+        JSON.stringify({ olderThanMs: 0, status: "failed" })
+      ]
+      for (const route of [`/expense/executions/${target}/restart`, `/expense/executions/${target}/retry`, "/executions/purge"]) {
+        for (const body of operatorBodies) {
+          responses.push([`${route} ${describeBody(body)} (operator)`, yield* send("POST", route, body, operator)])
+        }
       }
       for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""]) {
         const answer = yield* send("POST", "/greet/start", "{\"name\":\"form\"}", { "content-type": contentType })
@@ -232,7 +256,10 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
           ["GET", `/closed/greet/executions/${id}/result`],
           ["GET", "/closed/executions"],
           ["GET", "/closed/workflows"],
-          ["POST", `/closed/greet/executions/${id}/interrupt`]
+          ["POST", `/closed/greet/executions/${id}/interrupt`],
+          ["POST", `/closed/greet/executions/${id}/retry`],
+          ["POST", `/closed/greet/executions/${id}/restart`],
+          ["POST", "/closed/executions/purge"]
         ] as const
       ) {
         const answer = yield* send(method, path, method === "POST" ? JSON.stringify({ name: "closed" }) : undefined)

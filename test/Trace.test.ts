@@ -1,7 +1,9 @@
 /**
- * The trace (`WorkflowEngine.trace`, `WorkflowTrace.fromDetail`) and notes (`Workflow.note`), on the memory engine
- * and SQLite: one execution with a retried activity, a note, a sleep, a deferred wait, a child, a queue-less
+ * The trace (`WorkflowEngine.trace`, `WorkflowTrace.fromDetail`) and notes (`Workflow.note`), on the memory engine,
+ * SQLite and PostgreSQL: one execution with a retried activity, a note, a sleep, a deferred wait, a child, a queue-less
  * compensation, read back as one timeline in time order; a note is written once however often the body replays.
+ * Waits are bars from when they were set (older clocks without a set time: their wake time); a takeover is an entry
+ * of its own, and the attempt it ran again is marked; `weft show` prints both.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -14,8 +16,20 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { afterAll } from "vitest"
+import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
-import { Activity, DurableClock, DurableDeferred, Workflow, WorkflowEngine, WorkflowStore, WorkflowTrace } from "@weft/workflow"
+import {
+  Activity,
+  DurableClock,
+  DurableDeferred,
+  StoreRules,
+  Workflow,
+  WorkflowEngine,
+  WorkflowStore,
+  WorkflowTrace
+} from "@weft/workflow"
+import * as Render from "../packages/cli/src/internal/render.js"
+import { testDatabase } from "./pg.js"
 import { suspended } from "./util.js"
 
 class Flaky extends Data.TaggedError("Flaky")<{ readonly attempt: number }> {}
@@ -74,7 +88,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const engines: ReadonlyArray<readonly [string, Layer.Layer<WorkflowEngine.WorkflowEngine | WorkflowStore.WorkflowStore>]> = [
   ["memory", WorkflowEngine.layerMemory],
-  ["sqlite", SqliteEngine.layer({ filename: join(dir, "trace.db") }).pipe(Layer.orDie)]
+  ["sqlite", SqliteEngine.layer({ filename: join(dir, "trace.db") }).pipe(Layer.orDie)],
+  ["postgres", Layer.unwrap(Effect.map(testDatabase(), (url) => PgEngine.layer({ url, maxConnections: 4 }))).pipe(Layer.orDie)]
 ]
 
 for (const [name, engine] of engines) {
@@ -114,9 +129,16 @@ for (const [name, engine] of engines) {
           const wait = entries.find((e) => e.kind === "retry-wait")
           assert.isDefined(wait)
           assert.include(wait, { activity: "charge", attempt: 2 })
-          assert.strictEqual(wait!.at, charges[0]!.kind === "activity" ? charges[0]!.endedAt : -1)
 
-          assert.isDefined(entries.find((e) => e.kind === "sleep" && e.name === "cool-off"))
+          // The sleep is a bar from when it was set to its wake time, 10 ms later.
+          const sleep = entries.find((e) => e.kind === "sleep" && e.name === "cool-off")
+          assert.isDefined(sleep)
+          assert.strictEqual(sleep!.kind === "sleep" && sleep!.until! - sleep!.at, 10)
+          // The backoff's set time is when the failed attempt ended (its clock was stored right after it).
+          assert.isAtLeast(wait!.at, charges[0]!.kind === "activity" ? charges[0]!.endedAt : Infinity)
+          assert.strictEqual(wait!.kind === "retry-wait" && wait!.until - wait!.at, 5)
+          // Nothing was taken over: no takeover, no attempt ran again.
+          assert.deepStrictEqual(entries.filter((e) => e.kind === "takeover" || (e.kind === "activity" && e.ranAgain !== undefined)), [])
           assert.deepInclude(entries.find((e) => e.kind === "deferred"), {
             name: "approval",
             outcome: "success",
@@ -163,6 +185,123 @@ describe("WorkflowTrace.outcomeOf", () => {
         assert.deepStrictEqual(outcomeOf({ _tag: "Failure", cause: { _tag: "Interrupt" } }), { outcome: "interrupted" })
         assert.isUndefined(outcomeOf({ _tag: "TimedOut" }))
         assert.isUndefined(outcomeOf(null))
+      }))
+  })
+})
+
+describe("WorkflowTrace.fromDetail: recoveries and waits", () => {
+  const T0 = 1_700_000_000_000
+  const ok = (value: unknown) => ({ _tag: "Success", value })
+  const takeover = StoreRules.takeoverEvent(
+    { from: "worker-a", to: "worker-b", leaseEndedAt: T0 + 900, inFlight: [{ name: "charge", attempt: 1 }] },
+    T0 + 1_000
+  )
+  const detail: WorkflowStore.ExecutionDetail = {
+    execution: {
+      executionId: "e1",
+      workflow: "Order",
+      payload: {},
+      status: "succeeded",
+      result: ok("done"),
+      parent: undefined,
+      createdAt: T0,
+      updatedAt: T0 + 60_000,
+      wakeSeq: 1,
+      interruptRequested: false,
+      wakeAt: undefined
+    },
+    attempts: [
+      { name: "reserve", attempt: 1, exit: ok(1), startedAt: T0 + 10, completedAt: T0 + 20 },
+      // In flight at worker-a's last heartbeat, stored by worker-b after it took over: it ran again.
+      { name: "charge", attempt: 1, exit: ok(2), startedAt: T0 + 1_010, completedAt: T0 + 1_030 },
+      { name: "ship", attempt: 1, exit: ok(3), startedAt: T0 + 1_040, completedAt: T0 + 1_050 }
+    ],
+    deferreds: [],
+    clocks: [
+      { name: "@weft/clock/cool-off", wakeAt: T0 + 31_050, setAt: T0 + 1_050 },
+      // Stored before set times were kept.
+      { name: "@weft/clock/legacy", wakeAt: T0 + 50_000 },
+      { name: "approval/timeout", wakeAt: T0 + 59_000, setAt: T0 + 31_100 }
+    ],
+    events: [
+      { kind: "started", at: T0, detail: undefined },
+      takeover,
+      { kind: "completed", at: T0 + 60_000, detail: undefined }
+    ]
+  }
+
+  layer(Layer.empty)((it) => {
+    it.effect("a takeover is an entry naming both workers and what was in flight; the attempt it ran again is marked", () =>
+      Effect.sync(() => {
+        const { entries } = WorkflowTrace.fromDetail(detail)
+        assert.deepStrictEqual(entries.filter((e) => e.kind === "takeover"), [
+          {
+            kind: "takeover",
+            at: T0 + 1_000,
+            from: "worker-a",
+            to: "worker-b",
+            leaseEndedAt: T0 + 900,
+            inFlight: [{ name: "charge", attempt: 1 }]
+          }
+        ])
+        // No raw event for it.
+        assert.isUndefined(entries.find((e) => e.kind === "event" && e.event === "taken-over"))
+        const activities = entries.flatMap((e) => (e.kind === "activity" ? [[e.name, e.ranAgain]] : []))
+        assert.deepStrictEqual(activities, [
+          ["reserve", undefined],
+          ["charge", { from: "worker-a", to: "worker-b" }],
+          ["ship", undefined]
+        ])
+        // The takeover comes before the attempt it ran again.
+        const kinds = entries.map((e) => (e.kind === "event" ? e.event : e.kind))
+        assert.isBelow(kinds.indexOf("takeover"), entries.findIndex((e) => e.kind === "activity" && e.name === "charge"))
+      }))
+
+    it.effect("an in-flight attempt stored before the takeover was finished by the lost worker: not marked", () =>
+      Effect.sync(() => {
+        const early = {
+          ...detail,
+          attempts: [{ name: "charge", attempt: 1, exit: ok(2), startedAt: T0 + 500, completedAt: T0 + 600 }]
+        }
+        const charge = WorkflowTrace.fromDetail(early).entries.find((e) => e.kind === "activity")
+        assert.isDefined(charge)
+        assert.isTrue(charge!.kind === "activity" && charge!.ranAgain === undefined)
+      }))
+
+    it.effect("a takeover of a lease no heartbeat renewed says in flight is unknown", () =>
+      Effect.sync(() => {
+        const unknown = StoreRules.takeoverEvent({ from: "a", to: "b", leaseEndedAt: T0, inFlight: undefined }, T0 + 1)
+        const { entries } = WorkflowTrace.fromDetail({ ...detail, attempts: [], clocks: [], events: [unknown] })
+        assert.deepStrictEqual(entries, [
+          { kind: "takeover", at: T0 + 1, from: "a", to: "b", leaseEndedAt: T0, inFlight: undefined }
+        ])
+        assert.match(Render.detailText({ ...detail, attempts: [], clocks: [], events: [unknown] }, T0), /in flight: unknown/)
+      }))
+
+    it.effect("sleeps and deferred timeouts with a set time are bars to their wake time; older ones are their wake time", () =>
+      Effect.sync(() => {
+        const { entries } = WorkflowTrace.fromDetail(detail)
+        assert.deepStrictEqual(entries.filter((e) => e.kind === "sleep"), [
+          { kind: "sleep", at: T0 + 1_050, until: T0 + 31_050, name: "cool-off" },
+          { kind: "sleep", at: T0 + 50_000, name: "legacy" }
+        ])
+        assert.deepStrictEqual(entries.filter((e) => e.kind === "deferred-timeout"), [
+          { kind: "deferred-timeout", at: T0 + 31_100, until: T0 + 59_000, deferred: "approval" }
+        ])
+      }))
+
+    it.effect("weft show prints the takeover, what was in flight, the attempt that ran again and the waits' durations", () =>
+      Effect.sync(() => {
+        const text = Render.detailText(detail, T0 + 60_000)
+        assert.match(text, /↻\s+taken over by worker-b from worker-a\s+lease ended \S+ \S+; in flight: charge #1$/m)
+        assert.match(text, /✓\s+activity charge #1 .*\(ran again after worker-b took over from worker-a\)$/m)
+        assert.match(text, /sleep cool-off\s+30\.0s\s+until /)
+        assert.match(text, /sleep legacy due/)
+        assert.match(text, /deferred approval waited for\s+27\.9s\s+times out /)
+        const json = Render.detailJson(detail)
+        const taken: Record<string, unknown> | undefined = json.trace.find((e) => e.kind === "takeover")
+        assert.deepInclude(taken, { from: "worker-a", to: "worker-b", leaseEndedAt: new Date(T0 + 900).toISOString() })
+        assert.deepStrictEqual(json.timers[1], { name: "@weft/clock/legacy", setAt: null, wakeAt: new Date(T0 + 50_000).toISOString() })
       }))
   })
 })

@@ -59,8 +59,9 @@ const main = Effect.gen(function* () {
   )
   yield* Effect.gen(function* () {
     if (process.env.WEFT_CRASH_START === "1") yield* scenario.workflow.execute({ id: key }, { discard: true })
-    // Its own clock's time, for tests that need it ready before a timer's wake time.
+    // Its own clock's time, for tests that need it ready before a timer's wake time; its name in claims.
     say(`ready-at ${Date.now()}`)
+    say(`owner ${(yield* WorkflowEngine.WorkflowEngine).owner}`)
     say("ready")
     yield* Deferred.await(completed)
     for (const child of yield* scenario.children?.(key) ?? Effect.succeed([])) {

@@ -53,6 +53,26 @@ const StepsLive = Steps.toLayer(() =>
   })
 )
 
+/** An activity, an activity that never ends in the first process that runs it, and an activity after them. */
+export const Stall = define("CrashStall")
+
+const StallLive = Stall.toLayer(() =>
+  Effect.gen(function* () {
+    const prepared = yield* step("prepare", "prepared")
+    const stalled = yield* Activity.make({
+      name: "stall",
+      success: Schema.String,
+      // Its first run hangs until its process is killed; a run after that (by the worker that took over) ends.
+      execute: Effect.andThen(ran("stall"), () =>
+        bodyRuns(process.env.WEFT_CRASH_LOG!).filter((run) => run.name === "stall").length > 1
+          ? Effect.succeed("unstuck")
+          : Effect.never
+      )
+    })
+    return `${prepared}/${stalled}/${yield* step("finish", "finished")}`
+  })
+)
+
 /** An activity, a durable sleep long enough to suspend, and an activity after it. */
 export const Nap = define("CrashNap")
 
@@ -125,6 +145,7 @@ export interface Scenario {
 export const scenarios = {
   steps: { workflow: Steps, live: StepsLive },
   nap: { workflow: Nap, live: NapLive },
+  stall: { workflow: Stall, live: StallLive },
   approve: { workflow: Approve, live: ApproveLive },
   ledger: { workflow: Ledger, live: LedgerLive },
   family: {

@@ -15,7 +15,9 @@ import { exitCodes } from "./CommandError.js"
 import * as Database from "./Database.js"
 import * as Actions from "./internal/actions.js"
 import { Json, report, Reported } from "./internal/command.js"
+import { dashboard } from "./internal/dashboard.js"
 import * as Inspection from "./internal/inspection.js"
+import * as Operator from "./internal/operator.js"
 
 /** `--json`: print one JSON document on stdout, and errors as JSON on stderr. */
 export { Json }
@@ -26,8 +28,11 @@ export const commands = [
   Inspection.show,
   Actions.interrupt,
   Actions.resume,
+  Operator.retry,
+  Operator.restart,
   Actions.signal,
-  Actions.purge
+  Actions.purge,
+  dashboard
 ] as const
 
 /** The `weft` command. */

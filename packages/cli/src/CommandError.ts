@@ -56,6 +56,7 @@ const reasonOf = (reason: WorkflowError.Reason): Reason => {
     case "InvalidPayload":
     case "NotRegistered":
     case "ExecutionConflict":
+    case "InvalidState":
       return "Refused"
     case "StoreUnavailable":
       return "DatabaseUnavailable"

@@ -5,7 +5,7 @@
  * Where things are: the journal's writes (a step's result, clocks, deferreds, completion) in `internal/journal.ts`;
  * creating, reading, waking and signalling executions in `internal/executions.ts`; claims and heartbeats in
  * `internal/claims.ts`; the queue in `internal/queue.ts`; `list` and `detail` in `internal/inspection.ts`; `purge` in
- * `internal/retention.ts`; rows and their Schemas in `internal/rows.ts`; PostgreSQL's prepared statements in
+ * `internal/retention.ts`; `retry` and `fork` (an operator's retry and restart) in `internal/operator.ts`; rows and their Schemas in `internal/rows.ts`; PostgreSQL's prepared statements in
  * `internal/pgStatements.ts`.
  */
 import * as Effect from "effect/Effect"
@@ -23,6 +23,7 @@ import * as Inspection from "./internal/inspection.js"
 import * as Journal from "./internal/journal.js"
 import * as Migrations from "./internal/migrations.js"
 import * as Notifications from "./internal/notifications.js"
+import * as Operator from "./internal/operator.js"
 import * as Queue from "./internal/queue.js"
 import * as Retention from "./internal/retention.js"
 import * as Rows from "./internal/rows.js"
@@ -66,6 +67,7 @@ export const make = (
       ...Queue.make(db),
       ...Inspection.make(db),
       ...Retention.make(db),
+      ...Operator.make(db),
 
       signingKey: (generate) =>
         Effect.gen(function* () {

@@ -36,8 +36,14 @@ import {
   ListQuery,
   ListRequest,
   PollResult,
+  PurgeAnswer,
+  PurgeBody,
+  RestartAnswer,
+  RestartBody,
+  RestartRequest,
   ResultQuery,
   ResultRequest,
+  RetryAnswer,
   Started,
   TokenString,
   WorkflowList
@@ -63,6 +69,7 @@ export const httpStatus: Record<WorkflowError.Reason, number> = {
   ExecutionNotFound: 404,
   NotRegistered: 404,
   ExecutionConflict: 409,
+  InvalidState: 409,
   InvalidResult: 500,
   StoreUnavailable: 503,
   StoreRejected: 422,
@@ -81,7 +88,7 @@ export type Policy<Auth> = Auth | "public"
 /**
  * Options shared by both contracts. Every class of routes is denied (403) until it is given a policy: `start`
  * (start, execute), `read` (poll, result, status, list, workflows) and `auth` (operator routes: interrupt, resume,
- * complete a deferred with the operator's credentials). The token routes need no policy: the signed token is the
+ * retry, restart, purge, complete a deferred with the operator's credentials). The token routes need no policy: the signed token is the
  * capability.
  */
 export interface Options<
@@ -105,7 +112,7 @@ export interface Options<
    * say more than an anonymous reader should know). Default false: those answers have the status only.
    */
   readonly publicFailures?: boolean | undefined
-  /** The middleware that authenticates operator routes (interrupt, resume, complete a deferred). */
+  /** The middleware that authenticates operator routes (interrupt, resume, retry, restart, purge, complete a deferred). */
   readonly auth?: Auth | undefined
   /**
    * Serves operator routes to anyone who can reach the server. Without this flag or `auth`, they answer
@@ -120,10 +127,11 @@ export interface Options<
 
 /**
  * Derives an RpcGroup from workflows. Per workflow `W`: `WExecute` (payload → result), `WStart` (payload →
- * `{ executionId }`), `WPoll`, `WResult` (`{ executionId, timeoutMs? }`: waits for the result), `WInterrupt`, `WResume`
- * (`{ executionId }`); once per group: `DeferredSucceed`, `DeferredFail` (`{ token, value | error }`, operator routes),
- * `TokenSucceed`, `TokenFail` (the same, by token alone), `ExecutionStatus`, `ListExecutions` (filters, cursor) and
- * `Workflows` (discovery). Every tag starts with `prefix`.
+ * `{ executionId }`), `WPoll`, `WResult` (`{ executionId, timeoutMs? }`: waits for the result), `WInterrupt`, `WResume`,
+ * `WRetry` (`{ executionId }`), `WRestart` (`{ executionId, fromStep?, idempotencyKey? }`); once per group:
+ * `DeferredSucceed`, `DeferredFail` (`{ token, value | error }`, operator routes), `TokenSucceed`, `TokenFail` (the
+ * same, by token alone), `ExecutionStatus`, `ListExecutions` (filters, cursor), `Workflows` (discovery) and `Purge`
+ * (`{ olderThanMs, status? }`, an operator route over the whole store). Every tag starts with `prefix`.
  *
  * @example
  * class ApprovalRpcs extends WorkflowProxy.toRpcGroup([Expense], {
@@ -187,7 +195,9 @@ export const toRpcGroup = <
         }).annotate(FailureDetails, details)
       ),
       operator(Rpc.make(`${tag}Interrupt`, { payload: ExecutionRef, error: WE })),
-      operator(Rpc.make(`${tag}Resume`, { payload: ExecutionRef, error: WE }))
+      operator(Rpc.make(`${tag}Resume`, { payload: ExecutionRef, error: WE })),
+      operator(Rpc.make(`${tag}Retry`, { payload: ExecutionRef, success: RetryAnswer, error: WE })),
+      operator(Rpc.make(`${tag}Restart`, { payload: RestartRequest, success: RestartAnswer, error: WE }))
     )
   }
   const deferreds = options.deferreds ?? []
@@ -203,7 +213,8 @@ export const toRpcGroup = <
     Rpc.make(`${prefix}TokenFail`, { payload: failPayload, error: completeError }),
     reader(Rpc.make(`${prefix}ExecutionStatus`, { payload: ExecutionRef, success: Execution, error: WE })),
     reader(Rpc.make(`${prefix}ListExecutions`, { payload: ListRequest, success: ExecutionPage, error: WE })),
-    reader(Rpc.make(`${prefix}Workflows`, { success: WorkflowList, error: WE }))
+    reader(Rpc.make(`${prefix}Workflows`, { success: WorkflowList, error: WE })),
+    operator(Rpc.make(`${prefix}Purge`, { payload: PurgeBody, success: PurgeAnswer, error: WE }))
   )
   return (RpcGroup.make(...rpcs) as RpcGroup.RpcGroup<Rpc.Any>).annotate(Deferreds, deferreds) as any
 }
@@ -248,6 +259,8 @@ export type RpcsOf<W, Prefix extends string, M, S = never, R = never> = W extend
     | GuardedRpc<`${Prefix}${Name}Result`, typeof ResultRequest, PollResult<Succ, E>, ResultError, R>
     | GuardedRpc<`${Prefix}${Name}Interrupt`, typeof ExecutionRef, Schema.Void, typeof WE, M>
     | GuardedRpc<`${Prefix}${Name}Resume`, typeof ExecutionRef, Schema.Void, typeof WE, M>
+    | GuardedRpc<`${Prefix}${Name}Retry`, typeof ExecutionRef, typeof RetryAnswer, typeof WE, M>
+    | GuardedRpc<`${Prefix}${Name}Restart`, typeof RestartRequest, typeof RestartAnswer, typeof WE, M>
   : never
 
 /** The error of a result long-poll: a `WorkflowError`, or `ExecutionPending` when it has not ended in time. */
@@ -275,6 +288,7 @@ export type GroupRpcs<D, Prefix extends string, M, R = never> =
   | GuardedRpc<`${Prefix}ExecutionStatus`, typeof ExecutionRef, typeof Execution, typeof WE, R>
   | GuardedRpc<`${Prefix}ListExecutions`, typeof ListRequest, typeof ExecutionPage, typeof WE, R>
   | GuardedRpc<`${Prefix}Workflows`, Schema.Void, typeof WorkflowList, typeof WE, R>
+  | GuardedRpc<`${Prefix}Purge`, typeof PurgeBody, typeof PurgeAnswer, typeof WE, M>
 
 /** An operator RPC (no result) behind middleware `M`. */
 export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M extends RpcMiddleware.AnyService> =
@@ -287,10 +301,11 @@ export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M exte
 /**
  * Derives an HttpApiGroup from workflows. Per workflow (path `/<kebab-name>`): `POST /execute` and `POST /start`
  * (JSON payload), `GET /executions/:executionId` (poll), `GET /executions/:executionId/result?timeoutMs=` (a long-poll
- * for the result), `POST /executions/:executionId/interrupt` and `/resume`; once per group: `POST /deferreds/succeed`,
- * `POST /deferreds/fail` (operator routes), `POST /tokens/succeed`, `POST /tokens/fail` (by token alone),
- * `GET /executions/:executionId` (status), `GET /executions` (list, filtered, by cursor) and `GET /workflows`
- * (discovery). Endpoint names are those of `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
+ * for the result), `POST /executions/:executionId/interrupt`, `/resume`, `/retry` and `/restart` (operator routes; restart's
+ * body `{ fromStep?, idempotencyKey? }`); once per group: `POST /deferreds/succeed`, `POST /deferreds/fail` (operator
+ * routes), `POST /tokens/succeed`, `POST /tokens/fail` (by token alone), `GET /executions/:executionId` (status),
+ * `GET /executions` (list, filtered, by cursor), `GET /workflows` (discovery) and `POST /executions/purge` (an
+ * operator route over the whole store, body `{ olderThanMs, status? }`). Endpoint names are those of `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
  *
  * @example
  * class Api extends HttpApi.make("api").add(
@@ -367,7 +382,14 @@ export const toHttpApiGroup = <
         }).annotate(FailureDetails, details)
       ),
       operator(HttpApiEndpoint.post(`${name}Interrupt`, `${execution}/interrupt`, executionRoute)),
-      operator(HttpApiEndpoint.post(`${name}Resume`, `${execution}/resume`, executionRoute))
+      operator(HttpApiEndpoint.post(`${name}Resume`, `${execution}/resume`, executionRoute)),
+      operator(HttpApiEndpoint.post(`${name}Retry`, `${execution}/retry`, { ...executionRoute, success: RetryAnswer })),
+      operator(HttpApiEndpoint.post(`${name}Restart`, `${execution}/restart`, {
+        params: ExecutionParams,
+        payload: RestartBody,
+        success: RestartAnswer,
+        error: bodyErrors
+      }))
     )
   }
   const values = Schema.Union(deferreds.map((d) => d.successSchema))
@@ -389,7 +411,8 @@ export const toHttpApiGroup = <
       success: ExecutionPage,
       error: routeErrors
     })),
-    reader(HttpApiEndpoint.get("Workflows", "/workflows", { success: WorkflowList, error: routeErrors }))
+    reader(HttpApiEndpoint.get("Workflows", "/workflows", { success: WorkflowList, error: routeErrors })),
+    operator(HttpApiEndpoint.post("Purge", "/executions/purge", { payload: PurgeBody, success: PurgeAnswer, error: bodyErrors }))
   )
   return (HttpApiGroup.make(name) as any).add(...endpoints).annotate(Deferreds, deferreds)
 }
@@ -460,6 +483,8 @@ export type HttpEndpointsOf<W, M, S = never, R = never> = W extends
     >
     | OperatorEndpoint<`${Name}Interrupt`, typeof ExecutionParams, never, M>
     | OperatorEndpoint<`${Name}Resume`, typeof ExecutionParams, never, M>
+    | GuardedEndpoint<`${Name}Retry`, "POST", typeof ExecutionParams, never, typeof RetryAnswer, RouteErrors, M>
+    | GuardedEndpoint<`${Name}Restart`, "POST", typeof ExecutionParams, typeof RestartBody, typeof RestartAnswer, BodyErrors, M>
   : never
 
 /** The HTTP endpoints once per group: complete a deferred (as operator, or by token alone), and read a status. */
@@ -503,6 +528,7 @@ export type GroupHttpEndpoints<D, M, R = never> =
   | GuardedEndpoint<"ExecutionStatus", "GET", typeof ExecutionParams, never, typeof Execution, RouteErrors, R>
   | GuardedEndpoint<"ListExecutions", "GET", never, never, typeof ExecutionPage, RouteErrors, R, typeof ListQuery>
   | GuardedEndpoint<"Workflows", "GET", never, never, typeof WorkflowList, RouteErrors, R>
+  | GuardedEndpoint<"Purge", "POST", never, typeof PurgeBody, typeof PurgeAnswer, BodyErrors, M>
 
 /** A POST operator endpoint (no result, HTTP 204) behind middleware `M`. */
 export type OperatorEndpoint<Name extends string, Params extends Schema.Top, Payload extends Schema.Top, M> =

@@ -20,7 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
-import { DurableDeferred, Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
+import { DurableDeferred, Workflow, WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
 import * as Body from "./internal/body.js"
 import { badInput, list, single, singles } from "./internal/listing.js"
 import * as WorkflowProxy from "./WorkflowProxy.js"
@@ -34,6 +34,8 @@ export type RpcHandlers<W, Prefix extends string> =
       | `${Prefix}${Name}Result`
       | `${Prefix}${Name}Interrupt`
       | `${Prefix}${Name}Resume`
+      | `${Prefix}${Name}Retry`
+      | `${Prefix}${Name}Restart`
     >
     : never)
   | Rpc.Handler<
@@ -44,6 +46,7 @@ export type RpcHandlers<W, Prefix extends string> =
     | `${Prefix}ExecutionStatus`
     | `${Prefix}ListExecutions`
     | `${Prefix}Workflows`
+    | `${Prefix}Purge`
   >
 
 /** The deny-all middlewares of routes given no policy, which the handler layers provide. */
@@ -119,6 +122,8 @@ export const layerRpcHandlers = <
         result(workflow, executionId, wait, detailsOf(rpc.annotations), `${tag}Result`))
     handlers[`${tag}Interrupt`] = ({ executionId }) => workflow.interrupt(executionId)
     handlers[`${tag}Resume`] = ({ executionId }) => workflow.resume(executionId)
+    handlers[`${tag}Retry`] = ({ executionId }) => retry(workflow, executionId)
+    handlers[`${tag}Restart`] = ({ executionId, ...options }) => restart(workflow, executionId, options)
   }
   const names = new Set(workflows.map((w) => w.name))
   // The RPC server decoded the payload against the union of the deferreds' schemas; check it fits the one named.
@@ -140,6 +145,7 @@ export const layerRpcHandlers = <
   handlers[`${prefix}ListExecutions`] = (filter) => list(workflows, filter)
   const described = describe(workflows)
   handlers[`${prefix}Workflows`] = () => Effect.succeed(described)
+  handlers[`${prefix}Purge`] = (body) => purge(body)
   const guarded: Record<string, Handler> = {}
   for (const [tag, handler] of Object.entries(handlers)) {
     guarded[tag] = (payload, opts) => redact(handler(payload, opts))
@@ -217,6 +223,10 @@ export const layerHttpApi = <
             })))
         .handle(expect(`${n}Interrupt`), ({ params }) => byId(params, workflow.interrupt))
         .handle(expect(`${n}Resume`), ({ params }) => byId(params, workflow.resume))
+        .handle(expect(`${n}Retry`), ({ params }) => byId(params, (id) => retry(workflow, id)))
+        .handleRaw(expect(`${n}Restart`), ({ params, request }) =>
+          byId(params, (id) =>
+            Effect.flatMap(read(request, WorkflowProxy.RestartBody), (options) => restart(workflow, id, options))))
     }
     // The value is decoded with the schema of the deferred the token names, so a failure names `value.<field>`.
     const decode = (field: string, schema: Schema.Top, value: unknown) =>
@@ -241,7 +251,8 @@ export const layerHttpApi = <
       .handle(expect("ExecutionStatus"), ({ params }) => byId(params, (id) => status(names, id)))
       .handle(expect("ListExecutions"), ({ query }) =>
         redact(Effect.flatMap(singles(query), (filter) => list(workflows, filter))))
-      .handle(expect("Workflows"), () => Effect.succeed(described)) as any
+      .handle(expect("Workflows"), () => Effect.succeed(described))
+      .handleRaw(expect("Purge"), ({ request }) => redact(Effect.flatMap(read(request, WorkflowProxy.PurgeBody), purge))) as any
   }).pipe(Layer.provide(denyHttp)) as any
 }
 
@@ -280,6 +291,29 @@ const routeOf = (url: string): string => url.split("?")[0]!.slice(0, 200)
 // ---------------------------------------------------------------------------------------------------------------
 // Operations shared by both transports
 // ---------------------------------------------------------------------------------------------------------------
+
+/** Runs a failed execution of `workflow` again (`WorkflowEngine.retry`). */
+const retry = (workflow: Workflow.Any, executionId: string) =>
+  Effect.flatMap(WorkflowEngine.WorkflowEngine, (engine) => engine.retry(executionId, workflow.name))
+
+/** Restarts an ended execution of `workflow` (`WorkflowEngine.restart`); the answer says what it copied. */
+const restart = (
+  workflow: Workflow.Any,
+  executionId: string,
+  options: { readonly fromStep?: string | undefined; readonly idempotencyKey?: string | undefined }
+) =>
+  Effect.map(
+    Effect.flatMap(WorkflowEngine.WorkflowEngine, (engine) =>
+      engine.restart(executionId, { ...options, workflow: workflow.name })),
+    ({ fromStep, ...rest }) => (fromStep === undefined ? rest : { ...rest, fromStep })
+  )
+
+/** Deletes ended executions of the whole store (`WorkflowEngine.purge`). */
+const purge = ({ olderThanMs, status }: { readonly olderThanMs: number; readonly status?: ReadonlyArray<WorkflowStore.TerminalStatus> | undefined }) =>
+  Effect.map(
+    WorkflowEngine.purge({ olderThan: olderThanMs, ...(status === undefined ? {} : { status: [...new Set(status)] }) }),
+    (deleted) => ({ deleted })
+  )
 
 const start = (workflow: Workflow.Any, payload: unknown) =>
   Effect.map(workflow.execute(payload, { discard: true }), (executionId) => ({ executionId }))
@@ -547,6 +581,10 @@ interface RawHandlers {
   ): RawHandlers
   handleRaw(
     name: string,
-    handler: (request: { readonly request: HttpServerRequest.HttpServerRequest }) => Effect.Effect<any, any, any>
+    handler: (request: {
+      readonly request: HttpServerRequest.HttpServerRequest
+      /** Present on routes with path parameters. */
+      readonly params: { readonly executionId: string }
+    }) => Effect.Effect<any, any, any>
   ): RawHandlers
 }

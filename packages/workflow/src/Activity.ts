@@ -5,6 +5,7 @@
  * calls `Activity.idempotencyKey`.
  */
 import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
 import * as Schedule from "effect/Schedule"
@@ -33,6 +34,8 @@ export interface Activity<Success extends AnySchema, Error extends AnySchema, R>
   readonly retryPolicy: RetryPolicy | undefined
   /** Whether the body runs in the store's transaction with the write of its result. */
   readonly transactional: boolean
+  /** How long one attempt may run; past it the attempt fails (a defect its retry policy retries). */
+  readonly timeout: Duration.Duration | undefined
 }
 
 class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
@@ -47,10 +50,13 @@ class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
     readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>,
     readonly retryPolicy: RetryPolicy | undefined,
     readonly transactional: boolean,
+    readonly timeout: Duration.Duration | undefined,
     codec: Codec.Codec
   ) {
     super()
-    this.def = { name, codec, execute, retry: retryPolicy, transactional }
+    this.def = timeout === undefined
+      ? { name, codec, execute, retry: retryPolicy, transactional }
+      : { name, codec, execute, retry: retryPolicy, transactional, timeoutMs: Duration.toMillis(timeout) }
   }
   asEffect(): Effect.Effect<Success["Type"], Error["Type"], R | WorkflowInstance> {
     return Effect.flatMap(WorkflowInstance, (instance) => Activities.activity(instance, this.def))
@@ -62,11 +68,15 @@ class ActivityImpl<Success extends AnySchema, Error extends AnySchema, R>
  * yielding the same activity value again returns its stored result, while a different activity under
  * a name already used (say, one per item of a loop) fails the execution with a defect naming it.
  *
+ * `timeout` bounds each attempt: past it the attempt is interrupted and recorded as failed (an `ActivityTimedOut`
+ * defect naming the activity, attempt and bound), and the retry policy, if any, tries again.
+ *
  * @example
  * const charge = Activity.make({
  *   name: "charge",
  *   success: Schema.Struct({ chargeId: Schema.String }),
- *   execute: Effect.succeed({ chargeId: "ch_1" })
+ *   execute: Effect.succeed({ chargeId: "ch_1" }),
+ *   timeout: "10 seconds"
  * })
  */
 export const make = <R, Success extends AnySchema = typeof Schema.Void, Error extends AnySchema = typeof Schema.Never>(options: {
@@ -74,9 +84,11 @@ export const make = <R, Success extends AnySchema = typeof Schema.Void, Error ex
   readonly success?: Success | undefined
   readonly error?: Error | undefined
   readonly execute: Effect.Effect<Success["Type"], Error["Type"], R>
+  readonly timeout?: Duration.Input | undefined
 }): Activity<Success, Error, R> => {
   NameRules.assertName("Activity", options.name)
   Names.assertUserName("Activity", options.name)
+  const timeout = options.timeout === undefined ? undefined : checkTimeout(options.name, options.timeout)
   const success = (options.success ?? Schema.Void) as Success
   const error = (options.error ?? Schema.Never) as Error
   return new ActivityImpl(
@@ -86,8 +98,18 @@ export const make = <R, Success extends AnySchema = typeof Schema.Void, Error ex
     options.execute,
     undefined,
     false,
+    timeout,
     Codec.make(undefined, success, error)
   )
+}
+
+/** A timeout as an activity takes it: a finite duration above zero, else a definition-time error naming it. */
+const checkTimeout = (name: string, input: Duration.Input): Duration.Duration => {
+  const duration = Duration.fromInput(input)
+  if (duration._tag === "None" || !Duration.isFinite(duration.value) || Duration.toMillis(duration.value) <= 0) {
+    throw new Error(`Activity "${name}": timeout must be a finite duration above zero (e.g. "30 seconds"), got ${String(input)}`)
+  }
+  return duration.value
 }
 
 /** The default backoff: exponential from 100 ms, doubling, with jitter. */
@@ -135,6 +157,7 @@ const copy = <Success extends AnySchema, Error extends AnySchema, R>(
     activity.execute,
     patch.retryPolicy ?? activity.retryPolicy,
     patch.transactional ?? activity.transactional,
+    activity.timeout,
     (activity as ActivityImpl<Success, Error, R>).def.codec
   )
 

@@ -10,6 +10,7 @@ import {
   admits,
   applyTransition,
   newRecord,
+  takeoverEvent,
   type Transition,
   transitionEvent,
   type TransitionInput,
@@ -23,6 +24,7 @@ import {
   type EventRecord,
   type ExecutionRecord,
   type ExecutionStatus,
+  type InFlight,
   live,
   type Page,
   type Purged,
@@ -49,6 +51,8 @@ interface Entry {
   owner: string | undefined
   fence: number
   leaseUntil: number
+  /** The attempts the claim's run had in flight at its last renewal; undefined until one says. */
+  inFlight?: ReadonlyArray<InFlight> | undefined
 }
 
 interface QueueEntry {
@@ -79,8 +83,16 @@ export const make = (options: Options = {}): Service => {
   let key: Uint8Array | undefined
   let fences = 0
 
-  /** Claims `entry` for `owner`: a new fence and lease, and its journal as it is now. */
+  /**
+   * Claims `entry` for `owner`: a new fence and lease, and its journal as it is now. Taken from another owner (whose
+   * lease lapsed: the callers checked), it logs the takeover.
+   */
   const take = (entry: Entry, owner: string, now: number): Claim => {
+    if (entry.owner !== undefined && entry.owner !== owner) {
+      const takeover = { from: entry.owner, to: owner, leaseEndedAt: entry.leaseUntil, inFlight: entry.inFlight }
+      ;(entry.events ??= []).push(takeoverEvent(takeover, now))
+    }
+    entry.inFlight = undefined
     entry.owner = owner
     entry.fence = ++fences
     entry.leaseUntil = now + leaseMs
@@ -338,6 +350,48 @@ export const make = (options: Options = {}): Service => {
         return true
       }),
 
+    retry: (executionId, request) =>
+      Effect.sync(() => {
+        const entry = entries.get(executionId)
+        if (entry === undefined || !admits(transitions.retry, entry.record.status)) return false
+        if (entry.record.updatedAt !== request.expectedUpdatedAt) return false
+        const index = (entry.attemptIndex ??= new Map())
+        if (request.markers.some((m) => index.has(`${m.attempt}:${m.name}`))) return false
+        for (const marker of request.markers) {
+          index.set(`${marker.attempt}:${marker.name}`, marker)
+          ;(entry.attempts ??= []).push(marker)
+        }
+        apply(entry, transitions.retry, request.at, { detail: request.detail })
+        open.add(executionId)
+        link(entry.record)
+        return true
+      }),
+
+    fork: (request) =>
+      Effect.sync(() => {
+        const { execution } = request
+        const existing = entries.get(execution.executionId)
+        if (existing !== undefined) return { created: false, record: existing.record }
+        const record = newRecord(execution)
+        const attempts = [...request.attempts]
+        entries.set(execution.executionId, {
+          record,
+          attempts: attempts.length === 0 ? undefined : attempts,
+          attemptIndex: attempts.length === 0 ? undefined : new Map(attempts.map((a) => [`${a.attempt}:${a.name}`, a])),
+          deferreds: request.deferreds.length === 0 ? undefined : [...request.deferreds],
+          clocks: request.clocks.length === 0 ? undefined : [...request.clocks],
+          events: [{ kind: "started", at: execution.at, detail: request.startedDetail }],
+          owner: undefined,
+          fence: 0,
+          leaseUntil: 0
+        })
+        open.add(execution.executionId)
+        link(record)
+        const source = entries.get(request.source)
+        if (source !== undefined) (source.events ??= []).push({ kind: "restarted", at: execution.at, detail: request.sourceDetail })
+        return { created: true, record }
+      }),
+
     appendEvent: (executionId, fence, event) =>
       Effect.suspend(() => {
         const entry = held(executionId, fence)
@@ -348,12 +402,13 @@ export const make = (options: Options = {}): Service => {
 
     renew: (owner, claims, now) =>
       Effect.sync(() =>
-        claims.map(({ executionId, fence }) => {
+        claims.map(({ executionId, fence, inFlight }) => {
           const entry = entries.get(executionId)
           if (entry === undefined || entry.fence !== fence || entry.owner !== owner) {
             return { held: false, interruptRequested: false }
           }
           entry.leaseUntil = now + leaseMs
+          entry.inFlight = inFlight
           return { held: true, interruptRequested: entry.record.interruptRequested }
         })
       ),
@@ -426,6 +481,7 @@ export const make = (options: Options = {}): Service => {
           if (filter.status !== undefined && record.status !== filter.status) continue
           if (filter.createdAfter !== undefined && record.createdAt < filter.createdAfter) continue
           if (filter.createdBefore !== undefined && record.createdAt >= filter.createdBefore) continue
+          if (filter.parent !== undefined && record.parent?.executionId !== filter.parent) continue
           if (after !== undefined && compareNewestFirst(record, after) <= 0) continue
           matching.push(record)
         }

@@ -8,6 +8,7 @@ import {
   type EventRecord,
   type ExecutionRecord,
   type ExecutionStatus,
+  type InFlight,
   liveStatuses,
   type NewExecution,
   type Notification,
@@ -23,11 +24,11 @@ export const completionEvents = {
 
 /**
  * The event a write appends with its change: its kind (`completion`: the completion's, by `completionEvents`)
- * and its detail (none, a fixed text, or the name of the deferred the write completes).
+ * and its detail (none, a fixed text, the name of the deferred the write completes, or the text the caller gives).
  */
 export interface TransitionEvent {
   readonly kind: EventKind | "completion"
-  readonly detail: "none" | "deferred" | { readonly text: string }
+  readonly detail: "none" | "deferred" | "given" | { readonly text: string }
 }
 
 /** What one write does to an execution's record, its claim and its log, all in one atomic write. */
@@ -46,7 +47,7 @@ export interface Transition {
   readonly wakeAt: "clear" | "given" | "keep"
   /** `clear`, `given` (the completion's result), or `keep`. */
   readonly result: "clear" | "given" | "keep"
-  /** `clear` (false), `set` (true; nothing clears it after), or `keep`. */
+  /** `clear` (false), `set` (true; only a retry clears it after), or `keep`. */
   readonly interruptRequested: "clear" | "set" | "keep"
   /** `set` to the write's time, or `keep`. */
   readonly updatedAt: "set" | "keep"
@@ -67,6 +68,7 @@ export type Write =
   | "wake"
   | "requestInterrupt"
   | "reopen"
+  | "retry"
   | "signalApplied"
   | "signalRefused"
   | "timerFired"
@@ -177,6 +179,20 @@ export const transitions = {
     event: { kind: "resumed", detail: { text: "after defect" } },
     notice: "wake"
   },
+  retry: {
+    from: ["failed"],
+    otherwise: "refuse",
+    fenced: false,
+    to: "running",
+    wakeSeq: "bump",
+    wakeAt: "clear",
+    result: "clear",
+    interruptRequested: "clear",
+    updatedAt: "set",
+    claim: "keep",
+    event: { kind: "retried", detail: "given" },
+    notice: "wake"
+  },
   signalApplied: {
     from: liveStatuses,
     otherwise: "log",
@@ -221,11 +237,15 @@ export const transitions = {
   }
 } as const satisfies Record<Write, Transition>
 
-/** What the caller of a write supplies: the completion (`complete`), the wake time (`suspend`), the deferred's name. */
+/**
+ * What the caller of a write supplies: the completion (`complete`), the wake time (`suspend`), the deferred's name,
+ * the event's detail where the rules say `given` (`retry`).
+ */
 export interface TransitionInput {
   readonly completion?: Completion | undefined
   readonly wakeAt?: number | undefined
   readonly deferred?: string | undefined
+  readonly detail?: string | undefined
 }
 
 /** Whether `transition` changes an execution in `status` (the fence, where it is fenced, is the caller's to check). */
@@ -279,9 +299,9 @@ export const eventKindOf = (event: TransitionEvent, completion?: TerminalStatus 
   return completionEvents[completion]
 }
 
-/** The detail of the event `event` names: none, its fixed text, or the deferred's name. */
-export const eventDetailOf = (event: TransitionEvent, deferred?: string | undefined): string | undefined =>
-  event.detail === "none" ? undefined : event.detail === "deferred" ? deferred : event.detail.text
+/** The detail of the event `event` names: none, its fixed text, or `given` (the deferred's name, the caller's text). */
+export const eventDetailOf = (event: TransitionEvent, given?: string | undefined): string | undefined =>
+  event.detail === "none" ? undefined : event.detail === "deferred" || event.detail === "given" ? given : event.detail.text
 
 /** The event `transition` appends at `at`, if any. */
 export const transitionEvent = (
@@ -292,8 +312,71 @@ export const transitionEvent = (
   transition.event === undefined ? undefined : {
     kind: eventKindOf(transition.event, input.completion?.status),
     at,
-    detail: eventDetailOf(transition.event, input.deferred)
+    detail: eventDetailOf(transition.event, input.deferred ?? input.detail)
   }
+
+/**
+ * A takeover: a claim that took an execution from another owner whose lease had lapsed (a worker that crashed,
+ * stalled or lost its database). The claim logs it as a `taken-over` event in the same write (no write of its own);
+ * a claim of an unowned execution, or by the owner itself, logs nothing.
+ */
+export interface Takeover {
+  /** The owner whose lease lapsed. */
+  readonly from: string
+  /** The owner that claimed the execution. */
+  readonly to: string
+  /** When the lapsed lease ended: epoch milliseconds by the lease clock. */
+  readonly leaseEndedAt: number
+  /**
+   * The attempts the lapsed claim's run had in flight at its last heartbeat (`renew`), which the new owner runs
+   * again; undefined when no heartbeat recorded them (the lease lapsed before the first one).
+   */
+  readonly inFlight: ReadonlyArray<InFlight> | undefined
+}
+
+/** The kind of the event a takeover logs. */
+export const takeoverKind = "taken-over" as const satisfies EventKind
+
+/** In-flight attempts as a store keeps them with a claim (and as a takeover's detail holds them): a JSON array. */
+export const inFlightText = (inFlight: ReadonlyArray<InFlight>): string =>
+  JSON.stringify(inFlight.map(({ attempt, name }) => ({ name, attempt })))
+
+/**
+ * A takeover's event detail: JSON with the keys `from`, `to`, `leaseEndedAt` and `inFlight` (an array, or null
+ * when unknown), in that order. SQL stores build the same text in their claim statement.
+ */
+export const takeoverDetail = (takeover: Takeover): string =>
+  `{"from":${JSON.stringify(takeover.from)},"to":${JSON.stringify(takeover.to)},` +
+  `"leaseEndedAt":${takeover.leaseEndedAt},` +
+  `"inFlight":${takeover.inFlight === undefined ? "null" : inFlightText(takeover.inFlight)}}`
+
+/** The event a claim at `at` that made `takeover` appends. */
+export const takeoverEvent = (takeover: Takeover, at: number): EventRecord => ({
+  kind: takeoverKind,
+  at,
+  detail: takeoverDetail(takeover)
+})
+
+/** A `taken-over` event's detail, read; undefined when it is not one (another kind's detail, or no JSON). */
+export const takeoverOf = (detail: string | undefined): Takeover | undefined => {
+  if (detail === undefined) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(detail)
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined
+  const { from, inFlight, leaseEndedAt, to } = parsed as Record<string, unknown>
+  if (typeof from !== "string" || typeof to !== "string" || typeof leaseEndedAt !== "number") return undefined
+  const steps = Array.isArray(inFlight)
+    ? inFlight.flatMap((step: unknown): Array<InFlight> => {
+        const { attempt, name } = (typeof step === "object" && step !== null ? step : {}) as Record<string, unknown>
+        return typeof name === "string" && typeof attempt === "number" ? [{ name, attempt }] : []
+      })
+    : undefined
+  return { from, to, leaseEndedAt, inFlight: steps }
+}
 
 const completionOf = (input: TransitionInput): Completion => {
   if (input.completion === undefined) throw new Error("A completion's transition needs the completion")

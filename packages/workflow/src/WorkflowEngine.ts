@@ -10,6 +10,7 @@ import type * as Schema from "effect/Schema"
 import type { EngineOptions, SigningKey as Key, SigningKeyring as Keyring } from "./internal/definitions.js"
 import * as Discovery from "./internal/discovery.js"
 import * as Engine from "./internal/engine.js"
+import type * as Operator from "./internal/operator.js"
 import type * as Results from "./internal/results.js"
 import type * as Retention from "./internal/retention.js"
 import * as MemoryStore from "./MemoryStore.js"
@@ -50,6 +51,18 @@ export interface Service {
   readonly interrupt: (executionId: string, workflow?: string) => Effect.Effect<void, WorkflowError>
   /** Schedules a suspended execution again, or re-runs one that failed by a defect. */
   readonly resume: (executionId: string, workflow?: string) => Effect.Effect<void, WorkflowError>
+  /**
+   * Runs a failed execution (a typed error or a defect) again where it stands: the activities whose failure ended it
+   * get a fresh round of attempts, every completed step keeps its result. Journaled (`retried`). Not failed, or
+   * its compensations ran, or it stopped a child: `InvalidState`, saying what to do instead (`restart`).
+   */
+  readonly retry: (executionId: string, workflow?: string) => Effect.Effect<RetryResult, WorkflowError>
+  /**
+   * Starts a new execution (new id) of an ended one's workflow and payload, holding a copy of its journal up to
+   * `fromStep` (default: nothing), and runs the rest. Journaled on both. A live one: `InvalidState`; an unknown
+   * step: `InvalidPayload` listing the steps.
+   */
+  readonly restart: (executionId: string, options?: RestartOptions) => Effect.Effect<RestartResult, WorkflowError>
   /** Executions, newest first, filtered by workflow, status and creation time; paginated by cursor. */
   readonly list: (filter?: ListFilter) => Effect.Effect<Page, WorkflowError>
   /** One execution with its payload, status, result, attempts, deferreds, timers and event log. */
@@ -72,6 +85,15 @@ export interface Service {
   /** The workflows registered on this engine, by name, with their payload, success and error JSON Schemas. */
   readonly workflows: () => Effect.Effect<ReadonlyArray<WorkflowInfo>>
 }
+
+/** What `retry` did: the activities given a fresh round of attempts (none when the body itself failed). */
+export type RetryResult = Operator.RetryResult
+
+/** Options of `restart`: `fromStep` (default: the beginning), `idempotencyKey` (default: a new id each call), `workflow`. */
+export type RestartOptions = Operator.RestartOptions
+
+/** What `restart` did: the new execution's id, the source, the step, how many steps it copied. */
+export type RestartResult = Operator.RestartResult
 
 /** What `purge` deletes: executions that ended more than `olderThan` ago, in `status` (default: any end). */
 export type PurgeOptions = Retention.PurgeOptions
@@ -172,6 +194,35 @@ export const purge: (options: PurgeOptions) => Effect.Effect<number, WorkflowErr
 )(function* (options: PurgeOptions) {
   return yield* (yield* WorkflowEngine).purge(options)
 })
+
+/**
+ * Runs a failed execution again where it stands: the activities whose failure ended it get a fresh round of
+ * attempts; completed steps keep their results.
+ *
+ * @example
+ * const { activities } = yield* WorkflowEngine.retry(executionId) // e.g. ["charge"]
+ */
+export const retry: (executionId: string) => Effect.Effect<RetryResult, WorkflowError, WorkflowEngine> = Effect.fn(
+  "WorkflowEngine.retry"
+)(function* (executionId: string) {
+  return yield* (yield* WorkflowEngine).retry(executionId)
+})
+
+/**
+ * Starts a new execution from an ended one's journal up to `fromStep`: the steps before it keep their results,
+ * it and the rest run anew.
+ *
+ * @example
+ * const { executionId: newId } = yield* WorkflowEngine.restart(executionId, { fromStep: "ship" })
+ */
+export const restart: (
+  executionId: string,
+  options?: RestartOptions
+) => Effect.Effect<RestartResult, WorkflowError, WorkflowEngine> = Effect.fn("WorkflowEngine.restart")(
+  function* (executionId: string, options?: RestartOptions) {
+    return yield* (yield* WorkflowEngine).restart(executionId, options)
+  }
+)
 
 /** The workflows registered on this engine, by name, with the JSON Schemas of their payload, success and error. */
 export const workflows: Effect.Effect<ReadonlyArray<WorkflowInfo>, never, WorkflowEngine> = Effect.flatMap(

@@ -12,6 +12,7 @@ export const Reason = Schema.Literals([
   "ExecutionNotFound",
   "InvalidToken",
   "ExecutionConflict",
+  "InvalidState",
   "StoreUnavailable",
   "StoreRejected",
   "LeaseLost"
@@ -28,6 +29,8 @@ const retryable: Record<Reason, boolean> = {
   InvalidToken: false,
   // The execution id is taken by another payload: starting it again with this one never joins.
   ExecutionConflict: false,
+  // The execution is not where the operation applies (a retry of one that did not fail, a restart of a live one).
+  InvalidState: false,
   StoreUnavailable: true,
   // The database refused the statement (invalid text, a constraint, a data exception): the same write fails again.
   StoreRejected: false,

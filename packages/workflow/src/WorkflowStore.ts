@@ -81,6 +81,8 @@ export interface DeferredRecord {
 export interface ClockRecord {
   readonly name: string
   readonly wakeAt: number
+  /** When the wait began (the run that stored it): a sleep's bar runs from here to `wakeAt`. Absent on older rows. */
+  readonly setAt?: number | undefined
 }
 
 /** Everything the runtime needs to replay an execution, loaded in one read. */
@@ -108,11 +110,27 @@ export const eventKinds = [
   "interrupt-requested",
   "interrupted",
   "completed",
-  "failed"
+  "failed",
+  "retried",
+  "restarted",
+  "taken-over"
 ] as const
 
 /** Lifecycle events of the append-only log. */
 export type EventKind = (typeof eventKinds)[number]
+
+/** An activity attempt a run had in flight when its heartbeat last renewed the claim. */
+export interface InFlight {
+  readonly name: string
+  readonly attempt: number
+}
+
+/** A claim a heartbeat renews, with the attempts its run has in flight (none given: unknown). */
+export interface Renewal {
+  readonly executionId: string
+  readonly fence: number
+  readonly inFlight?: ReadonlyArray<InFlight> | undefined
+}
 
 /** One entry of the event log. */
 export interface EventRecord {
@@ -137,6 +155,8 @@ export interface ListFilter {
   readonly status?: ExecutionStatus | undefined
   readonly createdAfter?: number | undefined
   readonly createdBefore?: number | undefined
+  /** Only the children this execution started and awaits (linked ones; a child started with `discard` is not linked). */
+  readonly parent?: string | undefined
   /** Opaque cursor from the previous page. */
   readonly cursor?: string | undefined
   readonly limit?: number | undefined
@@ -190,6 +210,40 @@ export interface Purged {
   readonly executionId: string
   readonly status: TerminalStatus
 }
+
+/**
+ * What `retry` writes: a failed execution (as last changed at `expectedUpdatedAt`) made running again, with
+ * `markers` (one per activity given another round of attempts: the attempt after its last, `exit` the
+ * `RETRIED` marker) and a `retried` event whose detail is `detail`.
+ */
+export interface RetryRequest {
+  readonly at: number
+  readonly expectedUpdatedAt: number
+  readonly markers: ReadonlyArray<ActivityAttempt>
+  readonly detail: string
+}
+
+/**
+ * What `fork` writes: a new running execution (as `create` inserts it, never claimed) holding a copy of part of
+ * another's journal, with a `started` event detailed `startedDetail`, and a `restarted` event on the source
+ * detailed `sourceDetail`. Nothing is written when an execution with the new id exists.
+ */
+export interface ForkRequest {
+  readonly execution: NewExecution
+  readonly source: string
+  readonly attempts: ReadonlyArray<ActivityAttempt>
+  readonly deferreds: ReadonlyArray<DeferredRecord>
+  readonly clocks: ReadonlyArray<ClockRecord>
+  readonly startedDetail: string
+  readonly sourceDetail: string
+}
+
+/** The encoded exit of a retry marker: the attempt an operator's retry put after an activity's failed one. */
+export const RETRIED = { _tag: "Retried" } as const
+
+/** Whether an attempt's encoded exit is the `RETRIED` marker. */
+export const isRetriedMarker = (exit: EncodedExit): boolean =>
+  typeof exit === "object" && exit !== null && (exit as { readonly _tag?: unknown })._tag === RETRIED._tag
 
 /** How a terminal execution ended. */
 export interface Completion {
@@ -245,14 +299,15 @@ export interface Service {
   /**
    * Claims a running execution for `owner` and loads its journal in one read. None when it is
    * suspended (only a wake-up makes it running), terminal, unknown, or another owner holds an
-   * unexpired claim.
+   * unexpired claim. Taking it from another owner whose lease lapsed (a takeover) logs `taken-over` in the same
+   * write (`StoreRules.takeoverEvent`); any other claim logs nothing.
    */
   readonly claim: (executionId: string, owner: string, now: number) => Eff<Option.Option<Claim>>
   /**
    * Fires the due timers of `workflows` (as `runnable` does), then claims for `owner`, in one write, up to
    * `limit` running executions of `workflows` that nobody holds (no owner, or a lapsed lease; oldest update
-   * first), each with its journal as `claim` returns it. Rows another claimer is taking at the same moment
-   * are skipped, never waited for: two workers claiming at once get disjoint sets.
+   * first), each with its journal as `claim` returns it (a takeover logged as `claim` logs it). Rows another
+   * claimer is taking at the same moment are skipped, never waited for: two workers claiming at once get disjoint sets.
    */
   readonly claimRunnable: (
     owner: string,
@@ -300,6 +355,19 @@ export interface Service {
   readonly wake: (executionId: string, at: number) => Eff<boolean>
   /** Flags an execution for interruption and wakes it. False if terminal or unknown. */
   readonly requestInterrupt: (executionId: string, at: number) => Eff<boolean>
+  /**
+   * Puts a failed execution back to running (an operator's retry) in one atomic write: only while it is `failed`
+   * and its `updatedAt` is `expectedUpdatedAt` (else false, nothing written); clears its result, wake time and
+   * interrupt flag, bumps `wakeSeq`, stores the markers as attempts and logs `retried`. Optional: without it the
+   * engine cannot retry.
+   */
+  readonly retry?: ((executionId: string, request: RetryRequest) => Eff<boolean>) | undefined
+  /**
+   * Inserts a new execution with a copy of part of another's journal (an operator's restart), atomically, and logs
+   * `restarted` on the source; `created` false (nothing written) when the new id exists. Optional: without it the
+   * engine cannot restart.
+   */
+  readonly fork?: ((request: ForkRequest) => Eff<{ readonly created: boolean; readonly record: ExecutionRecord }>) | undefined
   /** Puts a failed execution back to running with no result (the runtime asks only after a defect). False otherwise. */
   readonly reopen: (executionId: string, at: number) => Eff<boolean>
   /**
@@ -308,12 +376,13 @@ export interface Service {
    */
   readonly appendEvent: (executionId: string, fence: number, event: EventRecord) => Eff<void>
   /**
-   * Extends `owner`'s live claims in one write (a worker's heartbeat). For each claim, in order: whether
-   * it still holds, and whether an interrupt was requested meanwhile.
+   * Extends `owner`'s live claims in one write (a worker's heartbeat), keeping with each the attempts its run has
+   * in flight (what a takeover's `taken-over` event names). For each claim, in order: whether it still holds, and
+   * whether an interrupt was requested meanwhile.
    */
   readonly renew: (
     owner: string,
-    claims: ReadonlyArray<{ readonly executionId: string; readonly fence: number }>,
+    claims: ReadonlyArray<Renewal>,
     now: number
   ) => Eff<ReadonlyArray<{ readonly held: boolean; readonly interruptRequested: boolean }>>
   /**

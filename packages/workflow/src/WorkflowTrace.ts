@@ -1,11 +1,13 @@
 /**
  * The trace of an execution: its journal and event log read as a timeline — each activity attempt with its
  * duration and outcome, the backoff waits between attempts, durable sleeps, deferreds and their timeouts,
- * children, queue hand-overs, races, compensations, notes, and the execution's own events (started, suspended,
- * resumed, signals, interrupts, its end). Derived from rows every store already writes: no extra write per step.
- * The CLI, the proxy and the dashboard show this one structure.
+ * children, queue hand-overs, races, compensations, notes, recoveries (a worker lost the run, who took it over, which
+ * attempt ran again), and the execution's own events (started, suspended, resumed, signals, interrupts, its end).
+ * Derived from rows every store already writes, or from what claims and heartbeats write anyway: no extra write per
+ * step. The CLI, the proxy and the dashboard show this one structure.
  */
-import type { EventKind, ExecutionDetail, ExecutionRecord } from "./WorkflowStore.js"
+import { takeoverKind, takeoverOf } from "./StoreRules.js"
+import { type EventKind, type ExecutionDetail, type ExecutionRecord, type InFlight, isRetriedMarker } from "./WorkflowStore.js"
 import * as Names from "./internal/reserved.js"
 
 /** How a stored Exit ended. */
@@ -27,14 +29,44 @@ interface Span {
   readonly value?: unknown
 }
 
-/** One entry of a trace; `at` orders the timeline (a span's start, a point's instant). */
+/** Who took a run over (its previous owner's lease had lapsed) and who ran an attempt again after it. */
+export interface RanAgain {
+  /** The worker that lost the run. */
+  readonly from: string
+  /** The worker that took it over and ran the attempt again. */
+  readonly to: string
+}
+
+/**
+ * One entry of a trace; `at` orders the timeline (a span's start, a point's instant). A wait with `until` is a bar
+ * from `at` (when it was set) to `until` (its wake time); one stored before set times were kept (no `until`) is
+ * the instant it is due.
+ */
 export type Entry =
   | { readonly kind: "event"; readonly at: number; readonly event: EventKind; readonly detail: string | undefined }
-  | (Span & { readonly kind: "activity"; readonly name: string; readonly attempt: number })
+  | (Span & {
+    readonly kind: "activity"
+    readonly name: string
+    readonly attempt: number
+    /** Set on an attempt a worker had in flight when it lost the run, and that the worker that took it over ran. */
+    readonly ranAgain?: RanAgain | undefined
+  })
   | { readonly kind: "retry-wait"; readonly at: number; readonly until: number; readonly activity: string; readonly attempt: number }
-  | { readonly kind: "sleep"; readonly at: number; readonly name: string }
+  | { readonly kind: "sleep"; readonly at: number; readonly name: string; readonly until?: number | undefined }
   | { readonly kind: "deferred"; readonly at: number; readonly name: string; readonly outcome: Outcome | "timed-out"; readonly value?: unknown }
-  | { readonly kind: "deferred-timeout"; readonly at: number; readonly deferred: string }
+  | { readonly kind: "deferred-timeout"; readonly at: number; readonly deferred: string; readonly until?: number | undefined }
+  | {
+    readonly kind: "takeover"
+    readonly at: number
+    /** The worker whose lease lapsed (it crashed, stalled or lost the database). */
+    readonly from: string
+    /** The worker that claimed the execution. */
+    readonly to: string
+    /** When the lapsed lease ended. */
+    readonly leaseEndedAt: number
+    /** The attempts the lost run had in flight at its last heartbeat; undefined when none recorded them (unknown). */
+    readonly inFlight: ReadonlyArray<InFlight> | undefined
+  }
   | (Span & { readonly kind: "child"; readonly workflow: string; readonly childId: string })
   | { readonly kind: "child-result"; readonly at: number; readonly childId: string; readonly outcome: Outcome; readonly value?: unknown }
   | (Span & { readonly kind: "compensation"; readonly index: number })
@@ -75,9 +107,24 @@ export const outcomeOf = (exit: unknown): Ended | undefined => {
 
 /** The trace of an execution, from its detail (`WorkflowEngine.detail`). */
 export const fromDetail = (detail: ExecutionDetail): Trace => {
-  const entries: Array<Entry> = detail.events.map((e) => ({ kind: "event", at: e.at, event: e.kind, detail: e.detail }))
+  const entries: Array<Entry> = []
+  /** The attempts that ran again after a takeover, by `<name>#<attempt>`, with whom the takeover was from and to. */
+  const again = new Map<string, RanAgain & { readonly at: number }>()
+  for (const e of detail.events) {
+    const takeover = e.kind === takeoverKind ? takeoverOf(e.detail) : undefined
+    if (takeover === undefined) {
+      entries.push({ kind: "event", at: e.at, event: e.kind, detail: e.detail })
+      continue
+    }
+    entries.push({ kind: "takeover", at: e.at, ...takeover })
+    for (const step of takeover.inFlight ?? []) {
+      again.set(`${step.name}#${step.attempt}`, { from: takeover.from, to: takeover.to, at: e.at })
+    }
+  }
   const previous = new Map<string, number>()
   for (const attempt of detail.attempts) {
+    // An operator's retry marker is not a run: the `retried` event stands for it.
+    if (isRetriedMarker(attempt.exit)) continue
     const ended = outcomeOf(attempt.exit) ?? { outcome: "interrupted" as const }
     const span = {
       at: attempt.startedAt,
@@ -103,8 +150,15 @@ export const fromDetail = (detail: ExecutionDetail): Trace => {
     } else if (name.startsWith(Names.ENQUEUE)) {
       entries.push({ kind: "enqueue", ...queueKey(name.slice(Names.ENQUEUE.length)), ...span })
     } else {
-      entries.push({ kind: "activity", name, attempt: attempt.attempt, ...span })
-      previous.set(`${name}#${attempt.attempt}`, attempt.completedAt)
+      const key = `${name}#${attempt.attempt}`
+      // An attempt in flight when its worker lost the run ran again if the attempt stored is the new owner's (it
+      // started after the takeover); one stored before it was finished by the worker that then lost the run.
+      const takeover = again.get(key)
+      const ranAgain = takeover !== undefined && attempt.startedAt >= takeover.at
+        ? { ranAgain: { from: takeover.from, to: takeover.to } }
+        : {}
+      entries.push({ kind: "activity", name, attempt: attempt.attempt, ...span, ...ranAgain })
+      previous.set(key, attempt.completedAt)
     }
   }
   for (const deferred of detail.deferreds) {
@@ -124,17 +178,19 @@ export const fromDetail = (detail: ExecutionDetail): Trace => {
       entries.push({ kind: "deferred", at, name, ...ended })
     }
   }
-  for (const { name, wakeAt } of detail.clocks) {
+  for (const { name, setAt, wakeAt } of detail.clocks) {
     const retry = RETRY.exec(name)
+    // A bar from when the wait was set to its wake time; a clock stored before set times were kept is its wake time.
+    const bar = setAt === undefined ? { at: wakeAt } : { at: setAt, until: wakeAt }
     if (name.startsWith(Names.SLEEP)) {
-      entries.push({ kind: "sleep", at: wakeAt, name: name.slice(Names.SLEEP.length) })
+      entries.push({ kind: "sleep", ...bar, name: name.slice(Names.SLEEP.length) })
     } else if (retry !== null) {
       const activity = name.slice(0, retry.index)
       const attempt = Number(retry[1])
-      const from = previous.get(`${activity}#${attempt - 1}`) ?? wakeAt
+      const from = setAt ?? previous.get(`${activity}#${attempt - 1}`) ?? wakeAt
       entries.push({ kind: "retry-wait", at: from, until: wakeAt, activity, attempt })
     } else if (name.endsWith(TIMEOUT)) {
-      entries.push({ kind: "deferred-timeout", at: wakeAt, deferred: name.slice(0, -TIMEOUT.length) })
+      entries.push({ kind: "deferred-timeout", ...bar, deferred: name.slice(0, -TIMEOUT.length) })
     }
   }
   return { execution: detail.execution, entries: entries.sort((a, b) => a.at - b.at || rank(a) - rank(b)) }
@@ -143,9 +199,17 @@ export const fromDetail = (detail: ExecutionDetail): Trace => {
 const RETRY = /\/retry-(\d+)$/
 const TIMEOUT = "/timeout"
 
-/** At one instant: the start first, the steps next, the end last. */
+/** At one instant: the start first, a takeover before the steps it ran again, the steps next, the end last. */
 const rank = (entry: Entry): number =>
-  entry.kind !== "event" ? 1 : entry.event === "started" ? 0 : ["completed", "failed", "interrupted"].includes(entry.event) ? 3 : 2
+  entry.kind === "takeover"
+    ? 0.5
+    : entry.kind !== "event"
+    ? 1
+    : entry.event === "started"
+    ? 0
+    : ["completed", "failed", "interrupted"].includes(entry.event)
+    ? 3
+    : 2
 
 /** A queue step's `<queue>/<key>`: the key is the last segment (a queue name may hold "/"). */
 const queueKey = (rest: string): { readonly queue: string; readonly key: string } => {

@@ -52,7 +52,7 @@ export const resume = Command.make("resume", {
       return yield* refused(
         before,
         before.status === "failed"
-          ? "failed with a typed error: resume only re-runs an execution that failed with a defect"
+          ? `failed with a typed error: resume only re-runs an execution that failed with a defect; \`weft retry ${before.executionId}\` runs the failed activity again`
           : `has ended (${before.status}): there is nothing to resume`
       )
     }

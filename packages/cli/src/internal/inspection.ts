@@ -16,11 +16,15 @@ import * as Render from "./render.js"
 /** The most executions one `list` returns. */
 export const maxLimit = 1_000
 
-/** `weft list`: executions, newest first, filtered by workflow and status, a page at a time. */
+/** `weft list`: executions, newest first, filtered by workflow, status and parent, a page at a time. */
 export const list = Command.make("list", {
   workflow: Flag.String("workflow").pipe(Flag.withDescription("Only executions of this workflow"), Flag.optional),
   status: Flag.Literals("status", WorkflowStore.statuses).pipe(
     Flag.withDescription("Only executions with this status"),
+    Flag.optional
+  ),
+  parent: Flag.String("parent").pipe(
+    Flag.withDescription("Only the children this execution started and awaits"),
     Flag.optional
   ),
   limit: Flag.Int("limit").pipe(
@@ -41,6 +45,7 @@ export const list = Command.make("list", {
     const page = yield* WorkflowEngine.list({
       workflow: Option.getOrUndefined(input.workflow),
       status: Option.getOrUndefined(input.status),
+      parent: Option.getOrUndefined(input.parent),
       cursor: Option.getOrUndefined(input.cursor),
       limit: input.limit
     })

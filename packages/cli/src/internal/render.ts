@@ -2,7 +2,7 @@
  * What the commands print: executions as a table, one execution's journal and events as a timeline relative to its
  * start, and the JSON documents of `--json` (times as ISO 8601 strings, durations in milliseconds).
  */
-import { type WorkflowStore, WorkflowTrace } from "@weft/workflow"
+import { WorkflowStore, WorkflowTrace } from "@weft/workflow"
 
 /** How a stored Exit ended (`WorkflowTrace.outcomeOf`). */
 export type Outcome = WorkflowTrace.Ended
@@ -74,7 +74,8 @@ export const detailJson = (detail: WorkflowStore.ExecutionDetail) => ({
     startedAt: iso(a.startedAt),
     completedAt: iso(a.completedAt),
     durationMs: a.completedAt - a.startedAt,
-    outcome: outcomeOf(a.exit)?.outcome ?? null,
+    // An operator's retry marker (`weft retry`): not a run, the attempt after a failed one.
+    outcome: WorkflowStore.isRetriedMarker(a.exit) ? "retried" : outcomeOf(a.exit)?.outcome ?? null,
     exit: a.exit
   })),
   deferreds: detail.deferreds.map((d) => ({
@@ -83,13 +84,18 @@ export const detailJson = (detail: WorkflowStore.ExecutionDetail) => ({
     outcome: outcomeOf(d.exit)?.outcome ?? null,
     exit: d.exit
   })),
-  timers: detail.clocks.map((c) => ({ name: c.name, wakeAt: iso(c.wakeAt) })),
+  timers: detail.clocks.map((c) => ({
+    name: c.name,
+    setAt: c.setAt === undefined ? null : iso(c.setAt),
+    wakeAt: iso(c.wakeAt)
+  })),
   events: detail.events.map((e) => ({ kind: e.kind, at: iso(e.at), detail: e.detail ?? null })),
   // The timeline (`WorkflowTrace`), its instants as ISO 8601.
   trace: WorkflowTrace.fromDetail(detail).entries.map((entry) => {
     const times: Record<string, string> = { at: iso(entry.at) }
     if ("endedAt" in entry) times.endedAt = iso(entry.endedAt)
-    if ("until" in entry) times.until = iso(entry.until)
+    if ("until" in entry && entry.until !== undefined) times.until = iso(entry.until)
+    if ("leaseEndedAt" in entry) times.leaseEndedAt = iso(entry.leaseEndedAt)
     return { ...entry, ...times }
   })
 })
@@ -141,7 +147,7 @@ export const detailText = (detail: WorkflowStore.ExecutionDetail, now: number): 
   const offsetWidth = Math.max(0, ...offsets.map((o) => o.length))
   const labelWidth = Math.max(0, ...entries.map((e) => e.label.length))
   entries.forEach((e, i) => {
-    const mark = e.failed ? "✗" : e.ok ? "✓" : " "
+    const mark = e.mark ?? (e.failed ? "✗" : e.ok ? "✓" : " ")
     const parts = [`  ${offsets[i]!.padEnd(offsetWidth)}`, mark, e.label.padEnd(labelWidth)]
     if (e.note !== undefined) parts.push(e.note)
     lines.push(parts.join("  ").trimEnd())
@@ -159,6 +165,8 @@ interface Entry {
   readonly note?: string | undefined
   readonly ok?: boolean | undefined
   readonly failed?: boolean | undefined
+  /** A mark of its own (a recovery), instead of success or failure. */
+  readonly mark?: string | undefined
 }
 
 /** The trace (`WorkflowTrace`) as lines: steps with durations and outcomes, waits, notes and events. */
@@ -189,8 +197,25 @@ const timeline = (detail: WorkflowStore.ExecutionDetail): Array<Entry> =>
           ok: entry.event === "completed"
         }
       }
-      case "activity":
-        return { at, order, ...span(`activity ${entry.name} #${entry.attempt}`, entry) }
+      case "activity": {
+        const line = span(`activity ${entry.name} #${entry.attempt}`, entry)
+        return entry.ranAgain === undefined
+          ? { at, order, ...line }
+          : {
+            at,
+            order,
+            ...line,
+            note: `${line.note}  (ran again after ${entry.ranAgain.to} took over from ${entry.ranAgain.from})`
+          }
+      }
+      case "takeover":
+        return {
+          at,
+          order,
+          label: `taken over by ${entry.to} from ${entry.from}`,
+          note: `lease ended ${dateTime(entry.leaseEndedAt)}; in flight: ${inFlightText(entry.inFlight)}`,
+          mark: "↻"
+        }
       case "compensation":
         return { at, order, ...span(`compensation ${entry.index}`, entry) }
       case "child":
@@ -200,9 +225,23 @@ const timeline = (detail: WorkflowStore.ExecutionDetail): Array<Entry> =>
       case "retry-wait":
         return { at, order, label: `backoff before ${entry.activity} #${entry.attempt}`, note: duration(entry.until - entry.at).padStart(7) }
       case "sleep":
-        return { at, order, label: `sleep ${entry.name} due` }
+        return entry.until === undefined
+          ? { at, order, label: `sleep ${entry.name} due` }
+          : {
+            at,
+            order,
+            label: `sleep ${entry.name}`,
+            note: `${duration(entry.until - entry.at).padStart(7)}  until ${dateTime(entry.until)}`
+          }
       case "deferred-timeout":
-        return { at, order, label: `deferred ${entry.deferred} times out` }
+        return entry.until === undefined
+          ? { at, order, label: `deferred ${entry.deferred} times out` }
+          : {
+            at,
+            order,
+            label: `deferred ${entry.deferred} waited for`,
+            note: `${duration(entry.until - entry.at).padStart(7)}  times out ${dateTime(entry.until)}`
+          }
       case "deferred":
         return entry.outcome === "timed-out"
           ? { at, order, label: `deferred ${entry.name} timed out`, failed: true }
@@ -228,6 +267,14 @@ const eventLabel = (event: { readonly event: WorkflowStore.EventKind; readonly d
       return event.detail === undefined ? event.event : `${event.event} (${event.detail})`
   }
 }
+
+/** What a lost run had in flight: its attempts, none, or unknown (its lease lapsed before a heartbeat said). */
+const inFlightText = (inFlight: ReadonlyArray<WorkflowStore.InFlight> | undefined): string =>
+  inFlight === undefined
+    ? "unknown"
+    : inFlight.length === 0
+    ? "nothing"
+    : inFlight.map((step) => `${step.name} #${step.attempt}`).join(", ")
 
 const statusText = (r: WorkflowStore.ExecutionRecord): string => {
   const outcome = r.status === "failed" ? outcomeOf(r.result)?.outcome : undefined

@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { WorkflowStore } from "@weft/workflow"
+import { StoreRules, type WorkflowStore } from "@weft/workflow"
 import { type Database, SQLITE_NOW, sqliteJournal } from "./database.js"
 import * as Pg from "./pgStatements.js"
 import * as Rows from "./rows.js"
@@ -50,11 +50,12 @@ export const make = (db: Database): Claims => {
   return {
     claim: (executionId, owner, now) => {
       // One statement on either database: the fence, the row and its journal come back from the UPDATE itself,
-      // so a claim another process takes right after this one cannot hand its fence to this caller.
+      // so a claim another process takes right after this one cannot hand its fence to this caller. A takeover
+      // logs itself in it too: PostgreSQL's statement in a CTE, SQLite's by its trigger (`weft_taken_over`).
       const claimed = isPg
-        ? pg(Pg.claim, [executionId, owner, pgNow(now), leaseMs])
+        ? pg(Pg.claim, [executionId, owner, pgNow(now), leaseMs, now])
         : rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1,
-              lease_until = ${sqliteNow(now)} + ${leaseMs}
+              lease_until = ${sqliteNow(now)} + ${leaseMs}, claimed_at = ${now}, in_flight = NULL
             WHERE execution_id = ${executionId} AND ${sql.literal(CLAIMABLE)}
               AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${sqliteNow(now)})
             RETURNING *, ${sql.literal(SQLITE_JOURNAL)}`)
@@ -70,9 +71,9 @@ export const make = (db: Database): Claims => {
         // One statement: on PostgreSQL the rows are locked SKIP LOCKED, so claimers meeting on a row never wait
         // for each other; SQLite's one writer makes its UPDATE of the picked rows atomic.
         const claimed = isPg
-          ? yield* pg(Pg.claimRunnable, [owner, pgNow(now), limit, workflows, leaseMs])
+          ? yield* pg(Pg.claimRunnable, [owner, pgNow(now), limit, workflows, leaseMs, now])
           : yield* rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1,
-                lease_until = ${sqliteNow(now)} + ${leaseMs}
+                lease_until = ${sqliteNow(now)} + ${leaseMs}, claimed_at = ${now}, in_flight = NULL
               WHERE execution_id IN (
                 SELECT execution_id FROM weft_executions
                 WHERE ${sql.literal(CLAIMABLE)} AND workflow IN ${sql.in(workflows as Array<string>)}
@@ -92,19 +93,25 @@ export const make = (db: Database): Claims => {
     renew: (owner, claims, now) => {
       if (claims.length === 0) return Effect.succeed([])
       // One statement for the whole heartbeat; a claim holds, and is extended, only if its row still names this
-      // owner and fence (a fence the same owner superseded extends nothing).
+      // owner and fence (a fence the same owner superseded extends nothing). With it, what each run has in flight:
+      // a later takeover names it.
       // On PostgreSQL with the driver, on a connection of its own: it must not queue behind the runs' writes.
       const ids = claims.map((c) => c.executionId)
       const fences = claims.map((c) => c.fence)
+      const inFlight = claims.map((c) => (c.inFlight === undefined ? null : StoreRules.inFlightText(c.inFlight)))
+      // PostgreSQL's array of them: '' for unknown (a client infers no type for an array of nulls only).
+      const inFlightArray = inFlight.map((text) => text ?? "")
+      const inFlightCases = claims.map((c, i) => sql`WHEN execution_id = ${c.executionId} THEN ${inFlight[i] ?? null}`)
       const renewed = !isPg
-        ? rows(sql`UPDATE weft_executions SET lease_until = ${sqliteNow(now)} + ${leaseMs}
+        ? rows(sql`UPDATE weft_executions SET lease_until = ${sqliteNow(now)} + ${leaseMs},
+              in_flight = CASE ${sql.join(" ", false)(inFlightCases)} END
             WHERE owner = ${owner} AND ${
           sql.or(claims.map((c) => sql`(execution_id = ${c.executionId} AND fence = ${c.fence})`))
         }
             RETURNING execution_id, fence, interrupt_requested`)
         : Option.isSome(driver)
-        ? q(driver.value.queryOwn(Pg.renew, [owner, ids, fences, pgNow(now), leaseMs]))
-        : pg(Pg.renew, [owner, ids, fences, pgNow(now), leaseMs])
+        ? q(driver.value.queryOwn(Pg.renew, [owner, ids, fences, pgNow(now), leaseMs, inFlightArray]))
+        : pg(Pg.renew, [owner, ids, fences, pgNow(now), leaseMs, inFlightArray])
       return Effect.flatMap(renewed, (r) =>
         Effect.map(Rows.all(r, Rows.renewed), (rows) => {
           const found = new Map(rows.map((row) => [row.execution_id, row]))

@@ -83,7 +83,7 @@ export const sqliteJournal = (row: string): string => `
              FROM (SELECT * FROM weft_attempts WHERE execution_id = ${row}.execution_id ORDER BY rowid) a) AS attempts,
           (SELECT json_group_array(json_array(d.name, d.exit, d.completed_at))
              FROM weft_deferreds d WHERE d.execution_id = ${row}.execution_id) AS deferreds,
-          (SELECT json_group_array(json_array(k.name, k.wake_at))
+          (SELECT json_group_array(json_array(k.name, k.wake_at, k.set_at))
              FROM weft_clocks k WHERE k.execution_id = ${row}.execution_id) AS clocks`
 
 /** The database did not answer: `StoreUnavailable`. */

@@ -1,5 +1,5 @@
 /**
- * What operators read: a page of executions (filtered by workflow, status and creation time, newest first,
+ * What operators read: a page of executions (filtered by workflow, status, creation time and parent, newest first,
  * with a cursor), and one execution's detail: its journal and its event log.
  */
 import * as Effect from "effect/Effect"
@@ -23,6 +23,7 @@ export const make = (db: Database): Inspection => {
         if (filter.status !== undefined) conditions.push(sql`status = ${filter.status}`)
         if (filter.createdAfter !== undefined) conditions.push(sql`created_at >= ${filter.createdAfter}`)
         if (filter.createdBefore !== undefined) conditions.push(sql`created_at < ${filter.createdBefore}`)
+        if (filter.parent !== undefined) conditions.push(sql`parent_execution_id = ${filter.parent}`)
         if (filter.cursor !== undefined) {
           const i = filter.cursor.indexOf(":")
           const at = Number(filter.cursor.slice(0, i))

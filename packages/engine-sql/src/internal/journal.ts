@@ -159,19 +159,18 @@ export const make = (db: Database): Journal => {
     recordClock: (executionId, fence, clock) =>
       Effect.gen(function* () {
         const inserted = isPg
-          ? yield* pg(Pg.recordClock, [executionId, clock.name, clock.wakeAt, fence])
-          : yield* rows(sql`INSERT INTO weft_clocks (execution_id, name, wake_at)
-              SELECT ${executionId}, ${clock.name}, ${clock.wakeAt}
+          ? yield* pg(Pg.recordClock, [executionId, clock.name, clock.wakeAt, fence, clock.setAt ?? null])
+          : yield* rows(sql`INSERT INTO weft_clocks (execution_id, name, wake_at, set_at)
+              SELECT ${executionId}, ${clock.name}, ${clock.wakeAt}, ${clock.setAt ?? null}
               WHERE ${fenceHolds(executionId, fence)}
               ON CONFLICT DO NOTHING RETURNING wake_at`)
         if (inserted.length > 0) return clock
         const existing = isPg
           ? yield* pg(Pg.existingClock, [executionId, clock.name, fence])
-          : yield* rows(sql`SELECT wake_at, ${held(executionId, fence)} AS held FROM weft_clocks
+          : yield* rows(sql`SELECT wake_at, set_at, ${held(executionId, fence)} AS held FROM weft_clocks
               WHERE execution_id = ${executionId} AND name = ${clock.name}`)
-        const wakeAt = existing.length > 0 ? yield* Rows.heldClock(existing[0]) : undefined
-        if (wakeAt !== undefined) return { name: clock.name, wakeAt }
-        return yield* Effect.fail(leaseLost(executionId))
+        const stored = existing.length > 0 ? yield* Rows.heldClock(clock.name, existing[0]) : undefined
+        return stored ?? (yield* Effect.fail(leaseLost(executionId)))
       }),
 
     recordDeferred: (executionId, fence, deferred) =>

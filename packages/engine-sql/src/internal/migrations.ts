@@ -89,12 +89,43 @@ const indexParents = Effect.gen(function* () {
 })
 
 /**
+ * Recoveries in the trace, with no write of their own: the activity attempts a claim's run had in flight at its last
+ * heartbeat (`in_flight`, JSON, written by `renew`), when the claim was taken (`claimed_at`, the caller's clock,
+ * written by the claim), and when each clock was set (`set_at`, written by `recordClock`). Older rows stay null.
+ * On SQLite a trigger logs a takeover in the claim's own statement (PostgreSQL's claim statements log it in a CTE):
+ * an UPDATE that gives a row a new owner and a new fence while another owner held it is a claim of a lapsed lease.
+ */
+const addRecoveries = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE weft_executions ADD COLUMN in_flight TEXT`
+  yield* sql`ALTER TABLE weft_executions ADD COLUMN claimed_at BIGINT`
+  yield* sql`ALTER TABLE weft_clocks ADD COLUMN set_at BIGINT`
+  yield* sql.onDialectOrElse({
+    pg: () => Effect.void,
+    orElse: () =>
+      sql.unsafe(`CREATE TRIGGER weft_taken_over AFTER UPDATE OF owner ON weft_executions
+        WHEN OLD.owner IS NOT NULL AND NEW.owner IS NOT NULL AND NEW.owner <> OLD.owner AND NEW.fence > OLD.fence
+        BEGIN
+          INSERT INTO weft_events (execution_id, kind, at, detail) VALUES (NEW.execution_id, 'taken-over',
+            coalesce(NEW.claimed_at, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+            '{"from":' || json_quote(OLD.owner) || ',"to":' || json_quote(NEW.owner) || ',"leaseEndedAt":' ||
+              OLD.lease_until || ',"inFlight":' || coalesce(OLD.in_flight, 'null') || '}');
+        END`)
+  })
+})
+
+/**
  * Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock.
  * Effect 3 and 4's Migrators keep the same table (`migration_id`, `created_at`, `name`; names without their
  * number), so a database migrated by either is read as it is. A migration that fails is a defect, as it was
  * in Effect 3: running the same statement again would not mend it.
  */
 export const run = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_create_tables": createTables, "0002_add_watched": addWatched, "0003_index_parents": indexParents }),
+  loader: Migrator.fromRecord({
+    "0001_create_tables": createTables,
+    "0002_add_watched": addWatched,
+    "0003_index_parents": indexParents,
+    "0004_add_recoveries": addRecoveries
+  }),
   table: "weft_migrations"
 }).pipe(Effect.catchIf((error) => error._tag === "MigrationError" && error.kind === "Failed", Effect.die))

@@ -2,7 +2,7 @@
  * The PostgreSQL statements of the hot path, as fixed text with numbered parameters: the driver prepares
  * each once per connection. Batches pass arrays and `unnest` them, so one text serves any batch size.
  */
-import type { StoreRules } from "@weft/workflow"
+import { StoreRules } from "@weft/workflow"
 import type { Prepared } from "../PgDriver.js"
 import { admits, assignments, eventKind, LIVE, literal, notice, T, TERMINAL } from "./sqlRules.js"
 
@@ -72,7 +72,7 @@ export const journalColumns = `
      FROM weft_attempts a WHERE a.execution_id = c.execution_id) AS attempts,
   (SELECT coalesce(json_agg(json_build_array(d.name, d.exit, d.completed_at)), '[]'::json)
      FROM weft_deferreds d WHERE d.execution_id = c.execution_id) AS deferreds,
-  (SELECT coalesce(json_agg(json_build_array(k.name, k.wake_at)), '[]'::json)
+  (SELECT coalesce(json_agg(json_build_array(k.name, k.wake_at, k.set_at)), '[]'::json)
      FROM weft_clocks k WHERE k.execution_id = c.execution_id) AS clocks`
 
 /**
@@ -173,34 +173,57 @@ export const liveChildren = statement(
 )
 
 /**
- * $1 execution, $2 owner, $3 now (null: the database's clock), $4 lease ms: claims a running execution and
- * loads its journal.
+ * The detail of the `taken-over` event of a claim by `owner` of the row `p` as it was before
+ * (`StoreRules.takeoverDetail`: JSON, its keys in that order).
+ */
+const takeoverDetail = (p: string, owner: string) =>
+  `'{"from":' || to_json(${p}.owner)::text || ',"to":' || to_json(${owner})::text
+    || ',"leaseEndedAt":' || ${p}.lease_until || ',"inFlight":' || coalesce(${p}.in_flight, 'null') || '}'`
+
+/**
+ * $1 execution, $2 owner, $3 now (null: the database's clock), $4 lease ms, $5 the caller's now (the claim's time):
+ * claims a running execution and loads its journal. Taken from another owner whose lease lapsed, it logs
+ * `taken-over`, naming that owner as the statement's snapshot holds it (as `CLAIMED` reads `wake_seq`: the UPDATE's
+ * own row already names the new owner) and what its run had in flight.
  */
 export const claim = statement(
   "claim",
   `WITH c AS (
-     UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = ${leaseNow("$3")} + $4::bigint
+     UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = ${leaseNow("$3")} + $4::bigint,
+       claimed_at = $5::bigint, in_flight = NULL
      WHERE execution_id = $1 AND ${admits(T.claim)} AND (owner IS NULL OR owner = $2 OR lease_until <= ${leaseNow("$3")})
-     RETURNING ${EXECUTION})
+     RETURNING ${EXECUTION}),
+   taken AS (
+     INSERT INTO weft_events (execution_id, kind, at, detail)
+     SELECT c.execution_id, ${literal(StoreRules.takeoverKind)}, $5::bigint, ${takeoverDetail("s", "$2::text")}
+     FROM c JOIN weft_executions s ON s.execution_id = c.execution_id
+     WHERE s.owner IS NOT NULL AND s.owner <> $2::text AND s.lease_until <= ${leaseNow("$3")})
    SELECT ${CLAIMED}, ${journalColumns} FROM c`
 )
 
 /**
- * $1 owner, $2 now (null: the database's clock), $3 limit, $4 workflows, $5 lease ms: claims up to $3 running
- * executions of $4 that nobody holds, oldest update first, and loads their journals. Rows another claimer has
- * locked are skipped, not waited for: two workers claiming at once take disjoint sets.
+ * $1 owner, $2 now (null: the database's clock), $3 limit, $4 workflows, $5 lease ms, $6 the caller's now: claims up
+ * to $3 running executions of $4 that nobody holds, oldest update first, and loads their journals. Rows another
+ * claimer has locked are skipped, not waited for: two workers claiming at once take disjoint sets. A row taken from
+ * another owner (its lease lapsed) logs `taken-over`, from the row as it was locked.
  */
 export const claimRunnable = statement(
   "claim_runnable",
   `WITH picked AS (
-     SELECT execution_id FROM weft_executions
+     SELECT execution_id, owner, lease_until, in_flight FROM weft_executions
      WHERE ${admits(T.claim)} AND workflow = ANY($4::text[]) AND (owner IS NULL OR lease_until <= ${leaseNow("$2")})
      ORDER BY updated_at LIMIT $3::int
      FOR NO KEY UPDATE SKIP LOCKED),
    c AS (
-     UPDATE weft_executions SET owner = $1::text, fence = fence + 1, lease_until = ${leaseNow("$2")} + $5::bigint
+     UPDATE weft_executions SET owner = $1::text, fence = fence + 1, lease_until = ${leaseNow("$2")} + $5::bigint,
+       claimed_at = $6::bigint, in_flight = NULL
      WHERE execution_id IN (SELECT execution_id FROM picked)
-     RETURNING ${EXECUTION})
+     RETURNING ${EXECUTION}),
+   taken AS (
+     INSERT INTO weft_events (execution_id, kind, at, detail)
+     SELECT p.execution_id, ${literal(StoreRules.takeoverKind)}, $6::bigint, ${takeoverDetail("p", "$1::text")}
+     FROM picked p JOIN c ON c.execution_id = p.execution_id
+     WHERE p.owner IS NOT NULL AND p.owner <> $1::text)
    SELECT ${CLAIMED}, ${journalColumns} FROM c`
 )
 
@@ -242,21 +265,22 @@ export const holds = statement(
 )
 
 /**
- * $1 owner, $2 execution ids, $3 their fences, $4 now (null: the database's clock), $5 lease ms: one worker's
- * heartbeat, extending only the rows that still hold the given (execution, fence) claim, locking them in id
- * order (no deadlocks).
+ * $1 owner, $2 execution ids, $3 their fences, $4 now (null: the database's clock), $5 lease ms, $6 what each
+ * claim's run has in flight (JSON, `StoreRules.inFlightText`; '': unknown): one worker's heartbeat, extending only
+ * the rows that still hold the given (execution, fence) claim and keeping their in-flight attempts, locking them in
+ * id order (no deadlocks).
  */
 export const renew = statement(
   "renew",
-  `UPDATE weft_executions SET lease_until = ${leaseNow("$4")} + $5::bigint
-   WHERE execution_id IN (
-     SELECT e.execution_id FROM weft_executions e
-     JOIN unnest($2::text[], $3::bigint[]) AS c(execution_id, fence)
-       ON e.execution_id = c.execution_id AND e.fence = c.fence
-     WHERE e.owner = $1
-     ORDER BY e.execution_id FOR NO KEY UPDATE OF e)
-   AND owner = $1
-   RETURNING execution_id, fence, interrupt_requested`
+  `UPDATE weft_executions e SET lease_until = ${leaseNow("$4")} + $5::bigint, in_flight = nullif(l.in_flight, '')
+   FROM (
+     SELECT x.execution_id, c.in_flight FROM weft_executions x
+     JOIN unnest($2::text[], $3::bigint[], $6::text[]) AS c(execution_id, fence, in_flight)
+       ON x.execution_id = c.execution_id AND x.fence = c.fence
+     WHERE x.owner = $1
+     ORDER BY x.execution_id FOR NO KEY UPDATE OF x) l
+   WHERE e.execution_id = l.execution_id AND e.owner = $1
+   RETURNING e.execution_id, e.fence, e.interrupt_requested`
 )
 
 /**
@@ -305,18 +329,19 @@ export const completeMany = statement(
    SELECT execution_id, (SELECT count(*) FROM announced) AS announced FROM changed`
 )
 
-/** $1 execution, $2 name, $3 wake at, $4 fence: a durable sleep's clock, fenced. */
+/** $1 execution, $2 name, $3 wake at, $4 fence, $5 set at (or null): a durable sleep's clock, fenced. */
 export const recordClock = statement(
   "record_clock",
-  `INSERT INTO weft_clocks (execution_id, name, wake_at)
-   SELECT $1::text, $2::text, $3::bigint WHERE ${fenced("$4::bigint")}
+  `INSERT INTO weft_clocks (execution_id, name, wake_at, set_at)
+   SELECT $1::text, $2::text, $3::bigint, $5::bigint WHERE ${fenced("$4::bigint")}
    ON CONFLICT DO NOTHING RETURNING wake_at`
 )
 
 /** $1 execution, $2 name, $3 fence: the stored clock and whether the fence still holds. */
 export const existingClock = statement(
   "existing_clock",
-  `SELECT wake_at, (${fenced("$3::bigint")})::int AS held FROM weft_clocks WHERE execution_id = $1 AND name = $2`
+  `SELECT wake_at, set_at, (${fenced("$3::bigint")})::int AS held FROM weft_clocks
+   WHERE execution_id = $1 AND name = $2`
 )
 
 /** $1 execution, $2 name, $3 exit, $4 completed at, $5 fence: a deferred the run itself resolved, fenced. */

@@ -42,7 +42,8 @@ const JournalRow = Schema.Struct({
     Schema.Array(Schema.Tuple([Schema.String, Column.Int, Column.StoredExit, Column.Int, Column.Int]))
   ),
   deferreds: Column.JsonOf(Schema.Array(Schema.Tuple([Schema.String, Column.StoredExit, Column.Int]))),
-  clocks: Column.JsonOf(Schema.Array(Schema.Tuple([Schema.String, Column.Int])))
+  // A clock's set time: null on rows older than the column.
+  clocks: Column.JsonOf(Schema.Array(Schema.Tuple([Schema.String, Column.Int, Column.OptionalInt])))
 })
 
 const Attempt = {
@@ -57,7 +58,7 @@ const Deferred = { name: Schema.String, exit: Column.StoredExit, completed_at: C
 /** Read back after a fenced write found its row written: `held`, whether the claim still holds. */
 const HeldAttemptRow = Schema.Struct({ ...Attempt, held: Column.AtLeastOne })
 const HeldDeferredRow = Schema.Struct({ ...Deferred, held: Column.AtLeastOne })
-const HeldClockRow = Schema.Struct({ wake_at: Column.Int, held: Column.AtLeastOne })
+const HeldClockRow = Schema.Struct({ wake_at: Column.Int, set_at: Column.OptionalInt, held: Column.AtLeastOne })
 const DeferredRow = Schema.Struct(Deferred)
 
 /** What `recordAttempts` reports: how many rows it wrote and, when that falls short, their keys. */
@@ -196,6 +197,10 @@ const deferredRecord = (executionId: string, name: string, exit: unknown, comple
   completedAt
 })
 
+/** A clock: `setAt` only where the row has one (rows older than the column have none). */
+const clockRecord = (name: string, wakeAt: number, setAt: number | undefined): WorkflowStore.ClockRecord =>
+  setAt === undefined ? { name, wakeAt } : { name, wakeAt, setAt }
+
 /** An execution row as its record. */
 export const execution = decoder(ExecutionRow, ofExecution, executionRecord)
 
@@ -211,7 +216,7 @@ export const journal = decoder(JournalRow, ofJournal, (r) => ({
       attemptRecord(r.execution_id, name, attempt, exit, startedAt, completedAt)
     ),
     deferreds: r.deferreds.map(([name, exit, completedAt]) => deferredRecord(r.execution_id, name, exit, completedAt)),
-    clocks: r.clocks.map(([name, wakeAt]) => ({ name, wakeAt }))
+    clocks: r.clocks.map(([name, wakeAt, setAt]) => clockRecord(name, wakeAt, setAt))
   } satisfies WorkflowStore.Journal
 }))
 
@@ -237,8 +242,11 @@ export const heldDeferred = (executionId: string, row: unknown): Decoded<Deferre
     r.held ? deferredRecord(executionId, r.name, r.exit, r.completed_at) : undefined
   )
 
-/** A stored clock's wake time, read back after a write that found it: undefined unless the claim still holds. */
-export const heldClock = decoder(HeldClockRow, named("a stored clock"), (r) => (r.held ? r.wake_at : undefined))
+const decodeHeldClock = decoder(HeldClockRow, named("a stored clock"))
+
+/** A stored clock named `name`, read back after a write that found it: undefined unless the claim still holds. */
+export const heldClock = (name: string, row: unknown): Decoded<WorkflowStore.ClockRecord | undefined> =>
+  map(decodeHeldClock(row), (r) => (r.held ? clockRecord(name, r.wake_at, r.set_at) : undefined))
 
 /** What a batch of attempts wrote: how many rows, and their keys when that falls short. */
 export const written = decoder(WrittenRow, named("a batch of attempts"), (r) => ({

@@ -62,6 +62,7 @@ const assign = (transition: Transition): string => {
   if (transition.wakeSeq === "bump") set.push("wake_seq = wake_seq + 1")
   if (transition.wakeAt === "clear") set.push("wake_at = NULL")
   if (transition.interruptRequested === "set") set.push("interrupt_requested = 1")
+  if (transition.interruptRequested === "clear") set.push("interrupt_requested = 0")
   if (transition.claim === "release") set.push("owner = NULL")
   return set.join(", ")
 }

@@ -12,11 +12,12 @@ export interface RawFilter {
   readonly status?: string | undefined
   readonly createdAfter?: string | number | undefined
   readonly createdBefore?: string | number | undefined
+  readonly parent?: string | undefined
   readonly cursor?: string | undefined
   readonly limit?: string | number | undefined
 }
 
-const listKeys = ["workflow", "status", "createdAfter", "createdBefore", "cursor", "limit"] as const
+const listKeys = ["workflow", "status", "createdAfter", "createdBefore", "parent", "cursor", "limit"] as const
 
 /** The query's filters, each given at most once (a repeated key is a 400). */
 export const singles = (query: Readonly<Record<string, unknown>>): Effect.Effect<RawFilter, WorkflowError.WorkflowError> =>
@@ -78,6 +79,9 @@ const statuses: ReadonlySet<string> = new Set(WorkflowProxy.Status.literals)
 /** A cursor as Weft's stores write it (`<createdAt>:<executionId>`): anything else is refused before the store. */
 const cursorPattern = /^\d{1,16}:[\x21-\x7e]{1,256}$/
 
+/** An execution id as a filter names it (as `WorkflowProxy.ExecutionId`). */
+const executionIdPattern = /^[\x21-\x7e]{1,256}$/
+
 const checkFilter = (
   names: ReadonlyArray<string>,
   raw: RawFilter
@@ -87,6 +91,7 @@ const checkFilter = (
     readonly status: WorkflowProxy.Status | undefined
     readonly createdAfter: number | undefined
     readonly createdBefore: number | undefined
+    readonly parent: string | undefined
     readonly cursor: string | undefined
     readonly limit: number
   },
@@ -99,6 +104,9 @@ const checkFilter = (
     }
     if (status !== undefined && !statuses.has(status)) {
       return Effect.fail(badInput("status", [...statuses].join(", "), status))
+    }
+    if (raw.parent !== undefined && !executionIdPattern.test(raw.parent)) {
+      return Effect.fail(badInput("parent", "an execution id (printable ASCII, at most 256 characters)", raw.parent))
     }
     if (cursor !== undefined && !cursorPattern.test(cursor)) {
       return Effect.fail(badInput("cursor", "a nextCursor this API answered", cursor))
@@ -114,6 +122,7 @@ const checkFilter = (
       status: status as WorkflowProxy.Status | undefined,
       createdAfter,
       createdBefore,
+      parent: raw.parent,
       cursor,
       limit: limit ?? WorkflowProxy.defaultListLimit
     })

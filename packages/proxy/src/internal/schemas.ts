@@ -75,7 +75,8 @@ export const QueryValue = Schema.Union([Schema.String, Schema.Array(Schema.Strin
 
 /**
  * The filters of `ListExecutions` over HTTP, as query parameters, all optional and checked by the server: `workflow`
- * (one of the group's), `status`, `createdAfter` / `createdBefore` (epoch milliseconds), `cursor` (a `nextCursor`
+ * (one of the group's), `status`, `createdAfter` / `createdBefore` (epoch milliseconds), `parent` (the children of
+ * that execution), `cursor` (a `nextCursor`
  * answered before) and `limit` (1 to `maxListLimit`, default `defaultListLimit`).
  */
 export const ListQuery = Schema.Struct({
@@ -83,6 +84,7 @@ export const ListQuery = Schema.Struct({
   status: Schema.optional(QueryValue),
   createdAfter: Schema.optional(QueryValue),
   createdBefore: Schema.optional(QueryValue),
+  parent: Schema.optional(QueryValue),
   cursor: Schema.optional(QueryValue),
   limit: Schema.optional(QueryValue)
 })
@@ -93,6 +95,7 @@ export const ListRequest = Schema.Struct({
   status: Schema.optional(Status),
   createdAfter: Schema.optional(Schema.Number),
   createdBefore: Schema.optional(Schema.Number),
+  parent: Schema.optional(Schema.String),
   cursor: Schema.optional(Schema.String),
   limit: Schema.optional(Schema.Number)
 })
@@ -137,3 +140,43 @@ export const WorkflowInfo = Schema.Struct({
 
 /** What `Workflows` answers: the group's workflows, in the group's order. */
 export const WorkflowList = Schema.Struct({ workflows: Schema.Array(WorkflowInfo) })
+
+/** A name a request gives (a step, an idempotency key): 1 to 1,024 characters. */
+const Name = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1_024))
+
+/** What `<Workflow>Retry` answers: the activities given a fresh round of attempts (none: the body itself failed). */
+export const RetryAnswer = Schema.Struct({ executionId: Schema.String, activities: Schema.Array(Schema.String) })
+
+/**
+ * The body of `POST .../executions/:executionId/restart`: `fromStep` (the activity to start again from; default the
+ * beginning) and `idempotencyKey` (the same key restarts once; default a new execution each call).
+ */
+export const RestartBody = Schema.Struct({ fromStep: Schema.optional(Name), idempotencyKey: Schema.optional(Name) })
+
+/** The RPC payload of `<Workflow>Restart`: the execution, and `RestartBody`'s fields. */
+export const RestartRequest = Schema.Struct({
+  executionId: ExecutionId,
+  fromStep: Schema.optional(Name),
+  idempotencyKey: Schema.optional(Name)
+})
+
+/** What `<Workflow>Restart` answers: the new execution, the one it restarts, the step, how many steps it copied. */
+export const RestartAnswer = Schema.Struct({
+  executionId: Schema.String,
+  restartedFrom: Schema.String,
+  fromStep: Schema.optional(Schema.String),
+  copiedSteps: Schema.Number,
+  created: Schema.Boolean
+})
+
+/**
+ * The body of `Purge`: executions that ended more than `olderThanMs` milliseconds ago (a whole number, at least 0),
+ * in `status` (default: any end). It purges the whole store, not only the group's workflows.
+ */
+export const PurgeBody = Schema.Struct({
+  olderThanMs: Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0)),
+  status: Schema.optional(Schema.Array(Schema.Literals(["succeeded", "failed", "interrupted"])).check(Schema.isMaxLength(3)))
+})
+
+/** What `Purge` answers: how many executions it deleted. */
+export const PurgeAnswer = Schema.Struct({ deleted: Schema.Number })

@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import type { WorkflowError } from "../WorkflowError.js"
 import * as Metrics from "../WorkflowMetrics.js"
-import type { ActivityAttempt } from "../WorkflowStore.js"
+import { type ActivityAttempt, isRetriedMarker } from "../WorkflowStore.js"
 import { isInterruptedOnly, ownExit } from "./causes.js"
 import * as Clocks from "./clocks.js"
 import { CurrentRace } from "./deferreds.js"
@@ -70,12 +70,14 @@ const step = (run: Run, def: ActivityDef): Effect.Effect<any, any, any> => {
 
 /** The stored outcome of an attempt, or undefined when another attempt is due. */
 const decide = (run: Run, def: ActivityDef, last: ActivityAttempt): Effect.Effect<any, any> | undefined => {
+  // An operator retried the execution after this activity failed: a fresh round of attempts is due.
+  if (isRetriedMarker(last.exit)) return undefined
   const decoded = def.codec.decodeExit(last.exit)
   if (Result.isFailure(decoded)) return Effect.die(diverged(run, def.name, "its stored result no longer decodes"))
   const exit = decoded.success
   if (Exit.isSuccess(exit)) return exit
   const policy = def.retry
-  const left = policy !== undefined && last.attempt <= policy.times
+  const left = policy !== undefined && last.attempt - run.replay.retryBase(def.name) <= policy.times
   const failure = Cause.findErrorOption(exit.cause)
   if (Option.isSome(failure)) return left && policy!.isRetryable(failure.value) ? undefined : exit
   // A defect is a bug: retried while retries are left, and tried again when an execution is resumed after it.
@@ -85,14 +87,20 @@ const decide = (run: Run, def: ActivityDef, last: ActivityAttempt): Effect.Effec
 const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any, any> => {
   const engine = run.engine
   // Attempt 1 is the reference's default: providing it would copy the context on every step.
-  const body = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
+  const provided = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
+  const body = def.timeoutMs === undefined
+    ? provided
+    : Effect.timeoutOrElse(provided, {
+      duration: def.timeoutMs,
+      orElse: () => Effect.die(timedOut(run, def.name, n, def.timeoutMs!))
+    })
   const execute = Telemetry.attemptSpan(engine.telemetry, body, run.def.name, run.executionId, def.name, n)
   const suspension = run.suspension
   const once = Effect.uninterruptibleMask((restore) =>
     Effect.clockWith((clock) => {
       if (run.interrupting && !run.compensating) return Effect.interrupt
       if (n > 1) engine.telemetry.metric(Metrics.forActivity(run.def.name, Telemetry.metricName(def.name)).retries, 1)
-      suspension.inFlight++
+      suspension.attemptStarted(def.name, n)
       const startedAt = clock.currentTimeMillisUnsafe()
       const body = Effect.exit(restore(execute))
       // An interrupt the run received (a requested interrupt, a suspension, a sibling's failure, a timeout
@@ -127,13 +135,16 @@ const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any,
                   : run.storeFailed(error.value as WorkflowError)
               })
             )
-      return Effect.onExit(recorded, () => suspension.settled())
+      return Effect.onExit(recorded, () => suspension.settled(def.name))
     })
   )
   const next = Effect.flatMap(once, (stored) => decide(run, def, stored) ?? attempt(run, def, n + 1))
   if (n === 1 || def.retry === undefined) return next
+  // Attempts count from the operator's latest retry, if any: its round starts without a backoff.
+  const retries = n - 1 - run.replay.retryBase(def.name)
+  if (retries === 0) return next
   return Effect.andThen(
-    Effect.flatMap(Retry.delay(def.retry.schedule, n - 1), (delay) =>
+    Effect.flatMap(Retry.delay(def.retry.schedule, retries), (delay) =>
       delay === undefined ? Effect.void : Clocks.sleep(run, Names.retryWait(def.name, n), delay)
     ),
     next
@@ -182,6 +193,16 @@ const record = (
     telemetry.hook("activity-ran", run.executionId, def.name),
     Effect.tap(write, () => telemetry.hook("activity-recorded", run.executionId, def.name))
   )
+}
+
+/** The defect recorded for an attempt that ran past its activity's `timeout`: a failed attempt, retried by policy. */
+const timedOut = (run: Run, activity: string, attempt: number, timeoutMs: number): Error => {
+  const error = new Error(
+    `Activity "${activity}" of workflow "${run.def.name}" (execution ${run.executionId}) timed out on attempt ` +
+      `${attempt}: it ran past its timeout of ${timeoutMs} ms and was interrupted`
+  )
+  error.name = "ActivityTimedOut"
+  return error
 }
 
 /** The defect recorded for an attempt whose body interrupted itself: nobody asked, so it is a failure. */

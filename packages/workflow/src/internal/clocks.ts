@@ -41,7 +41,10 @@ export const clock = (run: Run, name: string, millis: number): Effect.Effect<num
   const stored = run.replay.clocks.get(name)
   if (stored !== undefined) return Effect.succeed(stored)
   return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-    run.persist(run.engine.store.recordClock(run.executionId, run.fence, { name, wakeAt: wakeTime(now, millis) })).pipe(
+    // `setAt` rides on the clock's one write: the trace draws the wait from it to the wake time.
+    run.persist(
+      run.engine.store.recordClock(run.executionId, run.fence, { name, wakeAt: wakeTime(now, millis), setAt: now })
+    ).pipe(
       Effect.map((clock) => {
         run.replay.clocks.set(name, clock.wakeAt)
         return clock.wakeAt

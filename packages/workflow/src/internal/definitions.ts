@@ -33,6 +33,8 @@ export interface ActivityDef {
   readonly retry: RetryPolicy | undefined
   /** Run the body in the store's transaction together with the write of its result. */
   readonly transactional?: boolean | undefined
+  /** How long one attempt may run, in milliseconds: past it the attempt is a failed one (a defect, retried by policy). */
+  readonly timeoutMs?: number | undefined
 }
 
 /** A registered workflow: its definition, body and the services the body runs with. */

@@ -23,6 +23,7 @@ import type { Engine, EngineOptions, Registration, Settings } from "./definition
 import * as Discovery from "./discovery.js"
 import * as Lease from "./lease.js"
 import * as NameRules from "./nameRules.js"
+import * as Operator from "./operator.js"
 import * as Results from "./results.js"
 import * as Retention from "./retention.js"
 import * as Runner from "./runner.js"
@@ -87,6 +88,15 @@ export class Live implements Engine {
 
   readonly resume = (executionId: string, workflow?: string): Effect.Effect<void, WorkflowError> =>
     Signals.resume(this, executionId, workflow)
+
+  readonly retry = (executionId: string, workflow?: string): Effect.Effect<Operator.RetryResult, WorkflowError> =>
+    Effect.suspend(() => (this.closed ? Effect.interrupt : Operator.retry(this, executionId, workflow)))
+
+  readonly restart = (
+    executionId: string,
+    options?: Operator.RestartOptions
+  ): Effect.Effect<Operator.RestartResult, WorkflowError> =>
+    Effect.suspend(() => (this.closed ? Effect.interrupt : Operator.restart(this, executionId, options)))
 
   readonly list = (filter: ListFilter = {}): Effect.Effect<Page, WorkflowError> => this.store.list(filter)
 

@@ -30,10 +30,12 @@ export const heartbeat = (engine: Engine, every: number): Effect.Effect<never> =
         Effect.uninterruptible(
           engine.store.renew(
             engine.owner,
+            // With each claim, the activity attempts its run has in flight (none while it waits for its run): what a
+            // worker that takes the execution over after this one is lost logs as run again.
             held.map(({ claim, run }) =>
               run !== undefined
-                ? { executionId: run.executionId, fence: run.fence }
-                : { executionId: claim!.journal.execution.executionId, fence: claim!.fence }
+                ? { executionId: run.executionId, fence: run.fence, inFlight: run.suspension.inFlightAttempts() }
+                : { executionId: claim!.journal.execution.executionId, fence: claim!.fence, inFlight: [] }
             ),
             yield* Clock.currentTimeMillis
           )

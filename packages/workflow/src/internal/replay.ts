@@ -4,7 +4,7 @@
  */
 import type * as Effect from "effect/Effect"
 import { NonDeterminismError } from "../WorkflowError.js"
-import type { ActivityAttempt, DeferredRecord, Journal } from "../WorkflowStore.js"
+import { type ActivityAttempt, type DeferredRecord, isRetriedMarker, type Journal } from "../WorkflowStore.js"
 import { isReserved } from "./reserved.js"
 
 /** Two different activities under one name in one execution: a bug in the workflow's code, named by the runtime. */
@@ -51,6 +51,17 @@ export class Replay {
   lastAttempt(name: string): ActivityAttempt | undefined {
     const attempts = this.attempts.get(name)
     return attempts === undefined ? undefined : attempts[attempts.length - 1]
+  }
+
+  /**
+   * The attempt number an operator's latest retry of activity `name` put after its failed attempts (0 if none):
+   * the retry policy counts the attempts after it afresh.
+   */
+  retryBase(name: string): number {
+    const attempts = this.attempts.get(name)
+    if (attempts === undefined) return 0
+    for (let i = attempts.length - 1; i >= 0; i--) if (isRetriedMarker(attempts[i]!.exit)) return attempts[i]!.attempt
+    return 0
   }
 
   /** Adds an attempt this run stored. */

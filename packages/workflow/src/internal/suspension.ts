@@ -10,6 +10,11 @@ import { interruptFork } from "./causes.js"
 /** One run's suspension bookkeeping. */
 export class Suspension {
   inFlight = 0
+  /**
+   * The activity attempts in progress, by name (their attempt number): what the heartbeat records with the claim,
+   * so a worker that takes the execution over can say which ran again. Made at the first attempt.
+   */
+  attempts: Map<string, number> | undefined
   blocked = 0
   checking = false
   /** Set once the run decided to suspend and stopped its body. */
@@ -43,9 +48,21 @@ export class Suspension {
     })
   }
 
-  /** Ends one piece of work in progress (started by `inFlight++`). */
-  settled(): Effect.Effect<void> {
+  /** Counts an activity's attempt `attempt` as work in progress (ended by `settled(name)`). */
+  attemptStarted(name: string, attempt: number): void {
+    this.inFlight++
+    ;(this.attempts ??= new Map()).set(name, attempt)
+  }
+
+  /** The activity attempts in progress, as the heartbeat records them. */
+  inFlightAttempts(): Array<{ readonly name: string; readonly attempt: number }> {
+    return this.attempts === undefined ? [] : Array.from(this.attempts, ([name, attempt]) => ({ name, attempt }))
+  }
+
+  /** Ends one piece of work in progress (started by `inFlight++`, or by `attemptStarted` for activity `name`). */
+  settled(name?: string): Effect.Effect<void> {
     return Effect.suspend(() => {
+      if (name !== undefined) this.attempts?.delete(name)
       this.inFlight--
       return this.check()
     })

@@ -29,7 +29,7 @@
  *   milliseconds, not `TestClock`.
  * - Order: the contract fixes the order of `list` (newest first) and of the event log (append order) only;
  *   journal rows, `runnable` ids and queue items are compared as sets.
- * - Optional members (`ended`, `liveChildren`, `transaction`, `notifications`, `watch`, `purge`): a store that lacks one
+ * - Optional members (`ended`, `liveChildren`, `transaction`, `notifications`, `watch`, `purge`, `retry`, `fork`): a store that lacks one
  *   reports its tests as skipped, never as passed.
  */
 import { describe } from "@effect/vitest"
@@ -42,8 +42,10 @@ import { makeSuite } from "./conformance/Harness.js"
 import { inspection } from "./conformance/Inspection.js"
 import { journal } from "./conformance/Journal.js"
 import { lifecycle } from "./conformance/Lifecycle.js"
+import { operator } from "./conformance/Operator.js"
 import { optional } from "./conformance/Optional.js"
 import { queues } from "./conformance/Queues.js"
+import { recoveries } from "./conformance/Recoveries.js"
 import { retention } from "./conformance/Retention.js"
 import { rules } from "./conformance/Rules.js"
 import { scheduling } from "./conformance/Scheduling.js"
@@ -64,6 +66,7 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
   describe(`${name} keeps the WorkflowStore contract`, () => {
     executions(suite)
     claims(suite)
+    recoveries(suite)
     journal(suite)
     signals(suite)
     lifecycle(suite)
@@ -74,5 +77,6 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
     encoding(suite)
     optional(suite)
     retention(suite)
+    operator(suite)
   })
 }

@@ -15,7 +15,15 @@ import type { MakeLayer } from "../StoreConformance.js"
 export type Store = WorkflowStore.Service
 
 /** The members of the contract a store may lack. */
-export type OptionalMember = "ended" | "liveChildren" | "transaction" | "notifications" | "watch" | "purge"
+export type OptionalMember =
+  | "ended"
+  | "liveChildren"
+  | "transaction"
+  | "notifications"
+  | "watch"
+  | "purge"
+  | "retry"
+  | "fork"
 
 /** How each part of the suite registers its tests against the store under test. */
 export interface Suite {

@@ -227,7 +227,17 @@ export const inspection = ({ test }: Suite): void => {
           pages.flat().map((r) => r.executionId),
           ["o3", "o2", "o1"]
         )
-        const runningPages = yield* allPages(store, { status: "running", createdAfter: T0 + 1 }, 1)
+        // Children by their parent: linked ones only, with the other filters and across pages.
+        const parent = { executionId: "o1", deferred: "@weft/child/Ship/c" }
+        yield* store.create(newExecution("c1", { workflow: "Ship", at: T0 + 40, parent }))
+        yield* createTerminal(store, "c-other", "succeeded", T0 + 41, "Ship")
+        yield* store.create(newExecution("c2", { workflow: "Ship", at: T0 + 42, parent }))
+        yield* store.create(newExecution("c3", { workflow: "Ship", at: T0 + 43, parent: { executionId: "o2", deferred: "x" } }))
+        assert.deepStrictEqual(ids(yield* store.list({ parent: "o1" })), ["c2", "c1"])
+        assert.deepStrictEqual(ids(yield* store.list({ parent: "o1", createdBefore: T0 + 42 })), ["c1"])
+        assert.deepStrictEqual(ids(yield* store.list({ parent: "nobody" })), [])
+        assert.deepStrictEqual((yield* allPages(store, { parent: "o1" }, 1)).flat().map((r) => r.executionId), ["c2", "c1"])
+        const runningPages = yield* allPages(store, { status: "running", createdAfter: T0 + 1, createdBefore: T0 + 40 }, 1)
         assert.deepStrictEqual(
           runningPages.flat().map((r) => r.executionId),
           ["s1", "o1"]
