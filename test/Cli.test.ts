@@ -58,6 +58,7 @@ describe("weft on a SQLite file", () => {
         assert.deepStrictEqual(Object.keys(second.items[0]!).sort(), [
           "createdAt",
           "executionId",
+          "idempotencyKey",
           "interruptRequested",
           "parent",
           "payload",

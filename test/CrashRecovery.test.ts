@@ -25,6 +25,7 @@ import {
   Family,
   Ledger,
   ledgerTable,
+  Flaky,
   Nap,
   napMillis,
   scenarios,
@@ -172,6 +173,38 @@ for (const backend of backends) {
           // Logged once, in the claim's own write: the execution's log has exactly one.
           const events = (yield* record(id)).events.map((e) => e.kind)
           assert.deepStrictEqual(events.filter((kind) => kind === "taken-over"), ["taken-over"])
+        })
+      ))
+
+    it.effect("an operator's retry from another process reaches a worker; killed mid-retry, another finishes it once", () =>
+      withDatabase((db, log) =>
+        Effect.gen(function* () {
+          const id = yield* Flaky.executionId({ id: "retry-1" })
+          const first = yield* worker(db, log, "flaky", "retry-1", { start: true })
+          yield* completedIn(first, "failed")
+          assert.deepStrictEqual(names(bodyRuns(log)), ["prepare", "settle"])
+
+          // The test's engine runs no workflow: it stores the retry; a worker picks it up.
+          const second = yield* worker(db, log, "flaky", "retry-1")
+          assert.deepStrictEqual((yield* WorkflowEngine.retry(id)).activities, ["settle"])
+          yield* waitUntil(Effect.sync(() => names(bodyRuns(log)).length === 3), "the retried activity running")
+          process.kill(second.pid, "SIGKILL")
+          yield* killed(second)
+
+          const third = yield* worker(db, log, "flaky", "retry-1")
+          yield* completedIn(third)
+          assert.deepStrictEqual(bodyRuns(log), [
+            { name: "prepare", pid: first.pid },
+            { name: "settle", pid: first.pid },
+            { name: "settle", pid: second.pid },
+            { name: "settle", pid: third.pid }
+          ])
+          assert.deepStrictEqual(yield* result(Flaky, id), Exit.succeed("prepared/settled"))
+          // The failed attempt, the operator's marker, the attempt that finished; the killed one left no row.
+          assert.deepStrictEqual(yield* attempts(id), ["prepare#1", "settle#1", "settle#2", "settle#3"])
+          const events = (yield* record(id)).events.map((e) => e.kind)
+          assert.deepStrictEqual(events.filter((kind) => kind === "retried" || kind === "failed"), ["failed", "retried"])
+          assert.strictEqual(events.at(-1), "completed")
         })
       ))
 

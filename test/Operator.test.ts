@@ -222,6 +222,9 @@ describe("WorkflowEngine.retry", () => {
         const id = yield* Order.executionId({ id: "o1" })
         assert.isTrue(yield* hasStatus(id, "failed"))
 
+        // The execution keeps the key its id derives from; list finds it by prefix.
+        assert.strictEqual((yield* WorkflowEngine.get(id)).idempotencyKey, "o1")
+        assert.deepStrictEqual((yield* WorkflowEngine.list({ idempotencyKeyPrefix: "o" })).items.map((r) => r.executionId), [id])
         const retried = yield* WorkflowEngine.retry(id)
         assert.deepStrictEqual(retried.activities, ["charge"])
         const end = yield* ended(id)
@@ -272,6 +275,7 @@ describe("WorkflowEngine.retry", () => {
         assert.deepStrictEqual((yield* events(id)).at(-1), `restarted: as ${restarted.executionId} from step "charge"`)
         assert.deepStrictEqual((yield* events(restarted.executionId))[0], `started: restart of ${id} from step "charge"`)
         assert.deepStrictEqual(yield* attemptsOf(restarted.executionId), ["charge#1", "reserve#1", "ship#1"])
+        assert.isUndefined((yield* WorkflowEngine.get(restarted.executionId)).idempotencyKey)
       }))
     })
   }

@@ -280,6 +280,15 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       const viaRpc = yield* client.SettleRetry({ executionId: started.executionId }, { headers: operator })
       assert.deepStrictEqual(viaRpc.activities, ["settle"])
       assert.strictEqual(yield* client.SettleExecute({ id: "s-rpc" }), "settled s-rpc")
+
+      // Executions by idempotency key prefix (the restart has no key of its own).
+      const listed = yield* get("/executions?workflow=Settle&idempotencyKeyPrefix=s-")
+      assert.strictEqual(listed.status, 200)
+      assert.deepStrictEqual(
+        listed.body.items.map((e: { idempotencyKey: string }) => e.idempotencyKey),
+        ["s-rpc", "s-http"]
+      )
+      assert.strictEqual((yield* get(`/executions/${executionId}`)).body.idempotencyKey, "s-http")
     }))
 
   it.effect("starting the same payload twice over HTTP returns the same executionId and runs once", () =>

@@ -351,8 +351,8 @@ const sinceRecording: {
   readonly columns: Readonly<Record<string, ReadonlyArray<string>>>
   readonly objects: ReadonlyArray<string>
 } = {
-  migrations: ["add_recoveries"],
-  columns: { weft_executions: ["in_flight TEXT", "claimed_at BIGINT"], weft_clocks: ["set_at BIGINT"] },
+  migrations: ["add_recoveries", "add_idempotency_keys"],
+  columns: { weft_executions: ["in_flight TEXT", "claimed_at BIGINT", "idempotency_key TEXT"], weft_clocks: ["set_at BIGINT"] },
   objects: ["weft_taken_over"]
 }
 

@@ -73,6 +73,34 @@ const StallLive = Stall.toLayer(() =>
   })
 )
 
+/** Settling was declined: the typed failure an operator's retry gets past. */
+export class Declined extends Schema.TaggedError<Declined>()("Declined", { run: Schema.Number }) {}
+
+/** `prepare`, then `settle`: declined on its first run, hanging on its second (until killed), done on its third. */
+export const Flaky = Workflow.make({
+  name: "CrashFlaky",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  error: Declined,
+  idempotencyKey: ({ id }) => id
+})
+
+const FlakyLive = Flaky.toLayer(() =>
+  Effect.gen(function* () {
+    const prepared = yield* step("prepare", "prepared")
+    const settled = yield* Activity.make({
+      name: "settle",
+      success: Schema.String,
+      error: Declined,
+      execute: Effect.andThen(ran("settle"), () => {
+        const run = bodyRuns(process.env.WEFT_CRASH_LOG!).filter((r) => r.name === "settle").length
+        return run === 1 ? Effect.fail(new Declined({ run })) : run === 2 ? Effect.never : Effect.succeed("settled")
+      })
+    })
+    return `${prepared}/${settled}`
+  })
+)
+
 /** An activity, a durable sleep long enough to suspend, and an activity after it. */
 export const Nap = define("CrashNap")
 
@@ -146,6 +174,7 @@ export const scenarios = {
   steps: { workflow: Steps, live: StepsLive },
   nap: { workflow: Nap, live: NapLive },
   stall: { workflow: Stall, live: StallLive },
+  flaky: { workflow: Flaky, live: FlakyLive },
   approve: { workflow: Approve, live: ApproveLive },
   ledger: { workflow: Ledger, live: LedgerLive },
   family: {

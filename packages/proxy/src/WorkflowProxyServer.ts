@@ -405,6 +405,7 @@ const status = (workflows: ReadonlySet<string>, executionId: string) =>
         ? Effect.succeed<typeof WorkflowProxy.Execution.Type>({
           executionId: record.executionId,
           workflow: record.workflow,
+          ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
           status: record.status,
           createdAt: record.createdAt,
           updatedAt: record.updatedAt

@@ -482,6 +482,10 @@ export const make = (options: Options = {}): Service => {
           if (filter.createdAfter !== undefined && record.createdAt < filter.createdAfter) continue
           if (filter.createdBefore !== undefined && record.createdAt >= filter.createdBefore) continue
           if (filter.parent !== undefined && record.parent?.executionId !== filter.parent) continue
+          const prefix = filter.idempotencyKeyPrefix
+          if (prefix !== undefined && (record.idempotencyKey === undefined || !record.idempotencyKey.startsWith(prefix))) {
+            continue
+          }
           if (after !== undefined && compareNewestFirst(record, after) <= 0) continue
           matching.push(record)
         }

@@ -263,7 +263,8 @@ export const newRecord = (execution: NewExecution): ExecutionRecord => ({
   updatedAt: execution.at,
   wakeSeq: 0,
   interruptRequested: false,
-  wakeAt: undefined
+  wakeAt: undefined,
+  ...(execution.idempotencyKey === undefined ? {} : { idempotencyKey: execution.idempotencyKey })
 })
 
 /** `record` after `transition` at `at`; the caller has checked `admits` (and the fence). */

@@ -59,6 +59,11 @@ export interface ExecutionRecord {
   readonly interruptRequested: boolean
   /** The earliest stored timer that will wake this execution, if suspended on one. */
   readonly wakeAt: number | undefined
+  /**
+   * The idempotency key it was started with (its id derives from the workflow and this key). Absent on executions
+   * stored before keys were kept, and on restarts.
+   */
+  readonly idempotencyKey?: string | undefined
 }
 
 /** One attempt of an activity: its encoded Exit and when it ran. */
@@ -157,6 +162,8 @@ export interface ListFilter {
   readonly createdBefore?: number | undefined
   /** Only the children this execution started and awaits (linked ones; a child started with `discard` is not linked). */
   readonly parent?: string | undefined
+  /** Only executions whose idempotency key starts with this (compared by code point); never those stored without one. */
+  readonly idempotencyKeyPrefix?: string | undefined
   /** Opaque cursor from the previous page. */
   readonly cursor?: string | undefined
   readonly limit?: number | undefined
@@ -180,6 +187,8 @@ export interface NewExecution {
   readonly payload: unknown
   readonly parent: ParentLink | undefined
   readonly at: number
+  /** The idempotency key the id derives from, kept with the execution (for `list`'s key-prefix filter). */
+  readonly idempotencyKey?: string | undefined
   /**
    * Tell other processes there is new work (PostgreSQL NOTIFY). False when the creating engine runs it
    * itself. Default true.

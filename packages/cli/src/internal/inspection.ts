@@ -16,7 +16,7 @@ import * as Render from "./render.js"
 /** The most executions one `list` returns. */
 export const maxLimit = 1_000
 
-/** `weft list`: executions, newest first, filtered by workflow, status and parent, a page at a time. */
+/** `weft list`: executions, newest first, filtered by workflow, status, parent and key prefix, a page at a time. */
 export const list = Command.make("list", {
   workflow: Flag.String("workflow").pipe(Flag.withDescription("Only executions of this workflow"), Flag.optional),
   status: Flag.Literals("status", WorkflowStore.statuses).pipe(
@@ -25,6 +25,10 @@ export const list = Command.make("list", {
   ),
   parent: Flag.String("parent").pipe(
     Flag.withDescription("Only the children this execution started and awaits"),
+    Flag.optional
+  ),
+  keyPrefix: Flag.String("key-prefix").pipe(
+    Flag.withDescription("Only executions whose idempotency key starts with this (e.g. customer-42/)"),
     Flag.optional
   ),
   limit: Flag.Int("limit").pipe(
@@ -46,6 +50,7 @@ export const list = Command.make("list", {
       workflow: Option.getOrUndefined(input.workflow),
       status: Option.getOrUndefined(input.status),
       parent: Option.getOrUndefined(input.parent),
+      idempotencyKeyPrefix: Option.getOrUndefined(input.keyPrefix),
       cursor: Option.getOrUndefined(input.cursor),
       limit: input.limit
     })

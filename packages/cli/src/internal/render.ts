@@ -49,6 +49,7 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
 export const recordJson = (record: WorkflowStore.ExecutionRecord) => ({
   executionId: record.executionId,
   workflow: record.workflow,
+  idempotencyKey: record.idempotencyKey ?? null,
   status: record.status,
   createdAt: iso(record.createdAt),
   updatedAt: iso(record.updatedAt),

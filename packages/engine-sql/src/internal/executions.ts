@@ -35,7 +35,7 @@ const noExecution = (executionId: string, name: string) =>
 export const make = (db: Database): Executions => {
   const { event, inTransaction, isPg, outsideTransaction, pg, pgOutside, rows, sql } = db
 
-  /** The parameters of `create`; the first eight are those of `createClaimed`. */
+  /** The parameters of `create`; the first eight and the last are those of `createClaimed`. */
   const createParams = (execution: WorkflowStore.NewExecution) => {
     const claimed = execution.claimFor !== undefined
     return [
@@ -48,7 +48,8 @@ export const make = (db: Database): Executions => {
       execution.claimFor ?? null,
       claimed ? db.leaseParam(execution.at) : 0,
       execution.awaited === true && !claimed ? 1 : 0,
-      execution.announce === false ? "" : `${notice(T.create)}:${execution.executionId}:${execution.workflow}`
+      execution.announce === false ? "" : `${notice(T.create)}:${execution.executionId}:${execution.workflow}`,
+      execution.idempotencyKey ?? null
     ]
   }
 
@@ -76,7 +77,7 @@ export const make = (db: Database): Executions => {
     alone: (e: GroupCommit.WithParams<WorkflowStore.NewExecution>) => createAlone(e, e.params),
     together: (batch) =>
       Effect.flatMap(
-        pgOutside(Pg.createClaimed, Pg.joined(Pg.columns(batch, (e) => e.params.slice(0, 8)), 2)),
+        pgOutside(Pg.createClaimed, Pg.joined(Pg.columns(batch, (e) => [...e.params.slice(0, 8), e.params[10]]), 2)),
         (inserted) =>
           Effect.map(Rows.all(inserted, Rows.created), (created) => {
             const byId = new Map(created.map((c) => [c.record.executionId, c]))
@@ -170,11 +171,11 @@ export const make = (db: Database): Executions => {
         }
         const insert = sql`INSERT INTO weft_executions
             (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at,
-             owner, fence, lease_until, watched)
+             owner, fence, lease_until, watched, idempotency_key)
           VALUES (${execution.executionId}, ${execution.workflow}, ${Column.payloadText(execution.payload)}, ${sql.literal(literal(T.create.to))},
             ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
             ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? db.leaseUntil(execution.at) : 0},
-            ${execution.awaited === true && !claimed ? 1 : 0})
+            ${execution.awaited === true && !claimed ? 1 : 0}, ${execution.idempotencyKey ?? null})
           ON CONFLICT (execution_id) DO NOTHING RETURNING *`
         const inserted = yield* inTransaction(
           Effect.tap(rows(insert), (r) =>

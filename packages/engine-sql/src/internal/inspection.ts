@@ -13,7 +13,7 @@ export type Inspection = Pick<WorkflowStore.Service, "list" | "detail">
 
 /** The inspection's queries over `db`. */
 export const make = (db: Database): Inspection => {
-  const { journalColumns, rows, sql } = db
+  const { isPg, journalColumns, rows, sql } = db
   return {
     list: (filter) =>
       Effect.gen(function* () {
@@ -24,6 +24,15 @@ export const make = (db: Database): Inspection => {
         if (filter.createdAfter !== undefined) conditions.push(sql`created_at >= ${filter.createdAfter}`)
         if (filter.createdBefore !== undefined) conditions.push(sql`created_at < ${filter.createdBefore}`)
         if (filter.parent !== undefined) conditions.push(sql`parent_execution_id = ${filter.parent}`)
+        if (filter.idempotencyKeyPrefix !== undefined) {
+          // Characters (code points) on both databases, as the prefix is counted here; LIKE would read % and _.
+          const length = [...filter.idempotencyKeyPrefix].length
+          conditions.push(
+            isPg
+              ? sql`left(idempotency_key, ${length}) = ${filter.idempotencyKeyPrefix}`
+              : sql`substr(idempotency_key, 1, ${length}) = ${filter.idempotencyKeyPrefix}`
+          )
+        }
         if (filter.cursor !== undefined) {
           const i = filter.cursor.indexOf(":")
           const at = Number(filter.cursor.slice(0, i))

@@ -114,6 +114,12 @@ const addRecoveries = Effect.gen(function* () {
   })
 })
 
+// The idempotency key an execution was started with, for `list`'s key-prefix filter. Older rows stay null.
+const addIdempotencyKeys = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE weft_executions ADD COLUMN idempotency_key TEXT`
+})
+
 /**
  * Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock.
  * Effect 3 and 4's Migrators keep the same table (`migration_id`, `created_at`, `name`; names without their
@@ -125,7 +131,8 @@ export const run = Migrator.make({})({
     "0001_create_tables": createTables,
     "0002_add_watched": addWatched,
     "0003_index_parents": indexParents,
-    "0004_add_recoveries": addRecoveries
+    "0004_add_recoveries": addRecoveries,
+    "0005_add_idempotency_keys": addIdempotencyKeys
   }),
   table: "weft_migrations"
 }).pipe(Effect.catchIf((error) => error._tag === "MigrationError" && error.kind === "Failed", Effect.die))

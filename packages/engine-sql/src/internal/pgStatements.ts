@@ -42,7 +42,7 @@ export const joined = (columns: Array<Array<unknown>>, json: number): Array<unkn
  * columns change under it (a later migration adding one) fails on every connection that prepared it.
  */
 const EXECUTION = `execution_id, workflow, payload, status, result, parent_execution_id, parent_deferred, created_at,
-  updated_at, wake_seq, interrupt_requested, wake_at, fence`
+  updated_at, wake_seq, interrupt_requested, wake_at, fence, idempotency_key`
 
 const ATTEMPT = "name, attempt, exit, started_at, completed_at"
 
@@ -134,9 +134,9 @@ export const create = statement(
   "create",
   `WITH changed AS (
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
-       created_at, updated_at, owner, fence, lease_until, watched)
+       created_at, updated_at, owner, fence, lease_until, watched, idempotency_key)
      VALUES ($1, $2, $3, ${literal(T.create.to)}, $4, $5, $6, $6, $7::text, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END,
-       ${leaseUntil("$8")}, $9)
+       ${leaseUntil("$8")}, $9, $11::text)
      ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, ${eventKind(T.create)}, $6::bigint FROM changed),
    announced AS (SELECT pg_notify('weft', $10::text) FROM changed WHERE $10::text <> '')
@@ -292,13 +292,13 @@ export const createClaimed = statement(
   "create_claimed",
   `WITH changed AS (
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
-       created_at, updated_at, owner, fence, lease_until)
+       created_at, updated_at, owner, fence, lease_until, idempotency_key)
      SELECT v.execution_id, v.workflow, v.payload, ${literal(T.create.to)}, v.parent_execution_id, v.parent_deferred, v.at, v.at,
-       v.owner, 1, ${leaseUntil("v.lease_until")}
+       v.owner, 1, ${leaseUntil("v.lease_until")}, v.idempotency_key
      -- A lone empty payload (undefined) splits into no element at all.
      FROM unnest($1::text[], $2::text[], CASE WHEN $3::text = '' THEN '{""}' ELSE string_to_array($3::text, E'\\x1e') END,
-       $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[])
-       AS v(execution_id, workflow, payload, parent_execution_id, parent_deferred, at, owner, lease_until)
+       $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[], $9::text[])
+       AS v(execution_id, workflow, payload, parent_execution_id, parent_deferred, at, owner, lease_until, idempotency_key)
      -- In id order: two workers creating the same ids wait for each other in one order, never in a cycle.
      ORDER BY v.execution_id
      ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),

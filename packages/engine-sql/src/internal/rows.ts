@@ -26,6 +26,7 @@ const ExecutionRow = Schema.Struct({
   status: Column.Status,
   result: Column.Result,
   parent_execution_id: Schema.NullishOr(Schema.String),
+  idempotency_key: Schema.optional(Schema.NullishOr(Schema.String)),
   parent_deferred: Schema.NullishOr(Schema.String),
   created_at: Column.Int,
   updated_at: Column.Int,
@@ -173,7 +174,8 @@ const executionRecord = (row: typeof ExecutionRow.Type): ExecutionRecord => ({
   updatedAt: row.updated_at,
   wakeSeq: row.wake_seq,
   interruptRequested: row.interrupt_requested,
-  wakeAt: row.wake_at
+  wakeAt: row.wake_at,
+  ...(row.idempotency_key === null || row.idempotency_key === undefined ? {} : { idempotencyKey: row.idempotency_key })
 })
 
 const attemptRecord = (

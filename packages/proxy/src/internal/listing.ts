@@ -13,11 +13,21 @@ export interface RawFilter {
   readonly createdAfter?: string | number | undefined
   readonly createdBefore?: string | number | undefined
   readonly parent?: string | undefined
+  readonly idempotencyKeyPrefix?: string | undefined
   readonly cursor?: string | undefined
   readonly limit?: string | number | undefined
 }
 
-const listKeys = ["workflow", "status", "createdAfter", "createdBefore", "parent", "cursor", "limit"] as const
+const listKeys = [
+  "workflow",
+  "status",
+  "createdAfter",
+  "createdBefore",
+  "parent",
+  "idempotencyKeyPrefix",
+  "cursor",
+  "limit"
+] as const
 
 /** The query's filters, each given at most once (a repeated key is a 400). */
 export const singles = (query: Readonly<Record<string, unknown>>): Effect.Effect<RawFilter, WorkflowError.WorkflowError> =>
@@ -59,6 +69,7 @@ export const list = (workflows: ReadonlyArray<Workflow.Any>, raw: RawFilter) =>
           items.push({
             executionId: record.executionId,
             workflow: record.workflow,
+            ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
             status: record.status,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt
@@ -79,6 +90,10 @@ const statuses: ReadonlySet<string> = new Set(WorkflowProxy.Status.literals)
 /** A cursor as Weft's stores write it (`<createdAt>:<executionId>`): anything else is refused before the store. */
 const cursorPattern = /^\d{1,16}:[\x21-\x7e]{1,256}$/
 
+/** Text a store keeps as it is: no U+0000 (PostgreSQL refuses it) and no lone surrogate (not UTF-8). */
+const isWellFormedText = (text: string): boolean =>
+  !text.includes("\u0000") && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)
+
 /** An execution id as a filter names it (as `WorkflowProxy.ExecutionId`). */
 const executionIdPattern = /^[\x21-\x7e]{1,256}$/
 
@@ -92,6 +107,7 @@ const checkFilter = (
     readonly createdAfter: number | undefined
     readonly createdBefore: number | undefined
     readonly parent: string | undefined
+    readonly idempotencyKeyPrefix: string | undefined
     readonly cursor: string | undefined
     readonly limit: number
   },
@@ -108,6 +124,12 @@ const checkFilter = (
     if (raw.parent !== undefined && !executionIdPattern.test(raw.parent)) {
       return Effect.fail(badInput("parent", "an execution id (printable ASCII, at most 256 characters)", raw.parent))
     }
+    const prefix = raw.idempotencyKeyPrefix
+    if (prefix !== undefined && (prefix.length === 0 || prefix.length > 1_024 || !isWellFormedText(prefix))) {
+      return Effect.fail(
+        badInput("idempotencyKeyPrefix", "1 to 1,024 characters, with no U+0000 and no lone surrogate", prefix.slice(0, 64))
+      )
+    }
     if (cursor !== undefined && !cursorPattern.test(cursor)) {
       return Effect.fail(badInput("cursor", "a nextCursor this API answered", cursor))
     }
@@ -123,6 +145,7 @@ const checkFilter = (
       createdAfter,
       createdBefore,
       parent: raw.parent,
+      idempotencyKeyPrefix: prefix,
       cursor,
       limit: limit ?? WorkflowProxy.defaultListLimit
     })

@@ -41,6 +41,8 @@ export const TokenString = Schema.String.check(Schema.isMaxLength(4_096))
 export const Execution = Schema.Struct({
   executionId: Schema.String,
   workflow: Schema.String,
+  /** The idempotency key it was started with (absent on executions stored before keys were kept, and restarts). */
+  idempotencyKey: Schema.optional(Schema.String),
   status: Status,
   createdAt: Schema.Number,
   updatedAt: Schema.Number
@@ -76,7 +78,7 @@ export const QueryValue = Schema.Union([Schema.String, Schema.Array(Schema.Strin
 /**
  * The filters of `ListExecutions` over HTTP, as query parameters, all optional and checked by the server: `workflow`
  * (one of the group's), `status`, `createdAfter` / `createdBefore` (epoch milliseconds), `parent` (the children of
- * that execution), `cursor` (a `nextCursor`
+ * that execution), `idempotencyKeyPrefix` (executions whose idempotency key starts with it), `cursor` (a `nextCursor`
  * answered before) and `limit` (1 to `maxListLimit`, default `defaultListLimit`).
  */
 export const ListQuery = Schema.Struct({
@@ -85,6 +87,7 @@ export const ListQuery = Schema.Struct({
   createdAfter: Schema.optional(QueryValue),
   createdBefore: Schema.optional(QueryValue),
   parent: Schema.optional(QueryValue),
+  idempotencyKeyPrefix: Schema.optional(QueryValue),
   cursor: Schema.optional(QueryValue),
   limit: Schema.optional(QueryValue)
 })
@@ -96,6 +99,7 @@ export const ListRequest = Schema.Struct({
   createdAfter: Schema.optional(Schema.Number),
   createdBefore: Schema.optional(Schema.Number),
   parent: Schema.optional(Schema.String),
+  idempotencyKeyPrefix: Schema.optional(Schema.String),
   cursor: Schema.optional(Schema.String),
   limit: Schema.optional(Schema.Number)
 })

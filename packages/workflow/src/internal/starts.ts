@@ -18,6 +18,7 @@ import * as Signals from "./signals.js"
 
 interface Admitted {
   readonly executionId: string
+  readonly idempotencyKey: string
   readonly encoded: unknown
 }
 
@@ -26,7 +27,8 @@ const admit = (engine: Engine, def: WorkflowDef, payload: unknown): WorkflowErro
   if (!engine.registry.has(def.name) && !engine.settings.acceptUnregistered) return notRegistered(engine, def.name)
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) return InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
-  return { executionId: stableId(def.name, def.idempotencyKey(payload)), encoded: encoded.success }
+  const idempotencyKey = def.idempotencyKey(payload)
+  return { executionId: stableId(def.name, idempotencyKey), idempotencyKey, encoded: encoded.success }
 }
 
 const create = (
@@ -57,6 +59,7 @@ const create = (
       payload: admitted.encoded,
       parent,
       at,
+      idempotencyKey: admitted.idempotencyKey,
       announce: !runsHere || full,
       claimFor,
       awaited: awaiting

@@ -243,6 +243,40 @@ export const inspection = ({ test }: Suite): void => {
           ["s1", "o1"]
         )
       }))
+
+    test("list filters by idempotency key prefix, by code point, literally; an execution stored without a key never matches", (store) =>
+      Effect.gen(function* () {
+        const keys: Record<string, string | undefined> = {
+          k1: "cust-1/a",
+          k2: "cust-1/b",
+          k3: "cust-10/a",
+          k4: "other",
+          k5: "100%_off",
+          k6: "1000",
+          k7: "é🎉/x",
+          k8: "É🎉/x",
+          k9: undefined
+        }
+        let at = T0
+        for (const [id, key] of Object.entries(keys)) {
+          const created = yield* store.create(newExecution(id, { at: at++, ...(key === undefined ? {} : { idempotencyKey: key }) }))
+          assert.strictEqual(created.record.idempotencyKey, key, id)
+          assert.strictEqual((yield* getOf(store, id)).idempotencyKey, key, id)
+        }
+        const ids = (page: WorkflowStore.Page) => page.items.map((r) => r.executionId)
+        assert.deepStrictEqual(ids(yield* store.list({ idempotencyKeyPrefix: "cust-1/" })), ["k2", "k1"])
+        assert.deepStrictEqual(ids(yield* store.list({ idempotencyKeyPrefix: "cust-1" })), ["k3", "k2", "k1"])
+        // % and _ are characters like any other, and case counts.
+        assert.deepStrictEqual(ids(yield* store.list({ idempotencyKeyPrefix: "100%" })), ["k5"])
+        assert.deepStrictEqual(ids(yield* store.list({ idempotencyKeyPrefix: "10_" })), [])
+        assert.deepStrictEqual(ids(yield* store.list({ idempotencyKeyPrefix: "é🎉" })), ["k7"])
+        assert.deepStrictEqual(ids(yield* store.list({ idempotencyKeyPrefix: "cust-1/", workflow: "Ship" })), [])
+        assert.deepStrictEqual(
+          (yield* allPages(store, { idempotencyKeyPrefix: "cust-1" }, 1)).flat().map((r) => r.executionId),
+          ["k3", "k2", "k1"]
+        )
+        assert.strictEqual((yield* store.list({ idempotencyKeyPrefix: "" })).items.length, 8)
+      }))
   })
 }
 
