@@ -289,6 +289,23 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
         ["s-rpc", "s-http"]
       )
       assert.strictEqual((yield* get(`/executions/${executionId}`)).body.idempotencyKey, "s-http")
+
+      // The trace: the declined attempt (its error shown: this group's reads show failures), the retry, the rest.
+      const traced = yield* get(`/executions/${executionId}/trace`)
+      assert.strictEqual(traced.status, 200, JSON.stringify(traced.body))
+      assert.strictEqual(traced.body.execution.status, "succeeded")
+      const steps = traced.body.entries.flatMap((e: any) =>
+        e.kind === "activity" ? [`${e.name}#${e.attempt} ${e.outcome} ${JSON.stringify(e.value)}`] : e.kind === "event" && e.event === "retried" ? ["retried"] : []
+      )
+      assert.deepStrictEqual(steps, [
+        "fetch#1 success undefined",
+        `settle#1 failure {"reason":"not yet","_tag":"Late"}`,
+        "retried",
+        `settle#3 success "settled s-http"`
+      ])
+      assert.strictEqual((yield* get("/executions/nope/trace")).status, 404)
+      // Another group answers for its own workflows only.
+      assert.strictEqual((yield* get(`/closed/executions/${executionId}/trace`)).status, 404)
     }))
 
   it.effect("starting the same payload twice over HTTP returns the same executionId and runs once", () =>
@@ -364,6 +381,7 @@ describe("WorkflowProxy contracts", () => {
         "TokenFail POST /tokens/fail",
         "ExecutionStatus GET /executions/:executionId",
         "ListExecutions GET /executions",
+        "ExecutionTrace GET /executions/:executionId/trace",
         "Workflows GET /workflows",
         "Purge POST /executions/purge"
       ]
@@ -383,6 +401,7 @@ describe("WorkflowProxy contracts", () => {
       "wf.TokenFail",
       "wf.ExecutionStatus",
       "wf.ListExecutions",
+      "wf.ExecutionTrace",
       "wf.Workflows",
       "wf.Purge"
     ])

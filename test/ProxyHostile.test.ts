@@ -141,7 +141,10 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
         "/greet/executions/%00/result",
         `/greet/executions/${"a".repeat(10_000)}/result`,
         "/expense/executions/does-not-exist/result?timeoutMs=0",
-        "/workflows/%00"
+        "/workflows/%00",
+        "/executions/%00/trace",
+        `/executions/${"t".repeat(10_000)}/trace`,
+        "/executions/does-not-exist/trace"
       ]
       for (const path of paths) {
         responses.push([`GET ${path.slice(0, 60)}`, yield* send("GET", path)])
@@ -259,6 +262,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
           ["GET", `/closed/executions/${id}`],
           ["GET", `/closed/greet/executions/${id}/result`],
           ["GET", "/closed/executions"],
+          ["GET", `/closed/executions/${id}/trace`],
           ["GET", "/closed/workflows"],
           ["POST", `/closed/greet/executions/${id}/interrupt`],
           ["POST", `/closed/greet/executions/${id}/retry`],

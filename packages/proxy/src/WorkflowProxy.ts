@@ -45,6 +45,7 @@ import {
   ResultRequest,
   RetryAnswer,
   Started,
+  TraceAnswer,
   TokenString,
   WorkflowList
 } from "./internal/schemas.js"
@@ -130,7 +131,8 @@ export interface Options<
  * `{ executionId }`), `WPoll`, `WResult` (`{ executionId, timeoutMs? }`: waits for the result), `WInterrupt`, `WResume`,
  * `WRetry` (`{ executionId }`), `WRestart` (`{ executionId, fromStep?, idempotencyKey? }`); once per group:
  * `DeferredSucceed`, `DeferredFail` (`{ token, value | error }`, operator routes), `TokenSucceed`, `TokenFail` (the
- * same, by token alone), `ExecutionStatus`, `ListExecutions` (filters, cursor), `Workflows` (discovery) and `Purge`
+ * same, by token alone), `ExecutionStatus`, `ListExecutions` (filters, cursor), `ExecutionTrace` (the timeline),
+ * `Workflows` (discovery) and `Purge`
  * (`{ olderThanMs, status? }`, an operator route over the whole store). Every tag starts with `prefix`.
  *
  * @example
@@ -213,6 +215,12 @@ export const toRpcGroup = <
     Rpc.make(`${prefix}TokenFail`, { payload: failPayload, error: completeError }),
     reader(Rpc.make(`${prefix}ExecutionStatus`, { payload: ExecutionRef, success: Execution, error: WE })),
     reader(Rpc.make(`${prefix}ListExecutions`, { payload: ListRequest, success: ExecutionPage, error: WE })),
+    reader(
+      Rpc.make(`${prefix}ExecutionTrace`, { payload: ExecutionRef, success: TraceAnswer, error: WE }).annotate(
+        FailureDetails,
+        details
+      )
+    ),
     reader(Rpc.make(`${prefix}Workflows`, { success: WorkflowList, error: WE })),
     operator(Rpc.make(`${prefix}Purge`, { payload: PurgeBody, success: PurgeAnswer, error: WE }))
   )
@@ -287,6 +295,7 @@ export type GroupRpcs<D, Prefix extends string, M, R = never> =
   | GuardedRpc<`${Prefix}TokenFail`, FailPayload<D>, Schema.Void, CompleteError, never>
   | GuardedRpc<`${Prefix}ExecutionStatus`, typeof ExecutionRef, typeof Execution, typeof WE, R>
   | GuardedRpc<`${Prefix}ListExecutions`, typeof ListRequest, typeof ExecutionPage, typeof WE, R>
+  | GuardedRpc<`${Prefix}ExecutionTrace`, typeof ExecutionRef, typeof TraceAnswer, typeof WE, R>
   | GuardedRpc<`${Prefix}Workflows`, Schema.Void, typeof WorkflowList, typeof WE, R>
   | GuardedRpc<`${Prefix}Purge`, typeof PurgeBody, typeof PurgeAnswer, typeof WE, M>
 
@@ -304,7 +313,8 @@ export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M exte
  * for the result), `POST /executions/:executionId/interrupt`, `/resume`, `/retry` and `/restart` (operator routes; restart's
  * body `{ fromStep?, idempotencyKey? }`); once per group: `POST /deferreds/succeed`, `POST /deferreds/fail` (operator
  * routes), `POST /tokens/succeed`, `POST /tokens/fail` (by token alone), `GET /executions/:executionId` (status),
- * `GET /executions` (list, filtered, by cursor), `GET /workflows` (discovery) and `POST /executions/purge` (an
+ * `GET /executions` (list, filtered, by cursor), `GET /executions/:executionId/trace` (the trace), `GET /workflows`
+ * (discovery) and `POST /executions/purge` (an
  * operator route over the whole store, body `{ olderThanMs, status? }`). Endpoint names are those of `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
  *
  * @example
@@ -411,6 +421,13 @@ export const toHttpApiGroup = <
       success: ExecutionPage,
       error: routeErrors
     })),
+    reader(
+      HttpApiEndpoint.get("ExecutionTrace", "/executions/:executionId/trace", {
+        params: ExecutionParams,
+        success: TraceAnswer,
+        error: routeErrors
+      }).annotate(FailureDetails, details)
+    ),
     reader(HttpApiEndpoint.get("Workflows", "/workflows", { success: WorkflowList, error: routeErrors })),
     operator(HttpApiEndpoint.post("Purge", "/executions/purge", { payload: PurgeBody, success: PurgeAnswer, error: bodyErrors }))
   )
@@ -527,6 +544,7 @@ export type GroupHttpEndpoints<D, M, R = never> =
   >
   | GuardedEndpoint<"ExecutionStatus", "GET", typeof ExecutionParams, never, typeof Execution, RouteErrors, R>
   | GuardedEndpoint<"ListExecutions", "GET", never, never, typeof ExecutionPage, RouteErrors, R, typeof ListQuery>
+  | GuardedEndpoint<"ExecutionTrace", "GET", typeof ExecutionParams, never, typeof TraceAnswer, RouteErrors, R>
   | GuardedEndpoint<"Workflows", "GET", never, never, typeof WorkflowList, RouteErrors, R>
   | GuardedEndpoint<"Purge", "POST", never, typeof PurgeBody, typeof PurgeAnswer, BodyErrors, M>
 

@@ -45,6 +45,7 @@ export type RpcHandlers<W, Prefix extends string> =
     | `${Prefix}TokenFail`
     | `${Prefix}ExecutionStatus`
     | `${Prefix}ListExecutions`
+    | `${Prefix}ExecutionTrace`
     | `${Prefix}Workflows`
     | `${Prefix}Purge`
   >
@@ -143,6 +144,7 @@ export const layerRpcHandlers = <
   handlers[`${prefix}TokenFail`] = fail
   handlers[`${prefix}ExecutionStatus`] = ({ executionId }) => status(names, executionId)
   handlers[`${prefix}ListExecutions`] = (filter) => list(workflows, filter)
+  handlers[`${prefix}ExecutionTrace`] = ({ executionId }, { rpc }) => trace(names, executionId, detailsOf(rpc.annotations))
   const described = describe(workflows)
   handlers[`${prefix}Workflows`] = () => Effect.succeed(described)
   handlers[`${prefix}Purge`] = (body) => purge(body)
@@ -249,6 +251,8 @@ export const layerHttpApi = <
       .handleRaw(expect("TokenSucceed"), succeed)
       .handleRaw(expect("TokenFail"), fail)
       .handle(expect("ExecutionStatus"), ({ params }) => byId(params, (id) => status(names, id)))
+      .handle(expect("ExecutionTrace"), ({ endpoint, params }) =>
+        byId(params, (id) => trace(names, id, detailsOf(endpoint.annotations))))
       .handle(expect("ListExecutions"), ({ query }) =>
         redact(Effect.flatMap(singles(query), (filter) => list(workflows, filter))))
       .handle(expect("Workflows"), () => Effect.succeed(described))
@@ -401,22 +405,37 @@ const detailsOf = (annotations: Context.Context<never>): boolean =>
 const status = (workflows: ReadonlySet<string>, executionId: string) =>
   Effect.flatMap(WorkflowEngine.WorkflowEngine, (engine) =>
     Effect.flatMap(engine.get(executionId), (record) =>
-      workflows.has(record.workflow)
-        ? Effect.succeed<typeof WorkflowProxy.Execution.Type>({
-          executionId: record.executionId,
-          workflow: record.workflow,
-          ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
-          status: record.status,
-          createdAt: record.createdAt,
-          updatedAt: record.updatedAt
-        })
-        : Effect.fail(
-          new WorkflowError.WorkflowError({
-            reason: "ExecutionNotFound",
-            executionId,
-            message: `No execution ${executionId}`
-          })
-        )))
+      workflows.has(record.workflow) ? Effect.succeed(executionOf(record)) : Effect.fail(notInGroup(executionId))))
+
+/** An execution as the status, list and trace routes answer it. */
+const executionOf = (record: WorkflowStore.ExecutionRecord): typeof WorkflowProxy.Execution.Type => ({
+  executionId: record.executionId,
+  workflow: record.workflow,
+  ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
+  status: record.status,
+  createdAt: record.createdAt,
+  updatedAt: record.updatedAt
+})
+
+/** An execution of no workflow of the group: as unknown as any other. */
+const notInGroup = (executionId: string) =>
+  new WorkflowError.WorkflowError({ reason: "ExecutionNotFound", executionId, message: `No execution ${executionId}` })
+
+/**
+ * An execution's trace, for the group's workflows only. Without failure details (a public read route), a failed,
+ * defective or interrupted entry keeps its outcome but not its `value`.
+ */
+const trace = (workflows: ReadonlySet<string>, executionId: string, details: boolean) =>
+  Effect.flatMap(WorkflowEngine.trace(executionId), (found) => {
+    if (Option.isNone(found) || !workflows.has(found.value.execution.workflow)) return Effect.fail(notInGroup(executionId))
+    const entries = found.value.entries.map((entry): Schema.Json => {
+      const shown = details || !("value" in entry) || !("outcome" in entry) || entry.outcome === "success"
+        ? entry
+        : Object.fromEntries(Object.entries(entry).filter(([key]) => key !== "value"))
+      return JSON.parse(JSON.stringify(shown)) as Schema.Json
+    })
+    return Effect.succeed({ execution: executionOf(found.value.execution), entries })
+  })
 
 /**
  * Completes the deferred a token names. The token is verified before anything else, so a forged or tampered one

@@ -145,6 +145,13 @@ export const WorkflowInfo = Schema.Struct({
 /** What `Workflows` answers: the group's workflows, in the group's order. */
 export const WorkflowList = Schema.Struct({ workflows: Schema.Array(WorkflowInfo) })
 
+/**
+ * What `ExecutionTrace` answers: the execution and its trace's entries (`WorkflowTrace.Entry`, as JSON: activity
+ * attempts, waits, notes, takeovers, events; times in epoch milliseconds). Where the read route does not show
+ * failures (`read: "public"` without `publicFailures`), failed entries come without their `value`.
+ */
+export const TraceAnswer = Schema.Struct({ execution: Execution, entries: Schema.Array(Schema.Json) })
+
 /** A name a request gives (a step, an idempotency key): 1 to 1,024 characters. */
 const Name = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1_024))
 
