@@ -422,6 +422,20 @@ export const make = (options: Options = {}): Service => {
         }))
       }),
 
+    backlog: (now, workflows) =>
+      Effect.sync(() => {
+        const counts = new Map<string, number>()
+        for (const id of open) {
+          const entry = entries.get(id)!
+          const { status, wakeAt, workflow } = entry.record
+          if (!workflows.includes(workflow)) continue
+          const free = admits(transitions.claim, status) && (entry.owner === undefined || entry.leaseUntil <= now)
+          const due = admits(transitions.timerFired, status) && wakeAt !== undefined && wakeAt <= now
+          if (free || due) counts.set(workflow, (counts.get(workflow) ?? 0) + 1)
+        }
+        return [...counts].map(([workflow, runnable]) => ({ workflow, runnable }))
+      }),
+
     nextWakeAt: (workflows) =>
       Effect.sync(() => {
         let next: number | undefined

@@ -52,6 +52,25 @@ export const executionsPurged = Metric.counter("weft_executions_purged_total", {
   incremental: true
 })
 
+/**
+ * Executions that could run now and nobody runs (running with no live claim, or suspended on a timer that is due), by
+ * `workflow`: what the workers have yet to pick up. Sampled by each engine every `backlogIntervalMs` (one count
+ * query, not one per claim pass), for the workflows it registered.
+ */
+export const runnableBacklog = Metric.gauge("weft_runnable_backlog", {
+  description: "Executions that could run now and nobody runs"
+})
+
+/** The series of `runnableBacklog` for one workflow, made once and kept. */
+export const backlogOf = (workflow: string): Metric.Gauge<number> => {
+  let series = backlogs.get(workflow)
+  if (series === undefined) {
+    series = Metric.gauge(runnableBacklog.id, { description: runnableBacklog.description, attributes: { workflow } })
+    backlogs.set(workflow, series)
+  }
+  return series
+}
+
 /** The series of `executionsPurged` for one status, made once and kept. */
 export const purgedWith = (status: string): Metric.Counter<number> => {
   let series = purged.get(status)
@@ -137,6 +156,7 @@ export const forActivity = (workflow: string, name: string): ActivitySeries => {
 
 const workflows = new Map<string, WorkflowSeries>()
 const purged = new Map<string, Metric.Counter<number>>()
+const backlogs = new Map<string, Metric.Gauge<number>>()
 const activities = new Map<string, Map<string, ActivitySeries>>()
 
 /** A series of counter `of`: its own metric, with the labels as its attributes. */

@@ -427,6 +427,14 @@ export interface Service {
    * step's result commit together). Absent where the store has no transactions.
    */
   readonly transaction?: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | WorkflowError, R>
+  /**
+   * How many executions of each of `workflows` could run at `now` and nobody runs: running with no owner or a lapsed
+   * lease, or suspended on a timer due by `now`. One read; workflows with none may be left out. Optional: without it
+   * the engine reports no backlog.
+   */
+  readonly backlog?:
+    | ((now: number, workflows: ReadonlyArray<string>) => Eff<ReadonlyArray<{ readonly workflow: string; readonly runnable: number }>>)
+    | undefined
   /** Wake-ups other processes announce (e.g. PostgreSQL NOTIFY). Absent where there are none: the engine polls. */
   readonly notifications?: Stream.Stream<Notification> | undefined
 }

@@ -13,7 +13,7 @@ import { admits, assignments, T } from "./sqlRules.js"
 /** The claims' part of the store. */
 export type Claims = Pick<
   WorkflowStore.Service,
-  "claim" | "claimRunnable" | "release" | "renew" | "runnable" | "nextWakeAt"
+  "claim" | "claimRunnable" | "release" | "renew" | "runnable" | "nextWakeAt" | "backlog"
 >
 
 /** The executions a claim may take: running ones. */
@@ -135,6 +135,19 @@ export const make = (db: Database): Claims => {
           ORDER BY updated_at LIMIT ${limit}`)
         return yield* Rows.all(ready, Rows.runnable)
       }),
+
+    // Not a hot-path statement: each engine samples it every `backlogIntervalMs`.
+    backlog: (now, workflows) =>
+      workflows.length === 0
+        ? Effect.succeed([])
+        : Effect.flatMap(
+            rows(sql`SELECT workflow, count(*) AS runnable FROM weft_executions
+              WHERE workflow IN ${sql.in(workflows as Array<string>)}
+                AND ((${sql.literal(CLAIMABLE)} AND (owner IS NULL OR lease_until <= ${lapsed(now)}))
+                  OR (${sql.literal(SLEEPING)} AND wake_at <= ${now}))
+              GROUP BY workflow`),
+            (found) => Rows.all(found, Rows.backlog)
+          ),
 
     nextWakeAt: (workflows) =>
       workflows.length === 0

@@ -316,6 +316,13 @@ export const event = decoder(
   })
 )
 
+/** One workflow's count of `backlog`. */
+export const backlog = decoder(
+  Schema.Struct({ workflow: Schema.String, runnable: Column.Int }),
+  named("a backlog count"),
+  (r) => ({ workflow: r.workflow, runnable: r.runnable })
+)
+
 /** A value of `weft_meta`. */
 export const meta = decoder(Schema.Struct({ value: Schema.String }), named("a setting of the store"), (r) => r.value)
 

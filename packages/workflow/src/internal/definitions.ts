@@ -118,6 +118,11 @@ export interface EngineOptions {
    * WorkflowEngine.layer({ retention: { olderThan: "30 days", status: ["succeeded"], every: "1 hour" } })
    */
   readonly retention?: RetentionOptions | undefined
+  /**
+   * How often, in real time, the engine counts the runnable backlog of the workflows it registered (one query) into
+   * the `weft_runnable_backlog` gauge. Default 15 seconds; `Infinity`: never. Stores without `backlog` report none.
+   */
+  readonly backlogIntervalMs?: number | undefined
 }
 
 /** The options with their defaults applied. */

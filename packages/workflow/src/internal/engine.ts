@@ -20,6 +20,7 @@ import {
   type Service as StoreService
 } from "../WorkflowStore.js"
 import type { Engine, EngineOptions, Registration, Settings } from "./definitions.js"
+import * as Backlog from "./backlog.js"
 import * as Discovery from "./discovery.js"
 import * as Lease from "./lease.js"
 import * as NameRules from "./nameRules.js"
@@ -163,6 +164,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
     }
     const retention = options.retention === undefined ? undefined : Retention.checkOption(options.retention)
     if (retention !== undefined) return yield* Effect.die(new Error(retention))
+    const backlogIntervalMs = options.backlogIntervalMs ?? 15_000
+    const backlog = Backlog.checkOption(backlogIntervalMs)
+    if (backlog !== undefined) return yield* Effect.die(new Error(backlog))
     const settings: Settings = {
       inMemoryThreshold: options.inMemoryThreshold ?? 60_000,
       storeRetryMs: options.storeRetryMs ?? 1_000,
@@ -205,6 +209,9 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
       )
     }
     if (options.retention !== undefined) yield* Effect.forkIn(Retention.periodic(engine, options.retention), scope)
+    if (store.backlog !== undefined && Number.isFinite(backlogIntervalMs)) {
+      yield* Effect.forkIn(Backlog.periodic(engine, backlogIntervalMs), scope)
+    }
     yield* Effect.forkIn(
       Effect.forever(
         Effect.catchCause(TimerLoop.wakeDue(engine), (cause) =>

@@ -24,6 +24,7 @@ export type OptionalMember =
   | "purge"
   | "retry"
   | "fork"
+  | "backlog"
 
 /** How each part of the suite registers its tests against the store under test. */
 export interface Suite {

@@ -22,7 +22,7 @@ import {
 } from "./Harness.js"
 
 /** Registers the tests of runnable and nextWakeAt. */
-export const scheduling = ({ test }: Suite): void => {
+export const scheduling = ({ test, testOptional }: Suite): void => {
   describe("runnable and nextWakeAt", () => {
     test("runnable returns running executions nobody holds, and not those under a live claim", (store) =>
       Effect.gen(function* () {
@@ -148,6 +148,30 @@ export const scheduling = ({ test }: Suite): void => {
         assert.deepStrictEqual(yield* store.nextWakeAt(WORKFLOWS), Option.some(T0 + 500))
         assert.deepStrictEqual(yield* store.nextWakeAt(["Elsewhere"]), Option.some(T0 + 100))
         assert.isTrue(Option.isNone(yield* store.nextWakeAt([])))
+      }))
+
+    testOptional("backlog counts, per workflow, what could run now and nobody runs; it changes nothing", "backlog", (store, backlog) =>
+      Effect.gen(function* () {
+        yield* store.create(newExecution("free"))
+        const now = T0 + LEASE_MS + 1
+        yield* store.create(newExecution("held"))
+        yield* claimOf(store, "held", OWNER_A, now - 1)
+        yield* store.create(newExecution("lapsed"))
+        yield* claimOf(store, "lapsed", OWNER_B, T0)
+        yield* createSuspended(store, "due", T0 + 10)
+        yield* createSuspended(store, "later", T0 + 10 * LEASE_MS)
+        yield* createSuspended(store, "parked", undefined)
+        yield* createTerminal(store, "done", "succeeded")
+        yield* store.create(newExecution("ship", { workflow: "Ship" }))
+        yield* store.create(newExecution("elsewhere", { workflow: "Elsewhere" }))
+        // held's lease (taken just before `now`) runs past it; lapsed's (taken at T0) does not.
+        const before = yield* Effect.forEach(["free", "held", "lapsed", "due", "later"], (id) => getOf(store, id))
+        const counts = Object.fromEntries((yield* backlog(now, ["Order", "Ship"])).map((c) => [c.workflow, c.runnable]))
+        // free, lapsed and due of Order (held is held, later not due, parked on no timer, done ended); ship of Ship.
+        assert.deepStrictEqual(counts, { Order: 3, Ship: 1 })
+        assert.deepStrictEqual(yield* backlog(now, []), [])
+        // A count, not a claim nor a timer firing: nothing changed.
+        assert.deepStrictEqual(yield* Effect.forEach(["free", "held", "lapsed", "due", "later"], (id) => getOf(store, id)), before)
       }))
   })
 }
