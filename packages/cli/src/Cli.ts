@@ -16,6 +16,7 @@ import * as Database from "./Database.js"
 import * as Actions from "./internal/actions.js"
 import { Json, report, Reported } from "./internal/command.js"
 import { dashboard } from "./internal/dashboard.js"
+import { exportCommand } from "./internal/export.js"
 import * as Inspection from "./internal/inspection.js"
 import * as Operator from "./internal/operator.js"
 
@@ -26,6 +27,7 @@ export { Json }
 export const commands = [
   Inspection.list,
   Inspection.show,
+  exportCommand,
   Actions.interrupt,
   Actions.resume,
   Operator.retry,

@@ -27,6 +27,7 @@ import * as Starts from "./internal/starts.js"
 import * as Telemetry from "./internal/telemetry.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
 import type { WorkflowError } from "./WorkflowError.js"
+import * as WorkflowShape from "./WorkflowShape.js"
 import { terminal } from "./WorkflowStore.js"
 
 export { WorkflowInstance }
@@ -308,6 +309,16 @@ const withoutUndefined = (encoded: unknown): unknown => {
   for (const [key, value] of Object.entries(encoded)) if (value !== undefined) out[key] = withoutUndefined(value)
   return out
 }
+
+/**
+ * The static shape of a workflow (its ordered activities, sleeps, waits, queues, children and notes, with their
+ * schemas) without running any activity body: `WorkflowShape.describe`, whose doc says how values are generated and
+ * which path a branch takes. `WorkflowShape.toMermaid` draws it.
+ *
+ * @example
+ * const shape = yield* Workflow.describe(ProcessOrder, { orderId: "o-1", sku: "MUG", amountCents: 100 })
+ */
+export const describe = WorkflowShape.describe
 
 /** The execution id for (workflow name, idempotency key): the documented, stable algorithm. */
 export const executionIdFor = (workflow: string, idempotencyKey: string): string => stableId(workflow, idempotencyKey)

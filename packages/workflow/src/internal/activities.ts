@@ -21,6 +21,7 @@ import { diverged, sameName } from "./replay.js"
 import * as Names from "./reserved.js"
 import * as Retry from "./retry.js"
 import type { Run } from "./run.js"
+import * as StepMode from "./stepMode.js"
 import * as Telemetry from "./telemetry.js"
 
 /** The per-activity attempt number, 1 for the first attempt. */
@@ -86,6 +87,13 @@ const decide = (run: Run, def: ActivityDef, last: ActivityAttempt): Effect.Effec
 
 const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any, any> => {
   const engine = run.engine
+  // Replay tests and `describe` run no activity body: only the engines they build have a step mode.
+  const mode = StepMode.of(engine)
+  if (mode !== undefined) {
+    const taken = mode(run, def, n)
+    if (taken._tag === "Stop") return Effect.die(taken.defect)
+    def = { ...def, execute: taken.body }
+  }
   // Attempt 1 is the reference's default: providing it would copy the context on every step.
   const provided = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
   const body = def.timeoutMs === undefined
