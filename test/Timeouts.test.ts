@@ -1,6 +1,8 @@
 /**
  * Durable timeouts. An activity's `timeout` bounds each attempt: past it the attempt is interrupted and journaled
- * as failed (`ActivityTimedOut`, naming the activity, attempt and bound), and the retry policy tries again.
+ * as failed (`ActivityTimedOut`, naming the activity, attempt and bound), and the retry policy tries again. A
+ * workflow's `deadline` interrupts an execution that has not ended in time wherever it is (running, sleeping,
+ * waiting): its compensations run and it ends interrupted; the deadline is stored, so a restart keeps it.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -10,8 +12,9 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { TestClock } from "effect/testing"
-import { Activity, Workflow, WorkflowEngine } from "@weft/workflow"
-import { record, waitUntil } from "./util.js"
+import * as Option from "effect/Option"
+import { Activity, DurableClock, DurableDeferred, MemoryStore, Workflow, WorkflowEngine, WorkflowStore } from "@weft/workflow"
+import { hasStatus, record, suspended, waitUntil } from "./util.js"
 
 const Fetch = Workflow.make({
   name: "Fetch",
@@ -91,6 +94,115 @@ describe("Activity timeout", () => {
       assert.throws(
         () => Activity.make({ name: "bad", execute: Effect.void, timeout }),
         /Activity "bad": timeout must be a finite duration above zero/
+      )
+    }
+  })
+})
+
+/** Where a `Trip` body spends its time after booking (with a compensation): working, sleeping, waiting or done. */
+const Trip = Workflow.make({
+  name: "Trip",
+  payload: { id: Schema.String, then: Schema.Literals(["work", "sleep", "wait", "finish"]) },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id,
+  deadline: "1 hour"
+})
+
+const Go = DurableDeferred.make("go")
+
+const tripBodies = (log: Array<string>) =>
+  Trip.toLayer(({ then }) =>
+    Effect.gen(function* () {
+      yield* Activity.make({ name: "book", execute: Effect.sync(() => void log.push("book")) }).pipe(
+        Workflow.withCompensation(() => Effect.sync(() => void log.push("unbook")))
+      )
+      if (then === "work") yield* Activity.make({ name: "work", execute: Effect.never })
+      if (then === "sleep") yield* DurableClock.sleep({ name: "nap", duration: "2 hours" })
+      if (then === "wait") yield* DurableDeferred.await(Go)
+      return "done"
+    })
+  )
+
+const interruptedByDeadline = (id: string) =>
+  Effect.gen(function* () {
+    const detail = yield* record(id)
+    assert.strictEqual(detail.execution.status, "interrupted")
+    const requested = detail.events.filter((e) => e.kind === "interrupt-requested")
+    assert.strictEqual(requested.length, 1)
+    assert.match(requested[0]!.detail ?? "", /^deadline passed \(3600000 ms after the start, at /)
+    const deadline = detail.clocks.find((c) => c.name === "@weft/deadline")!
+    assert.strictEqual(deadline.wakeAt, detail.execution.createdAt + 3_600_000)
+  })
+
+describe("Workflow deadline", () => {
+  for (const then of ["work", "sleep", "wait"] as const) {
+    it.effect(`interrupts an execution that is still ${then === "work" ? "running" : then === "sleep" ? "sleeping" : "waiting"} when it passes; compensations run`, () => {
+      const log: Array<string> = []
+      return Effect.gen(function* () {
+        const id = yield* Trip.execute({ id: then, then }, { discard: true })
+        if (then === "work") yield* waitUntil(Effect.sync(() => log.length === 1), "booked and working")
+        else yield* suspended(Trip, id)
+        yield* TestClock.adjust("59 minutes")
+        assert.isFalse(yield* hasStatus(id, "interrupted"))
+        yield* TestClock.adjust("1 minute")
+        yield* waitUntil(hasStatus(id, "interrupted"), "interrupted at the deadline")
+        assert.deepStrictEqual(log, ["book", "unbook"])
+        yield* interruptedByDeadline(id)
+        const trace = Option.getOrThrow(yield* WorkflowEngine.trace(id))
+        assert.isTrue(trace.entries.some((e) => e.kind === "deadline"))
+      }).pipe(Effect.provide(Layer.provideMerge(tripBodies(log), WorkflowEngine.layerMemory)))
+    })
+  }
+
+  it.effect("an execution that ends in time is not touched; its deadline is stored once", () => {
+    const log: Array<string> = []
+    return Effect.gen(function* () {
+      assert.strictEqual(yield* Trip.execute({ id: "quick", then: "finish" }), "done")
+      yield* TestClock.adjust("2 hours")
+      const detail = yield* record(yield* Trip.executionId({ id: "quick", then: "finish" }))
+      assert.strictEqual(detail.execution.status, "succeeded")
+      assert.deepStrictEqual(log, ["book"])
+      assert.deepStrictEqual(detail.clocks.map((c) => c.name), ["@weft/deadline"])
+      assert.isFalse(detail.events.some((e) => e.kind === "interrupt-requested"))
+    }).pipe(Effect.provide(Layer.provideMerge(tripBodies(log), WorkflowEngine.layerMemory)))
+  })
+
+  it.effect("is kept across a restart: a new engine on the same store interrupts it at the stored time", () => {
+    const log: Array<string> = []
+    const store = MemoryStore.make()
+    const engineOn = () =>
+      Layer.provideMerge(tripBodies(log), WorkflowEngine.layer().pipe(Layer.provide(Layer.succeed(WorkflowStore.WorkflowStore, store))))
+    return Effect.gen(function* () {
+      // The first engine starts it and is gone; the execution waits in the store.
+      const id = yield* Effect.scoped(
+        Effect.flatMap(Layer.build(engineOn()), (context) =>
+          Effect.gen(function* () {
+            const id = yield* Trip.execute({ id: "restart", then: "wait" }, { discard: true })
+            yield* suspended(Trip, id)
+            return id
+          }).pipe(Effect.provide(context)))
+      )
+      yield* TestClock.adjust("30 minutes")
+      // A new engine (a restart, half an hour later): the deadline is the stored one, an hour after the start.
+      yield* Effect.scoped(
+        Effect.flatMap(Layer.build(engineOn()), (context) =>
+          Effect.gen(function* () {
+            yield* TestClock.adjust("29 minutes")
+            assert.isFalse(yield* hasStatus(id, "interrupted"))
+            yield* TestClock.adjust("1 minute")
+            yield* waitUntil(hasStatus(id, "interrupted"), "interrupted at the stored deadline")
+            yield* interruptedByDeadline(id)
+          }).pipe(Effect.provide(context)))
+      )
+      assert.deepStrictEqual(log, ["book", "unbook"])
+    })
+  })
+
+  it("a deadline that is not a finite duration above zero is refused where the workflow is defined", () => {
+    for (const deadline of [0, -1, Number.POSITIVE_INFINITY] as const) {
+      assert.throws(
+        () => Workflow.make({ name: "Bad", payload: {}, idempotencyKey: () => "b", deadline }),
+        /Workflow "Bad": deadline must be a finite duration above zero/
       )
     }
   })

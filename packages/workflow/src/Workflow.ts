@@ -5,6 +5,7 @@
 import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
@@ -21,6 +22,7 @@ import * as Engine from "./internal/engine.js"
 import { stableId } from "./internal/hash.js"
 import * as NameRules from "./internal/nameRules.js"
 import * as Notes from "./internal/notes.js"
+import * as Patches from "./internal/patches.js"
 import * as Results from "./internal/results.js"
 import { WorkflowInstance } from "./internal/run.js"
 import * as Starts from "./internal/starts.js"
@@ -124,15 +126,22 @@ export const make = <
   readonly success?: Success | undefined
   readonly error?: Error | undefined
   readonly idempotencyKey: (payload: PayloadSchema<P>["Type"]) => string
+  /**
+   * How long an execution may take from its start: past it, it is interrupted wherever it is (running, sleeping,
+   * waiting), its compensations run and it ends `interrupted`. Durable: stored on its first run, kept across crashes.
+   */
+  readonly deadline?: Duration.Input | undefined
 }): Workflow<Name, PayloadSchema<P>, Success, Error> => {
   NameRules.assertName("Workflow", options.name)
+  const deadlineMs = options.deadline === undefined ? undefined : checkDeadline(options.name, options.deadline)
   const payloadSchema = Codec.payloadSchema(options.payload)
   const successSchema = (options.success ?? Schema.Void) as Success
   const errorSchema = (options.error ?? Schema.Never) as Error
   const def = {
     name: options.name,
     codec: Codec.make(payloadSchema, successSchema, errorSchema),
-    idempotencyKey: options.idempotencyKey
+    idempotencyKey: options.idempotencyKey,
+    ...(deadlineMs === undefined ? {} : { deadlineMs })
   }
 
   const attributes = { "weft.workflow": options.name }
@@ -189,6 +198,15 @@ export const make = <
         )
       ) as any
   }
+}
+
+/** A deadline as a workflow takes it: a finite duration above zero, else a definition-time error naming it. */
+const checkDeadline = (name: string, input: Duration.Input): number => {
+  const duration = Duration.fromInput(input)
+  if (duration._tag === "None" || !Duration.isFinite(duration.value) || Duration.toMillis(duration.value) <= 0) {
+    throw new Error(`Workflow "${name}": deadline must be a finite duration above zero (e.g. "1 hour"), got ${String(input)}`)
+  }
+  return Duration.toMillis(duration.value)
 }
 
 /**
@@ -261,6 +279,26 @@ export const addFinalizer: <R>(
  */
 export const note = (message: string, data?: unknown): Effect.Effect<void, never, WorkflowInstance> =>
   Effect.flatMap(WorkflowInstance, (run) => Notes.write(run, message, data))
+
+/**
+ * Ships a change under running executions: true for an execution that reaches this point under the new code, false
+ * for one that already went past it under the old code and is replaying its journal. The answer is journaled the
+ * first time, so every later replay gives the same one. Decided for sequential code: a patch inside concurrent
+ * branches may see the other branches' steps as not yet replayed and answer false (the old path, always replayable).
+ *
+ * @example
+ * if (yield* Workflow.patched("send-receipt")) yield* sendReceipt // new code; older executions skip it
+ */
+export const patched = (patchId: string): Effect.Effect<boolean, never, WorkflowInstance> =>
+  Effect.flatMap(WorkflowInstance, (run) => Patches.patched(run, patchId))
+
+/**
+ * The cleanup once every execution that took a patch's old path has ended: replace `if (yield* patched(id))` by
+ * `yield* deprecatePatch(id)` and keep only the new path. An execution that still stored the old path dies with
+ * `NonDeterminismError` naming the patch instead of silently taking the new one. Stores nothing.
+ */
+export const deprecatePatch = (patchId: string): Effect.Effect<void, never, WorkflowInstance> =>
+  Effect.flatMap(WorkflowInstance, (run) => Patches.deprecate(run, patchId))
 
 /** The id of the execution whose body is running. */
 export const currentExecutionId: Effect.Effect<string, never, WorkflowInstance> = Effect.map(

@@ -53,6 +53,10 @@ export type Entry =
   })
   | { readonly kind: "retry-wait"; readonly at: number; readonly until: number; readonly activity: string; readonly attempt: number }
   | { readonly kind: "sleep"; readonly at: number; readonly name: string; readonly until?: number | undefined }
+  /** A patch (`Workflow.patched`) decided for this execution: whether it took the new path. */
+  | { readonly kind: "patch"; readonly at: number; readonly id: string; readonly taken: boolean }
+  /** The workflow's deadline: from the execution's start to the time it is interrupted if it has not ended. */
+  | { readonly kind: "deadline"; readonly at: number; readonly until: number }
   | { readonly kind: "deferred"; readonly at: number; readonly name: string; readonly outcome: Outcome | "timed-out"; readonly value?: unknown }
   | { readonly kind: "deferred-timeout"; readonly at: number; readonly deferred: string; readonly until?: number | undefined }
   | {
@@ -141,6 +145,8 @@ export const fromDetail = (detail: ExecutionDetail): Trace => {
         message: typeof note.message === "string" ? note.message : "",
         ...("data" in note ? { data: note.data } : {})
       })
+    } else if (name.startsWith(Names.PATCH)) {
+      entries.push({ kind: "patch", at: attempt.startedAt, id: name.slice(Names.PATCH.length), taken: ended.value === true })
     } else if (name.startsWith(Names.COMPENSATION)) {
       entries.push({ kind: "compensation", index: Number(name.slice(Names.COMPENSATION.length)), ...span })
     } else if (name.startsWith(Names.CHILD_START)) {
@@ -182,7 +188,9 @@ export const fromDetail = (detail: ExecutionDetail): Trace => {
     const retry = RETRY.exec(name)
     // A bar from when the wait was set to its wake time; a clock stored before set times were kept is its wake time.
     const bar = setAt === undefined ? { at: wakeAt } : { at: setAt, until: wakeAt }
-    if (name.startsWith(Names.SLEEP)) {
+    if (name === Names.DEADLINE) {
+      entries.push({ kind: "deadline", at: setAt ?? detail.execution.createdAt, until: wakeAt })
+    } else if (name.startsWith(Names.SLEEP)) {
       entries.push({ kind: "sleep", ...bar, name: name.slice(Names.SLEEP.length) })
     } else if (retry !== null) {
       const activity = name.slice(0, retry.index)

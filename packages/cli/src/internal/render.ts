@@ -225,6 +225,15 @@ const timeline = (detail: WorkflowStore.ExecutionDetail): Array<Entry> =>
         return { at, order, ...span(`queued ${entry.key} on ${entry.queue}`, entry) }
       case "retry-wait":
         return { at, order, label: `backoff before ${entry.activity} #${entry.attempt}`, note: duration(entry.until - entry.at).padStart(7) }
+      case "patch":
+        return { at, order, label: `patch ${entry.id}`, note: entry.taken ? "new path" : "old path" }
+      case "deadline":
+        return {
+          at,
+          order,
+          label: "deadline",
+          note: `${duration(entry.until - entry.at).padStart(7)}  interrupted at ${dateTime(entry.until)} unless ended`
+        }
       case "sleep":
         return entry.until === undefined
           ? { at, order, label: `sleep ${entry.name} due` }

@@ -38,6 +38,12 @@ class Rollback {
 /** Replays or runs an activity: a stored final attempt returns at once; otherwise the next attempt runs. */
 export const activity = (run: Run, def: ActivityDef): Effect.Effect<any, any, any> => {
   if (!run.replay.claimName(def.name, def.execute)) return Effect.die(sameName(run, def.name))
+  const before = run.replay.outOfOrder(def.name)
+  if (before !== undefined) {
+    return Effect.die(
+      diverged(run, def.name, `the body asks for it after "${before}", but the journal finished it before "${before}" started (a reordered body)`)
+    )
+  }
   run.replay.asked.add(def.name)
   if (run.racing > 0) {
     return Effect.withFiber((fiber) => {

@@ -38,6 +38,7 @@ export const sleep = (run: Run, name: string, millis: number, threshold?: number
 
 /** The stored wake time of clock `name`, storing it (see `wakeTime`) the first time it is asked for. */
 export const clock = (run: Run, name: string, millis: number): Effect.Effect<number> => {
+  run.replay.askedClocks.add(name)
   const stored = run.replay.clocks.get(name)
   if (stored !== undefined) return Effect.succeed(stored)
   return Effect.flatMap(Clock.currentTimeMillis, (now) =>

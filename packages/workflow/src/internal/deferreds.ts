@@ -40,6 +40,7 @@ export const await_ = (
   timeoutMillis?: number
 ): Effect.Effect<Option.Option<unknown>, unknown> => {
   const { telemetry } = run.engine
+  run.replay.askedDeferreds.add(name)
   const stored = run.replay.deferreds.get(name)
   if (stored !== undefined) {
     // Answered from the journal (or by a signal that came before the await): a mark on the enclosing span, no span.
@@ -100,6 +101,7 @@ export const raceAll = (
     for (const activity of race.activities) run.replay.asked.add(activity)
     return Effect.map(decode(run, name, codec, { ...stored, exit: race.exit }), Option.getOrThrow)
   }
+  run.replay.askedDeferreds.add(name)
   const stored = run.replay.deferreds.get(name)
   if (stored !== undefined) return replay(stored)
   const activities = new Set<string>()

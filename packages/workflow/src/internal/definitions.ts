@@ -23,6 +23,8 @@ export interface WorkflowDef {
   readonly name: string
   readonly codec: Codec.Codec
   readonly idempotencyKey: (payload: any) => string
+  /** How long an execution may take from its start: past it, it is interrupted wherever it is. */
+  readonly deadlineMs?: number | undefined
 }
 
 /** What the runtime knows of an activity. */

@@ -5,7 +5,7 @@
 import type * as Effect from "effect/Effect"
 import { NonDeterminismError } from "../WorkflowError.js"
 import { type ActivityAttempt, type DeferredRecord, isRetriedMarker, type Journal } from "../WorkflowStore.js"
-import { isReserved } from "./reserved.js"
+import { COMPENSATION, isReserved, NOTE } from "./reserved.js"
 
 /** Two different activities under one name in one execution: a bug in the workflow's code, named by the runtime. */
 export class DuplicateActivityName extends Error {
@@ -19,6 +19,17 @@ export class Replay {
   readonly clocks = new Map<string, number>()
   /** The steps the body asked for in this run. */
   readonly asked = new Set<string>()
+  /** The timers the body asked for in this run (a sleep, a backoff, a timeout, the deadline). */
+  readonly askedClocks = new Set<string>()
+  /** The deferreds the body awaited (or raced) in this run. */
+  readonly askedDeferreds = new Set<string>()
+  /**
+   * The journal's steps as the recording ran them (first start, last end), for the order guard; compensations and
+   * notes are not ordered. Empty for a new execution.
+   */
+  private readonly spans = new Map<string, { start: number; end: number }>()
+  /** The latest recorded start among the journaled steps this run asked for, and its step. */
+  private latest: { readonly name: string; readonly start: number } | undefined
   /** Attempts run by this run (not replayed): a defect recorded here is not tried again without a resume. */
   readonly ranHere = new Set<ActivityAttempt>()
   /**
@@ -35,6 +46,15 @@ export class Replay {
       else list.push(attempt)
     }
     for (const list of this.attempts.values()) if (list.length > 1) list.sort((a, b) => a.attempt - b.attempt)
+    for (const attempt of journal.attempts) {
+      if (attempt.name.startsWith(NOTE) || attempt.name.startsWith(COMPENSATION)) continue
+      const span = this.spans.get(attempt.name)
+      if (span === undefined) this.spans.set(attempt.name, { start: attempt.startedAt, end: attempt.completedAt })
+      else {
+        span.start = Math.min(span.start, attempt.startedAt)
+        span.end = Math.max(span.end, attempt.completedAt)
+      }
+    }
     for (const deferred of journal.deferreds) this.deferreds.set(deferred.name, deferred)
     for (const clock of journal.clocks) this.clocks.set(clock.name, clock.wakeAt)
   }
@@ -45,6 +65,33 @@ export class Replay {
     const first = this.work.get(name)
     if (first === undefined) this.work.set(name, work)
     return first === undefined || first === work
+  }
+
+  /**
+   * Notes that the body asks for journaled step `name` for the first time in this run, and returns the step it
+   * asked for before although the recording finished `name` before that one even started (a reordered body), if any.
+   * Steps whose recorded times overlap (run at once, or in one millisecond) may come in any order.
+   */
+  outOfOrder(name: string): string | undefined {
+    if (this.spans.size === 0 || this.asked.has(name)) return undefined
+    const span = this.spans.get(name)
+    if (span === undefined) return undefined
+    const latest = this.latest
+    if (latest !== undefined && span.end <= latest.start && span.start < latest.start) return latest.name
+    if (latest === undefined || span.start > latest.start) this.latest = { name, start: span.start }
+    return undefined
+  }
+
+  /**
+   * Whether the body is past its journal: every step, timer and completed deferred the journal holds was asked for in
+   * this run. Until then the run replays what an earlier run did. A signal that came before its await counts too:
+   * in doubt, the answer is "not past" (the old path, which the journal can replay), never the other way.
+   */
+  atFrontier(): boolean {
+    for (const name of this.attempts.keys()) if (!this.asked.has(name)) return false
+    for (const name of this.clocks.keys()) if (!this.askedClocks.has(name)) return false
+    for (const name of this.deferreds.keys()) if (!this.askedDeferreds.has(name)) return false
+    return true
   }
 
   /** The latest stored attempt of activity `name`. */

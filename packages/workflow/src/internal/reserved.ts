@@ -51,6 +51,12 @@ export const enqueue = (queue: string, key: string): string => `${ENQUEUE}${queu
 export const QUEUE_RESULT = `${RESERVED}queue/`
 /** The deferred a queue worker completes with an item's result. */
 export const queueResult = (queue: string, key: string): string => `${QUEUE_RESULT}${queue}/${key}`
+/** Prefix of a patch's marker (`Workflow.patched`). */
+export const PATCH = `${RESERVED}patch/`
+/** The marker of patch `id`: whether the execution took the patched path. */
+export const patch = (id: string): string => `${PATCH}${id}`
+/** The timer of a workflow's deadline (`Workflow.make({ deadline })`), stored on the execution's first run. */
+export const DEADLINE = `${RESERVED}deadline`
 /** The durable backoff before attempt `attempt` of an activity. */
 export const retryWait = (activity: string, attempt: number): string => `${activity}/retry-${attempt}`
 /** The timer of a deferred awaited with a timeout. */

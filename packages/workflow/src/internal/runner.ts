@@ -20,6 +20,7 @@ import { hasDefect, isInterruptedOnly, ownExit } from "./causes.js"
 import * as Children from "./children.js"
 import * as InvalidInput from "./invalidInput.js"
 import * as Compensation from "./compensation.js"
+import * as Deadline from "./deadline.js"
 import { CurrentRace } from "./deferreds.js"
 import type { Engine } from "./definitions.js"
 import { isDivergence, skippedStep } from "./replay.js"
@@ -64,6 +65,7 @@ export const runOnce = (
     }
     const def = registration.def
     const run = new Run(engine, def, executionId, fence, journal)
+    const deadline = yield* Deadline.arm(run, record.createdAt)
     const series = Metrics.forWorkflow(def.name)
     span = yield* Telemetry.startRun(telemetry, def.name, executionId, fence)
     // Live from the claim on: the heartbeat renews it before the body starts, too.
@@ -90,7 +92,9 @@ export const runOnce = (
     // Not started at all if the heartbeat found the claim lost meanwhile.
     const fiber = yield* Effect.forkChild(Effect.suspend(() => (run.abort !== undefined ? Effect.interrupt : provided)))
     run.suspension.fiber = fiber
+    const watching = deadline === undefined || run.interrupting ? undefined : yield* Effect.forkChild(Deadline.watch(run, deadline))
     let exit = ownExit(yield* Fiber.await(fiber))
+    if (watching !== undefined) yield* Fiber.interrupt(watching)
 
     if (run.abort !== undefined) {
       ended = Exit.fail(run.abort)
