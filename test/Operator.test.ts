@@ -83,6 +83,15 @@ const Saga = Workflow.make({
   idempotencyKey: ({ id }) => id
 })
 
+/** A parent that starts a child it awaits (`Approve`) or one it lets go (`discard`), then settles. */
+const Parent = Workflow.make({
+  name: "Parent",
+  payload: { id: Schema.String, discard: Schema.Boolean },
+  success: Schema.String,
+  error: Declined,
+  idempotencyKey: ({ id }) => id
+})
+
 const bodies = (world: World) => {
   const reserve = Activity.make({ name: "reserve", success: Schema.Number, execute: Effect.sync(() => world.ran("reserve")) })
   const charge = Activity.make({
@@ -158,6 +167,15 @@ const bodies = (world: World) => {
         const found = yield* Effect.catch(lookup, () => fallback)
         const charged = yield* charge
         return `${id}: ${found}, charge #${charged}`
+      })
+    ),
+    Parent.toLayer(({ discard, id }) =>
+      Effect.gen(function* () {
+        if (discard) yield* Effect.orDie(Approve.execute({ id: `${id}-child` }, { discard: true }))
+        else yield* Effect.forkChild(Effect.orDie(Approve.execute({ id: `${id}-child` })))
+        yield* Effect.yieldNow
+        const charged = yield* charge
+        return `${id}: charge #${charged}`
       })
     ),
     Saga.toLayer(() =>
@@ -374,6 +392,31 @@ describe("WorkflowEngine.retry", () => {
       assert.match(compensated.message, /ran its compensations.*restart/)
       assert.deepStrictEqual(yield* record(saga), before)
       assert.strictEqual(world.count("unbook"), 1)
+    }))
+  })
+})
+
+describe("WorkflowEngine.retry and children", () => {
+  it.live("a child started with discard is not the parent's: the parent is retried; a child its failure stopped refuses", () => {
+    const world = new World()
+    world.declines = 1
+    return on("memory", world, Effect.gen(function* () {
+      // Discarded child: it goes on alone (waiting for approval); the parent's failure does not touch it.
+      yield* Effect.exit(Parent.execute({ id: "free", discard: true }))
+      const free = yield* Parent.executionId({ id: "free", discard: true })
+      assert.isTrue(yield* hasStatus(free, "failed"))
+      assert.deepStrictEqual((yield* WorkflowEngine.retry(free)).activities, ["charge"])
+      assert.strictEqual((yield* ended(free)).status, "succeeded")
+
+      // Awaited child: the parent's typed failure interrupts it; a retry would find it interrupted.
+      world.declines = 1
+      yield* Effect.exit(Parent.execute({ id: "tied", discard: false }))
+      const tied = yield* Parent.executionId({ id: "tied", discard: false })
+      const child = yield* Approve.executionId({ id: "tied-child" })
+      yield* waitUntil(hasStatus(child, "interrupted"), "the child stopped with its parent")
+      const refused = yield* reasonOf(WorkflowEngine.retry(tied))
+      assert.strictEqual(refused.reason, "InvalidState")
+      assert.include(refused.message, `stopped its child execution(s) ${child}`)
     }))
   })
 })

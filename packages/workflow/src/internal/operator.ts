@@ -116,35 +116,46 @@ export const endingFailures = (detail: ExecutionDetail): Array<ActivityAttempt> 
 }
 
 /** Why a failed execution cannot be retried faithfully, if it cannot. */
-const retryProblem = (detail: ExecutionDetail): string | undefined => {
-  const id = detail.execution.executionId
-  const restartHint = `restart it instead (WorkflowEngine.restart("${id}", { fromStep }), or \`weft restart ${id} --from-step <activity>\`), which starts a new execution from a step of your choice`
-  if (detail.attempts.some((a) => a.name.startsWith(Names.COMPENSATION)) || detail.events.some((e) => e.kind === "compensated")) {
-    return `Execution ${id} ran its compensations when it failed: a retry would go on as if the steps they undid were still done. To run it again, ${restartHint}`
-  }
-  if (!ExitEncoding.isDefect(detail.execution.result)) {
-    const stopped = stoppedChildren(detail)
-    if (stopped.length > 0) {
-      return `Execution ${id} stopped its child execution(s) ${stopped.join(", ")} when it failed: a retry would find them interrupted. To run it again, ${restartHint}`
+const retryProblem = (engine: Engine, detail: ExecutionDetail): Effect.Effect<string | undefined, WorkflowError> =>
+  Effect.gen(function* () {
+    const id = detail.execution.executionId
+    const restartHint = `restart it instead (WorkflowEngine.restart("${id}", { fromStep }), or \`weft restart ${id} --from-step <activity>\`), which starts a new execution from a step of your choice`
+    if (detail.attempts.some((a) => a.name.startsWith(Names.COMPENSATION)) || detail.events.some((e) => e.kind === "compensated")) {
+      return `Execution ${id} ran its compensations when it failed: a retry would go on as if the steps they undid were still done. To run it again, ${restartHint}`
     }
-  }
-  return undefined
-}
+    if (!ExitEncoding.isDefect(detail.execution.result)) {
+      const stopped = yield* stoppedChildren(engine, detail)
+      if (stopped.length > 0) {
+        return `Execution ${id} stopped its child execution(s) ${stopped.join(", ")} when it failed: a retry would find them interrupted. To run it again, ${restartHint}`
+      }
+    }
+    return undefined
+  })
 
-/** The children an execution started (linked, not discarded) that ended interrupted or never reported. */
-const stoppedChildren = (detail: ExecutionDetail): Array<string> => {
-  const results = new Map(detail.deferreds.map((d) => [d.name, d]))
-  const stopped: Array<string> = []
-  for (const [name, attempt] of lastAttempts(detail.attempts)) {
-    if (!name.startsWith(Names.CHILD_START) || !ExitEncoding.isSuccess(attempt.exit)) continue
-    const childId = (attempt.exit as { readonly value?: unknown }).value
-    if (typeof childId !== "string") continue
-    const workflow = name.slice(Names.CHILD_START.length, name.length - childId.length - 1)
-    const result = results.get(Names.childResult(workflow, childId))
-    if (result === undefined || isInterruptedOnly(result.exit)) stopped.push(childId)
-  }
-  return stopped
-}
+/**
+ * The children an execution awaited that its failure stopped: those whose result came back interrupted, and those
+ * linked to it (not started with `discard`) with no result yet.
+ */
+const stoppedChildren = (engine: Engine, detail: ExecutionDetail): Effect.Effect<Array<string>, WorkflowError> =>
+  Effect.gen(function* () {
+    const results = new Map(detail.deferreds.map((d) => [d.name, d]))
+    const stopped: Array<string> = []
+    for (const [name, attempt] of lastAttempts(detail.attempts)) {
+      if (!name.startsWith(Names.CHILD_START) || !ExitEncoding.isSuccess(attempt.exit)) continue
+      const childId = (attempt.exit as { readonly value?: unknown }).value
+      if (typeof childId !== "string") continue
+      const workflow = name.slice(Names.CHILD_START.length, name.length - childId.length - 1)
+      const result = results.get(Names.childResult(workflow, childId))
+      if (result !== undefined) {
+        if (isInterruptedOnly(result.exit)) stopped.push(childId)
+        continue
+      }
+      // No result: a discarded child never reports (it is not linked); a linked one is being stopped.
+      const child = yield* engine.store.get(childId)
+      if (Option.isSome(child) && child.value.parent?.executionId === detail.execution.executionId) stopped.push(childId)
+    }
+    return stopped
+  })
 
 const isInterruptedOnly = (encoded: unknown): boolean => {
   const exit = encoded as { readonly _tag?: string; readonly cause?: unknown } | undefined
@@ -183,7 +194,7 @@ export const retry = (
         )
       )
     }
-    const problem = retryProblem(detail)
+    const problem = yield* retryProblem(engine, detail)
     if (problem !== undefined) return yield* Effect.fail(refused(record, problem))
     const at = yield* Clock.currentTimeMillis
     const ending = endingFailures(detail)
