@@ -92,14 +92,16 @@ const decide = (run: Run, def: ActivityDef, last: ActivityAttempt): Effect.Effec
 }
 
 const attempt = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any, any> => {
+  // Replay tests and `describe` run no activity body: only the engines they build have a step mode. Kept out of
+  // `attemptOf`, the hot path, which stays as small as it was.
+  const mode = StepMode.of(run.engine)
+  if (mode === undefined) return attemptOf(run, def, n)
+  const taken = mode(run, def, n)
+  return taken._tag === "Stop" ? Effect.die(taken.defect) : attemptOf(run, { ...def, execute: taken.body }, n)
+}
+
+const attemptOf = (run: Run, def: ActivityDef, n: number): Effect.Effect<any, any, any> => {
   const engine = run.engine
-  // Replay tests and `describe` run no activity body: only the engines they build have a step mode.
-  const mode = StepMode.of(engine)
-  if (mode !== undefined) {
-    const taken = mode(run, def, n)
-    if (taken._tag === "Stop") return Effect.die(taken.defect)
-    def = { ...def, execute: taken.body }
-  }
   // Attempt 1 is the reference's default: providing it would copy the context on every step.
   const provided = n === 1 ? def.execute : Effect.provideService(def.execute, CurrentAttempt, n)
   const body = def.timeoutMs === undefined

@@ -65,7 +65,7 @@ export const runOnce = (
     }
     const def = registration.def
     const run = new Run(engine, def, executionId, fence, journal)
-    const deadline = yield* Deadline.arm(run, record.createdAt)
+    const deadline = def.deadlineMs === undefined ? undefined : yield* Deadline.arm(run, record.createdAt)
     const series = Metrics.forWorkflow(def.name)
     span = yield* Telemetry.startRun(telemetry, def.name, executionId, fence)
     // Live from the claim on: the heartbeat renews it before the body starts, too.
