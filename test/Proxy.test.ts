@@ -383,7 +383,9 @@ describe("WorkflowProxy contracts", () => {
         "ListExecutions GET /executions",
         "ExecutionTrace GET /executions/:executionId/trace",
         "Workflows GET /workflows",
-        "Purge POST /executions/purge"
+        "Purge POST /executions/purge",
+        "ChannelSend POST /channels/send",
+        "TokenSend POST /tokens/send"
       ]
     )
     assert.deepStrictEqual([...WorkflowProxy.toRpcGroup([Greet], { prefix: "wf." }).requests.keys()], [
@@ -403,7 +405,9 @@ describe("WorkflowProxy contracts", () => {
       "wf.ListExecutions",
       "wf.ExecutionTrace",
       "wf.Workflows",
-      "wf.Purge"
+      "wf.Purge",
+      "wf.ChannelSend",
+      "wf.TokenSend"
     ])
   })
 })

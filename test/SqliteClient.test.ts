@@ -146,14 +146,15 @@ describe("SqliteClient", () => {
         return { before, ran, after }
       }).pipe(Effect.provide(SqliteClient.layer({ filename })))
       // The three it ran are not run again; only the migrations added since run.
-      assert.deepStrictEqual(migrated.ran, [[4, "add_recoveries"], [5, "add_idempotency_keys"]])
+      assert.deepStrictEqual(migrated.ran, [[4, "add_recoveries"], [5, "add_idempotency_keys"], [6, "add_schedules"]])
       assert.deepStrictEqual(migrated.after.slice(0, 3), migrated.before)
       assert.deepStrictEqual(migrated.after.map((r) => [r.migration_id, r.name]), [
         [1, "create_tables"],
         [2, "add_watched"],
         [3, "index_parents"],
         [4, "add_recoveries"],
-        [5, "add_idempotency_keys"]
+        [5, "add_idempotency_keys"],
+        [6, "add_schedules"]
       ])
     }))
 

@@ -351,9 +351,9 @@ const sinceRecording: {
   readonly columns: Readonly<Record<string, ReadonlyArray<string>>>
   readonly objects: ReadonlyArray<string>
 } = {
-  migrations: ["add_recoveries", "add_idempotency_keys"],
+  migrations: ["add_recoveries", "add_idempotency_keys", "add_schedules"],
   columns: { weft_executions: ["in_flight TEXT", "claimed_at BIGINT", "idempotency_key TEXT"], weft_clocks: ["set_at BIGINT"] },
-  objects: ["weft_taken_over"]
+  objects: ["weft_schedules_due", "weft_schedules", "weft_taken_over"]
 }
 
 /** A row as recorded: the columns added since, which must be null on it, left out. */

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
-import { Activity, DurableClock, DurableDeferred, Workflow, type WorkflowEngine } from "@weft/workflow"
+import { Activity, DurableChannel, DurableClock, DurableDeferred, Workflow, type WorkflowEngine } from "@weft/workflow"
 
 /** One run of one activity body: its name and the process it ran in. */
 export interface BodyRun {
@@ -161,6 +161,22 @@ export const Family = define("CrashFamily")
 
 const FamilyLive = Family.toLayer(({ id }) => Effect.orDie(Approve.execute({ id: `${id}-child` })))
 
+/** The channel `Chat` receives from. */
+export const ChatMessages = DurableChannel.make("crash-chat", { message: Schema.Struct({ text: Schema.String }) })
+
+/** Two receives of `ChatMessages`, each message handled by an activity named after it (`handle-<text>`). */
+export const Chat = define("CrashChat")
+
+const ChatLive = Chat.toLayer(() =>
+  Effect.gen(function* () {
+    const first = yield* DurableChannel.receive(ChatMessages)
+    yield* step(`handle-${first.text}`, first.text)
+    const second = yield* DurableChannel.receive(ChatMessages)
+    yield* step(`handle-${second.text}`, second.text)
+    return `${first.text}/${second.text}`
+  })
+)
+
 /** A workflow a worker can run, with the layer that registers it. */
 export interface Scenario {
   readonly workflow: Workflow.Any
@@ -177,6 +193,7 @@ export const scenarios = {
   flaky: { workflow: Flaky, live: FlakyLive },
   approve: { workflow: Approve, live: ApproveLive },
   ledger: { workflow: Ledger, live: LedgerLive },
+  chat: { workflow: Chat, live: ChatLive },
   family: {
     workflow: Family,
     live: Layer.merge(FamilyLive, ApproveLive),

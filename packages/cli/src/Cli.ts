@@ -19,6 +19,7 @@ import { dashboard } from "./internal/dashboard.js"
 import { exportCommand } from "./internal/export.js"
 import * as Inspection from "./internal/inspection.js"
 import * as Operator from "./internal/operator.js"
+import { schedules } from "./internal/schedules.js"
 
 /** `--json`: print one JSON document on stdout, and errors as JSON on stderr. */
 export { Json }
@@ -34,6 +35,7 @@ export const commands = [
   Operator.restart,
   Actions.signal,
   Actions.purge,
+  schedules,
   dashboard
 ] as const
 

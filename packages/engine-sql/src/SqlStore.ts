@@ -6,7 +6,7 @@
  * creating, reading, waking and signalling executions in `internal/executions.ts`; claims and heartbeats in
  * `internal/claims.ts`; the queue in `internal/queue.ts`; `list` and `detail` in `internal/inspection.ts`; `purge` in
  * `internal/retention.ts`; `retry` and `fork` (an operator's retry and restart) in `internal/operator.ts`; rows and their Schemas in `internal/rows.ts`; PostgreSQL's prepared statements in
- * `internal/pgStatements.ts`.
+ * `internal/pgStatements.ts`; channel messages (`sendMessage`) in `internal/channels.ts`.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -15,6 +15,7 @@ import * as Schedule from "effect/Schedule"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as SqlError from "effect/sql/SqlError"
 import { type WorkflowError, WorkflowStore } from "@weft/workflow"
+import * as Channels from "./internal/channels.js"
 import * as Claims from "./internal/claims.js"
 import { PgDriver } from "./internal/driver.js"
 import * as Database from "./internal/database.js"
@@ -27,6 +28,7 @@ import * as Operator from "./internal/operator.js"
 import * as Queue from "./internal/queue.js"
 import * as Retention from "./internal/retention.js"
 import * as Rows from "./internal/rows.js"
+import * as Schedules from "./internal/schedules.js"
 
 /** Options of the SQL store. */
 export interface Options {
@@ -68,6 +70,8 @@ export const make = (
       ...Inspection.make(db),
       ...Retention.make(db),
       ...Operator.make(db),
+      ...Channels.make(db),
+      ...Schedules.make(db),
 
       signingKey: (generate) =>
         Effect.gen(function* () {

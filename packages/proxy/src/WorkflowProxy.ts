@@ -13,7 +13,7 @@ import * as RpcGroup from "effect/rpc/RpcGroup"
 import type * as RpcMiddleware from "effect/rpc/RpcMiddleware"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import { type DurableDeferred, Workflow, WorkflowError } from "@weft/workflow"
+import { type DurableChannel, type DurableDeferred, Workflow, WorkflowError } from "@weft/workflow"
 import {
   DeferredAlreadyCompleted,
   DenyOperatorHttp,
@@ -30,6 +30,7 @@ import {
 } from "./internal/errors.js"
 import {
   Execution,
+  ExecutionId,
   ExecutionPage,
   ExecutionParams,
   ExecutionRef,
@@ -59,6 +60,12 @@ export * from "./internal/errors.js"
 export class Deferreds extends Context.Service<Deferreds, ReadonlyArray<DurableDeferred.Any>>()(
   "@weft/proxy/Deferreds"
 ) {}
+
+/** The channels a group can send to (by execution id or token), kept on the group so the server finds their schemas. */
+export class Channels extends Context.Service<Channels, ReadonlyArray<DurableChannel.Any>>()("@weft/proxy/Channels") {}
+
+/** What a send to a channel answers: the message's index in its channel (1 for the first). */
+export const ChannelSent = Schema.Struct({ index: Schema.Number })
 
 /** On a poll route: whether it answers the Exit of failed executions (its read policy is a middleware, or opted in). */
 export class FailureDetails extends Context.Service<FailureDetails, boolean>()("@weft/proxy/FailureDetails") {}
@@ -97,10 +104,13 @@ export interface Options<
   Auth,
   Unsafe extends boolean,
   Start = never,
-  Read = never
+  Read = never,
+  Cs extends ReadonlyArray<DurableChannel.Any> = readonly []
 > {
   /** The deferreds that `DeferredSucceed` / `DeferredFail` and the token routes may complete. */
   readonly deferreds?: Deferreds | undefined
+  /** The channels that `ChannelSend` (an operator route, by execution id) and `TokenSend` (by token) may send to. */
+  readonly channels?: Cs | undefined
   /** Who may start and execute workflows. Default: nobody (`RoutesDisabled`, HTTP 403). */
   readonly start?: Start | undefined
   /**
@@ -132,8 +142,10 @@ export interface Options<
  * `WRetry` (`{ executionId }`), `WRestart` (`{ executionId, fromStep?, idempotencyKey? }`); once per group:
  * `DeferredSucceed`, `DeferredFail` (`{ token, value | error }`, operator routes), `TokenSucceed`, `TokenFail` (the
  * same, by token alone), `ExecutionStatus`, `ListExecutions` (filters, cursor), `ExecutionTrace` (the timeline),
- * `Workflows` (discovery) and `Purge`
- * (`{ olderThanMs, status? }`, an operator route over the whole store). Every tag starts with `prefix`.
+ * `Workflows` (discovery), `Purge`
+ * (`{ olderThanMs, status? }`, an operator route over the whole store), `ChannelSend` (`{ executionId, channel,
+ * message }`, an operator route) and `TokenSend` (`{ token, message }`) for the `channels` given. Every tag starts with
+ * `prefix`.
  *
  * @example
  * class ApprovalRpcs extends WorkflowProxy.toRpcGroup([Expense], {
@@ -147,10 +159,11 @@ export const toRpcGroup = <
   Auth extends RpcMiddleware.AnyService = never,
   const Unsafe extends boolean = false,
   const Start extends Policy<RpcMiddleware.AnyService> = never,
-  const Read extends Policy<RpcMiddleware.AnyService> = never
+  const Read extends Policy<RpcMiddleware.AnyService> = never,
+  const Cs extends ReadonlyArray<DurableChannel.Any> = readonly []
 >(
   workflows: Workflows,
-  options: Options<Ds, Auth, Unsafe, Start, Read> & { readonly prefix?: Prefix | undefined } = {}
+  options: Options<Ds, Auth, Unsafe, Start, Read, Cs> & { readonly prefix?: Prefix | undefined } = {}
 ): RpcGroup.RpcGroup<
   | RpcsOf<
     Workflows[number],
@@ -160,6 +173,7 @@ export const toRpcGroup = <
     PolicyRpc<Read, typeof DenyReadRpc>
   >
   | GroupRpcs<Ds[number], Prefix, OperatorRpc<Auth, Unsafe>, PolicyRpc<Read, typeof DenyReadRpc>>
+  | ChannelRpcs<Cs[number], Prefix, OperatorRpc<Auth, Unsafe>>
 > => {
   const prefix = options.prefix ?? ""
   checkNames(workflows)
@@ -224,7 +238,16 @@ export const toRpcGroup = <
     reader(Rpc.make(`${prefix}Workflows`, { success: WorkflowList, error: WE })),
     operator(Rpc.make(`${prefix}Purge`, { payload: PurgeBody, success: PurgeAnswer, error: WE }))
   )
-  return (RpcGroup.make(...rpcs) as RpcGroup.RpcGroup<Rpc.Any>).annotate(Deferreds, deferreds) as any
+  const channels = options.channels ?? []
+  const { byExecution, byToken } = channelPayloads(channels)
+  rpcs.push(
+    operator(Rpc.make(`${prefix}ChannelSend`, { payload: byExecution, success: ChannelSent, error: WE })),
+    Rpc.make(`${prefix}TokenSend`, { payload: byToken, success: ChannelSent, error: WE })
+  )
+  return (RpcGroup.make(...rpcs) as RpcGroup.RpcGroup<Rpc.Any>).annotate(Deferreds, deferreds).annotate(
+    Channels,
+    channels
+  ) as any
 }
 
 /** The middleware on operator RPCs: the auth given, none when explicitly unprotected, else the deny-all one. */
@@ -299,6 +322,25 @@ export type GroupRpcs<D, Prefix extends string, M, R = never> =
   | GuardedRpc<`${Prefix}Workflows`, Schema.Void, typeof WorkflowList, typeof WE, R>
   | GuardedRpc<`${Prefix}Purge`, typeof PurgeBody, typeof PurgeAnswer, typeof WE, M>
 
+/** The payload of a send to a channel by execution id (`ChannelSend`): the channel by name, and its message. */
+export type ChannelSendPayload<C> = Schema.Struct<
+  {
+    readonly executionId: typeof ExecutionId
+    readonly channel: typeof Schema.String
+    readonly message: Schema.Union<ReadonlyArray<ChannelMessage<C>>>
+  }
+>
+
+/** The payload of a send to a channel by token (`TokenSend`): the token names the execution and the channel. */
+export type TokenSendPayload<C> = Schema.Struct<
+  { readonly token: typeof TokenString; readonly message: Schema.Union<ReadonlyArray<ChannelMessage<C>>> }
+>
+
+/** The RPCs once per group that send to channels `C`: as operator by execution id, or by token alone. */
+export type ChannelRpcs<C, Prefix extends string, M> =
+  | GuardedRpc<`${Prefix}ChannelSend`, ChannelSendPayload<C>, typeof ChannelSent, typeof WE, M>
+  | GuardedRpc<`${Prefix}TokenSend`, TokenSendPayload<C>, typeof ChannelSent, typeof WE, never>
+
 /** An operator RPC (no result) behind middleware `M`. */
 export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M extends RpcMiddleware.AnyService> =
   GuardedRpc<Tag, Payload, Schema.Void, typeof WE, M>
@@ -314,8 +356,9 @@ export type OperatorRpcOf<Tag extends string, Payload extends Schema.Top, M exte
  * body `{ fromStep?, idempotencyKey? }`); once per group: `POST /deferreds/succeed`, `POST /deferreds/fail` (operator
  * routes), `POST /tokens/succeed`, `POST /tokens/fail` (by token alone), `GET /executions/:executionId` (status),
  * `GET /executions` (list, filtered, by cursor), `GET /executions/:executionId/trace` (the trace), `GET /workflows`
- * (discovery) and `POST /executions/purge` (an
- * operator route over the whole store, body `{ olderThanMs, status? }`). Endpoint names are those of `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
+ * (discovery), `POST /executions/purge` (an
+ * operator route over the whole store, body `{ olderThanMs, status? }`), `POST /channels/send` (an operator route,
+ * body `{ executionId, channel, message }`) and `POST /tokens/send` (`{ token, message }`), both answering `{ index }`. Endpoint names are those of `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
  *
  * @example
  * class Api extends HttpApi.make("api").add(
@@ -331,11 +374,12 @@ export const toHttpApiGroup = <
   Auth extends HttpAuth = never,
   const Unsafe extends boolean = false,
   const Start extends Policy<HttpAuth> = never,
-  const Read extends Policy<HttpAuth> = never
+  const Read extends Policy<HttpAuth> = never,
+  const Cs extends ReadonlyArray<DurableChannel.Any> = readonly []
 >(
   name: Name,
   workflows: Workflows,
-  options: Options<Ds, Auth, Unsafe, Start, Read> = {}
+  options: Options<Ds, Auth, Unsafe, Start, Read, Cs> = {}
 ): HttpApiGroup.HttpApiGroup<
   Name,
   | HttpEndpointsOf<
@@ -345,6 +389,7 @@ export const toHttpApiGroup = <
     PolicyHttp<Read, DenyReadHttp>
   >
   | GroupHttpEndpoints<Ds[number], OperatorHttp<Auth, Unsafe>, PolicyHttp<Read, DenyReadHttp>>
+  | ChannelHttpEndpoints<Cs[number], OperatorHttp<Auth, Unsafe>>
 > => {
   checkNames(workflows)
   // Endpoints are assembled at run time; the signature above gives them their types.
@@ -431,7 +476,17 @@ export const toHttpApiGroup = <
     reader(HttpApiEndpoint.get("Workflows", "/workflows", { success: WorkflowList, error: routeErrors })),
     operator(HttpApiEndpoint.post("Purge", "/executions/purge", { payload: PurgeBody, success: PurgeAnswer, error: bodyErrors }))
   )
-  return (HttpApiGroup.make(name) as any).add(...endpoints).annotate(Deferreds, deferreds)
+  const channels = options.channels ?? []
+  const { byExecution, byToken } = channelPayloads(channels)
+  endpoints.push(
+    operator(HttpApiEndpoint.post("ChannelSend", "/channels/send", {
+      payload: byExecution,
+      success: ChannelSent,
+      error: bodyErrors
+    })),
+    HttpApiEndpoint.post("TokenSend", "/tokens/send", { payload: byToken, success: ChannelSent, error: bodyErrors })
+  )
+  return (HttpApiGroup.make(name) as any).add(...endpoints).annotate(Deferreds, deferreds).annotate(Channels, channels)
 }
 
 /** An HttpApiMiddleware service class (what `toHttpApiGroup`'s `auth`, `start` and `read` accept). */
@@ -548,6 +603,11 @@ export type GroupHttpEndpoints<D, M, R = never> =
   | GuardedEndpoint<"Workflows", "GET", never, never, typeof WorkflowList, RouteErrors, R>
   | GuardedEndpoint<"Purge", "POST", never, typeof PurgeBody, typeof PurgeAnswer, BodyErrors, M>
 
+/** The HTTP endpoints once per group that send to channels `C`: as operator by execution id, or by token alone. */
+export type ChannelHttpEndpoints<C, M> =
+  | GuardedEndpoint<"ChannelSend", "POST", never, ChannelSendPayload<C>, typeof ChannelSent, BodyErrors, M>
+  | GuardedEndpoint<"TokenSend", "POST", never, TokenSendPayload<C>, typeof ChannelSent, BodyErrors, never>
+
 /** A POST operator endpoint (no result, HTTP 204) behind middleware `M`. */
 export type OperatorEndpoint<Name extends string, Params extends Schema.Top, Payload extends Schema.Top, M> =
   GuardedEndpoint<Name, "POST", Params, Payload, HttpApiSchema.NoContent, RouteErrors, M>
@@ -561,6 +621,18 @@ export type DeferredSuccess<D> = D extends DurableDeferred.DurableDeferred<infer
 
 /** The error schemas of deferreds `D`. */
 export type DeferredError<D> = D extends DurableDeferred.DurableDeferred<infer _S, infer E> ? E : never
+
+/** The message schemas of channels `C`. */
+export type ChannelMessage<C> = C extends DurableChannel.DurableChannel<infer M> ? M : never
+
+/** The payloads of the channel routes: by execution id (with the channel's name) and by token. */
+const channelPayloads = (channels: ReadonlyArray<DurableChannel.Any>) => {
+  const message = Schema.Union(channels.map((c) => c.messageSchema))
+  return {
+    byExecution: Schema.Struct({ executionId: ExecutionId, channel: Schema.String, message }),
+    byToken: Schema.Struct({ token: TokenString, message })
+  }
+}
 
 /** The HTTP path segment of a workflow: its name in kebab case (`ExpenseApproval` → `expense-approval`). */
 export const toPath = (name: string): string =>

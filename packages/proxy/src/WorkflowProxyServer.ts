@@ -20,7 +20,14 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
-import { DurableDeferred, Workflow, WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
+import {
+  DurableChannel,
+  DurableDeferred,
+  Workflow,
+  WorkflowEngine,
+  WorkflowError,
+  type WorkflowStore
+} from "@weft/workflow"
 import * as Body from "./internal/body.js"
 import { badInput, list, single, singles } from "./internal/listing.js"
 import * as WorkflowProxy from "./WorkflowProxy.js"
@@ -48,6 +55,8 @@ export type RpcHandlers<W, Prefix extends string> =
     | `${Prefix}ExecutionTrace`
     | `${Prefix}Workflows`
     | `${Prefix}Purge`
+    | `${Prefix}ChannelSend`
+    | `${Prefix}TokenSend`
   >
 
 /** The deny-all middlewares of routes given no policy, which the handler layers provide. */
@@ -91,6 +100,8 @@ export const layerRpcHandlers = <
   options: {
     readonly prefix?: Prefix | undefined
     readonly deferreds?: ReadonlyArray<DurableDeferred.Any> | undefined
+    /** The channels `ChannelSend` and `TokenSend` may send to. */
+    readonly channels?: ReadonlyArray<DurableChannel.Any> | undefined
     /** The longest `<Workflow>Result` waits: a longer (or no) `timeoutMs` waits this long. Default 30 seconds. */
     readonly resultTimeout?: Duration.Input | undefined
   } = {}
@@ -103,6 +114,7 @@ export const layerRpcHandlers = <
   const group = WorkflowProxy.toRpcGroup(workflows, {
     prefix,
     deferreds: options.deferreds ?? [],
+    channels: options.channels ?? [],
     start: "public",
     read: "public",
     dangerouslyAllowUnauthenticatedOperatorRoutes: true
@@ -148,6 +160,13 @@ export const layerRpcHandlers = <
   const described = describe(workflows)
   handlers[`${prefix}Workflows`] = () => Effect.succeed(described)
   handlers[`${prefix}Purge`] = (body) => purge(body)
+  // As for deferreds: the message decoded against the union of the channels' schemas must fit the one named.
+  const channels = channelsByName(options.channels ?? [])
+  handlers[`${prefix}ChannelSend`] = ({ channel, executionId, message }) =>
+    sendByExecution(names, channels, executionId, channel, (c) =>
+      Effect.as(validate("message", c.messageSchema, message), message))
+  handlers[`${prefix}TokenSend`] = ({ message, token }) =>
+    sendByToken(channels, token, (c) => Effect.as(validate("message", c.messageSchema, message), message))
   const guarded: Record<string, Handler> = {}
   for (const [tag, handler] of Object.entries(handlers)) {
     guarded[tag] = (payload, opts) => redact(handler(payload, opts))
@@ -245,7 +264,17 @@ export const layerHttpApi = <
     const fail = ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }) =>
       redact(Effect.flatMap(read(request, FailBody), ({ token, error }) =>
         complete(deferreds, token, (d) => Effect.map(decode("error", d.errorSchema, error), Exit.fail))))
+    const exposed = Option.getOrElse(Context.getOption(group.annotations, WorkflowProxy.Channels), () => [])
+    const channels = channelsByName(exposed)
+    const sendTo = ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }) =>
+      redact(Effect.flatMap(read(request, ChannelSendBody), ({ channel, executionId, message }) =>
+        sendByExecution(names, channels, executionId, channel, (c) => decode("message", c.messageSchema, message))))
+    const sendWith = ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }) =>
+      redact(Effect.flatMap(read(request, TokenSendBody), ({ message, token }) =>
+        sendByToken(channels, token, (c) => decode("message", c.messageSchema, message))))
     return handlers
+      .handleRaw(expect("ChannelSend"), sendTo)
+      .handleRaw(expect("TokenSend"), sendWith)
       .handleRaw(expect("DeferredSucceed"), succeed)
       .handleRaw(expect("DeferredFail"), fail)
       .handleRaw(expect("TokenSucceed"), succeed)
@@ -474,6 +503,59 @@ const complete = <E>(
     }
   })
 
+/**
+ * Sends to a channel of an execution of the group's `workflows` (any other id is not found, as for the status
+ * route); the message is checked against the channel's own schema first.
+ */
+const sendByExecution = <E>(
+  workflows: ReadonlySet<string>,
+  channels: ReadonlyMap<string, DurableChannel.Any>,
+  executionId: string,
+  name: string,
+  toMessage: (channel: DurableChannel.Any) => Effect.Effect<unknown, E>
+): Effect.Effect<{ readonly index: number }, E | WorkflowError.WorkflowError, WorkflowEngine.WorkflowEngine> =>
+  Effect.gen(function*() {
+    const channel = channels.get(name)
+    if (channel === undefined) return yield* Effect.fail(notExposed(name, {}))
+    const message = yield* toMessage(channel)
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const record = yield* engine.get(executionId)
+    if (!workflows.has(record.workflow)) return yield* Effect.fail(notInGroup(executionId))
+    return { index: yield* DurableChannel.send(channel, { executionId, message }) }
+  })
+
+/**
+ * Sends to the channel a token names. The token is verified first, so a forged or tampered one fails with
+ * `InvalidToken` and nothing is written; the message is checked against the channel's own schema.
+ */
+const sendByToken = <E>(
+  channels: ReadonlyMap<string, DurableChannel.Any>,
+  token: string,
+  toMessage: (channel: DurableChannel.Any) => Effect.Effect<unknown, E>
+): Effect.Effect<{ readonly index: number }, E | WorkflowError.WorkflowError, WorkflowEngine.WorkflowEngine> =>
+  Effect.gen(function*() {
+    const claims = yield* DurableDeferred.readToken(token)
+    const named = claims.deferred
+    const channel = named.startsWith(CHANNEL) ? channels.get(named.slice(CHANNEL.length)) : undefined
+    if (channel === undefined) return yield* Effect.fail(notExposed(claims.deferred, claims))
+    const message = yield* toMessage(channel)
+    return { index: yield* DurableChannel.sendByToken(channel, { token, message }) }
+  })
+
+// What a channel's token names in the place of a deferred: this prefix, then the channel's name.
+const CHANNEL = "@weft/channel/"
+
+const notExposed = (name: string, about: { readonly workflow?: string; readonly executionId?: string }) =>
+  new WorkflowError.WorkflowError({
+    reason: "NotRegistered",
+    ...about,
+    message: `${name.startsWith(CHANNEL) ? `Channel "${name.slice(CHANNEL.length)}"` : `"${name}"`} is not exposed ` +
+      "by this proxy: add it to the group's `channels`"
+  })
+
+const channelsByName = (channels: ReadonlyArray<DurableChannel.Any>): ReadonlyMap<string, DurableChannel.Any> =>
+  new Map(channels.map((channel) => [channel.name, channel]))
+
 /** A struct with one field, so that schema issues carry the field's name in their path. */
 const field1 = (field: string, schema: Schema.Top): Schema.Codec<Record<string, unknown>, unknown> =>
   Schema.Struct({ [field]: schema }) as any
@@ -588,6 +670,12 @@ const denyHttp = Layer.mergeAll(
 
 const SucceedBody = Schema.Struct({ token: WorkflowProxy.TokenString, value: Schema.Unknown })
 const FailBody = Schema.Struct({ token: WorkflowProxy.TokenString, error: Schema.Unknown })
+const ChannelSendBody = Schema.Struct({
+  executionId: WorkflowProxy.ExecutionId,
+  channel: Schema.String,
+  message: Schema.Unknown
+})
+const TokenSendBody = Schema.Struct({ token: WorkflowProxy.TokenString, message: Schema.Unknown })
 
 /** The untyped view of `HttpApiBuilder.Handlers` used to register routes built at run time. */
 interface RawHandlers {

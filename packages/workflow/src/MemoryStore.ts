@@ -26,9 +26,12 @@ import {
   type ExecutionStatus,
   type InFlight,
   live,
+  type MessageSent,
   type Page,
   type Purged,
   type QueueItem,
+  type ScheduleRecord,
+  type ScheduleStore,
   type Service,
   terminal,
   WorkflowStore
@@ -294,6 +297,31 @@ export const make = (options: Options = {}): Service => {
         return Effect.succeed({ applied: true, record: deferred })
       }),
 
+    sendMessage: (executionId, message) =>
+      Effect.suspend((): Effect.Effect<MessageSent, WorkflowError> => {
+        const entry = entries.get(executionId)
+        if (entry === undefined) {
+          return Effect.fail(
+            new WorkflowError({
+              reason: "ExecutionNotFound",
+              executionId,
+              message: `No execution ${executionId} to send a message to`
+            })
+          )
+        }
+        const { interruptRequested, status } = entry.record
+        if (!live.has(status) || interruptRequested) {
+          return Effect.succeed({ _tag: "Refused", status, interruptRequested })
+        }
+        const deferreds = (entry.deferreds ??= [])
+        let index = 0
+        for (const d of deferreds) index = Math.max(index, messageIndex(d.name, message.prefix))
+        const record = { name: `${message.prefix}${index + 1}`, exit: message.exit, completedAt: message.sentAt }
+        deferreds.push(record)
+        apply(entry, transitions.signalApplied, message.sentAt, { deferred: record.name })
+        return Effect.succeed({ _tag: "Sent", index: index + 1, record })
+      }),
+
     recordDeferred: (executionId, fence, deferred) =>
       Effect.suspend(() => {
         const entry = held(executionId, fence)
@@ -523,6 +551,57 @@ export const make = (options: Options = {}): Service => {
         }))
       ),
 
+    schedules: (() => {
+      // Schedules: rows by id, written whole; a write that expects a revision applies only while it is current.
+      const rows = new Map<string, ScheduleRecord>()
+      const byId = (a: ScheduleRecord, b: ScheduleRecord) => (a.scheduleId < b.scheduleId ? -1 : a.scheduleId > b.scheduleId ? 1 : 0)
+      const active = (row: ScheduleRecord, workflows: ReadonlyArray<string>) => !row.paused && workflows.includes(row.workflow)
+      const part: ScheduleStore = {
+        put: (schedule, expectedRevision) =>
+          Effect.sync(() => {
+            const stored = rows.get(schedule.scheduleId)
+            if (expectedRevision === undefined ? stored !== undefined : stored?.revision !== expectedRevision) {
+              return Option.none()
+            }
+            const row: ScheduleRecord = {
+              ...schedule,
+              revision: (stored?.revision ?? 0) + 1,
+              createdAt: stored?.createdAt ?? schedule.updatedAt
+            }
+            rows.set(row.scheduleId, row)
+            return Option.some(row)
+          }),
+        get: (scheduleId) => Effect.sync(() => Option.fromNullishOr(rows.get(scheduleId))),
+        list: (workflows) =>
+          Effect.sync(() => [...rows.values()].filter((r) => workflows === undefined || workflows.includes(r.workflow)).sort(byId)),
+        remove: (scheduleId) => Effect.sync(() => rows.delete(scheduleId)),
+        setPaused: (scheduleId, paused, at) =>
+          Effect.sync(() => {
+            const stored = rows.get(scheduleId)
+            if (stored === undefined) return Option.none()
+            const row = { ...stored, paused, revision: stored.revision + 1, updatedAt: at }
+            rows.set(scheduleId, row)
+            return Option.some(row)
+          }),
+        due: (now, workflows, limit) =>
+          Effect.sync(() =>
+            [...rows.values()]
+              .filter((r) => active(r, workflows) && ((r.dueAt !== undefined && r.dueAt <= now) || r.bufferedAt !== undefined))
+              .sort((a, b) => (a.dueAt ?? Infinity) - (b.dueAt ?? Infinity) || byId(a, b))
+              .slice(0, Math.max(0, limit))
+          ),
+        nextDueAt: (workflows) =>
+          Effect.sync(() => {
+            let next: number | undefined
+            for (const r of rows.values()) {
+              if (active(r, workflows) && r.dueAt !== undefined && (next === undefined || r.dueAt < next)) next = r.dueAt
+            }
+            return Option.fromNullishOr(next)
+          })
+      }
+      return part
+    })(),
+
     signingKey: (generate) => Effect.sync(() => (key ??= generate()))
   }
   return store
@@ -538,4 +617,11 @@ const compareNewestFirst = (a: { createdAt: number; executionId: string }, b: { 
 const decodeCursor = (cursor: string) => {
   const i = cursor.indexOf(":")
   return { createdAt: Number(cursor.slice(0, i)), executionId: cursor.slice(i + 1) }
+}
+
+/** The index of a channel message named `<prefix><digits>`, or 0 for any other name. */
+const messageIndex = (name: string, prefix: string): number => {
+  if (!name.startsWith(prefix)) return 0
+  const digits = name.slice(prefix.length)
+  return /^[0-9]{1,15}$/.test(digits) ? Number(digits) : 0
 }

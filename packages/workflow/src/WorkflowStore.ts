@@ -254,11 +254,89 @@ export const RETRIED = { _tag: "Retried" } as const
 export const isRetriedMarker = (exit: EncodedExit): boolean =>
   typeof exit === "object" && exit !== null && (exit as { readonly _tag?: unknown })._tag === RETRIED._tag
 
+/**
+ * A message sent to a channel of an execution (`sendMessage`): stored as deferred `<prefix><index>`, its exit
+ * the schema-encoded message, `completedAt` when it was sent.
+ */
+export interface ChannelMessage {
+  /** The names of the channel's messages: `prefix` then the index (1, 2, 3, … in decimal). */
+  readonly prefix: string
+  readonly exit: EncodedExit
+  readonly sentAt: number
+}
+
+/**
+ * What `sendMessage` did: `Sent`, stored at `index` (its deferred is `<prefix><index>`); or `Refused`, nothing
+ * written, as the execution has ended or an interrupt was requested.
+ */
+export type MessageSent =
+  | { readonly _tag: "Sent"; readonly index: number; readonly record: DeferredRecord }
+  | { readonly _tag: "Refused"; readonly status: ExecutionStatus; readonly interruptRequested: boolean }
+
 /** How a terminal execution ended. */
 export interface Completion {
   readonly status: TerminalStatus
   readonly result: EncodedExit
   readonly at: number
+}
+
+/**
+ * A durable schedule, as stored (`WorkflowSchedule`): which workflow it starts with which encoded payload, its spec
+ * (JSON the runtime writes and reads; a store keeps it as given), and where it stands. Times are epoch milliseconds.
+ */
+export interface ScheduleRecord {
+  readonly scheduleId: string
+  readonly workflow: string
+  /** The schema-encoded payload every fire starts the workflow with. */
+  readonly payload: unknown
+  /** The runtime's spec (cron or interval or one time, time zone, overlap, catch-up, jitter), JSON-safe. */
+  readonly spec: unknown
+  readonly paused: boolean
+  /** The next fire time (part of its execution's idempotency key); none once a one-time schedule fired. */
+  readonly nextFireAt: number | undefined
+  /** When that fire is due to start: `nextFireAt` plus the schedule's jitter. */
+  readonly dueAt: number | undefined
+  /** The last fire time that started (or was skipped), if any. */
+  readonly lastFireAt: number | undefined
+  /** The execution the last started fire made, for the overlap policy. */
+  readonly lastExecutionId: string | undefined
+  /** A fire time held back by the `buffer` overlap policy until the last execution ends. */
+  readonly bufferedAt: number | undefined
+  /** Bumped by every write: a write that expects a revision applies only while the row still has it. */
+  readonly revision: number
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+/** What a schedule write stores: the row without its revision and creation time (the store keeps those). */
+export type ScheduleWrite = Omit<ScheduleRecord, "revision" | "createdAt">
+
+/**
+ * A store's schedule rows: an optional part of the contract (`Service.schedules`). The store only persists and
+ * compares revisions; which fire times run, and when, is the runtime's.
+ */
+export interface ScheduleStore {
+  /**
+   * Writes a schedule: with `expectedRevision` undefined, inserts it unless one with its id exists (revision 1,
+   * `createdAt = updatedAt`); with a revision, replaces every field while the stored row has that revision
+   * (compare-and-set: two workers advancing one fire never both succeed), bumping it. Returns the stored row, or
+   * none when nothing was written.
+   */
+  readonly put: (schedule: ScheduleWrite, expectedRevision: number | undefined) => Eff<Option.Option<ScheduleRecord>>
+  readonly get: (scheduleId: string) => Eff<Option.Option<ScheduleRecord>>
+  /** Every schedule (of `workflows`, when given), by id. */
+  readonly list: (workflows?: ReadonlyArray<string> | undefined) => Eff<ReadonlyArray<ScheduleRecord>>
+  /** Deletes a schedule; false when there was none. */
+  readonly remove: (scheduleId: string) => Eff<boolean>
+  /** Pauses or resumes a schedule unconditionally (bumping its revision and `updatedAt`); none for an unknown id. */
+  readonly setPaused: (scheduleId: string, paused: boolean, at: number) => Eff<Option.Option<ScheduleRecord>>
+  /**
+   * Unpaused schedules of `workflows` with work at `now`: `dueAt <= now`, or a buffered fire. Earliest `dueAt` first,
+   * at most `limit`.
+   */
+  readonly due: (now: number, workflows: ReadonlyArray<string>, limit: number) => Eff<ReadonlyArray<ScheduleRecord>>
+  /** The earliest `dueAt` among unpaused schedules of `workflows`, if any. */
+  readonly nextDueAt: (workflows: ReadonlyArray<string>) => Eff<Option.Option<number>>
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -343,6 +421,14 @@ export interface Service {
     executionId: string,
     deferred: DeferredRecord
   ) => Eff<{ readonly applied: boolean; readonly record: DeferredRecord }>
+  /**
+   * Stores a channel message as deferred `<prefix><index>`, `index` one more than the largest index stored under
+   * `prefix` (1 if none), never a name already taken (a receive's timeout marker), and wakes the execution as an
+   * applied `completeDeferred` does (`signal-received`, detail the deferred's name), atomically. Concurrent sends get
+   * distinct indices. Refused (nothing written) when the execution has ended or an interrupt was requested; an
+   * unknown execution fails with `ExecutionNotFound`. Optional: without it the engine has no channels.
+   */
+  readonly sendMessage?: ((executionId: string, message: ChannelMessage) => Eff<MessageSent>) | undefined
   /** Stores a deferred's result from inside the run (a race winner, a timeout) without waking it. First wins. */
   readonly recordDeferred: (executionId: string, fence: number, deferred: DeferredRecord) => Eff<DeferredRecord>
   /**
@@ -437,6 +523,8 @@ export interface Service {
     | undefined
   /** Wake-ups other processes announce (e.g. PostgreSQL NOTIFY). Absent where there are none: the engine polls. */
   readonly notifications?: Stream.Stream<Notification> | undefined
+  /** Durable schedules' rows (`WorkflowSchedule`). Optional: without it the engine has no schedules. */
+  readonly schedules?: ScheduleStore | undefined
 }
 
 /** A wake-up announced by another process. */

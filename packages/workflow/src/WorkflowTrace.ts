@@ -1,8 +1,9 @@
 /**
  * The trace of an execution: its journal and event log read as a timeline — each activity attempt with its
  * duration and outcome, the backoff waits between attempts, durable sleeps, deferreds and their timeouts,
- * children, queue hand-overs, races, compensations, notes, recoveries (a worker lost the run, who took it over, which
- * attempt ran again), and the execution's own events (started, suspended, resumed, signals, interrupts, its end).
+ * channel messages, children, queue hand-overs, races, compensations, notes, recoveries (a worker lost the run, who
+ * took it over, which attempt ran again), and the execution's own events (started, suspended, resumed, signals,
+ * interrupts, its end).
  * Derived from rows every store already writes, or from what claims and heartbeats write anyway: no extra write per
  * step. The CLI, the proxy and the dashboard show this one structure.
  */
@@ -59,6 +60,8 @@ export type Entry =
   | { readonly kind: "deadline"; readonly at: number; readonly until: number }
   | { readonly kind: "deferred"; readonly at: number; readonly name: string; readonly outcome: Outcome | "timed-out"; readonly value?: unknown }
   | { readonly kind: "deferred-timeout"; readonly at: number; readonly deferred: string; readonly until?: number | undefined }
+  /** Message `index` of a channel (`DurableChannel`), when it was sent; "timed-out": a receive's timeout took the index. */
+  | { readonly kind: "message"; readonly at: number; readonly channel: string; readonly index: number; readonly outcome: Outcome | "timed-out"; readonly value?: unknown }
   | {
     readonly kind: "takeover"
     readonly at: number
@@ -174,7 +177,11 @@ export const fromDetail = (detail: ExecutionDetail): Trace => {
       continue
     }
     const ended = outcomeOf(deferred.exit) ?? { outcome: "interrupted" as const }
-    if (name.startsWith(Names.CHILD_RESULT)) {
+    const message = Names.messageOf(name)
+    if (message !== undefined) {
+      const timedOut = isRecord(deferred.exit) && deferred.exit._tag === "TimedOut"
+      entries.push({ kind: "message", at, ...message, ...(timedOut ? { outcome: "timed-out" } : ended) })
+    } else if (name.startsWith(Names.CHILD_RESULT)) {
       entries.push({ kind: "child-result", at, childId: Names.childOfResult(name), ...ended })
     } else if (name.startsWith(Names.QUEUE_RESULT)) {
       entries.push({ kind: "queue-result", at, ...queueKey(name.slice(Names.QUEUE_RESULT.length)), ...ended })

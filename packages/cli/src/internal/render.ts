@@ -256,6 +256,10 @@ const timeline = (detail: WorkflowStore.ExecutionDetail): Array<Entry> =>
         return entry.outcome === "timed-out"
           ? { at, order, label: `deferred ${entry.name} timed out`, failed: true }
           : { at, order, label: `deferred ${entry.name} completed`, ...ended(entry as WorkflowTrace.Ended) }
+      case "message":
+        return entry.outcome === "timed-out"
+          ? { at, order, label: `channel ${entry.channel} #${entry.index}: receive timed out`, failed: true }
+          : { at, order, label: `channel ${entry.channel} #${entry.index} sent`, ...ended(entry as WorkflowTrace.Ended) }
       case "child-result":
         return { at, order, label: `child ${entry.childId} ended`, ...ended(entry) }
       case "queue-result":

@@ -396,6 +396,12 @@ export const source = String.raw`"use strict";
               cls: "child " + e.outcome,
             text: duration(e.durationMs), tip: "Handed to queue " + e.queue + " as " + e.key });
           break;
+        case "message":
+          rows.push({ kind: "point", label: "message", name: e.channel + " #" + e.index, from: e.at, to: e.at,
+              point: true, cls: "point " + e.outcome, text: e.outcome === "success" ? "sent" : e.outcome,
+            tip: "Channel " + e.channel + ", message " + e.index + ": " +
+              (e.outcome === "success" ? show(e.value, 400) : e.outcome) });
+          break;
         case "note":
           rows.push({ kind: "note", label: "note", name: e.message, from: e.at, to: e.at, cls: "note", point: true,
             text: e.message, tip: e.message + (e.data === undefined ? "" : "\n" + show(e.data, 400)) });
@@ -549,6 +555,7 @@ export const source = String.raw`"use strict";
     var start = trace.execution.createdAt;
     trace.entries.forEach(function (e) {
       var name = e.kind === "event" ? e.event : e.kind === "takeover" ? e.to
+        : e.kind === "message" ? e.channel + " #" + e.index
         : e.name || e.message || e.activity || e.workflow || e.deferred || e.queue || "";
       var outcome = e.outcome || "";
       var info = e.kind === "event" ? (e.detail || "") : e.kind === "note" ? show(e.data, 600)
@@ -559,7 +566,7 @@ export const source = String.raw`"use strict";
         ? "taken over by " + e.to + " from " + e.from + "; lease ended +" + duration(e.leaseEndedAt - start)
         : e.until !== undefined ? "until +" + duration(e.until - start) : "";
       var known = ["event", "activity", "retry-wait", "sleep", "deferred", "deferred-timeout", "child", "child-result",
-        "compensation", "note", "enqueue", "queue-result", "race", "takeover"].indexOf(e.kind) >= 0;
+        "compensation", "note", "enqueue", "queue-result", "race", "takeover", "message"].indexOf(e.kind) >= 0;
       if (!known) info = show(e, 600);
       body.appendChild(el("tr", { class: "k-" + e.kind + " " + outcome }, [
         el("td", { class: "t", title: date(e.at), text: "+" + duration(e.at - start) }),

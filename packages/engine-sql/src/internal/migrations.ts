@@ -120,6 +120,27 @@ const addIdempotencyKeys = Effect.gen(function* () {
   yield* sql`ALTER TABLE weft_executions ADD COLUMN idempotency_key TEXT`
 })
 
+// Durable schedules (`WorkflowSchedule`): one row per schedule, written whole under a revision (compare-and-set).
+const addSchedules = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE weft_schedules (
+    schedule_id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    next_fire_at BIGINT,
+    due_at BIGINT,
+    last_fire_at BIGINT,
+    last_execution_id TEXT,
+    buffered_at BIGINT,
+    revision BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`
+  yield* sql`CREATE INDEX weft_schedules_due ON weft_schedules (due_at)`
+})
+
 /**
  * Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock.
  * Effect 3 and 4's Migrators keep the same table (`migration_id`, `created_at`, `name`; names without their
@@ -132,7 +153,8 @@ export const run = Migrator.make({})({
     "0002_add_watched": addWatched,
     "0003_index_parents": indexParents,
     "0004_add_recoveries": addRecoveries,
-    "0005_add_idempotency_keys": addIdempotencyKeys
+    "0005_add_idempotency_keys": addIdempotencyKeys,
+    "0006_add_schedules": addSchedules
   }),
   table: "weft_migrations"
 }).pipe(Effect.catchIf((error) => error._tag === "MigrationError" && error.kind === "Failed", Effect.die))

@@ -28,6 +28,7 @@ import * as Operator from "./operator.js"
 import * as Results from "./results.js"
 import * as Retention from "./retention.js"
 import * as Runner from "./runner.js"
+import * as Schedules from "./schedules.js"
 import { Scheduler } from "./scheduler.js"
 import * as Signals from "./signals.js"
 import * as Starts from "./starts.js"
@@ -125,6 +126,7 @@ export class Live implements Engine {
       this.registry.set(registration.def.name, registration)
       Starts.noteRegistered(this, registration.def.name)
       this.scheduler.wakeTimerLoop()
+      Schedules.wake(this)
     })
   }
 }
@@ -209,6 +211,7 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
       )
     }
     if (options.retention !== undefined) yield* Effect.forkIn(Retention.periodic(engine, options.retention), scope)
+    if (store.schedules !== undefined) yield* Effect.forkIn(Schedules.loop(engine, store.schedules), scope)
     if (store.backlog !== undefined && Number.isFinite(backlogIntervalMs)) {
       yield* Effect.forkIn(Backlog.periodic(engine, backlogIntervalMs), scope)
     }

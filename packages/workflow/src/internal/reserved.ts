@@ -10,7 +10,7 @@ export const RESERVED = "@weft/"
 export const isReserved = (name: string): boolean => name.startsWith(RESERVED)
 
 /** Throws when a user-given activity or deferred name is reserved: a definition-time bug. */
-export const assertUserName = (kind: "Activity" | "Deferred", name: string): void => {
+export const assertUserName = (kind: "Activity" | "Deferred" | "Channel", name: string): void => {
   if (isReserved(name)) throw new Error(`${kind} names starting with "${RESERVED}" are reserved: ${name}`)
 }
 
@@ -57,6 +57,23 @@ export const PATCH = `${RESERVED}patch/`
 export const patch = (id: string): string => `${PATCH}${id}`
 /** The timer of a workflow's deadline (`Workflow.make({ deadline })`), stored on the execution's first run. */
 export const DEADLINE = `${RESERVED}deadline`
+/** Prefix of a channel's messages (`DurableChannel`) and of what its tokens name. */
+export const CHANNEL = `${RESERVED}channel/`
+/** What a token of channel `channel` names, in the place of a deferred. */
+export const channel = (channel: string): string => `${CHANNEL}${channel}`
+/** The prefix of channel `channel`'s messages: message k is the deferred `<prefix><k>`. */
+export const channelPrefix = (channel: string): string => `${CHANNEL}${channel}/`
+/** Message `index` of channel `channel` (the first is 1). */
+export const channelMessage = (channel: string, index: number): string => `${channelPrefix(channel)}${index}`
+/** The channel and index a message's deferred is named after, or undefined for another name. */
+export const messageOf = (name: string): { readonly channel: string; readonly index: number } | undefined => {
+  if (!name.startsWith(CHANNEL)) return undefined
+  const cut = name.lastIndexOf("/")
+  const index = Number(name.slice(cut + 1))
+  return cut < CHANNEL.length || !Number.isSafeInteger(index) || index < 1
+    ? undefined
+    : { channel: name.slice(CHANNEL.length, cut), index }
+}
 /** The durable backoff before attempt `attempt` of an activity. */
 export const retryWait = (activity: string, attempt: number): string => `${activity}/retry-${attempt}`
 /** The timer of a deferred awaited with a timeout. */

@@ -23,11 +23,11 @@ interface Admitted {
 }
 
 /** Validates a start: the workflow can run (or be submitted) and the payload fits its schema. Writes nothing. */
-const admit = (engine: Engine, def: WorkflowDef, payload: unknown): WorkflowError | Admitted => {
+const admit = (engine: Engine, def: WorkflowDef, payload: unknown, key?: string): WorkflowError | Admitted => {
   if (!engine.registry.has(def.name) && !engine.settings.acceptUnregistered) return notRegistered(engine, def.name)
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) return InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
-  const idempotencyKey = def.idempotencyKey(payload)
+  const idempotencyKey = key ?? def.idempotencyKey(payload)
   return { executionId: stableId(def.name, idempotencyKey), idempotencyKey, encoded: encoded.success }
 }
 
@@ -84,16 +84,20 @@ const create = (
   }).pipe(Effect.ensuring(Effect.suspend(() => unreserve)))
 }
 
-/** Starts (or joins) the execution of `def` for `payload`, linked to `parent` when given; does not wait. */
+/**
+ * Starts (or joins) the execution of `def` for `payload`, linked to `parent` when given; does not wait. `idempotencyKey`
+ * replaces the workflow's own key of the payload (a schedule's fire: `<scheduleId>@<fire time>`).
+ */
 export const start = (
   engine: Engine,
   def: WorkflowDef,
   payload: unknown,
-  parent?: ParentLink
+  parent?: ParentLink,
+  idempotencyKey?: string
 ): Effect.Effect<{ readonly executionId: string; readonly record: ExecutionRecord }, WorkflowError> =>
   Effect.suspend(() => {
     if (engine.closed) return Effect.interrupt
-    const admitted = admit(engine, def, payload)
+    const admitted = admit(engine, def, payload, idempotencyKey)
     return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(engine, def, admitted, parent, false)
   })
 

@@ -29,12 +29,13 @@
  *   milliseconds, not `TestClock`.
  * - Order: the contract fixes the order of `list` (newest first) and of the event log (append order) only;
  *   journal rows, `runnable` ids and queue items are compared as sets.
- * - Optional members (`ended`, `liveChildren`, `transaction`, `notifications`, `watch`, `purge`, `retry`, `fork`): a store that lacks one
- *   reports its tests as skipped, never as passed.
+ * - Optional members (`ended`, `liveChildren`, `transaction`, `notifications`, `watch`, `purge`, `retry`, `fork`,
+ *   `sendMessage`): a store that lacks one reports its tests as skipped, never as passed.
  */
 import { describe } from "@effect/vitest"
 import type * as Layer from "effect/Layer"
 import type * as WorkflowStore from "../WorkflowStore.js"
+import { channels } from "./conformance/Channels.js"
 import { claims } from "./conformance/Claims.js"
 import { encoding } from "./conformance/Encoding.js"
 import { executions } from "./conformance/Executions.js"
@@ -48,6 +49,7 @@ import { queues } from "./conformance/Queues.js"
 import { recoveries } from "./conformance/Recoveries.js"
 import { retention } from "./conformance/Retention.js"
 import { rules } from "./conformance/Rules.js"
+import { schedules } from "./conformance/Schedules.js"
 import { scheduling } from "./conformance/Scheduling.js"
 import { signals } from "./conformance/Signals.js"
 
@@ -78,5 +80,7 @@ export const storeConformance = (name: string, makeLayer: MakeLayer): void => {
     optional(suite)
     retention(suite)
     operator(suite)
+    channels(suite)
+    schedules(suite)
   })
 }

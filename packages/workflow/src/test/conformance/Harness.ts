@@ -25,6 +25,8 @@ export type OptionalMember =
   | "retry"
   | "fork"
   | "backlog"
+  | "schedules"
+  | "sendMessage"
 
 /** How each part of the suite registers its tests against the store under test. */
 export interface Suite {
