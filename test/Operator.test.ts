@@ -83,6 +83,15 @@ const Saga = Workflow.make({
   idempotencyKey: ({ id }) => id
 })
 
+/** Charges, and on a decline tells someone (a step after the failure) before failing. */
+const Notify = Workflow.make({
+  name: "Notify",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  error: Declined,
+  idempotencyKey: ({ id }) => id
+})
+
 /** A parent that starts a child it awaits (`Approve`) or one it lets go (`discard`), then settles. */
 const Parent = Workflow.make({
   name: "Parent",
@@ -177,6 +186,14 @@ const bodies = (world: World) => {
         const charged = yield* charge
         return `${id}: charge #${charged}`
       })
+    ),
+    Notify.toLayer(({ id }) =>
+      Effect.map(
+        charge.pipe(
+          Effect.tapError(() => Activity.make({ name: "tell", execute: Effect.sync(() => void world.ran("tell")) }))
+        ),
+        (n) => `${id}: charge #${n}`
+      )
     ),
     Saga.toLayer(() =>
       Effect.gen(function* () {
@@ -393,6 +410,59 @@ describe("WorkflowEngine.retry", () => {
       assert.deepStrictEqual(yield* record(saga), before)
       assert.strictEqual(world.count("unbook"), 1)
     }))
+  })
+})
+
+describe("WorkflowEngine.retry, more cases", () => {
+  it.live("the body went on after the failure (tapError told someone): the activity that failed with its error runs again", () => {
+    const world = new World()
+    world.declines = 1
+    return on("memory", world, Effect.gen(function* () {
+      yield* Effect.exit(Notify.execute({ id: "n" }))
+      const id = yield* Notify.executionId({ id: "n" })
+      assert.deepStrictEqual((yield* WorkflowEngine.retry(id)).activities, ["charge"])
+      assert.deepStrictEqual(yield* Workflow.result(Notify, id), Option.some(Exit.succeed("n: charge #2")))
+      assert.deepStrictEqual([world.count("charge"), world.count("tell")], [2, 1])
+    }))
+  })
+
+  it.live("a restart asked twice is one execution; the restarted source is not retried (the steps would run twice)", () => {
+    const world = new World()
+    world.declines = 1
+    return on("memory", world, Effect.gen(function* () {
+      yield* Effect.exit(Order.execute({ id: "twice-restart" }))
+      const id = yield* Order.executionId({ id: "twice-restart" })
+      const [a, b] = yield* Effect.all([WorkflowEngine.restart(id, { fromStep: "charge" }), WorkflowEngine.restart(id, { fromStep: "charge" })])
+      assert.strictEqual(a.executionId, b.executionId)
+      assert.deepStrictEqual([a.created, b.created].sort(), [false, true])
+      assert.strictEqual((yield* ended(a.executionId)).status, "succeeded")
+      assert.strictEqual(world.count("charge"), 2)
+      const refused = yield* reasonOf(WorkflowEngine.retry(id))
+      assert.strictEqual(refused.reason, "InvalidState")
+      assert.match(refused.message, /was restarted \(as \w+ from step "charge"\): retrying it too would run its steps a second time/)
+    }))
+  })
+
+  it.live("a child whose parent already holds its failure is not retried: the parent is", () => {
+    const world = new World()
+    world.declines = 1
+    const Kid = Workflow.make({ name: "Kid", payload: { id: Schema.String }, success: Schema.Number, error: Declined, idempotencyKey: ({ id }) => id })
+    const Mom = Workflow.make({ name: "Mom", payload: { id: Schema.String }, success: Schema.Number, idempotencyKey: ({ id }) => id })
+    return Effect.gen(function* () {
+      const context = yield* Layer.build(
+        Layer.mergeAll(
+          Kid.toLayer(() => Activity.make({ name: "charge", success: Schema.Number, error: Declined, execute: Effect.suspend(() => world.declines-- > 0 ? Effect.fail(new Declined({ why: "no" })) : Effect.succeed(1)) })),
+          Mom.toLayer(({ id }) => Effect.orDie(Kid.execute({ id: `${id}-kid` })))
+        ).pipe(Layer.provideMerge(WorkflowEngine.layerMemory))
+      )
+      yield* Effect.gen(function* () {
+        yield* Effect.exit(Mom.execute({ id: "m" }))
+        const kid = yield* Kid.executionId({ id: "m-kid" })
+        const refused = yield* reasonOf(WorkflowEngine.retry(kid))
+        assert.strictEqual(refused.reason, "InvalidState")
+        assert.include(refused.message, "which already holds its failure")
+      }).pipe(Effect.provide(context))
+    })
   })
 })
 

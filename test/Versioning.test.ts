@@ -132,6 +132,51 @@ describe("Workflow.patched", () => {
   })
 })
 
+describe("Workflow.patched, more runs", () => {
+  it.live("an execution that took the old path runs on under the new code (its marker is not a reordered step)", () => {
+    const code = { version: "v1" as Version }
+    const ran: Array<string> = []
+    return Effect.gen(function* () {
+      const id = yield* Ship.execute({ id: "third-run" }, { discard: true })
+      yield* suspended(Ship, id)
+      code.version = "v2"
+      // A second run decides the patch (false: it went past it under v1) and suspends again; a third run finishes.
+      yield* (yield* WorkflowEngine.WorkflowEngine).resume(id)
+      yield* suspended(Ship, id)
+      yield* go(id)
+      yield* waitUntil(Effect.map(WorkflowEngine.get(id), (r) => r.status !== "suspended" && r.status !== "running"), "ended")
+      assert.strictEqual((yield* WorkflowEngine.get(id)).status, "succeeded")
+      assert.deepStrictEqual(ran, ["pack", "label", "send"])
+    }).pipe(Effect.provide(layer(code, ran)))
+  })
+
+  it.live("a signal delivered during a new execution's first steps does not send it down the old path", () => {
+    const Signalled = Workflow.make({ name: "Signalled", payload: {}, success: Schema.Boolean, idempotencyKey: () => "s" })
+    const Early = DurableDeferred.make("early")
+    let release: (() => void) | undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const first = Activity.make({ name: "first", execute: Effect.promise(() => gate) })
+    const SignalledLive = Signalled.toLayer(() =>
+      Effect.gen(function* () {
+        yield* first
+        const taken = yield* Workflow.patched("p")
+        yield* DurableDeferred.await(Early)
+        return taken
+      })
+    )
+    return Effect.gen(function* () {
+      const id = yield* Signalled.execute({}, { discard: true })
+      // The signal lands while "first" runs: the patch is decided after it, in the same run.
+      const token = yield* DurableDeferred.tokenFor(Early, { workflow: Signalled.name, executionId: id })
+      yield* waitUntil(Effect.map(record(id), (d) => d.events.length > 0), "started")
+      yield* DurableDeferred.succeed(Early, { token, value: undefined })
+      release!()
+      yield* waitUntil(Effect.map(WorkflowEngine.get(id), (r) => r.status === "succeeded"), "succeeded")
+      assert.deepStrictEqual(yield* Workflow.result(Signalled, id), Option.some(Exit.succeed(true)))
+    }).pipe(Effect.provide(Layer.provideMerge(SignalledLive, WorkflowEngine.layerMemory)))
+  })
+})
+
 describe("the determinism guard", () => {
   it.live("a reordered body (a journaled step asked for after one the journal finished it before) is a NonDeterminismError", () => {
     const code = { version: "v1" as Version }
@@ -154,6 +199,36 @@ describe("the determinism guard", () => {
       // Nothing ran again, nothing new ran.
       assert.deepStrictEqual(ran, ["pack", "label"])
     }).pipe(Effect.provide(layer(code, ran)))
+  })
+
+  it.live("concurrent branches replay in any order: a branch that waited runs its step after the other branch's", () => {
+    const Branches = Workflow.make({ name: "Branches", payload: {}, success: Schema.String, idempotencyKey: () => "b" })
+    const D = DurableDeferred.make("d")
+    const Go2 = DurableDeferred.make("go2")
+    const slow = (name: string) =>
+      Activity.make({ name, success: Schema.String, execute: Effect.as(Effect.sleep("3 millis"), name) })
+    const BranchesLive = Branches.toLayer(() =>
+      Effect.gen(function* () {
+        const [a, b] = yield* Effect.all([Effect.andThen(DurableDeferred.await(D), slow("A")), slow("B")], {
+          concurrency: "unbounded"
+        })
+        yield* DurableDeferred.await(Go2)
+        return `${a}${b}`
+      })
+    )
+    const signal = (id: string, d: DurableDeferred.Any) =>
+      Effect.flatMap(DurableDeferred.tokenFor(d, { workflow: Branches.name, executionId: id }), (token) =>
+        DurableDeferred.done(d as typeof D, { token, exit: Exit.void }))
+    return Effect.gen(function* () {
+      const id = yield* Branches.execute({}, { discard: true })
+      yield* suspended(Branches, id) // B ran; waiting for d
+      yield* signal(id, D)
+      yield* waitUntil(Effect.map(record(id), (r) => r.attempts.length === 2 && r.execution.status === "suspended"), "A ran")
+      // A third run replays both: A's branch answers its wait at once and asks A before B was asked.
+      yield* signal(id, Go2)
+      yield* waitUntil(Effect.map(WorkflowEngine.get(id), (r) => r.status !== "suspended" && r.status !== "running"), "ended")
+      assert.deepStrictEqual(yield* Workflow.result(Branches, id), Option.some(Exit.succeed("AB")))
+    }).pipe(Effect.provide(Layer.provideMerge(BranchesLive, WorkflowEngine.layerMemory)))
   })
 
   it.effect("the same steps asked in the same order, or one asked again, pass", () => {

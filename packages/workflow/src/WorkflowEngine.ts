@@ -89,7 +89,7 @@ export interface Service {
 /** What `retry` did: the activities given a fresh round of attempts (none when the body itself failed). */
 export type RetryResult = Operator.RetryResult
 
-/** Options of `restart`: `fromStep` (default: the beginning), `idempotencyKey` (default: a new id each call), `workflow`. */
+/** Options of `restart`: `fromStep` (default: the beginning), `idempotencyKey` (default: the same restart asked twice is one execution), `workflow`. */
 export type RestartOptions = Operator.RestartOptions
 
 /** What `restart` did: the new execution's id, the source, the step, how many steps it copied. */

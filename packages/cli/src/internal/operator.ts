@@ -41,7 +41,7 @@ export const restart = Command.make("restart", {
     Flag.optional
   ),
   key: Flag.String("key").pipe(
-    Flag.withDescription("An idempotency key: the same key restarts once (default: a new execution each time)"),
+    Flag.withDescription("An idempotency key: the same key restarts once (default: the same restart asked again is the same execution; give a key to make another)"),
     Flag.optional
   )
 }, handler(({ executionId, fromStep, key }) =>

@@ -160,7 +160,7 @@ export const RetryAnswer = Schema.Struct({ executionId: Schema.String, activitie
 
 /**
  * The body of `POST .../executions/:executionId/restart`: `fromStep` (the activity to start again from; default the
- * beginning) and `idempotencyKey` (the same key restarts once; default a new execution each call).
+ * beginning) and `idempotencyKey` (the same key restarts once; by default the same restart asked twice is one execution).
  */
 export const RestartBody = Schema.Struct({ fromStep: Schema.optional(Name), idempotencyKey: Schema.optional(Name) })
 

@@ -38,12 +38,22 @@ class Rollback {
 /** Replays or runs an activity: a stored final attempt returns at once; otherwise the next attempt runs. */
 export const activity = (run: Run, def: ActivityDef): Effect.Effect<any, any, any> => {
   if (!run.replay.claimName(def.name, def.execute)) return Effect.die(sameName(run, def.name))
-  const before = run.replay.outOfOrder(def.name)
-  if (before !== undefined) {
-    return Effect.die(
-      diverged(run, def.name, `the body asks for it after "${before}", but the journal finished it before "${before}" started (a reordered body)`)
-    )
+  // A journaled step asked for the first time in this run: checked against the steps its fiber asked before.
+  if (run.replay.ordered(def.name)) {
+    return Effect.withFiber((fiber) => {
+      const before = run.replay.outOfOrder(def.name, fiber.id)
+      if (before !== undefined) {
+        return Effect.die(
+          diverged(run, def.name, `the body asks for it after "${before}", but the journal finished it before "${before}" started (a reordered body)`)
+        )
+      }
+      return asked(run, def)
+    })
   }
+  return asked(run, def)
+}
+
+const asked = (run: Run, def: ActivityDef): Effect.Effect<any, any, any> => {
   run.replay.asked.add(def.name)
   if (run.racing > 0) {
     return Effect.withFiber((fiber) => {

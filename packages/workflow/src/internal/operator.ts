@@ -5,7 +5,6 @@
  * journal up to a step, which runs the rest (Temporal's reset, DBOS's fork). Both refuse, loudly, what they
  * cannot do faithfully: an execution whose compensations ran, a child it stopped or still waits on.
  */
-import { randomUUID } from "node:crypto"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -40,7 +39,10 @@ export interface RestartOptions {
    * attempt started keep their results. Default: from the beginning (nothing is copied).
    */
   readonly fromStep?: string | undefined
-  /** Makes the restart idempotent: the same key restarts once (the new id comes from it). Default: a new id each call. */
+  /**
+   * The restart's idempotency key: the same key restarts once (the new id comes from it). Default: the source's end
+   * and the step, so the same restart asked twice (a double click, a retried request) is one execution.
+   */
   readonly idempotencyKey?: string | undefined
   /** Only an execution of this workflow. */
   readonly workflow?: string | undefined
@@ -115,11 +117,64 @@ export const endingFailures = (detail: ExecutionDetail): Array<ActivityAttempt> 
   return ending.reverse()
 }
 
+/** The typed error of an encoded failed Exit (its first `Fail`), as JSON text to compare; none for another end. */
+const failureText = (encoded: unknown): string | undefined => {
+  const exit = encoded as { readonly _tag?: string; readonly cause?: unknown } | undefined
+  if (exit?._tag !== "Failure") return undefined
+  const find = (cause: any): unknown =>
+    cause?._tag === "Fail"
+      ? cause
+      : cause?._tag === "Sequential" || cause?._tag === "Parallel"
+      ? find(cause.left) ?? find(cause.right)
+      : undefined
+  const fail = find(exit.cause) as { readonly error?: unknown } | undefined
+  return fail === undefined ? undefined : JSON.stringify(fail.error) ?? "undefined"
+}
+
+/**
+ * The activities to run again: those whose failure ended the execution (`endingFailures`); when the body went on after
+ * the failure (a `tapError` that told someone, a note), the activities whose last attempt failed with the very error
+ * the execution failed with — and, `after`, the steps stored after them: the failed path's own steps, which a
+ * retried run that succeeds never asks for again (their markers let it skip them; asked again, they run again).
+ */
+const toRetry = (detail: ExecutionDetail): { readonly failed: Array<ActivityAttempt>; readonly after: Array<ActivityAttempt> } => {
+  const ending = endingFailures(detail)
+  if (ending.length > 0) return { failed: ending, after: [] }
+  const error = failureText(detail.execution.result)
+  if (error === undefined) return { failed: [], after: [] }
+  const last = lastAttempts(detail.attempts)
+  const matching = [...last.values()].filter(
+    (attempt) => !Names.isReserved(attempt.name) && failed(attempt) && failureText(attempt.exit) === error
+  )
+  if (matching.length === 0) return { failed: [], after: [] }
+  const names = new Set(matching.map((a) => a.name))
+  const from = Math.min(...matching.map((a) => detail.attempts.indexOf(a)))
+  const after = [...last.values()].filter(
+    (attempt) => !names.has(attempt.name) && !Names.isReserved(attempt.name) && detail.attempts.indexOf(attempt) > from
+  )
+  return { failed: matching, after }
+}
+
 /** Why a failed execution cannot be retried faithfully, if it cannot. */
 const retryProblem = (engine: Engine, detail: ExecutionDetail): Effect.Effect<string | undefined, WorkflowError> =>
   Effect.gen(function* () {
     const id = detail.execution.executionId
     const restartHint = `restart it instead (WorkflowEngine.restart("${id}", { fromStep }), or \`weft restart ${id} --from-step <activity>\`), which starts a new execution from a step of your choice`
+    const restarted = detail.events.find((e) => e.kind === "restarted")
+    if (restarted !== undefined) {
+      return `Execution ${id} was restarted (${restarted.detail ?? "as another execution"}): retrying it too would run its steps a second time. Retry or restart the new execution instead`
+    }
+    const deadline = detail.clocks.find((c) => c.name === Names.DEADLINE)
+    if (deadline !== undefined && deadline.wakeAt <= (yield* Clock.currentTimeMillis)) {
+      return `Execution ${id}'s deadline passed at ${new Date(deadline.wakeAt).toISOString()}: a retry would be interrupted at once and run its compensations. To run it again, ${restartHint} (a restart has a deadline of its own)`
+    }
+    const parent = detail.execution.parent
+    if (parent !== undefined) {
+      const parentDetail = yield* engine.store.detail(parent.executionId)
+      if (Option.isSome(parentDetail) && parentDetail.value.deferreds.some((d) => d.name === parent.deferred)) {
+        return `Execution ${id} is a child of ${parent.executionId}, which already holds its failure (the first result a parent gets stands): retrying the child would not reach the parent. Retry or restart the parent instead`
+      }
+    }
     if (detail.attempts.some((a) => a.name.startsWith(Names.COMPENSATION)) || detail.events.some((e) => e.kind === "compensated")) {
       return `Execution ${id} ran its compensations when it failed: a retry would go on as if the steps they undid were still done. To run it again, ${restartHint}`
     }
@@ -197,8 +252,9 @@ export const retry = (
     const problem = yield* retryProblem(engine, detail)
     if (problem !== undefined) return yield* Effect.fail(refused(record, problem))
     const at = yield* Clock.currentTimeMillis
-    const ending = endingFailures(detail)
-    const markers = ending.map((last): ActivityAttempt => ({
+    const chosen = toRetry(detail)
+    const ending = chosen.failed
+    const markers = [...chosen.failed, ...chosen.after].map((last): ActivityAttempt => ({
       name: last.name,
       attempt: last.attempt + 1,
       exit: RETRIED,
@@ -208,7 +264,8 @@ export const retry = (
     const activities = ending.map((a) => a.name)
     const detailText = activities.length === 0
       ? "the body itself failed: it runs again from the top"
-      : `again: ${activities.map((name) => JSON.stringify(name)).join(", ")}`
+      : `again: ${activities.map((name) => JSON.stringify(name)).join(", ")}` +
+        (chosen.after.length === 0 ? "" : `; the steps after the failure void: ${chosen.after.map((a) => JSON.stringify(a.name)).join(", ")}`)
     const applied = yield* store.retry(executionId, {
       at,
       expectedUpdatedAt: record.updatedAt,
@@ -305,7 +362,9 @@ export const restart = (
       )
     }
     const kept = copied(detail, fromStep)
-    const key = options.idempotencyKey ?? randomUUID()
+    // By default the same restart (same source as it ended, same step) is one execution: a double click or a retried
+    // request does not run the rest twice. A key of the caller's own makes another.
+    const key = options.idempotencyKey ?? `@${record.updatedAt}/${fromStep ?? ""}`
     const newId = stableId(record.workflow, `@weft/restart/${executionId}/${key}`)
     const at = yield* Clock.currentTimeMillis
     const runsHere = engine.registry.has(record.workflow)

@@ -5,7 +5,7 @@
 import type * as Effect from "effect/Effect"
 import { NonDeterminismError } from "../WorkflowError.js"
 import { type ActivityAttempt, type DeferredRecord, isRetriedMarker, type Journal } from "../WorkflowStore.js"
-import { COMPENSATION, isReserved, NOTE } from "./reserved.js"
+import { isReserved } from "./reserved.js"
 
 /** Two different activities under one name in one execution: a bug in the workflow's code, named by the runtime. */
 export class DuplicateActivityName extends Error {
@@ -24,12 +24,17 @@ export class Replay {
   /** The deferreds the body awaited (or raced) in this run. */
   readonly askedDeferreds = new Set<string>()
   /**
-   * The journal's steps as the recording ran them (first start, last end), for the order guard; compensations and
-   * notes are not ordered. Empty for a new execution.
+   * The journal's user activities as the recording ran them (first start, last end), for the order guard; the
+   * runtime's own steps (notes, patches, children, compensations) are not ordered. Empty for a new execution.
    */
   private readonly spans = new Map<string, { start: number; end: number }>()
-  /** The latest recorded start among the journaled steps this run asked for, and its step. */
-  private latest: { readonly name: string; readonly start: number } | undefined
+  /**
+   * By fiber: the latest recorded start among the journaled steps that fiber asked for, and its step. Per fiber, so
+   * concurrent branches (one replaying a wait at once, another that ran first) are never compared with each other.
+   */
+  private readonly latest = new Map<number, { readonly name: string; readonly start: number }>()
+  /** The deferreds the journal held when the run claimed it (not those delivered during the run). */
+  private readonly journalDeferreds: ReadonlyArray<string>
   /** Attempts run by this run (not replayed): a defect recorded here is not tried again without a resume. */
   readonly ranHere = new Set<ActivityAttempt>()
   /**
@@ -46,8 +51,9 @@ export class Replay {
       else list.push(attempt)
     }
     for (const list of this.attempts.values()) if (list.length > 1) list.sort((a, b) => a.attempt - b.attempt)
+    this.journalDeferreds = journal.deferreds.map((d) => d.name)
     for (const attempt of journal.attempts) {
-      if (attempt.name.startsWith(NOTE) || attempt.name.startsWith(COMPENSATION)) continue
+      if (isReserved(attempt.name)) continue
       const span = this.spans.get(attempt.name)
       if (span === undefined) this.spans.set(attempt.name, { start: attempt.startedAt, end: attempt.completedAt })
       else {
@@ -67,30 +73,35 @@ export class Replay {
     return first === undefined || first === work
   }
 
+  /** Whether asking for step `name` now is checked for order: a journaled user activity asked for the first time. */
+  ordered(name: string): boolean {
+    return this.spans.size > 0 && this.spans.has(name) && !this.asked.has(name)
+  }
+
   /**
-   * Notes that the body asks for journaled step `name` for the first time in this run, and returns the step it
-   * asked for before although the recording finished `name` before that one even started (a reordered body), if any.
+   * Notes that fiber `fiber` asks for journaled step `name` (see `ordered`), and returns the step that fiber asked
+   * for before although the recording finished `name` before that one even started (a reordered body), if any.
    * Steps whose recorded times overlap (run at once, or in one millisecond) may come in any order.
    */
-  outOfOrder(name: string): string | undefined {
-    if (this.spans.size === 0 || this.asked.has(name)) return undefined
+  outOfOrder(name: string, fiber: number): string | undefined {
     const span = this.spans.get(name)
     if (span === undefined) return undefined
-    const latest = this.latest
+    const latest = this.latest.get(fiber)
     if (latest !== undefined && span.end <= latest.start && span.start < latest.start) return latest.name
-    if (latest === undefined || span.start > latest.start) this.latest = { name, start: span.start }
+    if (latest === undefined || span.start > latest.start) this.latest.set(fiber, { name, start: span.start })
     return undefined
   }
 
   /**
-   * Whether the body is past its journal: every step, timer and completed deferred the journal holds was asked for in
-   * this run. Until then the run replays what an earlier run did. A signal that came before its await counts too:
-   * in doubt, the answer is "not past" (the old path, which the journal can replay), never the other way.
+   * Whether the body is past its journal: every step, timer and completed deferred the journal held when the run
+   * claimed it was asked for in this run. Until then the run replays what an earlier run did. A signal stored before
+   * the claim and not awaited yet counts: in doubt, "not past" (the old path, which the journal can replay). One
+   * delivered during this run does not: it says nothing of what old code did.
    */
   atFrontier(): boolean {
     for (const name of this.attempts.keys()) if (!this.asked.has(name)) return false
     for (const name of this.clocks.keys()) if (!this.askedClocks.has(name)) return false
-    for (const name of this.deferreds.keys()) if (!this.askedDeferreds.has(name)) return false
+    for (const name of this.journalDeferreds) if (!this.askedDeferreds.has(name)) return false
     return true
   }
 
@@ -122,7 +133,8 @@ export class Replay {
   /** A journaled activity the finished body never asked for, if any. */
   skipped(): string | undefined {
     for (const name of this.attempts.keys()) {
-      if (!this.asked.has(name) && !isReserved(name)) return name
+      // A step an operator's retry voided (its last attempt a marker) need not be asked for again.
+      if (!this.asked.has(name) && !isReserved(name) && !isRetriedMarker(this.lastAttempt(name)!.exit)) return name
     }
     return undefined
   }

@@ -128,8 +128,6 @@ export const replay = (
       }
       const skipped = run.replay.skipped()
       if (skipped !== undefined) return yield* Effect.fail(skippedStep(where, skipped))
-      const reordered = outOfOrder(run, fixture)
-      if (reordered !== undefined) return yield* Effect.fail(reordered)
       const ended = yield* store.get(execution.executionId)
       if (Option.isNone(ended)) {
         return yield* Effect.die(new Error(`Replaying execution ${execution.executionId}: it vanished`))
@@ -189,40 +187,6 @@ const endedWithDefect = (def: ActivityDef, last: ActivityAttempt): Cause.Cause<u
 const firstDivergence = (cause: Cause.Cause<unknown>): NonDeterminismError | undefined => {
   for (const reason of cause.reasons) {
     if (Cause.isDieReason(reason) && reason.defect instanceof NonDeterminismError) return reason.defect
-  }
-  return undefined
-}
-
-/**
- * A step asked for before one the recording finished before it even started (and started earlier). Only steps whose
- * recorded times do not overlap are ordered: steps started in the same millisecond, or running at once, may come in
- * any order, so a reorder of steps that took no time on the recording's clock goes unseen.
- */
-const outOfOrder = (run: Run, fixture: Fixture): NonDeterminismError | undefined => {
-  const spans = new Map<string, { start: number; end: number }>()
-  for (const attempt of fixture.attempts) {
-    if (attempt.name.startsWith(Names.NOTE) || attempt.name.startsWith(Names.COMPENSATION)) continue
-    const span = spans.get(attempt.name)
-    if (span === undefined) spans.set(attempt.name, { start: attempt.startedAt, end: attempt.completedAt })
-    else {
-      span.start = Math.min(span.start, attempt.startedAt)
-      span.end = Math.max(span.end, attempt.completedAt)
-    }
-  }
-  const asked = [...run.replay.asked].filter((name) => spans.has(name))
-  for (let i = 0; i < asked.length; i++) {
-    const earlier = spans.get(asked[i]!)!
-    for (let j = i + 1; j < asked.length; j++) {
-      const later = spans.get(asked[j]!)!
-      if (later.end <= earlier.start && later.start < earlier.start) {
-        return diverged(
-          run,
-          asked[i]!,
-          `the body asks for it before "${asked[j]}", but the recorded execution finished "${asked[j]}" ` +
-            `before it started`
-        )
-      }
-    }
   }
   return undefined
 }

@@ -254,26 +254,33 @@ export const nudge = (engine: Engine): Effect.Effect<void> => Effect.sync(() => 
 /** How often a buffered fire checks, by the `Clock`, whether the execution before it has ended. */
 const BUFFER_CHECK_MS = 1_000
 
+/** What one schedule's turn did: whether a fire stays buffered, and whether its row was written (progress). */
+export interface Fired {
+  readonly buffered: boolean
+  readonly wrote: boolean
+}
+
 /**
  * Starts the due fires of one schedule at `now` and advances it (compare-and-set: if another worker advanced it
- * first, this one's starts joined the same executions). True while a fire stays buffered.
+ * first, this one's starts joined the same executions).
  */
 export const fire = (
   engine: Engine,
   schedules: ScheduleStore,
   row: ScheduleRecord,
   now: number
-): Effect.Effect<boolean, WorkflowError> =>
+): Effect.Effect<Fired, WorkflowError> =>
   Effect.gen(function* () {
+    const idle: Fired = { buffered: false, wrote: false }
     const spec = readSpec(row.spec)
     const registration = engine.registry.get(row.workflow)
-    if (spec === undefined || registration === undefined) return false
+    if (spec === undefined || registration === undefined) return idle
     const def: WorkflowDef = registration.def
     const isDue = row.nextFireAt !== undefined && row.dueAt !== undefined && row.dueAt <= now
     // Due with no fire to run (all missed ones older than the catch-up window): it only advances.
     const fires = isDue ? missed(spec, row.nextFireAt!, now) : []
     const pending = row.bufferedAt !== undefined ? [row.bufferedAt, ...fires] : fires
-    if (!isDue && pending.length === 0) return false
+    if (!isDue && pending.length === 0) return idle
     const previousLive = pending.length > 0 && spec.overlap !== "allow" && row.lastExecutionId !== undefined &&
       (yield* isLive(engine, row.lastExecutionId))
     let start: Array<number>
@@ -287,7 +294,7 @@ export const fire = (
       start = pending.slice(0, 1)
       buffered = spec.overlap === "buffer" ? pending[1] : undefined
     }
-    if (!isDue && buffered === row.bufferedAt) return buffered !== undefined
+    if (!isDue && buffered === row.bufferedAt) return { buffered: buffered !== undefined, wrote: false }
     let lastExecutionId = row.lastExecutionId
     if (start.length > 0) {
       const payload = def.codec.decodePayload(row.payload)
@@ -318,7 +325,7 @@ export const fire = (
       },
       row.revision
     )
-    return buffered !== undefined
+    return { buffered: buffered !== undefined, wrote: true }
   })
 
 const isLive = (engine: Engine, executionId: string) =>
@@ -336,25 +343,37 @@ export const loop = (engine: Engine, schedules: ScheduleStore): Effect.Effect<ne
       const workflows = [...engine.registry.keys()]
       const now = yield* Clock.currentTimeMillis
       let recheck = false
+      let wrote = 0
       let full = false
       if (workflows.length > 0) {
         const due = yield* schedules.due(now, workflows, 100)
-        full = due.length >= 100
         for (const row of due) {
-          const buffered = yield* Effect.catchCause(fire(engine, schedules, row, now), (cause) =>
-            Effect.as(Effect.logWarning(`Weft: schedule ${row.scheduleId} could not fire; tried again`, cause), true)
+          const fired = yield* Effect.catchCause(fire(engine, schedules, row, now), (cause) =>
+            Effect.as(
+              Effect.logWarning(`Weft: schedule ${row.scheduleId} could not fire; tried again`, cause),
+              { buffered: true, wrote: false }
+            )
           )
-          recheck = recheck || buffered
+          recheck = recheck || fired.buffered
+          if (fired.wrote) wrote++
         }
+        // More may be due past this page: look again at once, but only after progress (a page of schedules that
+        // are all held, a buffered fire waiting for its previous execution, would otherwise spin).
+        full = due.length >= 100 && wrote > 0
       }
       if (full) return
       const next = workflows.length === 0 ? Option.none<number>() : yield* schedules.nextDueAt(workflows)
       const later = yield* Clock.currentTimeMillis
       const timer = Option.match(next, {
         onNone: () => Effect.never,
-        // Still due (its write failed, or lost to another worker's): looked at again after a store retry's wait.
+        // Due since this pass began: at once. Due when it began and still due (its write failed, lost to another
+        // worker's, or it is held): looked at again after a store retry's wait.
         onSome: (at) =>
-          at <= later ? sleepLive(engine.settings.storeRetryMs) : Effect.sleep(Math.min(MAX_TIMER_MS, at - later))
+          at <= now
+            ? sleepLive(engine.settings.storeRetryMs)
+            : at <= later
+            ? Effect.void
+            : Effect.sleep(Math.min(MAX_TIMER_MS, at - later))
       })
       const buffered = recheck ? Effect.sleep(BUFFER_CHECK_MS) : Effect.never
       yield* Effect.raceAll([timer, sleepLive(pollMs), Queue.take(wake), buffered])
