@@ -478,3 +478,21 @@ describe("SqlStore on PostgreSQL: leases by the database's clock (the default)",
       }))
   }
 })
+
+describe("SqlStore on SQLite: a heartbeat of many claims", () => {
+  it.effect("renews 9,000 claims (four bound values each: past what one SQLite statement binds) with what each has in flight", () =>
+    Effect.gen(function* () {
+      const store = yield* WorkflowStore.WorkflowStore
+      const claims: Array<WorkflowStore.Renewal> = []
+      for (let i = 0; i < 9_000; i++) {
+        const id = `e${i}`
+        const { fence } = yield* store.create({ ...newExecution(id), claimFor: "w", at: T })
+        claims.push({ executionId: id, fence: fence!, inFlight: [{ name: `step-${i}`, attempt: 1 }] })
+      }
+      // One claim is no longer this owner's: it alone is not held.
+      claims[7] = { ...claims[7]!, fence: claims[7]!.fence + 1_000 }
+      const renewed = yield* store.renew("w", claims, T + 1)
+      assert.strictEqual(renewed.length, 9_000)
+      assert.deepStrictEqual(renewed.flatMap((r, i) => (r.held ? [] : [i])), [7])
+    }).pipe(Effect.provide(SqlStore.layer({ leaseMs: 5_000, leaseClock: "caller" }).pipe(Layer.provide(SqliteClient.layer({ filename: ":memory:" }))))))
+})

@@ -28,6 +28,9 @@ const SQLITE_JOURNAL = sqliteJournal("weft_executions")
 /** What a fired timer does to its execution. */
 const FIRE = assignments(T.timerFired)
 
+/** The most claims one SQLite heartbeat statement renews (a heartbeat of more takes several). */
+const RENEW_CHUNK = 500
+
 /** The claims' statements over `db`. */
 export const make = (db: Database): Claims => {
   const { driver, isPg, leaseMs, pg, q, rows, sql } = db
@@ -102,13 +105,23 @@ export const make = (db: Database): Claims => {
       // PostgreSQL's array of them: '' for unknown (a client infers no type for an array of nulls only).
       const inFlightArray = inFlight.map((text) => text ?? "")
       const inFlightCases = claims.map((c, i) => sql`WHEN execution_id = ${c.executionId} THEN ${inFlight[i] ?? null}`)
-      const renewed = !isPg
-        ? rows(sql`UPDATE weft_executions SET lease_until = ${sqliteNow(now)} + ${leaseMs},
-              in_flight = CASE ${sql.join(" ", false)(inFlightCases)} END
+      // SQLite: at most RENEW_CHUNK claims per statement (four bound values each; SQLite binds at most 32,766).
+      const sqliteRenew = (from: number) =>
+        rows(sql`UPDATE weft_executions SET lease_until = ${sqliteNow(now)} + ${leaseMs},
+              in_flight = CASE ${sql.join(" ", false)(inFlightCases.slice(from, from + RENEW_CHUNK))} END
             WHERE owner = ${owner} AND ${
-          sql.or(claims.map((c) => sql`(execution_id = ${c.executionId} AND fence = ${c.fence})`))
+          sql.or(
+            claims.slice(from, from + RENEW_CHUNK).map((c) => sql`(execution_id = ${c.executionId} AND fence = ${c.fence})`)
+          )
         }
             RETURNING execution_id, fence, interrupt_requested`)
+      const renewed = !isPg
+        ? claims.length <= RENEW_CHUNK
+          ? sqliteRenew(0)
+          : Effect.map(
+            Effect.forEach(Array.from({ length: Math.ceil(claims.length / RENEW_CHUNK) }, (_, i) => i * RENEW_CHUNK), sqliteRenew),
+            (chunks) => chunks.flat()
+          )
         : Option.isSome(driver)
         ? q(driver.value.queryOwn(Pg.renew, [owner, ids, fences, pgNow(now), leaseMs, inFlightArray]))
         : pg(Pg.renew, [owner, ids, fences, pgNow(now), leaseMs, inFlightArray])
