@@ -14,12 +14,10 @@ import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer 
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { RpcClient, RpcSerialization, RpcServer } from "effect/rpc"
 import { TestClock } from "effect/testing"
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { WorkflowProxy, WorkflowProxyServer } from "@weft/proxy"
@@ -35,6 +33,7 @@ import {
   WorkflowTrace
 } from "@weft/workflow"
 import { bodyRuns, Chat as CrashChat, ChatMessages } from "./crash/fixtures.js"
+import * as Workers from "./crash/workers.js"
 import { testDatabase } from "./pg.js"
 import { Counter, hasStatus, record, suspended, waitUntil } from "./util.js"
 
@@ -336,91 +335,9 @@ describe("DurableChannel", () => {
 
 // Fixtures
 
-/** A worker process of test/crash/child.ts running the `chat` scenario, and what it printed. */
-interface Worker {
-  readonly pid: number
-  readonly output: () => string
-  readonly exit: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
-  readonly line: (text: string) => Effect.Effect<void, Error>
-}
-
-const childScript = fileURLToPath(new URL("./crash/child.ts", import.meta.url))
-
-/** Starts a worker on `spec`; killed (if still running) when the scope closes. */
-const worker = (
-  spec: string,
-  log: string,
-  options: { readonly start?: boolean; readonly kill?: string }
-): Effect.Effect<Worker, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, ["--conditions=@weft/source", "--import", "tsx", childScript], {
-          cwd: fileURLToPath(new URL("..", import.meta.url)),
-          stdio: ["ignore", "pipe", "pipe"],
-          env: {
-            ...process.env,
-            WEFT_CRASH_DB: spec,
-            WEFT_CRASH_SCENARIO: "chat",
-            WEFT_CRASH_KEY: "c1",
-            WEFT_CRASH_LOG: log,
-            WEFT_CRASH_START: options.start === true ? "1" : "",
-            WEFT_CRASH_KILL: options.kill ?? ""
-          }
-        })
-      ),
-      (child) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
-    ),
-    watch
-  )
-
-const watch = (child: ChildProcess): Worker => {
-  type Closed = { readonly code: number | null; readonly signal: NodeJS.Signals | null }
-  let output = ""
-  let pending = ""
-  const lines: Array<string> = []
-  let closed: Closed | undefined
-  const listeners = new Set<() => void>()
-  const changed = () => listeners.forEach((listener) => listener())
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk
-    const parts = (pending + chunk).split("\n")
-    pending = parts.pop()!
-    lines.push(...parts)
-    changed()
-  })
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => void (output += chunk))
-  child.once("close", (code, signal) => {
-    closed = { code, signal }
-    changed()
-  })
-  /** Resumes once `ready` gives a result: listens to output and exit until then. */
-  const when = <A, E>(ready: () => Effect.Effect<A, E> | undefined) =>
-    Effect.callback<A, E>((resume) => {
-      const check = () => {
-        const done = ready()
-        if (done === undefined) return
-        listeners.delete(check)
-        resume(done)
-      }
-      listeners.add(check)
-      check()
-      return Effect.sync(() => void listeners.delete(check))
-    })
-  return {
-    pid: child.pid!,
-    output: () => output,
-    exit: when(() => (closed === undefined ? undefined : Effect.succeed(closed))),
-    line: (text) =>
-      when(() =>
-        lines.includes(text)
-          ? Effect.void
-          : closed === undefined
-          ? undefined
-          : Effect.fail(new Error(`worker ${child.pid} exited before printing "${text}":\n${output}`))
-      )
-  }
-}
+/** A worker process of test/crash/child.ts running the `chat` scenario (crash/workers.ts). */
+const worker = (spec: string, log: string, options: { readonly start?: boolean; readonly kill?: string }) =>
+  Workers.worker(spec, log, "chat", "c1", options)
 
 const counter = new Counter()
 
