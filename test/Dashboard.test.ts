@@ -13,7 +13,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Dashboard, DashboardPolicy } from "@weft/dashboard"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
-import { Activity, DurableClock, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
+import { Activity, DurableClock, DurableDeferred, Workflow, WorkflowEngine, WorkflowSchedule } from "@weft/workflow"
 import { Effect, Layer, ManagedRuntime, Schedule, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import type { BrowserContext, Page } from "playwright-core"
@@ -115,6 +115,20 @@ describe("the dashboard over HTTP", () => {
     assert.strictEqual(listed.status, 200)
     const ids2 = (JSON.parse(listed.text) as { items: Array<{ executionId: string }> }).items.map((x) => x.executionId)
     assert.includeMembers(ids2, [ids.failed, ids.waiting, ids.hostile])
+  })
+
+  it("lists the schedules the store keeps (timing, state, next fires; never payloads), behind the read policy", async () => {
+    await runtime.runPromise(
+      WorkflowSchedule.ensure(Order, { customer: "Yearly", card: "ok" }, { id: "new-year", cron: "0 0 1 1 *", timezone: "UTC" })
+    )
+    refused(await call("/api/schedules"), 401, "Unauthorized")
+    const listed = await call("/api/schedules", { headers: auth })
+    assert.strictEqual(listed.status, 200)
+    const [schedule] = (JSON.parse(listed.text) as { schedules: Array<Record<string, unknown>> }).schedules
+    assert.deepStrictEqual(Object.keys(schedule!).sort(), ["id", "nextFires", "paused", "timing", "workflow"])
+    assert.strictEqual(schedule!.timing, "cron 0 0 1 1 * (UTC)")
+    assert.strictEqual(new Date((schedule!.nextFires as Array<number>)[0]!).toISOString().slice(5, 16), "01-01T00:00")
+    assert.notInclude(listed.text, "Yearly")
   })
 
   it("an app's policy is asked per access: a viewer reads but cannot act", async () => {

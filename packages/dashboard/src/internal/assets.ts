@@ -79,6 +79,13 @@ const html = (title: string) =>
     </table>
     <div class="pager"><button id="newest" type="button" hidden>← Newest</button>
     <button id="older" type="button" hidden>Older →</button></div>
+    <div id="schedules-box" hidden>
+      <h3 class="section">Schedules</h3>
+      <table class="executions">
+        <thead><tr><th>Schedule</th><th>Workflow</th><th>Timing</th><th>State</th><th>Next fires</th></tr></thead>
+        <tbody id="schedules"></tbody>
+      </table>
+    </div>
   </section>
   <section id="detail-view" hidden>
     <a class="back" href="#/">← Executions</a>

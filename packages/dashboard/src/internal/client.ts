@@ -215,6 +215,24 @@ export const source = String.raw`"use strict";
       $("newest").hidden = state.cursor.length === 0;
       var options = clear($("workflows"));
       Object.keys(state.workflows).sort().forEach(function (w) { options.appendChild(el("option", { value: w })); });
+    }).then(schedules);
+  }
+  function schedules() {
+    return request("GET", "api/schedules").then(function (answer) {
+      var key = JSON.stringify(answer);
+      if (key === state.lastSchedules) return;
+      state.lastSchedules = key;
+      $("schedules-box").hidden = answer.schedules.length === 0;
+      var body = clear($("schedules"));
+      answer.schedules.forEach(function (s) {
+        body.appendChild(el("tr", { "data-schedule": s.id }, [
+          el("td", { text: s.id, class: "id" }),
+          el("td", { text: s.workflow }),
+          el("td", { text: s.timing }),
+          el("td", { text: s.paused ? "paused" : "active" }),
+          el("td", { text: s.nextFires.map(function (at) { return date(at); }).join(", ") || "—" })
+        ]));
+      });
     });
   }
   function badge(status, outcome) {

@@ -12,7 +12,7 @@ import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import * as HttpRouter from "effect/http/HttpRouter"
 import type * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
-import { type WorkflowError, WorkflowEngine, WorkflowStore } from "@weft/workflow"
+import { type WorkflowError, WorkflowEngine, WorkflowSchedule, WorkflowStore } from "@weft/workflow"
 import type * as Dashboard from "../Dashboard.js"
 import * as DashboardAction from "../DashboardAction.js"
 import type * as DashboardPolicy from "../DashboardPolicy.js"
@@ -90,6 +90,34 @@ const routes = (engine: WorkflowEngine.Service, options: Dashboard.Options): Arr
       const listed = yield* Effect.mapError(engine.list(filter), fromWorkflowError)
       return json({ items: listed.items.map(Json.summary), nextCursor: listed.nextCursor ?? null })
     })
+  // The schedules the store keeps (none where it keeps none): timing and next fires, never their payloads.
+  const schedules: Handler = () =>
+    Effect.map(
+        Effect.mapError(
+          Effect.catchIf(
+            Effect.provideService(WorkflowSchedule.list(), WorkflowEngine.WorkflowEngine, engine),
+            (error: WorkflowError.WorkflowError) => error.reason === "StoreRejected",
+            () => Effect.succeed([])
+          ),
+          fromWorkflowError
+        ),
+        (all) =>
+          json({
+            schedules: all.slice(0, 200).map((s) => ({
+              id: s.id,
+              workflow: s.workflow,
+              timing: s.cron !== undefined
+                ? `cron ${s.cron}${s.timezone === undefined ? "" : ` (${s.timezone})`}`
+                : s.everyMs !== undefined
+                ? `every ${s.everyMs} ms`
+                : s.at !== undefined
+                ? `once at ${s.at.toISOString()}`
+                : "",
+              paused: s.paused,
+              nextFires: s.nextFireTimes.map((d) => d.getTime())
+            }))
+          })
+      )
   const detail: Handler = () =>
     Effect.gen(function*() {
       const executionId = yield* pathId
@@ -133,6 +161,7 @@ const routes = (engine: WorkflowEngine.Service, options: Dashboard.Options): Arr
     HttpRouter.route("GET", at("/api/config"), guard("read", () =>
       Effect.map(engine.workflows(), (workflows) => json({ ...config, workflows: workflows.map((w) => w.name) })))),
     HttpRouter.route("GET", at("/api/executions"), guard("read", list)),
+    HttpRouter.route("GET", at("/api/schedules"), guard("read", schedules)),
     HttpRouter.route("GET", at("/api/executions/:executionId"), guard("read", detail)),
     HttpRouter.route("POST", at("/api/executions/:executionId/:action"), guard("operate", act)),
     HttpRouter.route("*", at("/api/*"), (request) =>
