@@ -304,8 +304,16 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
         `settle#3 success "settled s-http"`
       ])
       assert.strictEqual((yield* get("/executions/nope/trace")).status, 404)
-      // Another group answers for its own workflows only.
+      // Another group answers for its own workflows only; a public one (no publicFailures) shows no values.
       assert.strictEqual((yield* get(`/closed/executions/${executionId}/trace`)).status, 404)
+      const greeted = (yield* post("/greet/start", { name: "Traced" })).body.executionId as string
+      yield* waitUntil(Effect.map(get(`/greet/executions/${greeted}`), (r) => r.body?.status === "succeeded"), "greeted")
+      const open = (yield* get(`/closed/executions/${greeted}/trace`)).body
+      const step = open.entries.find((e: any) => e.kind === "activity")
+      assert.deepStrictEqual([step.name, step.outcome, "value" in step], ["greet", "success", false])
+      assert.notInclude(JSON.stringify(open), "Hello, Traced")
+      const full = (yield* get(`/executions/${greeted}/trace`)).body
+      assert.include(JSON.stringify(full), "Hello, Traced")
     }))
 
   it.effect("starting the same payload twice over HTTP returns the same executionId and runs once", () =>

@@ -446,21 +446,23 @@ const executionOf = (record: WorkflowStore.ExecutionRecord): typeof WorkflowProx
   updatedAt: record.updatedAt
 })
 
+/** What a trace entry says of the data and the workers, left out where reads are public. */
+const privateKeys: ReadonlySet<string> = new Set(["value", "data", "detail", "from", "to", "inFlight", "ranAgain"])
+
 /** An execution of no workflow of the group: as unknown as any other. */
 const notInGroup = (executionId: string) =>
   new WorkflowError.WorkflowError({ reason: "ExecutionNotFound", executionId, message: `No execution ${executionId}` })
 
 /**
- * An execution's trace, for the group's workflows only. Without failure details (a public read route), a failed,
- * defective or interrupted entry keeps its outcome but not its `value`.
+ * An execution's trace, for the group's workflows only. Without details (a public read route without
+ * `publicFailures`), entries keep their kinds, times, names and outcomes but no values: no step's result or error,
+ * no note's data, no message, and no worker's name.
  */
 const trace = (workflows: ReadonlySet<string>, executionId: string, details: boolean) =>
   Effect.flatMap(WorkflowEngine.trace(executionId), (found) => {
     if (Option.isNone(found) || !workflows.has(found.value.execution.workflow)) return Effect.fail(notInGroup(executionId))
     const entries = found.value.entries.map((entry): Schema.Json => {
-      const shown = details || !("value" in entry) || !("outcome" in entry) || entry.outcome === "success"
-        ? entry
-        : Object.fromEntries(Object.entries(entry).filter(([key]) => key !== "value"))
+      const shown = details ? entry : Object.fromEntries(Object.entries(entry).filter(([key]) => !privateKeys.has(key)))
       return JSON.parse(JSON.stringify(shown)) as Schema.Json
     })
     return Effect.succeed({ execution: executionOf(found.value.execution), entries })

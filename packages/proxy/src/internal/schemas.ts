@@ -147,8 +147,8 @@ export const WorkflowList = Schema.Struct({ workflows: Schema.Array(WorkflowInfo
 
 /**
  * What `ExecutionTrace` answers: the execution and its trace's entries (`WorkflowTrace.Entry`, as JSON: activity
- * attempts, waits, notes, takeovers, events; times in epoch milliseconds). Where the read route does not show
- * failures (`read: "public"` without `publicFailures`), failed entries come without their `value`.
+ * attempts, waits, notes, takeovers, events; times in epoch milliseconds). Where the read route is public without
+ * `publicFailures`, entries come without values, note data, event details or worker names.
  */
 export const TraceAnswer = Schema.Struct({ execution: Execution, entries: Schema.Array(Schema.Json) })
 
