@@ -29,6 +29,8 @@ import {
   type WorkflowStore
 } from "@weft/workflow"
 import * as Body from "./internal/body.js"
+import { byName, channelsByName, complete, notInGroup, sendByExecution, sendByToken } from "./internal/completions.js"
+import { redact } from "./internal/redact.js"
 import { badInput, list, single, singles } from "./internal/listing.js"
 import * as WorkflowProxy from "./WorkflowProxy.js"
 
@@ -449,10 +451,6 @@ const executionOf = (record: WorkflowStore.ExecutionRecord): typeof WorkflowProx
 /** What a trace entry says of the data and the workers, left out where reads are public. */
 const privateKeys: ReadonlySet<string> = new Set(["value", "data", "detail", "from", "to", "inFlight", "ranAgain"])
 
-/** An execution of no workflow of the group: as unknown as any other. */
-const notInGroup = (executionId: string) =>
-  new WorkflowError.WorkflowError({ reason: "ExecutionNotFound", executionId, message: `No execution ${executionId}` })
-
 /**
  * An execution's trace, for the group's workflows only. Without details (a public read route without
  * `publicFailures`), entries keep their kinds, times, names and outcomes but no values: no step's result or error,
@@ -468,102 +466,9 @@ const trace = (workflows: ReadonlySet<string>, executionId: string, details: boo
     return Effect.succeed({ execution: executionOf(found.value.execution), entries })
   })
 
-/**
- * Completes the deferred a token names. The token is verified before anything else, so a forged or tampered one
- * fails with `InvalidToken` and nothing is written; the value is checked against the deferred's own schema.
- */
-const complete = <E>(
-  deferreds: ReadonlyMap<string, DurableDeferred.Any>,
-  token: string,
-  toExit: (deferred: DurableDeferred.Any) => Effect.Effect<Exit.Exit<unknown, unknown>, E>
-): Effect.Effect<
-  void,
-  E | WorkflowError.WorkflowError | WorkflowProxy.DeferredAlreadyCompleted,
-  WorkflowEngine.WorkflowEngine
-> =>
-  Effect.gen(function*() {
-    const claims = yield* DurableDeferred.readToken(token)
-    const deferred = deferreds.get(claims.deferred)
-    if (deferred === undefined) {
-      return yield* Effect.fail(
-        new WorkflowError.WorkflowError({
-          reason: "NotRegistered",
-          workflow: claims.workflow,
-          executionId: claims.executionId,
-          message: `Deferred "${claims.deferred}" is not exposed by this proxy: add it to the group's \`deferreds\``
-        })
-      )
-    }
-    const exit = yield* toExit(deferred)
-    const applied = yield* DurableDeferred.complete(deferred, { token, exit })
-    if (!applied) {
-      return yield* Effect.fail(
-        new WorkflowProxy.DeferredAlreadyCompleted({
-          message: `Deferred "${claims.deferred}" of execution ${claims.executionId} was completed before`
-        })
-      )
-    }
-  })
-
-/**
- * Sends to a channel of an execution of the group's `workflows` (any other id is not found, as for the status
- * route); the message is checked against the channel's own schema first.
- */
-const sendByExecution = <E>(
-  workflows: ReadonlySet<string>,
-  channels: ReadonlyMap<string, DurableChannel.Any>,
-  executionId: string,
-  name: string,
-  toMessage: (channel: DurableChannel.Any) => Effect.Effect<unknown, E>
-): Effect.Effect<{ readonly index: number }, E | WorkflowError.WorkflowError, WorkflowEngine.WorkflowEngine> =>
-  Effect.gen(function*() {
-    const channel = channels.get(name)
-    if (channel === undefined) return yield* Effect.fail(notExposed(name, {}))
-    const message = yield* toMessage(channel)
-    const engine = yield* WorkflowEngine.WorkflowEngine
-    const record = yield* engine.get(executionId)
-    if (!workflows.has(record.workflow)) return yield* Effect.fail(notInGroup(executionId))
-    return { index: yield* DurableChannel.send(channel, { executionId, message }) }
-  })
-
-/**
- * Sends to the channel a token names. The token is verified first, so a forged or tampered one fails with
- * `InvalidToken` and nothing is written; the message is checked against the channel's own schema.
- */
-const sendByToken = <E>(
-  channels: ReadonlyMap<string, DurableChannel.Any>,
-  token: string,
-  toMessage: (channel: DurableChannel.Any) => Effect.Effect<unknown, E>
-): Effect.Effect<{ readonly index: number }, E | WorkflowError.WorkflowError, WorkflowEngine.WorkflowEngine> =>
-  Effect.gen(function*() {
-    const claims = yield* DurableDeferred.readToken(token)
-    const named = claims.deferred
-    const channel = named.startsWith(CHANNEL) ? channels.get(named.slice(CHANNEL.length)) : undefined
-    if (channel === undefined) return yield* Effect.fail(notExposed(claims.deferred, claims))
-    const message = yield* toMessage(channel)
-    return { index: yield* DurableChannel.sendByToken(channel, { token, message }) }
-  })
-
-// What a channel's token names in the place of a deferred: this prefix, then the channel's name.
-const CHANNEL = "@weft/channel/"
-
-const notExposed = (name: string, about: { readonly workflow?: string; readonly executionId?: string }) =>
-  new WorkflowError.WorkflowError({
-    reason: "NotRegistered",
-    ...about,
-    message: `${name.startsWith(CHANNEL) ? `Channel "${name.slice(CHANNEL.length)}"` : `"${name}"`} is not exposed ` +
-      "by this proxy: add it to the group's `channels`"
-  })
-
-const channelsByName = (channels: ReadonlyArray<DurableChannel.Any>): ReadonlyMap<string, DurableChannel.Any> =>
-  new Map(channels.map((channel) => [channel.name, channel]))
-
 /** A struct with one field, so that schema issues carry the field's name in their path. */
 const field1 = (field: string, schema: Schema.Top): Schema.Codec<Record<string, unknown>, unknown> =>
   Schema.Struct({ [field]: schema }) as any
-
-const byName = (deferreds: ReadonlyArray<DurableDeferred.Any>): ReadonlyMap<string, DurableDeferred.Any> =>
-  new Map(deferreds.map((deferred) => [deferred.name, deferred]))
 
 const invalidPayload = (error: Schema.SchemaError): WorkflowError.WorkflowError => {
   const first = WorkflowProxy.HttpApiDecodeError.fromSchemaError(error).issues[0]
@@ -590,51 +495,6 @@ const byId = <A, E, R>(
         WorkflowProxy.HttpApiDecodeError.fromSchemaError
       ),
       ({ executionId }) => f(executionId)
-    )
-  )
-
-/** The reasons whose messages may carry the store's or driver's words (a database URL, a statement). */
-const internalReasons: ReadonlySet<WorkflowError.Reason> = new Set([
-  "StoreUnavailable",
-  "StoreRejected",
-  "LeaseLost",
-  "InvalidResult"
-])
-
-const genericMessage: Partial<Record<WorkflowError.Reason, string>> = {
-  StoreUnavailable: "The workflow store is unavailable; try again later",
-  StoreRejected: "The workflow store refused the operation",
-  LeaseLost: "The execution moved to another worker; try again",
-  InvalidResult: "The execution's stored result could not be read"
-}
-
-/**
- * A route's effect as it may answer a caller: errors of the store keep their reason but get a generic message (the
- * original is logged), and a defect is a logged `InternalError` (500) with a JSON body rather than an empty 500.
- */
-const redact = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | WorkflowProxy.InternalError, R> =>
-  effect.pipe(
-    Effect.catchIf(
-      (error): error is E & WorkflowError.WorkflowError =>
-        error instanceof WorkflowError.WorkflowError && internalReasons.has(error.reason),
-      (error) =>
-        Effect.andThen(
-          Effect.logError("Weft proxy: a request failed in the store", error),
-          Effect.fail(
-            new WorkflowError.WorkflowError({
-              reason: error.reason,
-              message: genericMessage[error.reason] ?? "The request failed",
-              ...(error.workflow === undefined ? {} : { workflow: error.workflow }),
-              ...(error.executionId === undefined ? {} : { executionId: error.executionId })
-            }) as E & WorkflowError.WorkflowError
-          )
-        )
-    ),
-    Effect.catchDefect((defect) =>
-      Effect.andThen(
-        Effect.logError("Weft proxy: a request failed unexpectedly", defect),
-        Effect.fail(new WorkflowProxy.InternalError({ message: "The server failed to answer this request" }))
-      )
     )
   )
 

@@ -121,6 +121,13 @@ export const tokenFor: (
 })
 
 /**
+ * The channel a token names, from what `DurableDeferred.readToken` reads of it (its `deferred` claim); undefined for a
+ * deferred's token. For routers that take tokens of many channels (`@weft/proxy`).
+ */
+export const nameOfToken = (claims: { readonly deferred: string }): string | undefined =>
+  claims.deferred.startsWith(Names.CHANNEL) ? claims.deferred.slice(Names.CHANNEL.length) : undefined
+
+/**
  * Sends `message` to the channel and execution `token` names. A forged, tampered or expired token, or one of
  * another channel (or a deferred's), fails with `InvalidToken`; a message that does not fit the schema with
  * `InvalidPayload`; nothing is written then. Returns the message's index.
