@@ -6,17 +6,14 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { SqlStore } from "@weft/engine-sql"
 import { PgDriver } from "@weft/engine-sql/pg"
 import { StoreRules, type WorkflowError, WorkflowStore } from "@weft/workflow"
-import pg from "pg"
 import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
-import { testDatabase } from "./pg.js"
-import { waitUntil } from "./util.js"
+import { testDatabase, whileHeld } from "./pg.js"
 
 const T = 1_700_000_000_000
 const LEASE = 1_000
@@ -45,23 +42,8 @@ const meetingAt = <A>(
       const store = yield* WorkflowStore.WorkflowStore
       yield* store.create({ executionId: "e1", workflow: "Order", payload: {}, parent: undefined, at: T, announce: false })
       const { fence } = Option.getOrThrow(yield* store.claim("e1", "worker-a", T))
-      const other = new pg.Client({ connectionString: url })
-      yield* Effect.promise(() => other.connect())
-      yield* Effect.addFinalizer(() => Effect.promise(() => other.end()))
-      const query = (text: string, values: Array<unknown> = []) => Effect.promise(() => other.query(text, values))
-      const { params, text } = statement(fence)
-      yield* query("BEGIN")
-      yield* query(text, params)
-      const racing = yield* Effect.forkChild(racer(store))
-      yield* waitUntil(
-        Effect.map(
-          query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"),
-          (result) => result.rows[0].n > 0
-        ),
-        "the claim waits on the execution's row"
-      )
-      yield* query("COMMIT")
-      yield* then(store, yield* Fiber.join(racing))
+      const raced = yield* whileHeld(url, statement(fence), racer(store), "the claim waits on the execution's row")
+      yield* then(store, raced)
     }).pipe(Effect.provide(layer))
   })
 

@@ -20,9 +20,8 @@ import { SqliteClient } from "@weft/engine-sql/sqlite"
 import { type WorkflowError, WorkflowStore } from "@weft/workflow"
 import { storeConformance } from "@weft/workflow/test/StoreConformance"
 import * as Statements from "../bench/statements.js"
-import pg from "pg"
 import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
-import { adminQuery, testDatabase } from "./pg.js"
+import { adminQuery, testDatabase, whileHeld } from "./pg.js"
 import { waitUntil } from "./util.js"
 
 const freshUrl = testDatabase()
@@ -316,22 +315,8 @@ const meetingAt = <A>(
     yield* Effect.gen(function* () {
       const store = yield* WorkflowStore.WorkflowStore
       yield* store.create(newExecution(executionId, { announce: false }))
-      const other = new pg.Client({ connectionString: url })
-      yield* Effect.promise(() => other.connect())
-      yield* Effect.addFinalizer(() => Effect.promise(() => other.end()))
-      const query = (text: string, values: Array<unknown> = []) => Effect.promise(() => other.query(text, values))
-      yield* query("BEGIN")
-      yield* query(statement.text, params)
-      const racing = yield* Effect.forkChild(racer(store))
-      yield* waitUntil(
-        Effect.map(
-          query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"),
-          (result) => result.rows[0].n > 0
-        ),
-        "the racing statement waits on the execution's row"
-      )
-      yield* query("COMMIT")
-      yield* then(store, yield* Fiber.join(racing))
+      const raced = yield* whileHeld(url, { text: statement.text, params }, racer(store), "the racing statement waits on the execution's row")
+      yield* then(store, raced)
     }).pipe(Effect.provide(layer))
   })
 

@@ -31,7 +31,7 @@ import {
 import * as Body from "./internal/body.js"
 import { byName, channelsByName, complete, notInGroup, sendByExecution, sendByToken } from "./internal/completions.js"
 import { redact } from "./internal/redact.js"
-import { badInput, list, single, singles } from "./internal/listing.js"
+import { badInput, executionOf, list, single, singles } from "./internal/listing.js"
 import * as WorkflowProxy from "./WorkflowProxy.js"
 
 /** The handlers `layerRpcHandlers` provides for workflows `W` under `Prefix`. */
@@ -438,15 +438,6 @@ const status = (workflows: ReadonlySet<string>, executionId: string) =>
     Effect.flatMap(engine.get(executionId), (record) =>
       workflows.has(record.workflow) ? Effect.succeed(executionOf(record)) : Effect.fail(notInGroup(executionId))))
 
-/** An execution as the status, list and trace routes answer it. */
-const executionOf = (record: WorkflowStore.ExecutionRecord): typeof WorkflowProxy.Execution.Type => ({
-  executionId: record.executionId,
-  workflow: record.workflow,
-  ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
-  status: record.status,
-  createdAt: record.createdAt,
-  updatedAt: record.updatedAt
-})
 
 /** What a trace entry says of the data and the workers, left out where reads are public. */
 const privateKeys: ReadonlySet<string> = new Set(["value", "data", "detail", "from", "to", "inFlight", "ranAgain"])

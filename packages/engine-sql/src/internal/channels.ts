@@ -9,7 +9,8 @@ import { WorkflowError, WorkflowStore } from "@weft/workflow"
 import type { Prepared } from "../PgDriver.js"
 import * as Column from "./columns.js"
 import type { Database } from "./database.js"
-import { admits, assignments, eventKind, kindOf, LIVE, notice, T } from "./sqlRules.js"
+import * as Pg from "./pgStatements.js"
+import { admits, assignments, eventKind, kindOf, LIVE, T } from "./sqlRules.js"
 
 /** The channels' part of the store. */
 export type Channels = Required<Pick<WorkflowStore.Service, "sendMessage">>
@@ -41,14 +42,10 @@ const sendMessagePg: Prepared = {
      SELECT target.execution_id, $2::text || next.idx::text, $3::text, $4::bigint FROM target, next
      WHERE target.interrupt_requested = 0 AND target.${LIVE}
      ON CONFLICT DO NOTHING RETURNING name),
-   woken AS (
-     UPDATE weft_executions SET ${assignments(T.signalApplied)}, updated_at = $4::bigint
-     WHERE execution_id = $1::text AND ${admits(T.signalApplied)} AND EXISTS (SELECT 1 FROM inserted)
-     RETURNING workflow),
    logged AS (
      INSERT INTO weft_events (execution_id, kind, at, detail)
      SELECT $1::text, ${eventKind(T.signalApplied)}, $4::bigint, name FROM inserted),
-   announced AS (SELECT pg_notify('weft', '${notice(T.signalApplied)}:' || $1::text || ':' || workflow) FROM woken)
+   ${Pg.SIGNAL_WAKES}
    SELECT target.status, target.interrupt_requested, (SELECT name FROM inserted) AS name,
      (SELECT count(*) FROM announced)::int AS announced
    FROM target`

@@ -366,6 +366,16 @@ export const deferred = statement(
 )
 
 /**
+ * The CTEs that wake the execution `$1` a signal's `inserted` deferred completed, at `$4`, and announce it: the rules'
+ * `signalApplied` row, shared by `completeDeferred` and a channel's send.
+ */
+export const SIGNAL_WAKES = `woken AS (
+     UPDATE weft_executions SET ${assignments(T.signalApplied)}, updated_at = $4::bigint
+     WHERE execution_id = $1::text AND ${admits(T.signalApplied)} AND EXISTS (SELECT 1 FROM inserted)
+     RETURNING workflow),
+   announced AS (SELECT pg_notify('weft', '${notice(T.signalApplied)}:' || $1::text || ':' || workflow) FROM woken)`
+
+/**
  * $1 execution, $2 name, $3 exit, $4 completed at: a deferred completed from outside the run (a token, a
  * child's end). Stores it unless it has a result or its execution was asked to stop (an interrupt wins over a
  * late signal), makes a live execution runnable, logs the signal (received or ignored) and announces it, in one
@@ -380,16 +390,12 @@ export const completeDeferred = statement(
      INSERT INTO weft_deferreds (execution_id, name, exit, completed_at)
      SELECT execution_id, $2::text, $3::text, $4::bigint FROM target WHERE interrupt_requested = 0
      ON CONFLICT DO NOTHING RETURNING name),
-   woken AS (
-     UPDATE weft_executions SET ${assignments(T.signalApplied)}, updated_at = $4::bigint
-     WHERE execution_id = $1::text AND ${admits(T.signalApplied)} AND EXISTS (SELECT 1 FROM inserted)
-     RETURNING workflow),
    logged AS (
      INSERT INTO weft_events (execution_id, kind, at, detail)
      SELECT execution_id,
        CASE WHEN EXISTS (SELECT 1 FROM inserted) THEN ${eventKind(T.signalApplied)} ELSE ${eventKind(T.signalRefused)} END,
        $4::bigint, $2::text FROM target),
-   announced AS (SELECT pg_notify('weft', '${notice(T.signalApplied)}:' || $1::text || ':' || workflow) FROM woken)
+   ${SIGNAL_WAKES}
    SELECT (SELECT count(*) FROM target)::int AS found, (SELECT count(*) FROM inserted)::int AS applied,
      (SELECT count(*) FROM announced)::int AS announced`
 )

@@ -3,7 +3,7 @@
  * naming its field), then a bounded number of store pages read, keeping the group's own workflows.
  */
 import * as Effect from "effect/Effect"
-import { type Workflow, WorkflowEngine, WorkflowError } from "@weft/workflow"
+import { type Workflow, WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
 import * as WorkflowProxy from "../WorkflowProxy.js"
 
 /** A filter of `ListExecutions` as a transport carries it: a query's strings (one per key) or RPC's typed values. */
@@ -66,14 +66,7 @@ export const list = (workflows: ReadonlyArray<Workflow.Any>, raw: RawFilter) =>
       const page = yield* engine.list({ ...filter, workflow, cursor, limit: filter.limit - items.length })
       for (const record of page.items) {
         if (own.has(record.workflow)) {
-          items.push({
-            executionId: record.executionId,
-            workflow: record.workflow,
-            ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
-            status: record.status,
-            createdAt: record.createdAt,
-            updatedAt: record.updatedAt
-          })
+          items.push(executionOf(record))
         }
       }
       cursor = page.nextCursor
@@ -178,3 +171,13 @@ const preview = (value: unknown): string => {
   const text = typeof value === "string" ? JSON.stringify(value) : String(value)
   return text.length <= 80 ? text : `${text.slice(0, 80)}…`
 }
+
+/** An execution as the status, list and trace routes answer it. */
+export const executionOf = (record: WorkflowStore.ExecutionRecord): typeof WorkflowProxy.Execution.Type => ({
+  executionId: record.executionId,
+  workflow: record.workflow,
+  ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
+  status: record.status,
+  createdAt: record.createdAt,
+  updatedAt: record.updatedAt
+})
