@@ -13,7 +13,8 @@ import { SqlStore } from "@weft/engine-sql"
 import { PgDriver } from "@weft/engine-sql/pg"
 import { StoreRules, type WorkflowError, WorkflowStore } from "@weft/workflow"
 import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
-import { testDatabase, whileHeld } from "./pg.js"
+import { testDatabase } from "./pg.js"
+import { whileHeld } from "./pgRace.js"
 
 const T = 1_700_000_000_000
 const LEASE = 1_000

@@ -21,7 +21,8 @@ import { type WorkflowError, WorkflowStore } from "@weft/workflow"
 import { storeConformance } from "@weft/workflow/test/StoreConformance"
 import * as Statements from "../bench/statements.js"
 import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
-import { adminQuery, testDatabase, whileHeld } from "./pg.js"
+import { adminQuery, testDatabase } from "./pg.js"
+import { whileHeld } from "./pgRace.js"
 import { waitUntil } from "./util.js"
 
 const freshUrl = testDatabase()
