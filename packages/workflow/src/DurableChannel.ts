@@ -15,6 +15,7 @@ import * as InvalidInput from "./internal/invalidInput.js"
 import * as NameRules from "./internal/nameRules.js"
 import * as Names from "./internal/reserved.js"
 import { WorkflowInstance } from "./internal/run.js"
+import * as Shapes from "./internal/shape.js"
 import * as Tokens from "./internal/token.js"
 import type { TokenOptions } from "./DurableDeferred.js"
 import type { AnySchema } from "./Workflow.js"
@@ -74,8 +75,10 @@ export const receive: {
 } = Effect.fnUntraced(function* (self: Any, options?: { readonly timeout: Duration.Input }) {
   // A step of the body, met on every replay: untraced.
   const instance = yield* WorkflowInstance
-  if (options === undefined) return Option.getOrThrow(yield* Channels.receive(instance, self.name, self.codec))
-  return yield* Channels.receive(instance, self.name, self.codec, Duration.toMillis(options.timeout))
+  const timeoutMs = options === undefined ? undefined : Duration.toMillis(options.timeout)
+  Shapes.meet(instance, { _tag: "Channel", name: self.name, codec: self.codec, timeoutMs })
+  if (timeoutMs === undefined) return Option.getOrThrow(yield* Channels.receive(instance, self.name, self.codec))
+  return yield* Channels.receive(instance, self.name, self.codec, timeoutMs)
 }) as any
 
 /**

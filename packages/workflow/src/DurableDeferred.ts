@@ -17,6 +17,7 @@ import * as InvalidInput from "./internal/invalidInput.js"
 import * as NameRules from "./internal/nameRules.js"
 import * as Names from "./internal/reserved.js"
 import { WorkflowInstance } from "./internal/run.js"
+import * as Shapes from "./internal/shape.js"
 import * as Signals from "./internal/signals.js"
 import * as Tokens from "./internal/token.js"
 import type { AnySchema } from "./Workflow.js"
@@ -65,8 +66,10 @@ export const await_: {
 } = Effect.fnUntraced(function* (self: Any, options?: { readonly timeout: Duration.Input }) {
   // A step of the body, met on every replay: untraced.
   const instance = yield* WorkflowInstance
-  if (options === undefined) return Option.getOrThrow(yield* Deferreds.await_(instance, self.name, self.codec))
-  return yield* Deferreds.await_(instance, self.name, self.codec, Duration.toMillis(options.timeout))
+  const timeoutMs = options === undefined ? undefined : Duration.toMillis(options.timeout)
+  Shapes.meet(instance, { _tag: "Deferred", name: self.name, codec: self.codec, timeoutMs })
+  if (timeoutMs === undefined) return Option.getOrThrow(yield* Deferreds.await_(instance, self.name, self.codec))
+  return yield* Deferreds.await_(instance, self.name, self.codec, timeoutMs)
 }) as any
 
 export { await_ as await }

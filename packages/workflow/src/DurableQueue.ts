@@ -11,6 +11,7 @@ import * as Engine from "./internal/engine.js"
 import * as NameRules from "./internal/nameRules.js"
 import * as Queues from "./internal/queues.js"
 import { WorkflowInstance } from "./internal/run.js"
+import * as Shapes from "./internal/shape.js"
 import type { AnySchema, PayloadInput, PayloadSchema } from "./Workflow.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
 import { WorkflowError } from "./WorkflowError.js"
@@ -90,6 +91,7 @@ export const process: <P extends AnySchema, S extends AnySchema, E extends AnySc
       })
     )
   }
+  Shapes.meet(instance, { _tag: "Queue", name: self.name, key, codec: self.codec })
   return yield* Queues.process(instance, self, key, payload)
 }) as any
 
