@@ -344,25 +344,30 @@ const rowsOf = (table: string) =>
 
 /**
  * What the migrations newer than the recording add, and all they may change in it: their rows of weft_migrations,
- * columns (as their definitions; null on every recorded row) and schema objects of their own.
+ * columns (as their definitions; null on every recorded row, or the definition's DEFAULT) and schema objects of their own.
  */
 const sinceRecording: {
   readonly migrations: ReadonlyArray<string>
   readonly columns: Readonly<Record<string, ReadonlyArray<string>>>
   readonly objects: ReadonlyArray<string>
 } = {
-  migrations: ["add_recoveries", "add_idempotency_keys", "add_schedules"],
-  columns: { weft_executions: ["in_flight TEXT", "claimed_at BIGINT", "idempotency_key TEXT"], weft_clocks: ["set_at BIGINT"] },
+  migrations: ["add_recoveries", "add_idempotency_keys", "add_schedules", "add_versions"],
+  columns: {
+    weft_executions: ["in_flight TEXT", "claimed_at BIGINT", "idempotency_key TEXT", "version INTEGER NOT NULL DEFAULT 1"],
+    weft_clocks: ["set_at BIGINT"]
+  },
   objects: ["weft_schedules_due", "weft_schedules", "weft_taken_over"]
 }
 
-/** A row as recorded: the columns added since, which must be null on it, left out. */
+/** A row as recorded: the columns added since, which must be null on it (or hold their DEFAULT), left out. */
 const asRecorded = (table: string, row: Row | undefined): Row | undefined => {
   if (row === undefined) return undefined
   const out: Row = { ...row }
   for (const definition of sinceRecording.columns[table] ?? []) {
     const column = definition.split(" ")[0]!
-    assert.isNull(out[column], `${table} rowid ${row.rowid}: column ${column}, added since, is set`)
+    const fallback = / DEFAULT (\S+)$/.exec(definition)?.[1]
+    if (fallback === undefined) assert.isNull(out[column], `${table} rowid ${row.rowid}: column ${column}, added since, is set`)
+    else assert.strictEqual(String(out[column]), fallback, `${table} rowid ${row.rowid}: column ${column} holds its default`)
     delete out[column]
   }
   return out

@@ -31,8 +31,12 @@ import {
   type Page,
   type Purged,
   type QueueItem,
+  runsVersion,
   type Service,
   terminal,
+  type VersionInFlight,
+  versionOf,
+  type Versions,
   WorkflowStore
 } from "./WorkflowStore.js"
 
@@ -121,14 +125,14 @@ export const make = (options: Options = {}): Service => {
     }
   }
 
-  /** At most `limit` running executions of `workflows` that nobody holds. */
-  const claimable = (now: number, limit: number, workflows: ReadonlyArray<string>): Array<Entry> => {
+  /** At most `limit` running executions of `workflows` (of `versions`, when given) that nobody holds. */
+  const claimable = (now: number, limit: number, workflows: ReadonlyArray<string>, versions?: Versions): Array<Entry> => {
     const out: Array<Entry> = []
     for (const id of open) {
       if (out.length >= limit) break
       const entry = entries.get(id)!
       const record = entry.record
-      if (!workflows.includes(record.workflow)) continue
+      if (!workflows.includes(record.workflow) || !runsVersion(versions, record)) continue
       const free = entry.owner === undefined || entry.leaseUntil <= now
       if (free && admits(transitions.claim, record.status)) out.push(entry)
     }
@@ -225,19 +229,20 @@ export const make = (options: Options = {}): Service => {
         })
       ),
 
-    claim: (executionId, owner, now) =>
+    claim: (executionId, owner, now, versions) =>
       Effect.sync(() => {
         const entry = entries.get(executionId)
         if (entry === undefined || !admits(transitions.claim, entry.record.status)) return Option.none()
+        if (!runsVersion(versions, entry.record)) return Option.none()
         if (entry.owner !== undefined && entry.owner !== owner && entry.leaseUntil > now) return Option.none()
         return Option.some(take(entry, owner, now))
       }),
 
-    claimRunnable: (owner, now, limit, workflows) =>
+    claimRunnable: (owner, now, limit, workflows, versions) =>
       Effect.sync(() => {
         fireDue(now, workflows)
         const out: Array<Claim> = []
-        for (const entry of claimable(now, limit, workflows)) out.push(take(entry, owner, now))
+        for (const entry of claimable(now, limit, workflows, versions)) out.push(take(entry, owner, now))
         return out
       }),
 
@@ -523,6 +528,7 @@ export const make = (options: Options = {}): Service => {
           if (filter.createdAfter !== undefined && record.createdAt < filter.createdAfter) continue
           if (filter.createdBefore !== undefined && record.createdAt >= filter.createdBefore) continue
           if (filter.parent !== undefined && record.parent?.executionId !== filter.parent) continue
+          if (filter.version !== undefined && versionOf(record) !== filter.version) continue
           const prefix = filter.idempotencyKeyPrefix
           if (prefix !== undefined && (record.idempotencyKey === undefined || !record.idempotencyKey.startsWith(prefix))) {
             continue
@@ -549,6 +555,26 @@ export const make = (options: Options = {}): Service => {
           events: [...(entry.events ?? [])]
         }))
       ),
+
+    versions: (workflows) =>
+      Effect.sync(() => {
+        const counts = new Map<string, VersionInFlight>()
+        for (const id of open) {
+          const record = entries.get(id)!.record
+          if (!live.has(record.status) || (workflows !== undefined && !workflows.includes(record.workflow))) continue
+          const version = versionOf(record)
+          const key = `${version}:${record.workflow}`
+          const found = counts.get(key) ?? { workflow: record.workflow, version, running: 0, suspended: 0 }
+          counts.set(key, {
+            ...found,
+            running: found.running + (record.status === "running" ? 1 : 0),
+            suspended: found.suspended + (record.status === "suspended" ? 1 : 0)
+          })
+        }
+        return [...counts.values()].sort((a, b) =>
+          a.workflow < b.workflow ? -1 : a.workflow > b.workflow ? 1 : a.version - b.version
+        )
+      }),
 
     schedules: MemorySchedules.make(),
 

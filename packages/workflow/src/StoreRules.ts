@@ -264,7 +264,8 @@ export const newRecord = (execution: NewExecution): ExecutionRecord => ({
   wakeSeq: 0,
   interruptRequested: false,
   wakeAt: undefined,
-  ...(execution.idempotencyKey === undefined ? {} : { idempotencyKey: execution.idempotencyKey })
+  ...(execution.idempotencyKey === undefined ? {} : { idempotencyKey: execution.idempotencyKey }),
+  version: execution.version ?? 1
 })
 
 /** `record` after `transition` at `at`; the caller has checked `admits` (and the fence). */

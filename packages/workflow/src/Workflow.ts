@@ -60,6 +60,8 @@ export class Suspended extends Data.TaggedClass("Suspended")<{}> {}
 export interface Workflow<Name extends string, Payload extends AnySchema, Success extends AnySchema, Error extends AnySchema> {
   readonly _tag: "Workflow"
   readonly name: Name
+  /** The version its new executions record and run on to their end (`Workflow.make({ version })`; default 1). */
+  readonly version: number
   readonly payloadSchema: Payload
   readonly successSchema: Success
   readonly errorSchema: Error
@@ -131,14 +133,24 @@ export const make = <
    * waiting), its compensations run and it ends `interrupted`. Durable: stored on its first run, kept across crashes.
    */
   readonly deadline?: Duration.Input | undefined
+  /**
+   * This definition's version, a whole number from 1 (default 1). Every execution records the version it started
+   * on and runs on that version's body to its end; a worker claims only executions of versions it registered, and a
+   * start runs the newest one registered. To change a body under executions in flight, define the new body as
+   * version 2 under the same name and register both until version 1's executions end (`weft versions`); for a
+   * small change, `Workflow.patched` keeps one body.
+   */
+  readonly version?: number | undefined
 }): Workflow<Name, PayloadSchema<P>, Success, Error> => {
   NameRules.assertName("Workflow", options.name)
   const deadlineMs = options.deadline === undefined ? undefined : checkDeadline(options.name, options.deadline)
+  const version = checkVersion(options.name, options.version)
   const payloadSchema = Codec.payloadSchema(options.payload)
   const successSchema = (options.success ?? Schema.Void) as Success
   const errorSchema = (options.error ?? Schema.Never) as Error
   const def = {
     name: options.name,
+    version,
     codec: Codec.make(payloadSchema, successSchema, errorSchema),
     idempotencyKey: options.idempotencyKey,
     ...(deadlineMs === undefined ? {} : { deadlineMs })
@@ -168,6 +180,7 @@ export const make = <
   return {
     _tag: "Workflow",
     name: options.name,
+    version,
     payloadSchema,
     successSchema,
     errorSchema,
@@ -198,6 +211,19 @@ export const make = <
         )
       ) as any
   }
+}
+
+/** A version as a workflow takes it: a whole number from 1 (absent: 1), else a definition-time error naming it. */
+const checkVersion = (name: string, version: unknown): number => {
+  if (version === undefined) return 1
+  if (typeof version === "number" && Number.isSafeInteger(version) && version >= 1 && version <= 2_147_483_647) {
+    return version
+  }
+  throw new Error(
+    `Workflow "${name}": version must be a whole number from 1 to 2147483647 (e.g. 2), got ${
+      typeof version === "string" ? JSON.stringify(version) : String(version)
+    }`
+  )
 }
 
 /** A deadline as a workflow takes it: a finite duration above zero, else a definition-time error naming it. */

@@ -13,6 +13,7 @@ import * as Engine from "./internal/engine.js"
 import type * as Operator from "./internal/operator.js"
 import type * as Results from "./internal/results.js"
 import type * as Retention from "./internal/retention.js"
+import type * as Versioning from "./internal/versioning.js"
 import * as MemoryStore from "./MemoryStore.js"
 import type { WorkflowError } from "./WorkflowError.js"
 import * as WorkflowTrace from "./WorkflowTrace.js"
@@ -84,7 +85,15 @@ export interface Service {
   readonly purge: (options: PurgeOptions) => Effect.Effect<number, WorkflowError>
   /** The workflows registered on this engine, by name, with their payload, success and error JSON Schemas. */
   readonly workflows: () => Effect.Effect<ReadonlyArray<WorkflowInfo>>
+  /**
+   * The versions with live executions (running or suspended), of `workflows` when given, by workflow then version,
+   * each with whether this engine runs it: during a rolling deploy, what still needs an old version's worker.
+   */
+  readonly versions: (workflows?: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<VersionInfo>, WorkflowError>
 }
+
+/** Live executions of one (workflow, version), and whether the engine asked registers that version. */
+export type VersionInfo = Versioning.VersionInfo
 
 /** What `retry` did: the activities given a fresh round of attempts (none when the body itself failed). */
 export type RetryResult = Operator.RetryResult
@@ -229,6 +238,18 @@ export const workflows: Effect.Effect<ReadonlyArray<WorkflowInfo>, never, Workfl
   WorkflowEngine,
   (engine) => engine.workflows()
 )
+
+/**
+ * The versions with live executions, by workflow then version, each marked with whether this engine registers it.
+ *
+ * @example
+ * const inFlight = yield* WorkflowEngine.versions(["Order"])
+ * // [{ workflow: "Order", version: 1, running: 0, suspended: 12, registered: true }, { ..., version: 2, ... }]
+ */
+export const versions = (
+  workflows?: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<VersionInfo>, WorkflowError, WorkflowEngine> =>
+  Effect.flatMap(WorkflowEngine, (engine) => engine.versions(workflows))
 
 /** A workflow definition described as `workflows` lists it, whether or not an engine registered it. */
 export const describe = (workflow: {

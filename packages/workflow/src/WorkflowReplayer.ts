@@ -9,7 +9,7 @@ import * as Engine from "./internal/engine.js"
 import * as Replayer from "./internal/replayer.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
 import { type NonDeterminismError, WorkflowError } from "./WorkflowError.js"
-import { eventKinds, statuses, terminal } from "./WorkflowStore.js"
+import { eventKinds, statuses, terminal, versionOf } from "./WorkflowStore.js"
 
 /** The format tag every fixture carries (`weft-replay/1`): a fixture of another format is refused, never misread. */
 export const FORMAT = Replayer.FORMAT
@@ -41,7 +41,8 @@ export const FixtureSchema = Schema.Struct({
     status: Schema.Literals(statuses),
     result: Schema.optionalKey(Schema.Unknown),
     createdAt: Schema.Number,
-    updatedAt: Schema.Number
+    updatedAt: Schema.Number,
+    version: Schema.optionalKey(Schema.Number)
   }),
   attempts: Schema.Array(Attempt),
   deferreds: Schema.Array(Schema.Struct({ name: Schema.String, exit: Schema.Unknown, completedAt: Schema.Number })),
@@ -92,7 +93,8 @@ export const exportExecution: (
       status: execution.status,
       result: execution.result,
       createdAt: execution.createdAt,
-      updatedAt: execution.updatedAt
+      updatedAt: execution.updatedAt,
+      version: versionOf(execution)
     },
     attempts,
     deferreds,

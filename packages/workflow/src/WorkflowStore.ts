@@ -64,6 +64,29 @@ export interface ExecutionRecord {
    * stored before keys were kept, and on restarts.
    */
   readonly idempotencyKey?: string | undefined
+  /** The version of its workflow it started on (`Workflow.make({ version })`), which it runs on to its end. Absent: 1. */
+  readonly version?: number | undefined
+}
+
+/** An execution's version: the one it records, or 1 for a record without one. */
+export const versionOf = (record: { readonly version?: number | undefined }): number => record.version ?? 1
+
+/**
+ * The versions of each workflow a worker runs, for its claims: an execution is claimed only if its version is
+ * listed for its workflow (a workflow not in the map: none of its executions).
+ */
+export type Versions = ReadonlyMap<string, ReadonlyArray<number>>
+
+/** Whether `versions` lets a worker claim `record` (no filter given: any). */
+export const runsVersion = (versions: Versions | undefined, record: ExecutionRecord): boolean =>
+  versions === undefined || (versions.get(record.workflow)?.includes(versionOf(record)) ?? false)
+
+/** Live executions of one (workflow, version): what `versions` answers, for a rolling deploy's operator. */
+export interface VersionInFlight {
+  readonly workflow: string
+  readonly version: number
+  readonly running: number
+  readonly suspended: number
 }
 
 /** One attempt of an activity: its encoded Exit and when it ran. */
@@ -164,6 +187,8 @@ export interface ListFilter {
   readonly parent?: string | undefined
   /** Only executions whose idempotency key starts with this (compared by code point); never those stored without one. */
   readonly idempotencyKeyPrefix?: string | undefined
+  /** Only executions that started on this version of their workflow (a record without one is version 1). */
+  readonly version?: number | undefined
   /** Opaque cursor from the previous page. */
   readonly cursor?: string | undefined
   readonly limit?: number | undefined
@@ -189,6 +214,8 @@ export interface NewExecution {
   readonly at: number
   /** The idempotency key the id derives from, kept with the execution (for `list`'s key-prefix filter). */
   readonly idempotencyKey?: string | undefined
+  /** The version of its workflow it starts on. Default 1. */
+  readonly version?: number | undefined
   /**
    * Tell other processes there is new work (PostgreSQL NOTIFY). False when the creating engine runs it
    * itself. Default true.
@@ -387,20 +414,23 @@ export interface Service {
    * Claims a running execution for `owner` and loads its journal in one read. None when it is
    * suspended (only a wake-up makes it running), terminal, unknown, or another owner holds an
    * unexpired claim. Taking it from another owner whose lease lapsed (a takeover) logs `taken-over` in the same
-   * write (`StoreRules.takeoverEvent`); any other claim logs nothing.
+   * write (`StoreRules.takeoverEvent`); any other claim logs nothing. With `versions`, also none when the
+   * execution's (workflow, version) is not one of them (`runsVersion`): the claim takes nothing and logs nothing.
    */
-  readonly claim: (executionId: string, owner: string, now: number) => Eff<Option.Option<Claim>>
+  readonly claim: (executionId: string, owner: string, now: number, versions?: Versions) => Eff<Option.Option<Claim>>
   /**
    * Fires the due timers of `workflows` (as `runnable` does), then claims for `owner`, in one write, up to
    * `limit` running executions of `workflows` that nobody holds (no owner, or a lapsed lease; oldest update
    * first), each with its journal as `claim` returns it (a takeover logged as `claim` logs it). Rows another
    * claimer is taking at the same moment are skipped, never waited for: two workers claiming at once get disjoint sets.
+   * With `versions`, only executions of a (workflow, version) it lists (`runsVersion`); others stay for other workers.
    */
   readonly claimRunnable: (
     owner: string,
     now: number,
     limit: number,
-    workflows: ReadonlyArray<string>
+    workflows: ReadonlyArray<string>,
+    versions?: Versions
   ) => Eff<ReadonlyArray<Claim>>
   /** Gives up a claim without changing the execution. */
   readonly release: (executionId: string, fence: number) => Eff<void>
@@ -521,6 +551,11 @@ export interface Service {
   readonly backlog?:
     | ((now: number, workflows: ReadonlyArray<string>) => Eff<ReadonlyArray<{ readonly workflow: string; readonly runnable: number }>>)
     | undefined
+  /**
+   * How many live executions (running, suspended) each (workflow, version) has, of `workflows` when given; pairs with
+   * none left out, ordered by workflow then version. One read. Optional: without it the engine lists no versions.
+   */
+  readonly versions?: ((workflows?: ReadonlyArray<string> | undefined) => Eff<ReadonlyArray<VersionInFlight>>) | undefined
   /** Wake-ups other processes announce (e.g. PostgreSQL NOTIFY). Absent where there are none: the engine polls. */
   readonly notifications?: Stream.Stream<Notification> | undefined
   /** Durable schedules' rows (`WorkflowSchedule`). Optional: without it the engine has no schedules. */

@@ -31,6 +31,20 @@ const FIRE = assignments(T.timerFired)
 /** The most claims one SQLite heartbeat statement renews (a heartbeat of more takes several). */
 const RENEW_CHUNK = 500
 
+/** A PostgreSQL claim's version filter as its two arrays (`Pg.RUNS_VERSION`): workflows and versions side by side. */
+const pgRuns = (versions: WorkflowStore.Versions | undefined): [Array<string> | null, Array<number> | null] => {
+  if (versions === undefined) return [null, null]
+  const workflows: Array<string> = []
+  const numbers: Array<number> = []
+  for (const [workflow, listed] of versions) {
+    for (const version of listed) {
+      workflows.push(workflow)
+      numbers.push(version)
+    }
+  }
+  return [workflows, numbers]
+}
+
 /** The claims' statements over `db`. */
 export const make = (db: Database): Claims => {
   const { driver, isPg, leaseMs, pg, q, rows, sql } = db
@@ -46,41 +60,51 @@ export const make = (db: Database): Claims => {
     rows(sql`UPDATE weft_executions SET ${sql.literal(FIRE)}, updated_at = ${now}
       WHERE ${sql.literal(SLEEPING)} AND wake_at <= ${now} AND workflow IN ${sql.in(workflows as Array<string>)}`)
 
+  /** A SQLite claim's version filter (`WorkflowStore.runsVersion`): the row's (workflow, version) is one `versions` lists. */
+  const sqliteRuns = (versions: WorkflowStore.Versions | undefined) =>
+    versions === undefined
+      ? sql.literal("1 = 1")
+      : versions.size === 0
+      ? sql.literal("0 = 1")
+      : sql.or([...versions].map(([workflow, listed]) =>
+        sql`(workflow = ${workflow} AND version IN ${sql.in(listed as Array<number>)})`
+      ))
+
   /** The lapsed-lease condition of a row, by the lease clock. */
   const lapsed = (now: number) =>
     isPg ? (databaseClock ? sql.literal(Pg.leaseNow("NULL")) : sql`${now}`) : sqliteNow(now)
 
   return {
-    claim: (executionId, owner, now) => {
+    claim: (executionId, owner, now, versions) => {
       // One statement on either database: the fence, the row and its journal come back from the UPDATE itself,
       // so a claim another process takes right after this one cannot hand its fence to this caller. A takeover
       // logs itself in it too: PostgreSQL's statement in a CTE, SQLite's by its trigger (`weft_taken_over`).
       const claimed = isPg
-        ? pg(Pg.claim, [executionId, owner, pgNow(now), leaseMs, now])
+        ? pg(Pg.claim, [executionId, owner, pgNow(now), leaseMs, now, ...pgRuns(versions)])
         : rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1,
               lease_until = ${sqliteNow(now)} + ${leaseMs}, claimed_at = ${now}, in_flight = NULL
             WHERE execution_id = ${executionId} AND ${sql.literal(CLAIMABLE)}
-              AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${sqliteNow(now)})
+              AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${sqliteNow(now)}) AND ${sqliteRuns(versions)}
             RETURNING *, ${sql.literal(SQLITE_JOURNAL)}`)
       return Effect.flatMap(claimed, (r) =>
         r.length === 0 ? Effect.succeedNone : Effect.map(Rows.journal(r[0]), Option.some)
       )
     },
 
-    claimRunnable: (owner, now, limit, workflows) =>
+    claimRunnable: (owner, now, limit, workflows, versions) =>
       Effect.gen(function* () {
         if (workflows.length === 0 || limit <= 0) return []
         yield* fireDue(now, workflows)
         // One statement: on PostgreSQL the rows are locked SKIP LOCKED, so claimers meeting on a row never wait
         // for each other; SQLite's one writer makes its UPDATE of the picked rows atomic.
         const claimed = isPg
-          ? yield* pg(Pg.claimRunnable, [owner, pgNow(now), limit, workflows, leaseMs, now])
+          ? yield* pg(Pg.claimRunnable, [owner, pgNow(now), limit, workflows, leaseMs, now, ...pgRuns(versions)])
           : yield* rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1,
                 lease_until = ${sqliteNow(now)} + ${leaseMs}, claimed_at = ${now}, in_flight = NULL
               WHERE execution_id IN (
                 SELECT execution_id FROM weft_executions
                 WHERE ${sql.literal(CLAIMABLE)} AND workflow IN ${sql.in(workflows as Array<string>)}
-                  AND (owner IS NULL OR lease_until <= ${sqliteNow(now)})
+                  AND (owner IS NULL OR lease_until <= ${sqliteNow(now)}) AND ${sqliteRuns(versions)}
                 ORDER BY updated_at LIMIT ${limit})
               RETURNING *, ${sql.literal(SQLITE_JOURNAL)}`)
         return yield* Rows.all(claimed, Rows.journal)

@@ -49,7 +49,8 @@ export const make = (db: Database): Executions => {
       claimed ? db.leaseParam(execution.at) : 0,
       execution.awaited === true && !claimed ? 1 : 0,
       execution.announce === false ? "" : `${notice(T.create)}:${execution.executionId}:${execution.workflow}`,
-      execution.idempotencyKey ?? null
+      execution.idempotencyKey ?? null,
+      execution.version ?? 1
     ]
   }
 
@@ -77,7 +78,7 @@ export const make = (db: Database): Executions => {
     alone: (e: GroupCommit.WithParams<WorkflowStore.NewExecution>) => createAlone(e, e.params),
     together: (batch) =>
       Effect.flatMap(
-        pgOutside(Pg.createClaimed, Pg.joined(Pg.columns(batch, (e) => [...e.params.slice(0, 8), e.params[10]]), 2)),
+        pgOutside(Pg.createClaimed, Pg.joined(Pg.columns(batch, (e) => [...e.params.slice(0, 8), e.params[10], e.params[11]]), 2)),
         (inserted) =>
           Effect.map(Rows.all(inserted, Rows.created), (created) => {
             const byId = new Map(created.map((c) => [c.record.executionId, c]))
@@ -171,11 +172,11 @@ export const make = (db: Database): Executions => {
         }
         const insert = sql`INSERT INTO weft_executions
             (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at,
-             owner, fence, lease_until, watched, idempotency_key)
+             owner, fence, lease_until, watched, idempotency_key, version)
           VALUES (${execution.executionId}, ${execution.workflow}, ${Column.payloadText(execution.payload)}, ${sql.literal(literal(T.create.to))},
             ${execution.parent?.executionId ?? null}, ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at},
             ${execution.claimFor ?? null}, ${claimed ? 1 : 0}, ${claimed ? db.leaseUntil(execution.at) : 0},
-            ${execution.awaited === true && !claimed ? 1 : 0}, ${execution.idempotencyKey ?? null})
+            ${execution.awaited === true && !claimed ? 1 : 0}, ${execution.idempotencyKey ?? null}, ${execution.version ?? 1})
           ON CONFLICT (execution_id) DO NOTHING RETURNING *`
         const inserted = yield* inTransaction(
           Effect.tap(rows(insert), (r) =>

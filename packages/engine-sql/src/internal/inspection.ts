@@ -7,9 +7,10 @@ import * as Option from "effect/Option"
 import type { WorkflowStore } from "@weft/workflow"
 import type { Database } from "./database.js"
 import * as Rows from "./rows.js"
+import { LIVE } from "./sqlRules.js"
 
 /** The inspection's part of the store. */
-export type Inspection = Pick<WorkflowStore.Service, "list" | "detail">
+export type Inspection = Pick<WorkflowStore.Service, "list" | "detail" | "versions">
 
 /** The inspection's queries over `db`. */
 export const make = (db: Database): Inspection => {
@@ -24,6 +25,7 @@ export const make = (db: Database): Inspection => {
         if (filter.createdAfter !== undefined) conditions.push(sql`created_at >= ${filter.createdAfter}`)
         if (filter.createdBefore !== undefined) conditions.push(sql`created_at < ${filter.createdBefore}`)
         if (filter.parent !== undefined) conditions.push(sql`parent_execution_id = ${filter.parent}`)
+        if (filter.version !== undefined) conditions.push(sql`version = ${filter.version}`)
         if (filter.idempotencyKeyPrefix !== undefined) {
           // Characters (code points) on both databases, as the prefix is counted here; LIKE would read % and _.
           const length = [...filter.idempotencyKeyPrefix].length
@@ -48,6 +50,19 @@ export const make = (db: Database): Inspection => {
           nextCursor: found.length > limit && last !== undefined ? `${last.createdAt}:${last.executionId}` : undefined
         }
       }),
+
+    // Not a hot-path read: an operator's, and each registration's check once it settles.
+    versions: (workflows) =>
+      workflows?.length === 0 ? Effect.succeed([]) : Effect.flatMap(
+        rows(sql`SELECT workflow, version, sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
+            sum(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END) AS suspended
+          FROM weft_executions
+          WHERE ${sql.literal(LIVE)}${
+          workflows === undefined ? sql`` : sql` AND workflow IN ${sql.in(workflows as Array<string>)}`
+        }
+          GROUP BY workflow, version ORDER BY workflow, version`),
+        (found) => Rows.all(found, Rows.versionInFlight)
+      ),
 
     detail: (executionId) =>
       Effect.gen(function* () {

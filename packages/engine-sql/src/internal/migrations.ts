@@ -141,6 +141,12 @@ const addSchedules = Effect.gen(function* () {
   yield* sql`CREATE INDEX weft_schedules_due ON weft_schedules (due_at)`
 })
 
+// The workflow version each execution started on (`Workflow.make({ version })`): rows from before are version 1.
+const addVersions = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE weft_executions ADD COLUMN version INTEGER NOT NULL DEFAULT 1`
+})
+
 /**
  * Runs the pending migrations; several processes starting at once are serialized by the Migrator's lock.
  * Effect 3 and 4's Migrators keep the same table (`migration_id`, `created_at`, `name`; names without their
@@ -154,7 +160,8 @@ export const run = Migrator.make({})({
     "0003_index_parents": indexParents,
     "0004_add_recoveries": addRecoveries,
     "0005_add_idempotency_keys": addIdempotencyKeys,
-    "0006_add_schedules": addSchedules
+    "0006_add_schedules": addSchedules,
+    "0007_add_versions": addVersions
   }),
   table: "weft_migrations"
 }).pipe(Effect.catchIf((error) => error._tag === "MigrationError" && error.kind === "Failed", Effect.die))

@@ -73,10 +73,10 @@ export const make = (db: Database): Operator => {
           const { execution } = request
           const inserted = yield* rows(sql`INSERT INTO weft_executions
               (execution_id, workflow, payload, status, parent_execution_id, parent_deferred, created_at, updated_at,
-               owner, fence, lease_until, watched)
+               owner, fence, lease_until, watched, version)
             VALUES (${execution.executionId}, ${execution.workflow}, ${Column.payloadText(execution.payload)},
               ${sql.literal(literal(T.create.to))}, ${execution.parent?.executionId ?? null},
-              ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at}, NULL, 0, 0, 0)
+              ${execution.parent?.deferred ?? null}, ${execution.at}, ${execution.at}, NULL, 0, 0, 0, ${execution.version ?? 1})
             ON CONFLICT (execution_id) DO NOTHING RETURNING *`)
           if (inserted.length === 0) {
             const existing = yield* rows(sql`SELECT * FROM weft_executions WHERE execution_id = ${execution.executionId}`)

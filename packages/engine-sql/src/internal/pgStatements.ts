@@ -42,7 +42,7 @@ export const joined = (columns: Array<Array<unknown>>, json: number): Array<unkn
  * columns change under it (a later migration adding one) fails on every connection that prepared it.
  */
 const EXECUTION = `execution_id, workflow, payload, status, result, parent_execution_id, parent_deferred, created_at,
-  updated_at, wake_seq, interrupt_requested, wake_at, fence, idempotency_key`
+  updated_at, wake_seq, interrupt_requested, wake_at, fence, idempotency_key, version`
 
 const ATTEMPT = "name, attempt, exit, started_at, completed_at"
 
@@ -128,15 +128,15 @@ export const existingAttempt = statement(
 
 /**
  * $1 execution, $2 workflow, $3 payload, $4 parent, $5 parent deferred, $6 at, $7 owner (claimed) or null,
- * $8 lease until (`leaseUntil`), $9 watched, $10 notice ('' for none). Inserts unless it exists, logs `started`, announces.
+ * $8 lease until (`leaseUntil`), $9 watched, $10 notice ('' for none), $11 idempotency key, $12 version. Inserts unless it exists, logs `started`, announces.
  */
 export const create = statement(
   "create",
   `WITH changed AS (
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
-       created_at, updated_at, owner, fence, lease_until, watched, idempotency_key)
+       created_at, updated_at, owner, fence, lease_until, watched, idempotency_key, version)
      VALUES ($1, $2, $3, ${literal(T.create.to)}, $4, $5, $6, $6, $7::text, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END,
-       ${leaseUntil("$8")}, $9, $11::text)
+       ${leaseUntil("$8")}, $9, $11::text, $12::int)
      ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, ${eventKind(T.create)}, $6::bigint FROM changed),
    announced AS (SELECT pg_notify('weft', $10::text) FROM changed WHERE $10::text <> '')
@@ -181,8 +181,15 @@ const takeoverDetail = (p: string, owner: string) =>
     || ',"leaseEndedAt":' || ${p}.lease_until || ',"inFlight":' || coalesce(${p}.in_flight, 'null') || '}'`
 
 /**
- * $1 execution, $2 owner, $3 now (null: the database's clock), $4 lease ms, $5 the caller's now (the claim's time):
- * claims a running execution and loads its journal. Taken from another owner whose lease lapsed, it logs
+ * A claim's version filter: the row's (workflow, version) is one of the pairs the arrays `w` (workflows) and `v`
+ * (versions) list side by side; null arrays: any version.
+ */
+const RUNS_VERSION = (w: string, v: string) =>
+  `(${w}::text[] IS NULL OR (workflow, version) IN (SELECT * FROM unnest(${w}::text[], ${v}::int[])))`
+
+/**
+ * $1 execution, $2 owner, $3 now (null: the database's clock), $4 lease ms, $5 the caller's now (the claim's time),
+ * $6 and $7 the (workflow, version) pairs it may take (`RUNS_VERSION`): claims a running execution and loads its journal. Taken from another owner whose lease lapsed, it logs
  * `taken-over`, naming that owner as the statement's snapshot holds it (as `CLAIMED` reads `wake_seq`: the UPDATE's
  * own row already names the new owner) and what its run had in flight.
  */
@@ -192,6 +199,7 @@ export const claim = statement(
      UPDATE weft_executions SET owner = $2, fence = fence + 1, lease_until = ${leaseNow("$3")} + $4::bigint,
        claimed_at = $5::bigint, in_flight = NULL
      WHERE execution_id = $1 AND ${admits(T.claim)} AND (owner IS NULL OR owner = $2 OR lease_until <= ${leaseNow("$3")})
+       AND ${RUNS_VERSION("$6", "$7")}
      RETURNING ${EXECUTION}),
    taken AS (
      INSERT INTO weft_events (execution_id, kind, at, detail)
@@ -202,8 +210,8 @@ export const claim = statement(
 )
 
 /**
- * $1 owner, $2 now (null: the database's clock), $3 limit, $4 workflows, $5 lease ms, $6 the caller's now: claims up
- * to $3 running executions of $4 that nobody holds, oldest update first, and loads their journals. Rows another
+ * $1 owner, $2 now (null: the database's clock), $3 limit, $4 workflows, $5 lease ms, $6 the caller's now, $7 and $8
+ * the (workflow, version) pairs it may take (`RUNS_VERSION`): claims up to $3 running executions of $4 that nobody holds, oldest update first, and loads their journals. Rows another
  * claimer has locked are skipped, not waited for: two workers claiming at once take disjoint sets. A row taken from
  * another owner (its lease lapsed) logs `taken-over`, from the row as it was locked.
  */
@@ -212,6 +220,7 @@ export const claimRunnable = statement(
   `WITH picked AS (
      SELECT execution_id, owner, lease_until, in_flight FROM weft_executions
      WHERE ${admits(T.claim)} AND workflow = ANY($4::text[]) AND (owner IS NULL OR lease_until <= ${leaseNow("$2")})
+       AND ${RUNS_VERSION("$7", "$8")}
      ORDER BY updated_at LIMIT $3::int
      FOR NO KEY UPDATE SKIP LOCKED),
    c AS (
@@ -285,20 +294,21 @@ export const renew = statement(
 
 /**
  * New executions claimed by their creator, as arrays: $1 ids, $2 workflows, $3 payloads (joined, as the exits
- * of `recordAttempts`), $4 parents, $5 parent deferreds, $6 ats, $7 owners, $8 leases (`leaseUntil`). Returns the rows it
+ * of `recordAttempts`), $4 parents, $5 parent deferreds, $6 ats, $7 owners, $8 leases (`leaseUntil`), $9 idempotency
+ * keys, $10 versions. Returns the rows it
  * inserted (a conflict inserts none).
  */
 export const createClaimed = statement(
   "create_claimed",
   `WITH changed AS (
      INSERT INTO weft_executions (execution_id, workflow, payload, status, parent_execution_id, parent_deferred,
-       created_at, updated_at, owner, fence, lease_until, idempotency_key)
+       created_at, updated_at, owner, fence, lease_until, idempotency_key, version)
      SELECT v.execution_id, v.workflow, v.payload, ${literal(T.create.to)}, v.parent_execution_id, v.parent_deferred, v.at, v.at,
-       v.owner, 1, ${leaseUntil("v.lease_until")}, v.idempotency_key
+       v.owner, 1, ${leaseUntil("v.lease_until")}, v.idempotency_key, v.version
      -- A lone empty payload (undefined) splits into no element at all.
      FROM unnest($1::text[], $2::text[], CASE WHEN $3::text = '' THEN '{""}' ELSE string_to_array($3::text, E'\\x1e') END,
-       $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[], $9::text[])
-       AS v(execution_id, workflow, payload, parent_execution_id, parent_deferred, at, owner, lease_until, idempotency_key)
+       $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[], $9::text[], $10::int[])
+       AS v(execution_id, workflow, payload, parent_execution_id, parent_deferred, at, owner, lease_until, idempotency_key, version)
      -- In id order: two workers creating the same ids wait for each other in one order, never in a cycle.
      ORDER BY v.execution_id
      ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),

@@ -27,6 +27,7 @@ const ExecutionRow = Schema.Struct({
   result: Column.Result,
   parent_execution_id: Schema.NullishOr(Schema.String),
   idempotency_key: Schema.optional(Schema.NullishOr(Schema.String)),
+  version: Schema.optional(Column.Int),
   parent_deferred: Schema.NullishOr(Schema.String),
   created_at: Column.Int,
   updated_at: Column.Int,
@@ -175,7 +176,8 @@ const executionRecord = (row: typeof ExecutionRow.Type): ExecutionRecord => ({
   wakeSeq: row.wake_seq,
   interruptRequested: row.interrupt_requested,
   wakeAt: row.wake_at,
-  ...(row.idempotency_key === null || row.idempotency_key === undefined ? {} : { idempotencyKey: row.idempotency_key })
+  ...(row.idempotency_key === null || row.idempotency_key === undefined ? {} : { idempotencyKey: row.idempotency_key }),
+  version: row.version ?? 1
 })
 
 const attemptRecord = (
@@ -314,6 +316,13 @@ export const event = decoder(
     at: r.at,
     detail: r.detail ?? undefined
   })
+)
+
+/** One (workflow, version)'s live executions, of `versions`. */
+export const versionInFlight = decoder(
+  Schema.Struct({ workflow: Schema.String, version: Column.Int, running: Column.Int, suspended: Column.Int }),
+  named("a version count"),
+  (r) => ({ workflow: r.workflow, version: r.version, running: r.running, suspended: r.suspended })
 )
 
 /** One workflow's count of `backlog`. */

@@ -9,7 +9,7 @@ import type * as Queue from "effect/Queue"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { WorkflowError } from "../WorkflowError.js"
-import type { ExecutionRecord, Service as StoreService } from "../WorkflowStore.js"
+import type { ExecutionRecord, Service as StoreService, Versions } from "../WorkflowStore.js"
 import type * as Codec from "./codec.js"
 import type { RetentionOptions } from "./retention.js"
 import type { RetryPolicy } from "./retry.js"
@@ -21,6 +21,8 @@ import type { Waiters } from "./waiters.js"
 /** What the runtime knows of a workflow definition. */
 export interface WorkflowDef {
   readonly name: string
+  /** The version its executions record (`Workflow.make({ version })`; default 1): each runs on its own to its end. */
+  readonly version: number
   readonly codec: Codec.Codec
   readonly idempotencyKey: (payload: any) => string
   /** How long an execution may take from its start: past it, it is interrupted wherever it is. */
@@ -150,8 +152,12 @@ export interface Engine {
   readonly signingKey: Token.Signer
   /** The engine's scope: run loops and background loops are forked in it. */
   readonly scope: Scope.Scope
-  /** Registered workflows, by name. */
+  /** Registered workflows, by name: the newest version of each (what a start runs). */
   readonly registry: Map<string, Registration>
+  /** Every registered version of each workflow, by name then version: what a claimed execution runs on. */
+  readonly registered: Map<string, Map<number, Registration>>
+  /** The (workflow, versions) pairs this engine runs, as its claims filter them. */
+  readonly claimable: Versions
   /** Queue workers waiting for items, by queue name. */
   readonly queueWaiters: Map<string, Set<Queue.Queue<void>>>
   readonly results: Waiters

@@ -35,6 +35,7 @@ import * as Starts from "./starts.js"
 import * as Telemetry from "./telemetry.js"
 import { sleepLive } from "./time.js"
 import * as TimerLoop from "./timerLoop.js"
+import * as Versioning from "./versioning.js"
 import * as Token from "./token.js"
 import { Waiters } from "./waiters.js"
 
@@ -44,6 +45,8 @@ export const MIN_SIGNING_KEY_BYTES = Token.MIN_KEY_BYTES
 /** The engine behind the `WorkflowEngine` service: the shared state, and the service's members over it. */
 export class Live implements Engine {
   readonly registry = new Map<string, Registration>()
+  readonly registered = new Map<string, Map<number, Registration>>()
+  readonly claimable = new Map<string, ReadonlyArray<number>>()
   readonly queueWaiters = new Map<string, Set<Queue.Queue<void>>>()
   readonly results = new Waiters()
   readonly scheduler: Scheduler
@@ -113,6 +116,9 @@ export class Live implements Engine {
   readonly purge = (options: Retention.PurgeOptions): Effect.Effect<number, WorkflowError> =>
     Effect.suspend(() => (this.closed ? Effect.interrupt : Retention.purge(this, options)))
 
+  readonly versions = (workflows?: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Versioning.VersionInfo>, WorkflowError> =>
+    Versioning.inFlight(this, workflows)
+
   readonly workflows = (): Effect.Effect<ReadonlyArray<Discovery.WorkflowInfo>> =>
     Effect.sync(() =>
       Array.from(this.registry.values(), ({ def }) => Discovery.describe(def.name, def.codec.schemas)).sort((a, b) =>
@@ -120,13 +126,23 @@ export class Live implements Engine {
       )
     )
 
-  /** Registers a workflow body; executions of it left runnable by an earlier process are picked up now. */
+  /**
+   * Registers a workflow body (a version of it: new starts run the newest registered); executions of it left
+   * runnable by an earlier process are picked up now.
+   */
   register(registration: Registration): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.registry.set(registration.def.name, registration)
-      Starts.noteRegistered(this, registration.def.name)
+    return Effect.suspend(() => {
+      const { name, version } = registration.def
+      let versions = this.registered.get(name)
+      if (versions === undefined) this.registered.set(name, (versions = new Map()))
+      versions.set(version, registration)
+      const newest = Math.max(...versions.keys())
+      this.registry.set(name, versions.get(newest)!)
+      this.claimable.set(name, [...versions.keys()].sort((a, b) => a - b))
+      Starts.noteRegistered(this, name)
       this.scheduler.wakeTimerLoop()
       Schedules.wake(this)
+      return Versioning.checkInFlight(this, name)
     })
   }
 }

@@ -15,6 +15,7 @@ import {
   type DeferredRecord,
   type ExecutionDetail,
   type ExecutionRecord,
+  versionOf,
   isRetriedMarker,
   live,
   RETRIED
@@ -46,6 +47,11 @@ export interface RestartOptions {
   readonly idempotencyKey?: string | undefined
   /** Only an execution of this workflow. */
   readonly workflow?: string | undefined
+  /**
+   * The version of its workflow the new execution runs on (a whole number from 1). Default: the source's version,
+   * whose body wrote the steps it keeps. Another version replays them on its own body.
+   */
+  readonly version?: number | undefined
 }
 
 /** What `restart` did: the new execution's id, and how much of the old journal it holds. */
@@ -364,7 +370,22 @@ export const restart = (
     const kept = copied(detail, fromStep)
     // By default the same restart (same source as it ended, same step) is one execution: a double click or a retried
     // request does not run the rest twice. A key of the caller's own makes another.
-    const key = options.idempotencyKey ?? `@${record.updatedAt}/${fromStep ?? ""}`
+    const version = options.version ?? versionOf(record)
+    if (!(Number.isSafeInteger(version) && version >= 1 && version <= 2_147_483_647)) {
+      return yield* Effect.fail(
+        new WorkflowError({
+          reason: "InvalidPayload",
+          executionId,
+          workflow: record.workflow,
+          field: "version",
+          expected: "a whole number from 1 to 2147483647",
+          message: `Restarting execution ${executionId} of workflow "${record.workflow}": version must be a whole ` +
+            `number from 1 to 2147483647, got ${String(options.version)}`
+        })
+      )
+    }
+    const onVersion = version === versionOf(record) ? "" : `/v${version}`
+    const key = options.idempotencyKey ?? `@${record.updatedAt}/${fromStep ?? ""}${onVersion}`
     const newId = stableId(record.workflow, `@weft/restart/${executionId}/${key}`)
     const at = yield* Clock.currentTimeMillis
     const runsHere = engine.registry.has(record.workflow)
@@ -376,6 +397,7 @@ export const restart = (
         payload: record.payload,
         parent: undefined,
         at,
+        version,
         announce: !runsHere
       },
       source: executionId,

@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { NonDeterminismError, WorkflowError } from "../WorkflowError.js"
+import { versionOf } from "../WorkflowStore.js"
 import type {
   ActivityAttempt,
   ClockRecord,
@@ -38,6 +39,8 @@ export interface Fixture {
     readonly result?: unknown
     readonly createdAt: number
     readonly updatedAt: number
+    /** The version it ran on; absent in fixtures recorded before versions (version 1). */
+    readonly version?: number | undefined
   }
   /** In the order the store returned them. */
   readonly attempts: ReadonlyArray<ActivityAttempt>
@@ -64,13 +67,19 @@ export const replay = (
     Effect.gen(function* () {
       const { execution } = fixture
       const where = { workflow: execution.workflow, executionId: execution.executionId }
-      if (!source.registry.has(execution.workflow)) {
+      if (source.registered.get(execution.workflow)?.get(versionOf(execution)) === undefined) {
+        const registered = source.registered.get(execution.workflow)
         return yield* Effect.fail(
           new WorkflowError({
             reason: "NotRegistered",
             workflow: execution.workflow,
-            message: `Replaying execution ${execution.executionId}: workflow "${execution.workflow}" is not ` +
-              `registered on the engine in context; provide its layer (and the layers of the children it starts)`
+            message: registered === undefined
+              ? `Replaying execution ${execution.executionId}: workflow "${execution.workflow}" is not ` +
+                `registered on the engine in context; provide its layer (and the layers of the children it starts)`
+              : `Replaying execution ${execution.executionId}: it ran on version ${versionOf(execution)} of workflow ` +
+                `"${execution.workflow}", and the engine in context registers only version ${
+                  [...registered.keys()].join(", ")
+                }; provide the layer of the version it ran on`
           })
         )
       }
@@ -103,6 +112,7 @@ export const replay = (
           payload: execution.payload,
           parent: undefined,
           at: execution.createdAt,
+          version: versionOf(execution),
           announce: false
         },
         source: "",

@@ -13,7 +13,7 @@ import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { WorkflowError } from "../WorkflowError.js"
-import { type Completion, terminal } from "../WorkflowStore.js"
+import { type Completion, terminal, versionOf } from "../WorkflowStore.js"
 import { CurrentAttempt } from "./activities.js"
 import * as Metrics from "../WorkflowMetrics.js"
 import { hasDefect, isInterruptedOnly, ownExit } from "./causes.js"
@@ -30,6 +30,7 @@ import { Run, WorkflowInstance } from "./run.js"
 import type { Outcome, RunState } from "./scheduler.js"
 import * as Signals from "./signals.js"
 import * as Telemetry from "./telemetry.js"
+import * as Versioning from "./versioning.js"
 
 /** Claims and runs an execution once (or uses the claim its create took). */
 export const runOnce = (
@@ -49,17 +50,19 @@ export const runOnce = (
     // A claim handed over that a newer claim of this loop superseded is not used: claimed anew instead.
     const claimed =
       preclaimed === undefined || preclaimed.fence < state.fence
-        ? yield* store.claim(executionId, engine.owner, yield* Clock.currentTimeMillis)
+        ? yield* store.claim(executionId, engine.owner, yield* Clock.currentTimeMillis, engine.claimable)
         : Option.some(preclaimed)
     if (Option.isNone(claimed)) return "done"
     const { fence, journal } = claimed.value
     state.fence = Math.max(state.fence, fence)
     const record = journal.execution
-    const registration = engine.registry.get(record.workflow)
+    // The store's claim takes only versions this engine registers; a store that ignores the filter is caught here.
+    const registration = Versioning.registrationOf(engine, record)
     if (registration === undefined) {
       yield* store.release(executionId, fence)
       yield* Effect.logDebug(
-        `Weft: execution ${executionId} belongs to workflow "${record.workflow}", which this engine has not registered`
+        `Weft: execution ${executionId} belongs to workflow "${record.workflow}" version ${versionOf(record)}, ` +
+          `which this engine has not registered`
       )
       return "done"
     }

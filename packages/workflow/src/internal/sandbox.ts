@@ -72,8 +72,8 @@ export const make = (options: Options): Effect.Effect<Sandbox, WorkflowError, Sc
     )
     StepMode.install(engine, options.mode)
     const runs: Sandbox["runs"] = new Map()
-    for (const registration of options.source.registry.values()) {
-      yield* engine.register(watched(registration, runs))
+    for (const versions of options.source.registered.values()) {
+      for (const registration of versions.values()) yield* engine.register(watched(registration, runs))
     }
     return {
       engine,

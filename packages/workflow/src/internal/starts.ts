@@ -15,20 +15,29 @@ import type { Engine, WorkflowDef } from "./definitions.js"
 import { stableId } from "./hash.js"
 import * as InvalidInput from "./invalidInput.js"
 import * as Signals from "./signals.js"
+import * as Versioning from "./versioning.js"
 
 interface Admitted {
   readonly executionId: string
   readonly idempotencyKey: string
   readonly encoded: unknown
+  /** The version a new execution records: the newest registered here (`Versioning.startTarget`). */
+  readonly version: number
 }
 
-/** Validates a start: the workflow can run (or be submitted) and the payload fits its schema. Writes nothing. */
+/**
+ * Validates a start: the workflow can run (or be submitted) and the payload fits its schema, and the schema of the
+ * version it will run on. Writes nothing.
+ */
 const admit = (engine: Engine, def: WorkflowDef, payload: unknown, key?: string): WorkflowError | Admitted => {
   if (!engine.registry.has(def.name) && !engine.settings.acceptUnregistered) return notRegistered(engine, def.name)
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) return InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
+  const target = Versioning.startTarget(engine, def)
+  const refused = Versioning.checkTarget(def, target, encoded.success)
+  if (refused !== undefined) return refused
   const idempotencyKey = key ?? def.idempotencyKey(payload)
-  return { executionId: stableId(def.name, idempotencyKey), idempotencyKey, encoded: encoded.success }
+  return { executionId: stableId(def.name, idempotencyKey), idempotencyKey, encoded: encoded.success, version: target.version }
 }
 
 const create = (
@@ -60,6 +69,7 @@ const create = (
       parent,
       at,
       idempotencyKey: admitted.idempotencyKey,
+      version: admitted.version,
       announce: !runsHere || full,
       claimFor,
       awaited: awaiting

@@ -33,7 +33,7 @@ export const wakeDue = (engine: Engine): Effect.Effect<void, unknown> =>
           scheduler.leftWork = true
           break
         }
-        const claimed = yield* scheduler.claimBatch(store.claimRunnable(engine.owner, now, want, workflows))
+        const claimed = yield* scheduler.claimBatch(store.claimRunnable(engine.owner, now, want, workflows, engine.claimable))
         if (claimed < want) break
       }
     } else {

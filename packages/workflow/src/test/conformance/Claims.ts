@@ -6,6 +6,7 @@ import { assert, describe } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as WorkflowError from "../../WorkflowError.js"
+import type * as WorkflowStore from "../../WorkflowStore.js"
 import {
   attempt,
   claimOf,
@@ -146,6 +147,46 @@ export const claims = ({ test }: Suite): void => {
         yield* Effect.ignore(store.release("e1", a.fence))
         assert.isTrue(Option.isNone(yield* store.claim("e1", OWNER_C, T0 + LEASE_MS + 2)))
         yield* store.recordAttempt("e1", b.fence, attempt("charge", 1))
+      }))
+  })
+
+  describe("versions", () => {
+    // Worker A runs Order 1 and 2, Ship 1; Order 3 and Ship 2 are others'.
+    const A: WorkflowStore.Versions = new Map([["Order", [1, 2]], ["Ship", [1]]])
+
+    test("create keeps the version (default 1), and claim with versions takes only a (workflow, version) they list", (store) =>
+      Effect.gen(function* () {
+        yield* store.create(newExecution("plain"))
+        const versions = { o2: ["Order", 2], o3: ["Order", 3], s1: ["Ship", 1], s2: ["Ship", 2] } as const
+        for (const [id, [workflow, version]] of Object.entries(versions)) {
+          const { record } = yield* store.create(newExecution(id, { workflow, version }))
+          assert.strictEqual(record.version, version, id)
+          assert.strictEqual((yield* getOf(store, id)).version, version, id)
+        }
+        assert.strictEqual((yield* getOf(store, "plain")).version, 1)
+        for (const id of ["o3", "s2"]) {
+          assert.isTrue(Option.isNone(yield* store.claim(id, OWNER_A, T0, A)), id)
+          // Refused, it is untouched: another worker claims it as if nothing happened.
+          assert.strictEqual((yield* claimOf(store, id, OWNER_B, T0, new Map([["Order", [3]], ["Ship", [2]]]))).journal.execution.executionId, id)
+        }
+        for (const id of ["plain", "o2", "s1"]) {
+          const claimed = yield* claimOf(store, id, OWNER_A, T0, A)
+          assert.strictEqual(claimed.journal.execution.version, versions[id as keyof typeof versions]?.[1] ?? 1, id)
+        }
+        // An empty filter runs nothing; no filter, any version.
+        yield* store.create(newExecution("o9", { version: 9 }))
+        assert.isTrue(Option.isNone(yield* store.claim("o9", OWNER_A, T0, new Map())))
+        assert.isTrue(Option.isSome(yield* store.claim("o9", OWNER_A, T0)))
+      }))
+
+    test("claimRunnable with versions takes only a (workflow, version) they list, and leaves the rest for others", (store) =>
+      Effect.gen(function* () {
+        const made = { o1: ["Order", 1], o2: ["Order", 2], o3: ["Order", 3], s1: ["Ship", 1], s2: ["Ship", 2] } as const
+        for (const [id, [workflow, version]] of Object.entries(made)) yield* store.create(newExecution(id, { workflow, version }))
+        const claims = yield* store.claimRunnable(OWNER_A, T0 + 1, 10, WORKFLOWS, A)
+        assert.deepStrictEqual(sorted(claims.map((c) => c.journal.execution.executionId)), ["o1", "o2", "s1"])
+        const rest = yield* store.claimRunnable(OWNER_B, T0 + 1, 10, WORKFLOWS, new Map([["Order", [3]], ["Ship", [2]]]))
+        assert.deepStrictEqual(sorted(rest.map((c) => c.journal.execution.executionId)), ["o3", "s2"])
       }))
   })
 

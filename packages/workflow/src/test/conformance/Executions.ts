@@ -59,7 +59,8 @@ export const executions = ({ test, testOptional }: Suite): void => {
           updatedAt: T0,
           wakeSeq: 0,
           interruptRequested: false,
-          wakeAt: undefined
+          wakeAt: undefined,
+          version: 1
         }
         assert.isTrue(created)
         assert.deepStrictEqual(record, expected)

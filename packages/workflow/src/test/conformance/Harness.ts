@@ -27,6 +27,7 @@ export type OptionalMember =
   | "backlog"
   | "schedules"
   | "sendMessage"
+  | "versions"
 
 /** How each part of the suite registers its tests against the store under test. */
 export interface Suite {
@@ -198,8 +199,8 @@ export const detailOf = (store: Store, executionId: string) =>
   Effect.map(store.detail(executionId), (detail) => expectSome(detail, `the detail of ${executionId}`))
 
 /** A claim that must succeed. */
-export const claimOf = (store: Store, executionId: string, owner: string, now: number) =>
-  Effect.map(store.claim(executionId, owner, now), (claim) =>
+export const claimOf = (store: Store, executionId: string, owner: string, now: number, versions?: WorkflowStore.Versions) =>
+  Effect.map(store.claim(executionId, owner, now, versions), (claim) =>
     expectSome(claim, `a claim of ${executionId} by ${owner}`)
   )
 

@@ -27,7 +27,7 @@ import {
 } from "./Harness.js"
 
 /** Registers the tests of appendEvent, detail and list. */
-export const inspection = ({ test }: Suite): void => {
+export const inspection = ({ test, testOptional }: Suite): void => {
   describe("appendEvent and detail", () => {
     test("appendEvent appends to the log in call order, after started, keeping kind, time and detail", (store) =>
       Effect.gen(function* () {
@@ -277,6 +277,36 @@ export const inspection = ({ test }: Suite): void => {
         )
         assert.strictEqual((yield* store.list({ idempotencyKeyPrefix: "" })).items.length, 8)
       }))
+
+  describe("versions", () => {
+    test("list filters by version (a record stored without one is version 1)", (store) =>
+      Effect.gen(function* () {
+        yield* store.create(newExecution("v1", { at: T0 }))
+        yield* store.create(newExecution("v2", { at: T0 + 1, version: 2 }))
+        yield* store.create(newExecution("v2-ship", { at: T0 + 2, version: 2, workflow: "Ship" }))
+        const ids = (page: WorkflowStore.Page) => page.items.map((r) => r.executionId)
+        assert.deepStrictEqual(ids(yield* store.list({ version: 1 })), ["v1"])
+        assert.deepStrictEqual(ids(yield* store.list({ version: 2 })), ["v2-ship", "v2"])
+        assert.deepStrictEqual(ids(yield* store.list({ version: 2, workflow: "Order" })), ["v2"])
+        assert.deepStrictEqual((yield* store.list({})).items.map((r) => r.version), [2, 2, 1])
+      }))
+
+    testOptional("versions (where the store has it) counts live executions per (workflow, version), ended ones never", "versions", (store, versions) =>
+      Effect.gen(function* () {
+        yield* store.create(newExecution("o1-run"))
+        yield* createSuspended(store, "o1-wait", T0 + 60_000)
+        yield* store.create(newExecution("o2-run", { version: 2 }))
+        yield* store.create(newExecution("s3-run", { workflow: "Ship", version: 3 }))
+        yield* createTerminal(store, "o4-done", "succeeded")
+        assert.deepStrictEqual(yield* versions(), [
+          { workflow: "Order", version: 1, running: 1, suspended: 1 },
+          { workflow: "Order", version: 2, running: 1, suspended: 0 },
+          { workflow: "Ship", version: 3, running: 1, suspended: 0 }
+        ])
+        assert.deepStrictEqual(yield* versions(["Ship", "Nothing"]), [{ workflow: "Ship", version: 3, running: 1, suspended: 0 }])
+        assert.deepStrictEqual(yield* versions([]), [])
+      }))
+  })
   })
 }
 
