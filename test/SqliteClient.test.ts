@@ -146,7 +146,7 @@ describe("SqliteClient", () => {
         return { before, ran, after }
       }).pipe(Effect.provide(SqliteClient.layer({ filename })))
       // The three it ran are not run again; only the migrations added since run.
-      assert.deepStrictEqual(migrated.ran, [[4, "add_recoveries"], [5, "add_idempotency_keys"], [6, "add_schedules"]])
+      assert.deepStrictEqual(migrated.ran, [[4, "add_recoveries"], [5, "add_idempotency_keys"], [6, "add_schedules"], [7, "add_versions"]])
       assert.deepStrictEqual(migrated.after.slice(0, 3), migrated.before)
       assert.deepStrictEqual(migrated.after.map((r) => [r.migration_id, r.name]), [
         [1, "create_tables"],
@@ -154,7 +154,8 @@ describe("SqliteClient", () => {
         [3, "index_parents"],
         [4, "add_recoveries"],
         [5, "add_idempotency_keys"],
-        [6, "add_schedules"]
+        [6, "add_schedules"],
+        [7, "add_versions"]
       ])
     }))
 
