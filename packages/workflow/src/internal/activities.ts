@@ -17,7 +17,7 @@ import { isInterruptedOnly, ownExit } from "./causes.js"
 import * as Clocks from "./clocks.js"
 import { CurrentRace } from "./deferreds.js"
 import type { ActivityDef } from "./definitions.js"
-import { diverged, sameName } from "./replay.js"
+import { diverged, guardKind, sameName } from "./replay.js"
 import * as Names from "./reserved.js"
 import * as Retry from "./retry.js"
 import type { Run } from "./run.js"
@@ -38,6 +38,10 @@ class Rollback {
 /** Replays or runs an activity: a stored final attempt returns at once; otherwise the next attempt runs. */
 export const activity = (run: Run, def: ActivityDef): Effect.Effect<any, any, any> => {
   if (!run.replay.claimName(def.name, def.execute)) return Effect.die(sameName(run, def.name))
+  // A step new to the journal under a name the journal holds as a sleep not asked for yet: a changed step kind?
+  if (run.replay.heldAs("activity", def.name) !== undefined) {
+    return guardKind(run, "activity", def.name, def.name, Effect.suspend(() => asked(run, def)))
+  }
   // A journaled step asked for the first time in this run: checked against the steps its fiber asked before.
   if (run.replay.ordered(def.name)) {
     return Effect.withFiber((fiber) => {

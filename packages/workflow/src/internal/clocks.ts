@@ -4,12 +4,23 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import { guardKind } from "./replay.js"
+import { SLEEP } from "./reserved.js"
 import type { Run } from "./run.js"
 import * as Telemetry from "./telemetry.js"
 import { MAX_TIMER_MS, wakeTime } from "./time.js"
 
 /** Durable sleep under `name`: the wake time is stored once; short waits sleep here, long ones suspend. */
 export const sleep = (run: Run, name: string, millis: number, threshold?: number): Effect.Effect<void> => {
+  // A sleep new to the journal under a name the journal holds as an activity not asked for yet: a changed step kind?
+  if (run.replay.heldAs("sleep", name) !== undefined) {
+    const next = Effect.suspend(() => sleepOf(run, name, millis, threshold))
+    return guardKind(run, "sleep", name, name.slice(SLEEP.length), next)
+  }
+  return sleepOf(run, name, millis, threshold)
+}
+
+const sleepOf = (run: Run, name: string, millis: number, threshold: number | undefined): Effect.Effect<void> => {
   const { telemetry } = run.engine
   const replayed = run.replay.clocks.has(name)
   return Effect.flatMap(clock(run, name, millis), (wakeAt) =>

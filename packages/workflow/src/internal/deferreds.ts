@@ -14,7 +14,7 @@ import { isInterruptedOnly, ownExit, raceAllFirstSuccess } from "./causes.js"
 import * as Clocks from "./clocks.js"
 import * as Codec from "./codec.js"
 import * as ExitEncoding from "./exitEncoding.js"
-import { diverged } from "./replay.js"
+import { diverged, guardKind } from "./replay.js"
 import * as Names from "./reserved.js"
 import type { Run } from "./run.js"
 import type { LiveRun } from "./scheduler.js"
@@ -38,6 +38,19 @@ export const await_ = (
   name: string,
   codec: Codec.Codec,
   timeoutMillis?: number
+): Effect.Effect<Option.Option<unknown>, unknown> => {
+  // An await new to the journal under a name the journal holds as an activity or a sleep not asked for yet.
+  if (run.replay.heldAs("deferred", name) !== undefined) {
+    return guardKind(run, "deferred", name, name, Effect.suspend(() => awaitOf(run, name, codec, timeoutMillis)))
+  }
+  return awaitOf(run, name, codec, timeoutMillis)
+}
+
+const awaitOf = (
+  run: Run,
+  name: string,
+  codec: Codec.Codec,
+  timeoutMillis: number | undefined
 ): Effect.Effect<Option.Option<unknown>, unknown> => {
   const { telemetry } = run.engine
   run.replay.askedDeferreds.add(name)

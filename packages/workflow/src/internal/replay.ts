@@ -2,10 +2,19 @@
  * Replay: one run's view of the journal (the attempts, deferreds and clocks claimed with it, and what this run
  * asked for), and the determinism guard that names where a replay left its journal.
  */
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
 import { NonDeterminismError } from "../WorkflowError.js"
 import { type ActivityAttempt, type DeferredRecord, isRetriedMarker, type Journal } from "../WorkflowStore.js"
-import { isReserved } from "./reserved.js"
+import { isReserved, SLEEP } from "./reserved.js"
+
+/** The kinds of step a user names, as the kind guard tells them apart. */
+export type StepKind = "activity" | "sleep" | "deferred"
+
+/** The kinds a journal's user name can prove the recording asked for (a deferred may be a signal nobody awaited). */
+const ACTIVITY = 1
+const SLEEP_KIND = 2
 
 /** Two different activities under one name in one execution: a bug in the workflow's code, named by the runtime. */
 export class DuplicateActivityName extends Error {
@@ -43,6 +52,11 @@ export class Replay {
    * needs nothing stored. The same activity value, or a copy of it (`Activity.retry`), brings the same work.
    */
   private readonly work = new Map<string, Effect.Effect<any, any, any>>()
+  /**
+   * The user names the claimed journal holds as an activity or a durable sleep (bits of ACTIVITY, SLEEP_KIND), for
+   * the kind guard. Undefined when it holds none (a new execution): the guard then costs one property read.
+   */
+  private readonly kinds: Map<string, number> | undefined
 
   constructor(journal: Journal) {
     for (const attempt of journal.attempts) {
@@ -63,6 +77,41 @@ export class Replay {
     }
     for (const deferred of journal.deferreds) this.deferreds.set(deferred.name, deferred)
     for (const clock of journal.clocks) this.clocks.set(clock.name, clock.wakeAt)
+    let kinds: Map<string, number> | undefined
+    // A step an operator's retry voided (its last attempt a marker) proves nothing of what the body asks next.
+    for (const [name, list] of this.attempts) {
+      if (!isReserved(name) && !isRetriedMarker(list[list.length - 1]!.exit)) (kinds ??= new Map()).set(name, ACTIVITY)
+    }
+    for (const clock of journal.clocks) {
+      if (!clock.name.startsWith(SLEEP)) continue
+      const name = clock.name.slice(SLEEP.length)
+      ;(kinds ??= new Map()).set(name, (kinds.get(name) ?? 0) | SLEEP_KIND)
+    }
+    this.kinds = kinds
+  }
+
+  /**
+   * The kind guard's question, asked where the body asks for step `step` (its journal name) of kind `kind`: when the
+   * journal does not hold that step (it would run now) but holds its user name as another kind of step that this run
+   * has not asked for yet, that kind. An activity and a sleep are proof the recording asked for them; a stored
+   * deferred is not (a signal may come before any await), so a deferred is only ever the kind asked for. One Map
+   * lookup on replay; nothing for a new execution.
+   */
+  heldAs(kind: StepKind, step: string): StepKind | undefined {
+    if (this.kinds === undefined) return undefined
+    const name = kind !== "sleep" ? step : step.startsWith(SLEEP) ? step.slice(SLEEP.length) : undefined
+    if (name === undefined) return undefined
+    const held = this.kinds.get(name)
+    if (held === undefined) return undefined
+    const journaled = kind === "activity"
+      ? this.attempts.has(step)
+      : kind === "sleep"
+      ? this.clocks.has(step)
+      : this.deferreds.has(step)
+    if (journaled || isReserved(name)) return undefined
+    if (kind !== "activity" && (held & ACTIVITY) !== 0 && !this.asked.has(name)) return "activity"
+    if (kind !== "sleep" && (held & SLEEP_KIND) !== 0 && !this.askedClocks.has(`${SLEEP}${name}`)) return "sleep"
+    return undefined
   }
 
   /** Whether `name` may run `work`: false when a different piece of work already asked under that name. */
@@ -146,6 +195,49 @@ interface Where {
   readonly executionId: string
 }
 
+/** What the kind guard reads of a run: its journal view, its body's fiber and the execution's scope. */
+export interface Judged extends Where {
+  readonly replay: Replay
+  readonly suspension: { readonly fiber: Fiber.Fiber<unknown, unknown> | undefined }
+  readonly scope: Scope.Scope
+}
+
+/**
+ * The kind guard: the body asks for step `step` of kind `kind`, new to the journal, under a user name the journal
+ * holds as another kind of step not asked for yet (`Replay.heldAs`). Judged only where the code is sequential: the
+ * body's own fiber, with no fiber of its own running (no `Effect.all` branch, no forked child, no fiber forked into
+ * the execution's scope), so no other branch can still ask for the journal's step. There a healthy execution asks
+ * for the journal's steps in the recorded order, and one that passed a step has it journaled: the step changed
+ * kind, and the run fails here, before the new step runs. Anywhere else the step runs (the body's end still names
+ * a journaled activity it never asked for).
+ */
+export const guardKind = <A, E, R>(
+  run: Judged,
+  kind: StepKind,
+  step: string,
+  name: string,
+  next: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) => {
+    if (!alone(run, fiber)) return next
+    // A fiber forked outside the body's tree (`forkDetach`, a scope the body made) is not seen: any that is scheduled
+    // replays its journaled steps at once, so let it reach them first, and judge only what is still not asked for.
+    return Effect.flatMap(settle, () => {
+      const held = run.replay.heldAs(kind, step)
+      return held === undefined || !alone(run, fiber) ? next : Effect.die(changedKind(run, name, held, kind))
+    })
+  })
+
+/** The defect of a body that asks for `name` as a `now` step where its journal holds it as a `held` one. */
+export const changedKind = (where: Where, name: string, held: StepKind, now: StepKind): NonDeterminismError =>
+  diverged(
+    where,
+    name,
+    `the journal holds ${kindNames[held]} named "${name}" there, but the body now asks for ${kindNames[now]} ` +
+      `named "${name}" (a changed step kind). Nothing of the new step ran. Keep the old step for executions that ` +
+      `recorded it (put the change behind Workflow.patched), or give the new step a new name, then resume the execution`
+  )
+
 /** The defect of a replay that diverged from its journal at `activity`. */
 export const diverged = (where: Where, activity: string, why: string): NonDeterminismError =>
   new NonDeterminismError({
@@ -176,3 +268,26 @@ export const sameName = (where: Where, activity: string): DuplicateActivityName 
 /** Whether a defect says the replay diverged (its later steps are then no news). */
 export const isDivergence = (defect: unknown): boolean =>
   defect instanceof NonDeterminismError || defect instanceof DuplicateActivityName
+
+const settle = Effect.andThen(Effect.yieldNow, Effect.andThen(Effect.yieldNow, Effect.yieldNow))
+
+/**
+ * Whether `fiber` is the body's own fiber with no other fiber of the body running. `_children` is effect's record of
+ * a fiber's live forked children; where a fiber has no such field, nothing is judged.
+ */
+const alone = (run: Judged, fiber: Fiber.Fiber<unknown, unknown>): boolean => {
+  if (fiber !== run.suspension.fiber || !("_children" in fiber)) return false
+  const children = (fiber as { readonly _children?: ReadonlySet<unknown> | undefined })._children
+  if (children !== undefined && children.size > 0) return false
+  const state = run.scope.state
+  if (state._tag !== "Open") return true
+  if (state.finalizerKey !== undefined && Fiber.isFiber(state.finalizerKey)) return false
+  if (state.finalizers !== undefined) for (const key of state.finalizers.keys()) if (Fiber.isFiber(key)) return false
+  return true
+}
+
+const kindNames: Record<StepKind, string> = {
+  activity: "an activity",
+  sleep: "a durable sleep (DurableClock.sleep)",
+  deferred: "a deferred await (DurableDeferred.await)"
+}
