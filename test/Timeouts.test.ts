@@ -198,6 +198,49 @@ describe("Workflow deadline", () => {
     })
   })
 
+  it.effect("a deadline given at the start is the execution's own: stored with it, replacing the workflow's", () => {
+    const log: Array<string> = []
+    const Errand = Workflow.make({ name: "Errand", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
+    const ErrandLive = Errand.toLayer(() =>
+      Effect.gen(function* () {
+        yield* Activity.make({ name: "go-out", execute: Effect.sync(() => void log.push("out")) }).pipe(
+          Workflow.withCompensation(() => Effect.sync(() => void log.push("back")))
+        )
+        yield* DurableDeferred.await(Go)
+      })
+    )
+    return Effect.gen(function* () {
+      // A workflow with no deadline of its own, given one at its start.
+      const errand = yield* Errand.execute({ id: "e" }, { discard: true, deadline: "10 minutes" })
+      yield* suspended(Errand, errand)
+      const stored = (yield* record(errand)).clocks.find((c) => c.name === "@weft/deadline")!
+      assert.strictEqual(stored.wakeAt, (yield* WorkflowEngine.get(errand)).createdAt + 600_000)
+      // A start that joins keeps the deadline the execution has.
+      assert.strictEqual(yield* Errand.execute({ id: "e" }, { discard: true, deadline: "1 minute" }), errand)
+      // Trip's own deadline is an hour; this one is given five minutes.
+      const trip = yield* Trip.execute({ id: "short", then: "wait" }, { discard: true, deadline: "5 minutes" })
+      yield* suspended(Trip, trip)
+      yield* TestClock.adjust("4 minutes")
+      assert.isFalse(yield* hasStatus(trip, "interrupted"))
+      yield* TestClock.adjust("1 minute")
+      yield* waitUntil(hasStatus(trip, "interrupted"), "the trip interrupted at its own deadline")
+      assert.isFalse(yield* hasStatus(errand, "interrupted"))
+      yield* TestClock.adjust("5 minutes")
+      yield* waitUntil(hasStatus(errand, "interrupted"), "the errand interrupted at its deadline")
+      // Each compensated at its own deadline.
+      assert.deepStrictEqual(log, ["out", "book", "unbook", "back"])
+      const requested = (yield* record(errand)).events.filter((e) => e.kind === "interrupt-requested")
+      assert.match(requested[0]!.detail ?? "", /^deadline passed \(600000 ms after the start, at /)
+      // A bad deadline at the start is a typed error naming the field; nothing is written.
+      for (const deadline of [0, -5, Number.POSITIVE_INFINITY]) {
+        const error = yield* Effect.flip(Errand.execute({ id: "bad" }, { deadline }))
+        assert.strictEqual(error.reason, "InvalidPayload")
+        assert.strictEqual((error as { readonly field?: string }).field, "deadline")
+      }
+      assert.isFalse((yield* WorkflowEngine.list({ workflow: "Errand" })).items.some((r) => r.idempotencyKey === "bad"))
+    }).pipe(Effect.provide(Layer.provideMerge(Layer.mergeAll(tripBodies(log), ErrandLive), WorkflowEngine.layerMemory)))
+  })
+
   it("a deadline that is not a finite duration above zero is refused where the workflow is defined", () => {
     for (const deadline of [0, -1, Number.POSITIVE_INFINITY] as const) {
       assert.throws(

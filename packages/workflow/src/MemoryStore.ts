@@ -174,7 +174,7 @@ export const make = (options: Options = {}): Service => {
           attempts: undefined,
           attemptIndex: undefined,
           deferreds: undefined,
-          clocks: undefined,
+          clocks: execution.clocks === undefined || execution.clocks.length === 0 ? undefined : [...execution.clocks],
           events: started === undefined ? undefined : [started],
           owner: execution.claimFor,
           fence: execution.claimFor === undefined ? 0 : ++fences,

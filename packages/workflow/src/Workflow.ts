@@ -28,7 +28,7 @@ import { WorkflowInstance } from "./internal/run.js"
 import * as Starts from "./internal/starts.js"
 import * as Telemetry from "./internal/telemetry.js"
 import { WorkflowEngine } from "./WorkflowEngine.js"
-import type { WorkflowError } from "./WorkflowError.js"
+import { WorkflowError } from "./WorkflowError.js"
 import * as WorkflowShape from "./WorkflowShape.js"
 import { terminal } from "./WorkflowStore.js"
 
@@ -70,15 +70,19 @@ export interface Workflow<Name extends string, Payload extends AnySchema, Succes
   /**
    * Runs the workflow for `payload` and waits for its result. The same payload joins the run in
    * flight or returns the stored result. With `{ discard: true }` returns the execution id at once.
-   * Inside another workflow it starts a linked child and waits for it durably.
+   * Inside another workflow it starts a linked child and waits for it durably. `deadline`: this execution's own
+   * deadline from its start (replacing the workflow's), stored with it; a start that joins an existing execution
+   * keeps the deadline that one has.
    */
   readonly execute: {
-    (payload: Payload["Type"], options?: { readonly discard?: false | undefined }): Effect.Effect<
-      Success["Type"],
-      Error["Type"] | WorkflowError,
-      WorkflowEngine
-    >
-    (payload: Payload["Type"], options: { readonly discard: true }): Effect.Effect<string, WorkflowError, WorkflowEngine>
+    (
+      payload: Payload["Type"],
+      options?: { readonly discard?: false | undefined; readonly deadline?: Duration.Input | undefined }
+    ): Effect.Effect<Success["Type"], Error["Type"] | WorkflowError, WorkflowEngine>
+    (
+      payload: Payload["Type"],
+      options: { readonly discard: true; readonly deadline?: Duration.Input | undefined }
+    ): Effect.Effect<string, WorkflowError, WorkflowEngine>
   }
   /** The execution id for a payload (name + idempotency key), without starting anything. */
   readonly executionId: (payload: Payload["Type"]) => Effect.Effect<string>
@@ -161,21 +165,26 @@ export const make = <
   // returned from the span and only then flattened, so its cause reaches the caller as stored (a failure inside a
   // span carries the span's stack frame). Inside a body, a child start is a step of its parent, met on every
   // replay: no span there (the parent's run span covers it).
-  const start = (service: WorkflowEngine["Service"], payload: unknown, discard: boolean) => {
+  const start = (service: WorkflowEngine["Service"], payload: unknown, discard: boolean, deadlineMs: number | undefined) => {
     const engine = Engine.of(service)
     const started: Effect.Effect<Exit.Exit<any, any>, WorkflowError> = discard
-      ? Effect.map(Starts.start(engine, def, payload), (started) => Exit.succeed(started.executionId))
-      : Starts.execute(engine, def, payload)
+      ? Effect.map(Starts.start(engine, def, payload, undefined, undefined, deadlineMs), (started) => Exit.succeed(started.executionId))
+      : Starts.execute(engine, def, payload, deadlineMs)
     return Effect.flatten(Telemetry.entrySpan(engine.telemetry, started, "Workflow.execute", attributes))
   }
-  const execute = (payload: unknown, opts?: { readonly discard?: boolean | undefined }): Effect.Effect<any, any, WorkflowEngine> =>
-    Effect.flatMap(WorkflowEngine, (service) =>
-      Effect.flatMap(Effect.serviceOption(WorkflowInstance), (parent) =>
+  const execute = (
+    payload: unknown,
+    opts?: { readonly discard?: boolean | undefined; readonly deadline?: Duration.Input | undefined }
+  ): Effect.Effect<any, any, WorkflowEngine> =>
+    Effect.flatMap(WorkflowEngine, (service) => {
+      const deadlineMs = opts?.deadline === undefined ? undefined : deadlineOf(options.name, opts.deadline)
+      if (deadlineMs instanceof WorkflowError) return Effect.fail(deadlineMs)
+      return Effect.flatMap(Effect.serviceOption(WorkflowInstance), (parent) =>
         Option.isSome(parent)
-          ? Children.execute(parent.value, def, payload, opts?.discard === true)
-          : start(service, payload, opts?.discard === true)
+          ? Children.execute(parent.value, def, payload, opts?.discard === true, deadlineMs)
+          : start(service, payload, opts?.discard === true, deadlineMs)
       )
-    )
+    })
 
   return {
     _tag: "Workflow",
@@ -226,13 +235,28 @@ const checkVersion = (name: string, version: unknown): number => {
   )
 }
 
-/** A deadline as a workflow takes it: a finite duration above zero, else a definition-time error naming it. */
-const checkDeadline = (name: string, input: Duration.Input): number => {
+/** A deadline in milliseconds: a finite duration above zero, else the message saying what is expected. */
+const deadlineMillis = (name: string, input: Duration.Input): number | string => {
   const duration = Duration.fromInput(input)
   if (duration._tag === "None" || !Duration.isFinite(duration.value) || Duration.toMillis(duration.value) <= 0) {
-    throw new Error(`Workflow "${name}": deadline must be a finite duration above zero (e.g. "1 hour"), got ${String(input)}`)
+    return `Workflow "${name}": deadline must be a finite duration above zero (e.g. "1 hour"), got ${String(input)}`
   }
   return Duration.toMillis(duration.value)
+}
+
+/** A deadline as a workflow takes it, else a definition-time error naming it. */
+const checkDeadline = (name: string, input: Duration.Input): number => {
+  const ms = deadlineMillis(name, input)
+  if (typeof ms === "string") throw new Error(ms)
+  return ms
+}
+
+/** A deadline as a start takes it, else a typed error naming the field; nothing is written. */
+const deadlineOf = (name: string, input: Duration.Input): number | WorkflowError => {
+  const ms = deadlineMillis(name, input)
+  return typeof ms === "number"
+    ? ms
+    : new WorkflowError({ reason: "InvalidPayload", workflow: name, field: "deadline", expected: "a finite duration above zero", message: ms })
 }
 
 /**

@@ -229,6 +229,11 @@ export interface NewExecution {
    * announced from now on. A waiter in the process that runs the execution learns of it directly.
    */
   readonly awaited?: boolean | undefined
+  /**
+   * Timers stored with a new execution, in the same write (a deadline given at its start); none when it existed.
+   * A claim's journal holds them like any other clock.
+   */
+  readonly clocks?: ReadonlyArray<ClockRecord> | undefined
 }
 
 /** What `purge` deletes: ended executions of `statuses` last changed before `before`, at most `limit` of them. */

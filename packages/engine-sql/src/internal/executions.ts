@@ -50,7 +50,10 @@ export const make = (db: Database): Executions => {
       execution.awaited === true && !claimed ? 1 : 0,
       execution.announce === false ? "" : `${notice(T.create)}:${execution.executionId}:${execution.workflow}`,
       execution.idempotencyKey ?? null,
-      execution.version ?? 1
+      execution.version ?? 1,
+      (execution.clocks ?? []).map((c) => c.name),
+      (execution.clocks ?? []).map((c) => c.wakeAt),
+      (execution.clocks ?? []).map((c) => c.setAt ?? execution.at)
     ]
   }
 
@@ -166,7 +169,9 @@ export const make = (db: Database): Executions => {
         if (isPg) {
           // A new execution its creator runs (no announcement, nobody else to wait) can share a statement: on the
           // PgDriver only, as a plain PgClient cannot type an array of nulls (the parents of a batch of roots).
-          return claimed && execution.announce === false && Option.isSome(db.driver) && (yield* outsideTransaction)
+          // (The batch statement stores no clocks: an execution created with some goes alone.)
+          return claimed && execution.announce === false && execution.clocks === undefined && Option.isSome(db.driver) &&
+              (yield* outsideTransaction)
             ? yield* batchCreate(GroupCommit.withParams(execution, createParams))
             : yield* createAlone(execution)
         }
@@ -180,7 +185,12 @@ export const make = (db: Database): Executions => {
           ON CONFLICT (execution_id) DO NOTHING RETURNING *`
         const inserted = yield* inTransaction(
           Effect.tap(rows(insert), (r) =>
-            r.length > 0 ? event(execution.executionId, kindOf(T.create), execution.at) : Effect.void
+            r.length === 0 ? Effect.void : Effect.andThen(
+              event(execution.executionId, kindOf(T.create), execution.at),
+              Effect.forEach(execution.clocks ?? [], (clock) =>
+                rows(sql`INSERT INTO weft_clocks (execution_id, name, wake_at, set_at)
+                  VALUES (${execution.executionId}, ${clock.name}, ${clock.wakeAt}, ${clock.setAt ?? execution.at})`), { discard: true })
+            )
           )
         )
         if (inserted.length > 0) {

@@ -128,7 +128,7 @@ export const existingAttempt = statement(
 
 /**
  * $1 execution, $2 workflow, $3 payload, $4 parent, $5 parent deferred, $6 at, $7 owner (claimed) or null,
- * $8 lease until (`leaseUntil`), $9 watched, $10 notice ('' for none), $11 idempotency key, $12 version. Inserts unless it exists, logs `started`, announces.
+ * $8 lease until (`leaseUntil`), $9 watched, $10 notice ('' for none), $11 idempotency key, $12 version, $13 to $15 the names, wake times and set times of the clocks stored with it. Inserts unless it exists, logs `started`, announces.
  */
 export const create = statement(
   "create",
@@ -139,6 +139,10 @@ export const create = statement(
        ${leaseUntil("$8")}, $9, $11::text, $12::int)
      ON CONFLICT (execution_id) DO NOTHING RETURNING ${EXECUTION}),
    logged AS (INSERT INTO weft_events (execution_id, kind, at) SELECT execution_id, ${eventKind(T.create)}, $6::bigint FROM changed),
+   clocked AS (
+     INSERT INTO weft_clocks (execution_id, name, wake_at, set_at)
+     SELECT changed.execution_id, t.name, t.wake_at, t.set_at FROM changed, unnest($13::text[], $14::bigint[], $15::bigint[])
+       AS t(name, wake_at, set_at)),
    announced AS (SELECT pg_notify('weft', $10::text) FROM changed WHERE $10::text <> '')
    SELECT changed.*, (SELECT count(*) FROM announced) AS announced FROM changed`
 )

@@ -27,7 +27,13 @@ const startCodec = Codec.make(undefined, Schema.String, WorkflowError)
  * else waits durably for its result. A discarded child is not linked and outlives its parent. An id another
  * payload holds fails the start with `ExecutionConflict`, a typed error of the body.
  */
-export const execute = (run: Run, def: WorkflowDef, payload: unknown, discard: boolean): Effect.Effect<any, any> => {
+export const execute = (
+  run: Run,
+  def: WorkflowDef,
+  payload: unknown,
+  discard: boolean,
+  deadlineMs?: number
+): Effect.Effect<any, any> => {
   const engine = run.engine
   if (!engine.registry.has(def.name)) return Effect.fail(Starts.notRegistered(engine, def.name))
   const encoded = def.codec.encodePayload(payload)
@@ -45,7 +51,7 @@ export const execute = (run: Run, def: WorkflowDef, payload: unknown, discard: b
     // An id another payload holds is the step's typed failure, kept through `persist`.
     execute: Effect.flatMap(
       run.persist(
-        Effect.catch(Effect.as(Starts.start(engine, def, payload, link), childId), (error) =>
+        Effect.catch(Effect.as(Starts.start(engine, def, payload, link, undefined, deadlineMs), childId), (error) =>
           error.reason === "ExecutionConflict" ? Effect.succeed(error) : Effect.fail(error)
         )
       ),

@@ -68,7 +68,7 @@ export const runOnce = (
     }
     const def = registration.def
     const run = new Run(engine, def, executionId, fence, journal)
-    const deadline = def.deadlineMs === undefined ? undefined : yield* Deadline.arm(run, record.createdAt)
+    const deadline = Deadline.has(run) ? yield* Deadline.arm(run, record.createdAt) : undefined
     const series = Metrics.forWorkflow(def.name)
     span = yield* Telemetry.startRun(telemetry, def.name, executionId, fence)
     // Live from the claim on: the heartbeat renews it before the body starts, too.
@@ -95,7 +95,7 @@ export const runOnce = (
     // Not started at all if the heartbeat found the claim lost meanwhile.
     const fiber = yield* Effect.forkChild(Effect.suspend(() => (run.abort !== undefined ? Effect.interrupt : provided)))
     run.suspension.fiber = fiber
-    const watching = deadline === undefined || run.interrupting ? undefined : yield* Effect.forkChild(Deadline.watch(run, deadline))
+    const watching = deadline === undefined || run.interrupting ? undefined : yield* Effect.forkChild(Deadline.watch(run, deadline, record.createdAt))
     let exit = ownExit(yield* Fiber.await(fiber))
     if (watching !== undefined) yield* Fiber.interrupt(watching)
 

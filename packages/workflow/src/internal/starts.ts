@@ -13,6 +13,7 @@ import * as Metrics from "../WorkflowMetrics.js"
 import { type ExecutionRecord, type ParentLink, terminal } from "../WorkflowStore.js"
 import type { Engine, WorkflowDef } from "./definitions.js"
 import { stableId } from "./hash.js"
+import * as Deadline from "./deadline.js"
 import * as InvalidInput from "./invalidInput.js"
 import * as Signals from "./signals.js"
 import * as Versioning from "./versioning.js"
@@ -45,7 +46,8 @@ const create = (
   def: WorkflowDef,
   admitted: Admitted,
   parent: ParentLink | undefined,
-  awaiting: boolean
+  awaiting: boolean,
+  deadlineMs: number | undefined
 ): Effect.Effect<{ readonly executionId: string; readonly record: ExecutionRecord }, WorkflowError> => {
   const { scheduler } = engine
   let unreserve: Effect.Effect<void> = Effect.void
@@ -62,6 +64,8 @@ const create = (
     const full = here && !scheduler.hasRoom()
     const claimFor = here && !full ? engine.owner : undefined
     if (claimFor !== undefined) unreserve = scheduler.reserve()
+    // A deadline given at the start is the execution's deadline timer, stored with it (a join keeps the one it has).
+    const clocks = deadlineMs === undefined ? undefined : [Deadline.clock(at, deadlineMs)]
     const { created, record, fence } = yield* engine.store.create({
       executionId,
       workflow: def.name,
@@ -72,7 +76,8 @@ const create = (
       version: admitted.version,
       announce: !runsHere || full,
       claimFor,
-      awaited: awaiting
+      awaited: awaiting,
+      ...(clocks === undefined ? {} : { clocks })
     })
     // Another payload under this id (its key squatted, or reused by mistake) never joins: it touches nothing.
     if (!created && !sameJson(record.payload, admitted.encoded)) return yield* Effect.fail(conflict(def, executionId))
@@ -80,7 +85,7 @@ const create = (
     if (created && fence !== undefined) {
       yield* scheduler.schedule(executionId, {
         fence,
-        journal: { execution: record, attempts: [], deferreds: [], clocks: [] }
+        journal: { execution: record, attempts: [], deferreds: [], clocks: clocks ?? [] }
       })
     } else if (runsHere && (created || (record.status === "running" && !scheduler.running.has(executionId)))) {
       // It existed: the place held for it is free again, for this very run.
@@ -96,26 +101,32 @@ const create = (
 
 /**
  * Starts (or joins) the execution of `def` for `payload`, linked to `parent` when given; does not wait. `idempotencyKey`
- * replaces the workflow's own key of the payload (a schedule's fire: `<scheduleId>@<fire time>`).
+ * replaces the workflow's own key of the payload (a schedule's fire: `<scheduleId>@<fire time>`); `deadlineMs`, the
+ * execution's own deadline from now (replacing its workflow's).
  */
 export const start = (
   engine: Engine,
   def: WorkflowDef,
   payload: unknown,
   parent?: ParentLink,
-  idempotencyKey?: string
+  idempotencyKey?: string,
+  deadlineMs?: number
 ): Effect.Effect<{ readonly executionId: string; readonly record: ExecutionRecord }, WorkflowError> =>
   Effect.suspend(() => {
     if (engine.closed) return Effect.interrupt
     const admitted = admit(engine, def, payload, idempotencyKey)
-    return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(engine, def, admitted, parent, false)
+    return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(engine, def, admitted, parent, false, deadlineMs)
   })
 
-/** Starts (or joins) the execution for `payload` and waits for its result, decoded as an Exit of its workflow's types. */
+/**
+ * Starts (or joins) the execution for `payload` and waits for its result, decoded as an Exit of its workflow's types.
+ * `deadlineMs`: the execution's own deadline from now, as `start` takes it.
+ */
 export const execute = (
   engine: Engine,
   def: WorkflowDef,
-  payload: unknown
+  payload: unknown,
+  deadlineMs?: number
 ): Effect.Effect<Exit.Exit<unknown, unknown>, WorkflowError> =>
   Effect.suspend(() => {
     if (engine.closed) return Effect.interrupt
@@ -124,7 +135,7 @@ export const execute = (
     const { executionId } = admitted
     // The waiter exists before the execution does, so no completion can slip between the two.
     const waiter = engine.results.join(executionId)
-    return create(engine, def, admitted, undefined, true).pipe(
+    return create(engine, def, admitted, undefined, true, deadlineMs).pipe(
       Effect.flatMap(({ record }) => {
         const ended = terminal.has(record.status)
         if (ended) engine.results.notify(executionId, record.result)

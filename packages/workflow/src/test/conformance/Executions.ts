@@ -67,6 +67,19 @@ export const executions = ({ test, testOptional }: Suite): void => {
         assert.deepStrictEqual(yield* getOf(store, "e1"), expected)
       }))
 
+    test("create stores the clocks given with a new execution in the same write; a create that joins stores none", (store) =>
+      Effect.gen(function* () {
+        const deadline = { name: "@weft/deadline", wakeAt: T0 + 60_000, setAt: T0 }
+        yield* store.create(newExecution("e1", { clocks: [deadline] }))
+        assert.deepStrictEqual((yield* claimOf(store, "e1", OWNER_A, T0)).journal.clocks, [deadline])
+        const claimed = yield* store.create(newExecution("e2", { clocks: [deadline], claimFor: OWNER_A }))
+        assert.isDefined(claimed.fence)
+        yield* store.create(newExecution("e2", { clocks: [{ name: "@weft/deadline", wakeAt: T0 + 1, setAt: T0 }] }))
+        assert.deepStrictEqual((yield* claimOf(store, "e2", OWNER_A, T0)).journal.clocks, [deadline])
+        yield* store.create(newExecution("e3"))
+        assert.deepStrictEqual((yield* claimOf(store, "e3", OWNER_A, T0)).journal.clocks, [])
+      }))
+
     test("create stores the parent link", (store) =>
       Effect.gen(function* () {
         const parent = { executionId: "parent-1", deferred: "@weft/child/Ship" }
