@@ -314,7 +314,8 @@ const copied = (detail: ExecutionDetail, fromStep: string | undefined) => {
     if (a.name.startsWith(Names.ENQUEUE)) return kept.has(Names.QUEUE_RESULT + a.name.slice(Names.ENQUEUE.length))
     return true
   })
-  const clocks = detail.clocks.filter((c: ClockRecord) => before(c.wakeAt))
+  // Never the source's deadline: a restart has a deadline of its own (its workflow's, from its own start).
+  const clocks = detail.clocks.filter((c: ClockRecord) => before(c.wakeAt) && c.name !== Names.DEADLINE)
   return { attempts, deferreds: deferreds as ReadonlyArray<DeferredRecord>, clocks }
 }
 

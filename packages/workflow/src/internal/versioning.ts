@@ -89,7 +89,8 @@ const unserved = (engine: Engine, workflow: string, missing: ReadonlyArray<Versi
   const here = engine.claimable.get(workflow) ?? []
   const list = missing.map((v) => `version ${v.version} (${v.running} running, ${v.suspended} suspended)`).join(", ")
   return `Weft: workflow "${workflow}" has executions in flight on ${list}, which this engine does not register ` +
-    `(it runs version${here.length === 1 ? "" : "s"} ${here.join(", ")}). They wait for a worker that registers ` +
-    `their version: keep each version's definition registered (Workflow.make({ name, version })) until its ` +
-    `executions end; WorkflowEngine.versions() and \`weft versions\` list what is in flight.`
+    `(it runs version${here.length === 1 ? "" : "s"} ${here.join(", ")}). Only a worker that registers their ` +
+    `version runs them; if none does, they wait: keep each version's definition registered ` +
+    `(Workflow.make({ name, version })) until its executions end. WorkflowEngine.versions() and \`weft versions\` ` +
+    `list what is in flight.`
 }
