@@ -17,7 +17,7 @@ import * as Schema from "effect/Schema"
 import { inject } from "vitest"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
-import { Activity, DurableDeferred, Workflow } from "@weft/workflow"
+import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
 import { freshDatabase } from "./pg.js"
 import { hasStatus, record, suspended, waitUntil } from "./util.js"
 import { freePort as closedPort } from "./net.js"
@@ -40,8 +40,8 @@ describe("weft on a SQLite file", () => {
           weft([...args, "list", "--status", "failed", "--limit", "1", "--json"])
         ], { concurrency: "unbounded" })
         assert.strictEqual(table.code, 0, table.stderr)
-        assert.match(table.stdout, /^EXECUTION\s+WORKFLOW\s+STATUS\s+CREATED/)
-        assert.match(table.stdout, new RegExp(`${order}\\s+Order\\s+succeeded`))
+        assert.match(table.stdout, /^EXECUTION\s+WORKFLOW\s+VERSION\s+STATUS\s+CREATED/)
+        assert.match(table.stdout, new RegExp(`${order}\\s+Order\\s+1\\s+succeeded`))
         assert.notInclude(table.stdout, charge)
 
         // One page of one failed execution, then the next page by its cursor.
@@ -65,9 +65,11 @@ describe("weft on a SQLite file", () => {
           "result",
           "status",
           "updatedAt",
+          "version",
           "wakeAt",
           "workflow"
         ])
+        assert.strictEqual((second.items[0] as { version?: number }).version, 1)
       }))
 
     it.effect("show prints the record and a timeline with durations and failures marked, and the detail as JSON", () =>
@@ -81,6 +83,7 @@ describe("weft on a SQLite file", () => {
         ], { concurrency: "unbounded" })
         assert.strictEqual(text.code, 0, text.stderr)
         assert.match(text.stdout, new RegExp(`^Execution\\s+${id}$`, "m"))
+        assert.match(text.stdout, /^Version\s+1$/m)
         assert.match(text.stdout, /^Status\s+failed after \S+$/m)
         assert.match(text.stdout, /^Result\s+FAILED \{"reason":"declined","_tag":"Declined"\}$/m)
         assert.match(text.stdout, /^\s+\+\S+\s+✗\s+activity charge #1\s+\d+ms\s+FAILED \{"reason":"declined"/m)
@@ -92,6 +95,7 @@ describe("weft on a SQLite file", () => {
         const detail = json.json() as Detail
         assert.strictEqual(detail.execution.executionId, id)
         assert.strictEqual(detail.execution.status, "failed")
+        assert.strictEqual(detail.execution.version, 1)
         assert.deepStrictEqual(detail.attempts.map((a) => [a.name, a.attempt, a.outcome]), [
           ["charge", 1, "failure"],
           ["charge", 2, "failure"]
@@ -319,6 +323,73 @@ describe("weft on a SQLite file", () => {
         assert.include(notFailed.stderr, "is succeeded: only a failed execution is retried")
       }))
 
+    it.effect("versions counts live executions per workflow version; list --version filters; restart --version picks one", () =>
+      Effect.gen(function*() {
+        const { args } = yield* Db
+        // Both versions registered: a start runs version 2; a restart --version 1 runs the old body.
+        const first = yield* LedgerV2.execute({ id: "ver-a" }, { discard: true })
+        yield* suspended(LedgerV2, first)
+        yield* Effect.flatMap(WorkflowEngine.WorkflowEngine, (engine) => engine.interrupt(first))
+        yield* waitUntil(hasStatus(first, "interrupted"), "ver-a interrupted by the worker")
+        const restarted = yield* weft([...args, "restart", first, "--version", "1", "--json"])
+        assert.strictEqual(restarted.code, 0, restarted.stderr)
+        const onOne = restarted.json() as { executionId: string; version: number; restartedFrom: string }
+        assert.deepStrictEqual([onOne.version, onOne.restartedFrom], [1, first])
+        const second = yield* LedgerV2.execute({ id: "ver-b" }, { discard: true })
+        yield* suspended(LedgerV2, second)
+        yield* suspended(LedgerV1, onOne.executionId)
+
+        const [json, text, listOne, listTwo, shown] = yield* Effect.all([
+          weft([...args, "versions", "--workflow", "Ledger", "--json"]),
+          weft([...args, "versions", "--workflow", "Ledger", "--workflow", "Nothing"]),
+          weft([...args, "list", "--workflow", "Ledger", "--version", "1"]),
+          weft([...args, "list", "--workflow", "Ledger", "--version", "2", "--json"]),
+          weft([...args, "show", onOne.executionId])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(json.code, 0, json.stderr)
+        assert.deepStrictEqual(json.json(), {
+          versions: [
+            { workflow: "Ledger", version: 1, running: 0, suspended: 1 },
+            { workflow: "Ledger", version: 2, running: 0, suspended: 1 }
+          ]
+        })
+        assert.strictEqual(text.code, 0, text.stderr)
+        assert.match(text.stdout, /^WORKFLOW\s+VERSION\s+RUNNING\s+SUSPENDED$/m)
+        assert.match(text.stdout, /^Ledger\s+1\s+0\s+1$/m)
+        assert.match(text.stdout, /^Ledger\s+2\s+0\s+1$/m)
+        assert.strictEqual(listOne.code, 0, listOne.stderr)
+        assert.match(listOne.stdout, new RegExp(`^${onOne.executionId}\\s+Ledger\\s+1\\s+suspended`, "m"))
+        assert.notInclude(listOne.stdout, second)
+        assert.deepStrictEqual((listTwo.json() as Page).items.map((x) => [x.executionId, x.version]), [
+          [second, 2],
+          [first, 2]
+        ])
+        assert.match(shown.stdout, /^Version\s+1$/m)
+
+        // Bad versions are usage errors (exit 2), named, and nothing is restarted.
+        const [zero, word, restartZero] = yield* Effect.all([
+          weft([...args, "list", "--version", "0", "--json"]),
+          weft([...args, "list", "--version", "abc"]),
+          weft([...args, "restart", first, "--version", "0"])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(zero.code, 2)
+        assert.include((JSON.parse(zero.stderr) as ErrorDocument).error.message, "--version must be a whole number from 1")
+        assert.strictEqual(word.code, 2)
+        assert.include(word.stderr, "--version")
+        assert.strictEqual(restartZero.code, 2)
+        assert.include(restartZero.stderr, "--version must be a whole number from 1")
+
+        // Let them end: each on its own version's body.
+        for (const id of [onOne.executionId, second]) {
+          const token = yield* DurableDeferred.tokenFor(Go, { workflow: "Ledger", executionId: id })
+          yield* DurableDeferred.succeed(Go, { token, value: undefined })
+        }
+        yield* waitUntil(hasStatus(onOne.executionId, "succeeded"), "the version 1 restart ended")
+        yield* waitUntil(hasStatus(second, "succeeded"), "the version 2 start ended")
+        const none = yield* weft([...args, "versions", "--workflow", "Ledger", "--json"])
+        assert.deepStrictEqual(none.json(), { versions: [] })
+      }))
+
     it.effect("a missing SQLite file, or one that is not a Weft database, is an error (exit 3) and nothing is created", () =>
       Effect.gen(function*() {
         const dir = mkdtempSync(join(tmpdir(), "weft-cli-empty-"))
@@ -536,12 +607,12 @@ const weft = (
 // ---------------------------------------------------------------------------------------------------------------
 
 interface Page {
-  readonly items: ReadonlyArray<{ readonly executionId: string; readonly status: string }>
+  readonly items: ReadonlyArray<{ readonly executionId: string; readonly status: string; readonly version: number }>
   readonly nextCursor: string | null
 }
 
 interface Detail {
-  readonly execution: { readonly executionId: string; readonly status: string }
+  readonly execution: { readonly executionId: string; readonly status: string; readonly version: number }
   readonly attempts: ReadonlyArray<{ name: string; attempt: number; outcome: string; durationMs: number }>
   readonly events: ReadonlyArray<{ readonly kind: string; readonly at: string }>
   readonly trace: ReadonlyArray<
@@ -607,6 +678,25 @@ const Fragile = Workflow.make({
   idempotencyKey: ({ id }) => id
 })
 
+const Go = DurableDeferred.make("go")
+
+/** `Ledger`, in two versions: each waits for `Go`, then names the version that ran it. */
+const LedgerV1 = Workflow.make({
+  name: "Ledger",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+const LedgerV2 = Workflow.make({
+  name: "Ledger",
+  version: 2,
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+const ledger = (tag: string) => ({ id }: { readonly id: string }) =>
+  Effect.as(DurableDeferred.await(Go), `${tag}:${id}`)
+
 /** `Flaky`: fetch, then settle, which is declined while `declines` is above zero; each body's runs counted. */
 const Flaky = Workflow.make({
   name: "Flaky",
@@ -638,6 +728,8 @@ const Workers = Layer.mergeAll(
       { times: 1 }
     )
   ),
+  LedgerV1.toLayer(ledger("v1")),
+  LedgerV2.toLayer(ledger("v2")),
   Fragile.toLayer(() => Effect.suspend(() => (broken ? Effect.die(new Error("a bug")) : Effect.succeed("fixed")))),
   Flaky.toLayer(({ id }) =>
     Effect.gen(function*() {

@@ -191,10 +191,14 @@ describe("the dashboard over HTTP", () => {
     const answer = await call(`/api/executions/${ids.failed}`, { headers: auth })
     assert.strictEqual(answer.status, 200)
     const trace = JSON.parse(answer.text) as {
-      execution: { status: string; outcome: string }
+      execution: { status: string; outcome: string; version: number }
       entries: Array<{ kind: string; name?: string; outcome?: string; message?: string }>
     }
-    assert.deepInclude(trace.execution, { status: "failed", outcome: "failure" })
+    assert.deepInclude(trace.execution, { status: "failed", outcome: "failure", version: 1 })
+    const listed = JSON.parse((await call("/api/executions?limit=200", { headers: auth })).text) as {
+      items: Array<{ executionId: string; version: number }>
+    }
+    assert.strictEqual(listed.items.find((x) => x.executionId === ids.failed)?.version, 1)
     const charges = trace.entries.filter((e) => e.kind === "activity" && e.name === "charge").map((e) => e.outcome)
     assert.deepStrictEqual(charges, ["failure", "failure"])
     assert.isDefined(trace.entries.find((e) => e.kind === "retry-wait"))
@@ -294,6 +298,7 @@ describe.skipIf(!hasChromium)("the dashboard in chromium", () => {
       // The token left the address bar once read.
       assert.notInclude(page.url(), token)
       assert.strictEqual(await page.locator(`tr[data-execution="${ids.failed}"] .badge`).textContent(), "failed")
+      assert.strictEqual(await page.locator(`tr[data-execution="${ids.failed}"] td.version`).textContent(), "v1")
 
       await page.locator(`a[href="#/executions/${ids.failed}"]`).click()
       const timeline = page.locator("#timeline")
@@ -306,6 +311,7 @@ describe.skipIf(!hasChromium)("the dashboard in chromium", () => {
       assert.include(await timeline.locator(".row[data-kind=note] .caption").first().textContent(), "order received")
       assert.isAtLeast(await timeline.locator(".event.failure").count(), 1)
       assert.strictEqual(await page.locator("#summary .badge").textContent(), "failed")
+      assert.strictEqual(await page.locator("#summary .fact", { hasText: "Version" }).locator(".v").textContent(), "1")
       assert.include(await page.locator("#summary pre.bad").textContent(), "CardDeclined")
       // An execution that failed with a typed error can be retried or restarted, not interrupted nor resumed.
       await page.locator("#actions button[data-action=retry]").waitFor()

@@ -316,6 +316,69 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.include(JSON.stringify(full), "Hello, Traced")
     }))
 
+  it.effect("executions carry their version; the list filters by it, /versions counts live ones, restart picks one", () =>
+    Effect.gen(function* () {
+      const auth = { authorization: `Bearer ${secret}` }
+      // Both versions registered: a start runs version 2; a restart with { version: 1 } runs the old body.
+      const first: string = (yield* post("/ledger/start", { id: "l-a" })).body.executionId
+      yield* suspendedOverHttp("/ledger", first)
+      const status = yield* get(`/executions/${first}`)
+      assert.deepStrictEqual([status.body.workflow, status.body.version], ["Ledger", 2])
+      assert.strictEqual((yield* post(`/ledger/executions/${first}/interrupt`, undefined, auth)).status, 204)
+      yield* waitUntil(Effect.map(get(`/ledger/executions/${first}`), (r) => r.body?.status === "interrupted"), "interrupted")
+      const restartPath = `/ledger/executions/${first}/restart`
+      for (const version of [0, 1.5, "1", 2 ** 31]) {
+        const refused = yield* post(restartPath, { version }, auth)
+        assert.strictEqual(refused.status, 400, JSON.stringify(version))
+        assert.strictEqual(refused.body._tag, "HttpApiDecodeError")
+      }
+      const restarted = yield* post(restartPath, { version: 1 }, auth)
+      assert.strictEqual(restarted.status, 200, JSON.stringify(restarted.body))
+      const onOne: string = restarted.body.executionId
+      yield* suspendedOverHttp("/ledger", onOne)
+      const second: string = (yield* post("/ledger/start", { id: "l-b" })).body.executionId
+      yield* suspendedOverHttp("/ledger", second)
+
+      const versions = yield* get("/versions?workflow=Ledger")
+      assert.strictEqual(versions.status, 200, JSON.stringify(versions.body))
+      const inFlight = {
+        versions: [
+          { workflow: "Ledger", version: 1, running: 0, suspended: 1 },
+          { workflow: "Ledger", version: 2, running: 0, suspended: 1 }
+        ]
+      }
+      assert.deepStrictEqual(versions.body, inFlight)
+      const unknown = yield* get("/versions?workflow=Other")
+      assert.deepStrictEqual([unknown.status, unknown.body.field], [400, "workflow"])
+      const listed = (yield* get("/executions?workflow=Ledger&version=1")).body
+      assert.deepStrictEqual(listed.items.map((e: any) => [e.executionId, e.version]), [[onOne, 1]])
+      const onTwo = (yield* get("/executions?workflow=Ledger&version=2")).body
+      assert.deepStrictEqual(onTwo.items.map((e: any) => e.executionId), [second, first])
+      const bad = yield* get("/executions?version=0")
+      assert.deepStrictEqual([bad.status, bad.body.field], [400, "version"])
+      assert.strictEqual((yield* get(`/executions/${onOne}/trace`)).body.execution.version, 1)
+
+      // Over RPC: the same answers.
+      const client = yield* rpcClient(Rpcs, "/rpc")
+      assert.deepStrictEqual(yield* client.Versions({ workflow: "Ledger" }), inFlight)
+      const page = yield* client.ListExecutions({ workflow: "Ledger", version: 1 })
+      assert.deepStrictEqual(page.items.map((e) => [e.executionId, e.version]), [[onOne, 1]])
+      assert.strictEqual((yield* client.ExecutionStatus({ executionId: second })).version, 2)
+      const refused = yield* Effect.flip(client.ListExecutions({ version: 0 }))
+      assert.deepStrictEqual([refused._tag, (refused as WorkflowError.WorkflowError).field], ["WorkflowError", "version"])
+
+      // Each ends on its own version's body.
+      for (const id of [onOne, second]) {
+        const token = yield* DurableDeferred.tokenFor(Go, { workflow: "Ledger", executionId: id })
+        yield* DurableDeferred.succeed(Go, { token, value: undefined })
+      }
+      for (const [id, value] of [[onOne, "v1:l-a"], [second, "v2:l-b"]] as const) {
+        const { exit } = yield* settled(client.LedgerPoll({ executionId: id }))
+        assert.isTrue(exit !== undefined && Exit.isSuccess(exit) && exit.value === value, `${id} ended with ${value}`)
+      }
+      assert.deepStrictEqual((yield* get("/versions?workflow=Ledger")).body, { versions: [] })
+    }))
+
   it.effect("starting the same payload twice over HTTP returns the same executionId and runs once", () =>
     Effect.gen(function* () {
       const first = yield* post("/greet/start", { name: "Twice" })
@@ -391,6 +454,7 @@ describe("WorkflowProxy contracts", () => {
         "ListExecutions GET /executions",
         "ExecutionTrace GET /executions/:executionId/trace",
         "Workflows GET /workflows",
+        "Versions GET /versions",
         "Purge POST /executions/purge",
         "ChannelSend POST /channels/send",
         "TokenSend POST /tokens/send"
@@ -413,6 +477,7 @@ describe("WorkflowProxy contracts", () => {
       "wf.ListExecutions",
       "wf.ExecutionTrace",
       "wf.Workflows",
+      "wf.Versions",
       "wf.Purge",
       "wf.ChannelSend",
       "wf.TokenSend"
@@ -550,6 +615,25 @@ const SettleLive = Settle.toLayer(({ id }) =>
   })
 )
 
+const Go = DurableDeferred.make("go")
+
+/** `Ledger`, in two versions: each waits for `Go`, then names the version that ran it. */
+const LedgerV1 = Workflow.make({
+  name: "Ledger",
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+const LedgerV2 = Workflow.make({
+  name: "Ledger",
+  version: 2,
+  payload: { id: Schema.String },
+  success: Schema.String,
+  idempotencyKey: ({ id }) => id
+})
+const ledger = (tag: string) => ({ id }: { readonly id: string }) => Effect.as(DurableDeferred.await(Go), `${tag}:${id}`)
+const LedgerLive = Layer.mergeAll(LedgerV1.toLayer(ledger("v1")), LedgerV2.toLayer(ledger("v2")))
+
 const Unserved = Workflow.make({ name: "Unserved", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 
 class OperatorAuth extends HttpApiMiddleware.Service<OperatorAuth>()("OperatorAuth", {
@@ -564,7 +648,7 @@ const OperatorAuthLive = Layer.succeed(OperatorAuth, {
 
 class Api extends HttpApi.make("test")
   .add(
-    WorkflowProxy.toHttpApiGroup("workflows", [Greet, Charge, Expense, Settle], {
+    WorkflowProxy.toHttpApiGroup("workflows", [Greet, Charge, Expense, Settle, LedgerV2], {
       deferreds: [Approval],
       start: "public",
       read: "public",
@@ -596,7 +680,7 @@ class RpcOperatorAuth extends RpcMiddleware.Service<RpcOperatorAuth>()("RpcOpera
 const RpcOperatorAuthLive = Layer.succeed(RpcOperatorAuth, (effect, { headers }) =>
   headers.authorization === operator.authorization ? effect : Effect.fail(new Unauthorized()))
 
-const Rpcs = WorkflowProxy.toRpcGroup([Greet, Charge, Expense, Settle], {
+const Rpcs = WorkflowProxy.toRpcGroup([Greet, Charge, Expense, Settle, LedgerV2], {
   deferreds: [Approval],
   start: "public",
   read: "public",
@@ -608,7 +692,7 @@ const ClosedRpcs = WorkflowProxy.toRpcGroup([Greet], { prefix: "closed.", start:
 const HttpRoutes = HttpApiBuilder.layer(Api).pipe(
   Layer.provide(
     Layer.mergeAll(
-      WorkflowProxyServer.layerHttpApi(Api, "workflows", [Greet, Charge, Expense, Settle]),
+      WorkflowProxyServer.layerHttpApi(Api, "workflows", [Greet, Charge, Expense, Settle, LedgerV2]),
       WorkflowProxyServer.layerHttpApi(Api, "closed", [Greet, Expense, Unserved]),
       WorkflowProxyServer.layerHttpApi(Api, "open", [Expense])
     ).pipe(Layer.provide(OperatorAuthLive))
@@ -617,7 +701,9 @@ const HttpRoutes = HttpApiBuilder.layer(Api).pipe(
 
 const RpcRoutes = Layer.mergeAll(
   RpcServer.layerHttp({ group: Rpcs, path: "/rpc", protocol: "http" }).pipe(
-    Layer.provide(WorkflowProxyServer.layerRpcHandlers([Greet, Charge, Expense, Settle], { deferreds: [Approval] })),
+    Layer.provide(
+      WorkflowProxyServer.layerRpcHandlers([Greet, Charge, Expense, Settle, LedgerV2], { deferreds: [Approval] })
+    ),
     Layer.provide(RpcOperatorAuthLive)
   ),
   RpcServer.layerHttp({ group: ClosedRpcs, path: "/rpc-closed", protocol: "http" }).pipe(
@@ -629,7 +715,7 @@ const ServerLive = HttpRouter.serve(Layer.mergeAll(HttpRoutes, RpcRoutes), {
   disableListenLog: true,
   disableLogger: true
 }).pipe(
-  Layer.merge(Layer.mergeAll(GreetLive, ChargeLive, ExpenseLive, SettleLive)),
+  Layer.merge(Layer.mergeAll(GreetLive, ChargeLive, ExpenseLive, SettleLive, LedgerLive)),
   Layer.provideMerge(Layer.mergeAll(WorkflowEngine.layerMemory, RpcSerialization.layerNdjson, FetchHttpClient.layer)),
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
 )

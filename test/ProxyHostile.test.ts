@@ -132,6 +132,19 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
         "/executions?idempotencyKeyPrefix=%00",
         `/executions?idempotencyKeyPrefix=${"k".repeat(2_000)}`,
         "/executions?idempotencyKeyPrefix=a&idempotencyKeyPrefix=b",
+        "/executions?version=0",
+        "/executions?version=-1",
+        "/executions?version=abc",
+        "/executions?version=1.5",
+        "/executions?version=1e3",
+        "/executions?version=",
+        "/executions?version=2147483648",
+        `/executions?version=${"9".repeat(30)}`,
+        "/executions?version=1&version=2",
+        "/versions?workflow=Other",
+        "/versions?workflow=%00%ED%A0%80",
+        `/versions?workflow=${"w".repeat(10_000)}`,
+        "/versions?workflow=Greet&workflow=Charge",
         `/expense/executions/${target}/result?timeoutMs=-1`,
         `/expense/executions/${target}/result?timeoutMs=abc`,
         `/expense/executions/${target}/result?timeoutMs=1.5`,
@@ -158,6 +171,13 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
         JSON.stringify({ fromStep: "x".repeat(2_000) }),
         JSON.stringify({ fromStep: "" }),
         JSON.stringify({ fromStep: "nope", idempotencyKey: 7 }),
+        JSON.stringify({ version: 0 }),
+        JSON.stringify({ version: -1 }),
+        JSON.stringify({ version: 1.5 }),
+        JSON.stringify({ version: "2" }),
+        JSON.stringify({ version: 2 ** 31 }),
+        JSON.stringify({ version: null }),
+        JSON.stringify({ version: 2 }),
         JSON.stringify({ olderThanMs: 1.5 }),
         JSON.stringify({ olderThanMs: -1 }),
         JSON.stringify({ olderThanMs: "0" }),
@@ -184,7 +204,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       }
       // A bad filter or wait is the caller's mistake, named: a 400 whose `field` says which.
       for (const [label, answer] of responses) {
-        if (/^GET \/executions\?|^GET \/expense\/executions\/[0-9a-f]{32}\/result\?/.test(label)) {
+        if (/^GET \/executions\?|^GET \/versions\?|^GET \/expense\/executions\/[0-9a-f]{32}\/result\?/.test(label)) {
           assert.strictEqual(answer.status, 400, `${label}: ${answer.text.slice(0, 200)}`)
           assert.isString(answer.body.field, label)
         }
@@ -264,6 +284,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
           ["GET", "/closed/executions"],
           ["GET", `/closed/executions/${id}/trace`],
           ["GET", "/closed/workflows"],
+          ["GET", "/closed/versions"],
           ["POST", `/closed/greet/executions/${id}/interrupt`],
           ["POST", `/closed/greet/executions/${id}/retry`],
           ["POST", `/closed/greet/executions/${id}/restart`],
@@ -284,6 +305,7 @@ layer(Layer.suspend(() => ServerLive), { excludeTestServices: true })("WorkflowP
       assert.instanceOf(yield* Effect.flip(rpc.GreetResult({ executionId: id })), WorkflowProxy.RoutesDisabled)
       assert.instanceOf(yield* Effect.flip(rpc.ListExecutions({})), WorkflowProxy.RoutesDisabled)
       assert.instanceOf(yield* Effect.flip(rpc.Workflows()), WorkflowProxy.RoutesDisabled)
+      assert.instanceOf(yield* Effect.flip(rpc.Versions({})), WorkflowProxy.RoutesDisabled)
       assert.isFalse(yield* exists(id))
     }))
 

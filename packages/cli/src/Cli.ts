@@ -1,6 +1,6 @@
 /**
- * The `weft` command tree on `effect/cli`: inspect executions (`list`, `show`) and act on them (`interrupt`,
- * `resume`, `signal`, `purge`) in the database the workers share, with `--json` output and documented exit codes.
+ * The `weft` command tree on `effect/cli`: inspect executions (`list`, `show`, `versions`) and act on them
+ * (`interrupt`, `resume`, `signal`, `purge`) in the database the workers share, with `--json` output and exit codes.
  */
 import { createRequire } from "node:module"
 import * as Cause from "effect/Cause"
@@ -28,6 +28,7 @@ export { Json }
 export const commands = [
   Inspection.list,
   Inspection.show,
+  Inspection.versions,
   exportCommand,
   Actions.interrupt,
   Actions.resume,

@@ -60,6 +60,9 @@ import {
   Started,
   TraceAnswer,
   TokenString,
+  VersionList,
+  VersionsQuery,
+  VersionsRequest,
   WorkflowList
 } from "./internal/schemas.js"
 
@@ -108,9 +111,9 @@ export type Policy<Auth> = Auth | "public"
 
 /**
  * Options shared by both contracts. Every class of routes is denied (403) until it is given a policy: `start`
- * (start, execute), `read` (poll, result, status, list, workflows) and `auth` (operator routes: interrupt, resume,
- * retry, restart, purge, complete a deferred with the operator's credentials). The token routes need no policy: the signed token is the
- * capability.
+ * (start, execute), `read` (poll, result, status, list, trace, workflows, versions) and `auth` (operator routes:
+ * interrupt, resume, retry, restart, purge, complete a deferred with the operator's credentials). The token routes
+ * need no policy: the signed token is the capability.
  */
 export interface Options<
   Deferreds extends ReadonlyArray<DurableDeferred.Any>,
@@ -127,8 +130,8 @@ export interface Options<
   /** Who may start and execute workflows. Default: nobody (`RoutesDisabled`, HTTP 403). */
   readonly start?: Start | undefined
   /**
-   * Who may poll, await, list and read executions, and list the workflows. Default: nobody (`RoutesDisabled`, HTTP
-   * 403).
+   * Who may poll, await, list and read executions, and list the workflows and their versions in flight. Default:
+   * nobody (`RoutesDisabled`, HTTP 403).
    */
   readonly read?: Read | undefined
   /**
@@ -152,10 +155,10 @@ export interface Options<
 /**
  * Derives an RpcGroup from workflows. Per workflow `W`: `WExecute` (payload → result), `WStart` (payload →
  * `{ executionId }`), `WPoll`, `WResult` (`{ executionId, timeoutMs? }`: waits for the result), `WInterrupt`, `WResume`,
- * `WRetry` (`{ executionId }`), `WRestart` (`{ executionId, fromStep?, idempotencyKey? }`); once per group:
+ * `WRetry` (`{ executionId }`), `WRestart` (`{ executionId, fromStep?, idempotencyKey?, version? }`); once per group:
  * `DeferredSucceed`, `DeferredFail` (`{ token, value | error }`, operator routes), `TokenSucceed`, `TokenFail` (the
  * same, by token alone), `ExecutionStatus`, `ListExecutions` (filters, cursor), `ExecutionTrace` (the timeline),
- * `Workflows` (discovery), `Purge`
+ * `Workflows` (discovery), `Versions` (`{ workflow? }`: live executions per workflow version), `Purge`
  * (`{ olderThanMs, status? }`, an operator route over the whole store), `ChannelSend` (`{ executionId, channel,
  * message }`, an operator route) and `TokenSend` (`{ token, message }`) for the `channels` given. Every tag starts with
  * `prefix`.
@@ -249,6 +252,7 @@ export const toRpcGroup = <
       )
     ),
     reader(Rpc.make(`${prefix}Workflows`, { success: WorkflowList, error: WE })),
+    reader(Rpc.make(`${prefix}Versions`, { payload: VersionsRequest, success: VersionList, error: WE })),
     operator(Rpc.make(`${prefix}Purge`, { payload: PurgeBody, success: PurgeAnswer, error: WE }))
   )
   const channels = options.channels ?? []
@@ -271,11 +275,11 @@ export const toRpcGroup = <
  * Derives an HttpApiGroup from workflows. Per workflow (path `/<kebab-name>`): `POST /execute` and `POST /start`
  * (JSON payload), `GET /executions/:executionId` (poll), `GET /executions/:executionId/result?timeoutMs=` (a long-poll
  * for the result), `POST /executions/:executionId/interrupt`, `/resume`, `/retry` and `/restart` (operator routes; restart's
- * body `{ fromStep?, idempotencyKey? }`); once per group: `POST /deferreds/succeed`, `POST /deferreds/fail` (operator
- * routes), `POST /tokens/succeed`, `POST /tokens/fail` (by token alone), `GET /executions/:executionId` (status),
- * `GET /executions` (list, filtered, by cursor), `GET /executions/:executionId/trace` (the trace), `GET /workflows`
- * (discovery), `POST /executions/purge` (an
- * operator route over the whole store, body `{ olderThanMs, status? }`), `POST /channels/send` (an operator route,
+ * body `{ fromStep?, idempotencyKey?, version? }`); once per group: `POST /deferreds/succeed`, `POST /deferreds/fail`
+ * (operator routes), `POST /tokens/succeed`, `POST /tokens/fail` (by token alone), `GET /executions/:executionId`
+ * (status), `GET /executions` (list, filtered, by cursor), `GET /executions/:executionId/trace` (the trace),
+ * `GET /workflows` (discovery), `GET /versions?workflow=` (live executions per workflow version),
+ * `POST /executions/purge` (an operator route over the whole store, body `{ olderThanMs, status? }`), `POST /channels/send` (an operator route,
  * body `{ executionId, channel, message }`) and `POST /tokens/send` (`{ token, message }`), both answering `{ index }`. Endpoint names are those of `toRpcGroup` (`GreetStart`, `DeferredSucceed`, ...).
  *
  * @example
@@ -392,6 +396,11 @@ export const toHttpApiGroup = <
       }).annotate(FailureDetails, details)
     ),
     reader(HttpApiEndpoint.get("Workflows", "/workflows", { success: WorkflowList, error: routeErrors })),
+    reader(HttpApiEndpoint.get("Versions", "/versions", {
+      query: VersionsQuery,
+      success: VersionList,
+      error: routeErrors
+    })),
     operator(HttpApiEndpoint.post("Purge", "/executions/purge", { payload: PurgeBody, success: PurgeAnswer, error: bodyErrors }))
   )
   const channels = options.channels ?? []

@@ -31,7 +31,7 @@ import {
 import * as Body from "./internal/body.js"
 import { byName, channelsByName, complete, notInGroup, sendByExecution, sendByToken } from "./internal/completions.js"
 import { redact } from "./internal/redact.js"
-import { badInput, executionOf, list, single, singles } from "./internal/listing.js"
+import { badInput, executionOf, list, single, singles, versions } from "./internal/listing.js"
 import * as WorkflowProxy from "./WorkflowProxy.js"
 
 /** The handlers `layerRpcHandlers` provides for workflows `W` under `Prefix`. */
@@ -56,6 +56,7 @@ export type RpcHandlers<W, Prefix extends string> =
     | `${Prefix}ListExecutions`
     | `${Prefix}ExecutionTrace`
     | `${Prefix}Workflows`
+    | `${Prefix}Versions`
     | `${Prefix}Purge`
     | `${Prefix}ChannelSend`
     | `${Prefix}TokenSend`
@@ -161,6 +162,7 @@ export const layerRpcHandlers = <
   handlers[`${prefix}ExecutionTrace`] = ({ executionId }, { rpc }) => trace(names, executionId, detailsOf(rpc.annotations))
   const described = describe(workflows)
   handlers[`${prefix}Workflows`] = () => Effect.succeed(described)
+  handlers[`${prefix}Versions`] = ({ workflow }) => versions(workflows, workflow)
   handlers[`${prefix}Purge`] = (body) => purge(body)
   // As for deferreds: the message decoded against the union of the channels' schemas must fit the one named.
   const channels = channelsByName(options.channels ?? [])
@@ -287,6 +289,7 @@ export const layerHttpApi = <
       .handle(expect("ListExecutions"), ({ query }) =>
         redact(Effect.flatMap(singles(query), (filter) => list(workflows, filter))))
       .handle(expect("Workflows"), () => Effect.succeed(described))
+      .handle(expect("Versions"), ({ query }) => redact(versions(workflows, single("workflow", query.workflow))))
       .handleRaw(expect("Purge"), ({ request }) => redact(Effect.flatMap(read(request, WorkflowProxy.PurgeBody), purge))) as any
   }).pipe(Layer.provide(denyHttp)) as any
 }
@@ -335,7 +338,11 @@ const retry = (workflow: Workflow.Any, executionId: string) =>
 const restart = (
   workflow: Workflow.Any,
   executionId: string,
-  options: { readonly fromStep?: string | undefined; readonly idempotencyKey?: string | undefined }
+  options: {
+    readonly fromStep?: string | undefined
+    readonly idempotencyKey?: string | undefined
+    readonly version?: number | undefined
+  }
 ) =>
   Effect.map(
     Effect.flatMap(WorkflowEngine.WorkflowEngine, (engine) =>

@@ -254,12 +254,13 @@ export const versions = (
 /** A workflow definition described as `workflows` lists it, whether or not an engine registered it. */
 export const describe = (workflow: {
   readonly name: string
+  readonly version?: number | undefined
   readonly payloadSchema: Schema.Top
   readonly successSchema: Schema.Top
   readonly errorSchema: Schema.Top
 }): WorkflowInfo =>
-  Discovery.describe(workflow.name, {
-    payload: workflow.payloadSchema,
-    success: workflow.successSchema,
-    error: workflow.errorSchema
-  })
+  Discovery.describe(
+    workflow.name,
+    { payload: workflow.payloadSchema, success: workflow.successSchema, error: workflow.errorSchema },
+    workflow.version ?? 1
+  )

@@ -20,6 +20,20 @@ export const Json = GlobalFlag.Setting("json")({
   )
 })
 
+/** The highest workflow version (`Workflow.make({ version })`) a `--version` flag takes. */
+export const maxVersion = 2_147_483_647
+
+/** `--version N`: a workflow version, a whole number from 1 (a bad one is a usage error, exit 2). */
+export const versionFlag = (description: string) =>
+  Flag.Int("version").pipe(
+    Flag.withDescription(description),
+    Flag.filter(
+      (n) => n >= 1 && n <= maxVersion,
+      (n) => `--version must be a whole number from 1 to ${maxVersion}, got ${n}`
+    ),
+    Flag.optional
+  )
+
 /** What a command prints: the JSON document of `--json`, and the text for people. */
 export interface Output {
   readonly json: unknown

@@ -1,6 +1,6 @@
 /**
- * The read-only commands: `weft list` (a page of executions) and `weft show <id>` (one execution's record, journal
- * and events as a timeline). They write nothing.
+ * The read-only commands: `weft list` (a page of executions), `weft show <id>` (one execution's record, journal
+ * and events as a timeline) and `weft versions` (live executions per workflow version). They write nothing.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -10,19 +10,23 @@ import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import { WorkflowEngine, WorkflowStore } from "@weft/workflow"
 import { CommandError } from "../CommandError.js"
-import { handler } from "./command.js"
+import { handler, versionFlag } from "./command.js"
 import * as Render from "./render.js"
 
 /** The most executions one `list` returns. */
 export const maxLimit = 1_000
 
-/** `weft list`: executions, newest first, filtered by workflow, status, parent and key prefix, a page at a time. */
+/**
+ * `weft list`: executions, newest first, filtered by workflow, version, status, parent and key prefix, a page at a
+ * time.
+ */
 export const list = Command.make("list", {
   workflow: Flag.String("workflow").pipe(Flag.withDescription("Only executions of this workflow"), Flag.optional),
   status: Flag.Literals("status", WorkflowStore.statuses).pipe(
     Flag.withDescription("Only executions with this status"),
     Flag.optional
   ),
+  version: versionFlag("Only executions that started on this version of their workflow (Workflow.make({ version }))"),
   parent: Flag.String("parent").pipe(
     Flag.withDescription("Only the children this execution started and awaits"),
     Flag.optional
@@ -49,6 +53,7 @@ export const list = Command.make("list", {
     const page = yield* WorkflowEngine.list({
       workflow: Option.getOrUndefined(input.workflow),
       status: Option.getOrUndefined(input.status),
+      version: Option.getOrUndefined(input.version),
       parent: Option.getOrUndefined(input.parent),
       idempotencyKeyPrefix: Option.getOrUndefined(input.keyPrefix),
       cursor: Option.getOrUndefined(input.cursor),
@@ -58,7 +63,10 @@ export const list = Command.make("list", {
   })
 )).pipe(
   Command.withDescription("List executions, newest first"),
-  Command.withExamples([{ command: "weft list --status failed --limit 20", description: "the last 20 failures" }])
+  Command.withExamples([
+    { command: "weft list --status failed --limit 20", description: "the last 20 failures" },
+    { command: "weft list --workflow Order --version 1", description: "what still runs on Order's version 1" }
+  ])
 )
 
 /** `weft show <id>`: one execution, its journal and its events. */
@@ -78,4 +86,27 @@ export const show = Command.make("show", {
     "Show an execution: its record, then its events, activity attempts (with durations; failures marked ✗), " +
       "deferreds and timers as a timeline relative to its start"
   )
+)
+
+/**
+ * `weft versions [--workflow W ...]`: per (workflow, version), how many executions are running and suspended; what
+ * still needs a worker of an old version during a rolling deploy. This process registers no version, so whether
+ * one is registered is not shown: that is a worker's view (`WorkflowEngine.versions` on a worker).
+ */
+export const versions = Command.make("versions", {
+  workflows: Flag.String("workflow").pipe(
+    Flag.withDescription("Only this workflow (repeat for several; default: every workflow)"),
+    Flag.atLeast(0)
+  )
+}, handler(({ workflows }) =>
+  Effect.gen(function*() {
+    const found = yield* WorkflowEngine.versions(workflows.length === 0 ? undefined : workflows)
+    return { json: Render.versionsJson(found), text: Render.versionsText(found) }
+  })
+)).pipe(
+  Command.withDescription(
+    "List the workflow versions with live executions (running or suspended), with their counts: a version's " +
+      "definition must stay registered on some worker until its count is zero"
+  ),
+  Command.withExamples([{ command: "weft versions --workflow Order", description: "Order's versions in flight" }])
 )

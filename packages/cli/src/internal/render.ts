@@ -49,6 +49,7 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
 export const recordJson = (record: WorkflowStore.ExecutionRecord) => ({
   executionId: record.executionId,
   workflow: record.workflow,
+  version: WorkflowStore.versionOf(record),
   idempotencyKey: record.idempotencyKey ?? null,
   status: record.status,
   createdAt: iso(record.createdAt),
@@ -101,9 +102,23 @@ export const detailJson = (detail: WorkflowStore.ExecutionDetail) => ({
   })
 })
 
+/** The versions in flight as JSON: per (workflow, version), its running and suspended executions. */
+export const versionsJson = (versions: ReadonlyArray<WorkflowStore.VersionInFlight>) => ({
+  versions: versions.map(({ running, suspended, version, workflow }) => ({ workflow, version, running, suspended }))
+})
+
 // ---------------------------------------------------------------------------------------------------------------
 // Text
 // ---------------------------------------------------------------------------------------------------------------
+
+/** The versions in flight as a table, one line per (workflow, version). */
+export const versionsText = (versions: ReadonlyArray<WorkflowStore.VersionInFlight>): string =>
+  versions.length === 0
+    ? "No live executions."
+    : table(
+      ["WORKFLOW", "VERSION", "RUNNING", "SUSPENDED"],
+      versions.map((v) => [v.workflow, String(v.version), String(v.running), String(v.suspended)])
+    )
 
 /** One page of executions as a table, with the flag that fetches the next page. */
 export const pageText = (page: WorkflowStore.Page): string => {
@@ -111,11 +126,12 @@ export const pageText = (page: WorkflowStore.Page): string => {
   const rows = page.items.map((r) => [
     r.executionId,
     r.workflow,
+    String(WorkflowStore.versionOf(r)),
     statusText(r),
     dateTime(r.createdAt),
     duration(r.updatedAt - r.createdAt)
   ])
-  const text = table(["EXECUTION", "WORKFLOW", "STATUS", "CREATED", "AGE AT LAST UPDATE"], rows)
+  const text = table(["EXECUTION", "WORKFLOW", "VERSION", "STATUS", "CREATED", "AGE AT LAST UPDATE"], rows)
   return page.nextCursor === undefined ? text : `${text}\n\nMore: --cursor ${page.nextCursor}`
 }
 
@@ -127,6 +143,7 @@ export const detailText = (detail: WorkflowStore.ExecutionDetail, now: number): 
   const header: Array<[string, string]> = [
     ["Execution", r.executionId],
     ["Workflow", r.workflow],
+    ["Version", String(WorkflowStore.versionOf(r))],
     ["Status", `${statusText(r)}${ended ? ` after ${duration(r.updatedAt - r.createdAt)}` : ""}`],
     ["Created", dateTime(r.createdAt)],
     ["Updated", `${dateTime(r.updatedAt)} (+${duration(r.updatedAt - r.createdAt)})`],

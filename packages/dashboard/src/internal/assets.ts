@@ -74,7 +74,7 @@ const html = (title: string) =>
       <label>Created before <input id="f-before" type="datetime-local" step="1"></label>
     </form>
     <table class="executions">
-      <thead><tr><th>Execution</th><th>Workflow</th><th>Status</th><th>Created</th><th>Updated</th></tr></thead>
+      <thead><tr><th>Execution</th><th>Workflow</th><th>Version</th><th>Status</th><th>Created</th><th>Updated</th></tr></thead>
       <tbody id="rows"></tbody>
     </table>
     <div class="pager"><button id="newest" type="button" hidden>← Newest</button>

@@ -205,12 +205,13 @@ const shell = String.raw`"use strict";
         body.appendChild(el("tr", { "data-execution": x.executionId }, [
           el("td", null, [link, x.parent ? el("div", { class: "sub", text: "child of " + x.parent }) : null]),
           el("td", { text: x.workflow }),
+          el("td", { class: "version", text: "v" + x.version }),
           el("td", null, [badge(x.status, x.outcome)]),
           el("td", { title: date(x.createdAt), text: ago(x.createdAt, now) }),
           el("td", { title: date(x.updatedAt), text: ago(x.updatedAt, now) })
         ]));
       });
-      if (page.items.length === 0) body.appendChild(el("tr", null, [el("td", { colspan: 5, class: "empty",
+      if (page.items.length === 0) body.appendChild(el("tr", null, [el("td", { colspan: 6, class: "empty",
           text: "No executions match." })]));
       $("older").hidden = !page.nextCursor;
       $("older").dataset.cursor = page.nextCursor || "";
@@ -266,7 +267,8 @@ const shell = String.raw`"use strict";
     var x = trace.execution;
     var end = x.status === "running" || x.status === "suspended" ? trace.now : x.updatedAt;
     var facts = [
-      ["Workflow", x.workflow], ["Status", badge(x.status, x.outcome)], ["Created", date(x.createdAt)],
+      ["Workflow", x.workflow], ["Version", String(x.version)], ["Status", badge(x.status, x.outcome)],
+      ["Created", date(x.createdAt)],
       ["Updated", date(x.updatedAt)], ["Duration", duration(end - x.createdAt)]
     ];
     if (x.parent) facts.push(["Parent", el("a", { href: "#/executions/" + encodeURIComponent(x.parent),

@@ -69,6 +69,7 @@ export const listFilter = (params: URLSearchParams): Result.Result<WorkflowStore
 export const summary = (record: WorkflowStore.ExecutionRecord) => ({
   executionId: record.executionId,
   workflow: record.workflow,
+  version: WorkflowStore.versionOf(record),
   status: record.status,
   createdAt: record.createdAt,
   updatedAt: record.updatedAt,
@@ -85,6 +86,7 @@ export const trace = (detail: WorkflowStore.ExecutionDetail, now: number) => {
     execution: {
       executionId: execution.executionId,
       workflow: execution.workflow,
+      version: WorkflowStore.versionOf(execution),
       status: execution.status,
       createdAt: execution.createdAt,
       updatedAt: execution.updatedAt,

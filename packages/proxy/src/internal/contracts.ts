@@ -41,6 +41,9 @@ import type {
   Started,
   TokenString,
   TraceAnswer,
+  VersionList,
+  VersionsQuery,
+  VersionsRequest,
   WorkflowList
 } from "./schemas.js"
 
@@ -114,6 +117,7 @@ export type GroupRpcs<D, Prefix extends string, M, R = never> =
   | GuardedRpc<`${Prefix}ListExecutions`, typeof ListRequest, typeof ExecutionPage, typeof WorkflowError.WorkflowError, R>
   | GuardedRpc<`${Prefix}ExecutionTrace`, typeof ExecutionRef, typeof TraceAnswer, typeof WorkflowError.WorkflowError, R>
   | GuardedRpc<`${Prefix}Workflows`, Schema.Void, typeof WorkflowList, typeof WorkflowError.WorkflowError, R>
+  | GuardedRpc<`${Prefix}Versions`, typeof VersionsRequest, typeof VersionList, typeof WorkflowError.WorkflowError, R>
   | GuardedRpc<`${Prefix}Purge`, typeof PurgeBody, typeof PurgeAnswer, typeof WorkflowError.WorkflowError, M>
 
 /** The payload of a send to a channel by execution id (`ChannelSend`): the channel by name, and its message. */
@@ -251,6 +255,7 @@ export type GroupHttpEndpoints<D, M, R = never> =
   | GuardedEndpoint<"ListExecutions", "GET", never, never, typeof ExecutionPage, RouteErrors, R, typeof ListQuery>
   | GuardedEndpoint<"ExecutionTrace", "GET", typeof ExecutionParams, never, typeof TraceAnswer, RouteErrors, R>
   | GuardedEndpoint<"Workflows", "GET", never, never, typeof WorkflowList, RouteErrors, R>
+  | GuardedEndpoint<"Versions", "GET", never, never, typeof VersionList, RouteErrors, R, typeof VersionsQuery>
   | GuardedEndpoint<"Purge", "POST", never, typeof PurgeBody, typeof PurgeAnswer, BodyErrors, M>
 
 /** The HTTP endpoints once per group that send to channels `C`: as operator by execution id, or by token alone. */

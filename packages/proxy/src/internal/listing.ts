@@ -1,15 +1,17 @@
 /**
  * Listing executions over HTTP and RPC: the filters as a transport carries them, each checked (a bad one is a 400
- * naming its field), then a bounded number of store pages read, keeping the group's own workflows.
+ * naming its field), then a bounded number of store pages read, keeping the group's own workflows; and the versions
+ * of those workflows with live executions.
  */
 import * as Effect from "effect/Effect"
-import { type Workflow, WorkflowEngine, WorkflowError, type WorkflowStore } from "@weft/workflow"
+import { type Workflow, WorkflowEngine, WorkflowError, WorkflowStore } from "@weft/workflow"
 import * as WorkflowProxy from "../WorkflowProxy.js"
 
 /** A filter of `ListExecutions` as a transport carries it: a query's strings (one per key) or RPC's typed values. */
 export interface RawFilter {
   readonly workflow?: string | undefined
   readonly status?: string | undefined
+  readonly version?: string | number | undefined
   readonly createdAfter?: string | number | undefined
   readonly createdBefore?: string | number | undefined
   readonly parent?: string | undefined
@@ -21,6 +23,7 @@ export interface RawFilter {
 const listKeys = [
   "workflow",
   "status",
+  "version",
   "createdAfter",
   "createdBefore",
   "parent",
@@ -97,6 +100,7 @@ const checkFilter = (
   {
     readonly workflow: string | undefined
     readonly status: WorkflowProxy.Status | undefined
+    readonly version: number | undefined
     readonly createdAfter: number | undefined
     readonly createdBefore: number | undefined
     readonly parent: string | undefined
@@ -126,6 +130,8 @@ const checkFilter = (
     if (cursor !== undefined && !cursorPattern.test(cursor)) {
       return Effect.fail(badInput("cursor", "a nextCursor this API answered", cursor))
     }
+    const version = wholeNumber("version", raw.version, 1, WorkflowProxy.maxVersion)
+    if (version instanceof WorkflowError.WorkflowError) return Effect.fail(version)
     const createdAfter = wholeNumber("createdAfter", raw.createdAfter, 0)
     if (createdAfter instanceof WorkflowError.WorkflowError) return Effect.fail(createdAfter)
     const createdBefore = wholeNumber("createdBefore", raw.createdBefore, 0)
@@ -135,6 +141,7 @@ const checkFilter = (
     return Effect.succeed({
       workflow,
       status: status as WorkflowProxy.Status | undefined,
+      version,
       createdAfter,
       createdBefore,
       parent: raw.parent,
@@ -172,10 +179,34 @@ const preview = (value: unknown): string => {
   return text.length <= 80 ? text : `${text.slice(0, 80)}…`
 }
 
+/**
+ * The versions of the group's workflows with live executions (`WorkflowEngine.versions`), of `workflow` when given
+ * (one of the group's, else a 400). Whether the engine here registers a version is left out: a proxy may run no
+ * workflow itself.
+ */
+export const versions = (workflows: ReadonlyArray<Workflow.Any>, workflow: unknown) =>
+  Effect.gen(function*() {
+    const names = workflows.map((w) => w.name)
+    if (workflow instanceof WorkflowError.WorkflowError) return yield* Effect.fail(workflow)
+    if (workflow !== undefined && (typeof workflow !== "string" || !names.includes(workflow))) {
+      return yield* Effect.fail(badInput("workflow", `one of this API's workflows: ${names.join(", ")}`, workflow))
+    }
+    const found = yield* WorkflowEngine.versions(workflow === undefined ? names : [workflow])
+    return {
+      versions: found.map((v) => ({
+        workflow: v.workflow,
+        version: v.version,
+        running: v.running,
+        suspended: v.suspended
+      }))
+    }
+  })
+
 /** An execution as the status, list and trace routes answer it. */
 export const executionOf = (record: WorkflowStore.ExecutionRecord): typeof WorkflowProxy.Execution.Type => ({
   executionId: record.executionId,
   workflow: record.workflow,
+  version: WorkflowStore.versionOf(record),
   ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
   status: record.status,
   createdAt: record.createdAt,

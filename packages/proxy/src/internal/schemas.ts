@@ -37,10 +37,21 @@ export const ExecutionParams = Schema.Struct({ executionId: Schema.String })
 /** A deferred token as a request carries it: a string of at most 4,096 characters (its signature is checked later). */
 export const TokenString = Schema.String.check(Schema.isMaxLength(4_096))
 
+/** The highest workflow version a request may name (`Workflow.make({ version })` takes whole numbers from 1). */
+export const maxVersion = 2_147_483_647
+
+/** A workflow version as a request names it: a whole number from 1 to `maxVersion`. */
+export const Version = Schema.Number.check(
+  Schema.isInt(),
+  Schema.isBetween({ minimum: 1, maximum: maxVersion })
+)
+
 /** An execution's status by id, whatever its workflow. Times are epoch milliseconds. */
 export const Execution = Schema.Struct({
   executionId: Schema.String,
   workflow: Schema.String,
+  /** The version of its workflow it started on and runs on to its end (1 for executions stored before versions). */
+  version: Schema.Number,
   /** The idempotency key it was started with (absent on executions stored before keys were kept, and restarts). */
   idempotencyKey: Schema.optional(Schema.String),
   status: Status,
@@ -77,13 +88,15 @@ export const QueryValue = Schema.Union([Schema.String, Schema.Array(Schema.Strin
 
 /**
  * The filters of `ListExecutions` over HTTP, as query parameters, all optional and checked by the server: `workflow`
- * (one of the group's), `status`, `createdAfter` / `createdBefore` (epoch milliseconds), `parent` (the children of
- * that execution), `idempotencyKeyPrefix` (executions whose idempotency key starts with it), `cursor` (a `nextCursor`
- * answered before) and `limit` (1 to `maxListLimit`, default `defaultListLimit`).
+ * (one of the group's), `status`, `version` (executions that started on that version of their workflow),
+ * `createdAfter` / `createdBefore` (epoch milliseconds), `parent` (the children of that execution),
+ * `idempotencyKeyPrefix` (executions whose idempotency key starts with it), `cursor` (a `nextCursor` answered before)
+ * and `limit` (1 to `maxListLimit`, default `defaultListLimit`).
  */
 export const ListQuery = Schema.Struct({
   workflow: Schema.optional(QueryValue),
   status: Schema.optional(QueryValue),
+  version: Schema.optional(QueryValue),
   createdAfter: Schema.optional(QueryValue),
   createdBefore: Schema.optional(QueryValue),
   parent: Schema.optional(QueryValue),
@@ -96,6 +109,7 @@ export const ListQuery = Schema.Struct({
 export const ListRequest = Schema.Struct({
   workflow: Schema.optional(Schema.String),
   status: Schema.optional(Status),
+  version: Schema.optional(Schema.Number),
   createdAfter: Schema.optional(Schema.Number),
   createdBefore: Schema.optional(Schema.Number),
   parent: Schema.optional(Schema.String),
@@ -120,6 +134,29 @@ export const ExecutionPage = Schema.Struct({
 })
 
 /**
+ * The query of `Versions` over HTTP: `workflow`, one of the group's (absent: every workflow of the group), checked by
+ * the server.
+ */
+export const VersionsQuery = Schema.Struct({ workflow: Schema.optional(QueryValue) })
+
+/** The RPC payload of `Versions`: as `VersionsQuery`, typed. */
+export const VersionsRequest = Schema.Struct({ workflow: Schema.optional(Schema.String) })
+
+/** Live executions of one (workflow, version): how many are running and how many suspended. */
+export const VersionInFlight = Schema.Struct({
+  workflow: Schema.String,
+  version: Schema.Number,
+  running: Schema.Number,
+  suspended: Schema.Number
+})
+
+/**
+ * What `Versions` answers: the versions of the group's workflows with live executions, by workflow then version.
+ * During a rolling deploy, a version listed here still needs a worker that registers it.
+ */
+export const VersionList = Schema.Struct({ versions: Schema.Array(VersionInFlight) })
+
+/**
  * The query of a result long-poll over HTTP: `timeoutMs`, how long the server may hold the request (a whole number
  * of milliseconds; more than the server's `resultTimeout` is cut to it; absent: that bound).
  */
@@ -134,9 +171,14 @@ export const JsonSchemaOf = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("Unsupported"), message: Schema.String })
 ])
 
-/** A workflow as discovery lists it: its name and the JSON Schemas of its payload, success and error. */
+/**
+ * A workflow as discovery lists it: its name, the version of the definition the group holds (what its starts run,
+ * where this process registers no newer one), and the JSON Schemas of its payload, success and error.
+ */
 export const WorkflowInfo = Schema.Struct({
   name: Schema.String,
+  version: Schema.Number,
+  versions: Schema.Array(Schema.Number),
   payload: JsonSchemaOf,
   success: JsonSchemaOf,
   error: JsonSchemaOf
@@ -160,15 +202,21 @@ export const RetryAnswer = Schema.Struct({ executionId: Schema.String, activitie
 
 /**
  * The body of `POST .../executions/:executionId/restart`: `fromStep` (the activity to start again from; default the
- * beginning) and `idempotencyKey` (the same key restarts once; by default the same restart asked twice is one execution).
+ * beginning), `idempotencyKey` (the same key restarts once; by default the same restart asked twice is one execution)
+ * and `version` (the version of the workflow the new execution runs on; default the source's).
  */
-export const RestartBody = Schema.Struct({ fromStep: Schema.optional(Name), idempotencyKey: Schema.optional(Name) })
+export const RestartBody = Schema.Struct({
+  fromStep: Schema.optional(Name),
+  idempotencyKey: Schema.optional(Name),
+  version: Schema.optional(Version)
+})
 
 /** The RPC payload of `<Workflow>Restart`: the execution, and `RestartBody`'s fields. */
 export const RestartRequest = Schema.Struct({
   executionId: ExecutionId,
   fromStep: Schema.optional(Name),
-  idempotencyKey: Schema.optional(Name)
+  idempotencyKey: Schema.optional(Name),
+  version: Schema.optional(Version)
 })
 
 /** What `<Workflow>Restart` answers: the new execution, the one it restarts, the step, how many steps it copied. */

@@ -15,6 +15,10 @@ export type JsonSchemaOf =
 /** A workflow as discovery lists it. */
 export interface WorkflowInfo {
   readonly name: string
+  /** The version a start runs (the newest registered); its schemas are the ones below. */
+  readonly version: number
+  /** Every version registered, ascending. */
+  readonly versions: ReadonlyArray<number>
   readonly payload: JsonSchemaOf
   readonly success: JsonSchemaOf
   readonly error: JsonSchemaOf
@@ -23,9 +27,13 @@ export interface WorkflowInfo {
 /** The description of a workflow with these schemas. Never throws: a schema JSON Schema cannot express says so. */
 export const describe = (
   name: string,
-  schemas: { readonly payload: Schema.Top | undefined; readonly success: Schema.Top; readonly error: Schema.Top }
+  schemas: { readonly payload: Schema.Top | undefined; readonly success: Schema.Top; readonly error: Schema.Top },
+  version: number,
+  versions: ReadonlyArray<number> = [version]
 ): WorkflowInfo => ({
   name,
+  version,
+  versions,
   payload: jsonSchemaOf(schemas.payload ?? Schema.Unknown),
   success: jsonSchemaOf(schemas.success),
   error: jsonSchemaOf(schemas.error)

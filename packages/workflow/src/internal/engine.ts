@@ -121,7 +121,9 @@ export class Live implements Engine {
 
   readonly workflows = (): Effect.Effect<ReadonlyArray<Discovery.WorkflowInfo>> =>
     Effect.sync(() =>
-      Array.from(this.registry.values(), ({ def }) => Discovery.describe(def.name, def.codec.schemas)).sort((a, b) =>
+      Array.from(this.registry.values(), ({ def }) =>
+        Discovery.describe(def.name, def.codec.schemas, def.version, this.claimable.get(def.name))
+      ).sort((a, b) =>
         a.name < b.name ? -1 : a.name > b.name ? 1 : 0
       )
     )
