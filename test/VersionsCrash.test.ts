@@ -3,7 +3,6 @@
  * an activity in flight; today's release (version 2 only) runs its own executions but never touches the version-1 one
  * and says so; a release with both versions takes it over and finishes it on version 1's body. SQLite and PostgreSQL.
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -21,7 +20,7 @@ import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { type Workflow, WorkflowEngine } from "@weft/workflow"
 import { bodyRuns } from "./crash/fixtures.js"
 import { ReleaseV1, ReleaseV2 } from "./crash/releases.js"
-import { killed, watch, type Worker } from "./crash/workers.js"
+import { killed, spawnScript, type Worker } from "./crash/workers.js"
 import { testDatabase } from "./pg.js"
 import { attempts, hasStatus, record, waitUntil } from "./util.js"
 
@@ -202,35 +201,19 @@ interface ClaimRow {
 
 const releaseScript = fileURLToPath(new URL("./crash/release.ts", import.meta.url))
 
-/**
- * Starts a release (test/crash/release.ts) registering `versions` (`1`, `2` or `1,2`) on `db`; SIGKILLed when the
- * scope closes, if still running. (Like crash/workers.ts `worker`, for another script.)
- */
+/** Starts a release (test/crash/release.ts) registering `versions` (`1`, `2` or `1,2`) on `db`. */
 const release = (
   db: Database,
   log: string,
   versions: string,
   options: { readonly start?: string } = {}
 ): Effect.Effect<Worker, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, ["--conditions=@weft/source", "--import", "tsx", releaseScript], {
-          cwd: fileURLToPath(new URL("..", import.meta.url)),
-          stdio: ["ignore", "pipe", "pipe"],
-          env: {
-            ...process.env,
-            WEFT_CRASH_DB: db.spec,
-            WEFT_CRASH_LOG: log,
-            WEFT_RELEASE_VERSIONS: versions,
-            WEFT_RELEASE_START: options.start ?? ""
-          }
-        })
-      ),
-      (child) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
-    ),
-    watch
-  )
+  spawnScript(releaseScript, {
+    WEFT_CRASH_DB: db.spec,
+    WEFT_CRASH_LOG: log,
+    WEFT_RELEASE_VERSIONS: versions,
+    WEFT_RELEASE_START: options.start ?? ""
+  })
 
 /** The release's name in claims (its `owner` line), once it is ready. */
 const ownerOf = (worker: Worker) =>

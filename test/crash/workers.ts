@@ -37,22 +37,28 @@ export const worker = (
     readonly pollIntervalMs?: number
   } = {}
 ): Effect.Effect<Worker, never, Scope.Scope> =>
+  spawnScript(childScript, {
+    WEFT_CRASH_DB: spec,
+    WEFT_CRASH_SCENARIO: scenario,
+    WEFT_CRASH_KEY: key,
+    WEFT_CRASH_LOG: log,
+    WEFT_CRASH_START: options.start === true ? "1" : "",
+    WEFT_CRASH_KILL: options.kill ?? "",
+    ...(options.pollIntervalMs === undefined ? {} : { WEFT_CRASH_POLL_MS: String(options.pollIntervalMs) })
+  })
+
+/**
+ * Starts the TypeScript `script` (a path) as a worker process from the repository root, with `env` added to this
+ * process's environment; SIGKILLed when the scope closes, if still running.
+ */
+export const spawnScript = (script: string, env: Record<string, string>): Effect.Effect<Worker, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, ["--conditions=@weft/source", "--import", "tsx", childScript], {
+        spawn(process.execPath, ["--conditions=@weft/source", "--import", "tsx", script], {
           cwd: fileURLToPath(new URL("../..", import.meta.url)),
           stdio: ["ignore", "pipe", "pipe"],
-          env: {
-            ...process.env,
-            WEFT_CRASH_DB: spec,
-            WEFT_CRASH_SCENARIO: scenario,
-            WEFT_CRASH_KEY: key,
-            WEFT_CRASH_LOG: log,
-            WEFT_CRASH_START: options.start === true ? "1" : "",
-            WEFT_CRASH_KILL: options.kill ?? "",
-            ...(options.pollIntervalMs === undefined ? {} : { WEFT_CRASH_POLL_MS: String(options.pollIntervalMs) })
-          }
+          env: { ...process.env, ...env }
         })
       ),
       (child) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
