@@ -15,10 +15,11 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/testing/TestClock"
-import { PgEngine } from "@weft/engine-sql/pg"
-import { SqliteEngine } from "@weft/engine-sql/sqlite"
-import { Workflow, WorkflowEngine, WorkflowError, WorkflowSchedule } from "@weft/workflow"
-import { testDatabase } from "./pg.js"
+import { PgDriver, PgEngine } from "@weft/engine-sql/pg"
+import { SqlStore } from "@weft/engine-sql"
+import { SqliteClient, SqliteEngine } from "@weft/engine-sql/sqlite"
+import { MemoryStore, Workflow, WorkflowEngine, WorkflowError, WorkflowSchedule, WorkflowStore } from "@weft/workflow"
+import { adminQuery, testDatabase } from "./pg.js"
 import { Counter, waitUntil } from "./util.js"
 import { start } from "./workers/processes.js"
 
@@ -383,6 +384,120 @@ const weft = (args: ReadonlyArray<string>) =>
     )
     return Effect.sync(() => void child.kill("SIGKILL"))
   })
+
+describe("WorkflowSchedule on an idle engine", () => {
+  // An engine with no schedule of its workflows to come looks again only every IDLE_POLLS polls.
+  const IDLE_POLLS = 30
+
+  it.live("an idle engine asks for its schedules once per idle interval; waiting for a fire, once per poll", () =>
+    Effect.gen(function* () {
+      const meter = new ScheduleMeter()
+      const POLL = 20
+      const idleMs = POLL * IDLE_POLLS
+      const context = yield* Layer.build(worker(MemoryStore.layer(), meter, { pollIntervalMs: POLL }))
+      // No schedule at all: the pass after the registration, then one query per idle interval, and never two per pass.
+      yield* waitUntil(Effect.sync(() => meter.answered.length >= 3), "two idle passes")
+      const [first, , third] = meter.answered
+      // Timers may fire a millisecond early by `performance.now()`; twice per poll would have been 120 queries.
+      assert.isAtLeast(third! - first!, 2 * idleMs - 5, `${meter.answered.length} queries`)
+      assert.strictEqual(meter.calls.get("nextDueAt") ?? 0, 0)
+      // A schedule written here wakes the loop at once; with a fire to come it polls again, one query per poll.
+      yield* WorkflowSchedule.ensure(Tick, { label: "later" }, { id: "later", every: "1 hour" })
+        .pipe(Effect.provide(context))
+      const before = meter.answered.length
+      yield* waitUntil(Effect.sync(() => meter.answered.length >= before + 10), "ten polls")
+      assert.isBelow(meter.answered.at(-1)! - meter.answered[before]!, idleMs)
+      assert.strictEqual(meter.calls.get("nextDueAt") ?? 0, 0)
+    }), 30_000)
+
+  it.live("a schedule another engine writes on PostgreSQL fires at once on an idle engine: its NOTIFY wakes the loop", () =>
+    Effect.gen(function* () {
+      const url = yield* testDatabase()
+      const meter = new ScheduleMeter()
+      // Polls every 20 s, so idle for 10 minutes: only the notification can fire the schedule within the test.
+      const POLL = 20_000
+      const store = SqlStore.layer().pipe(Layer.provideMerge(PgDriver.layer({ url, maxConnections: 4 })))
+      const idle = yield* Layer.build(worker(store, meter, { pollIntervalMs: POLL, heartbeatMs: 500 }))
+      yield* waitUntil(Effect.sync(() => meter.answered.length >= 1), "the idle engine's first pass")
+      yield* waitUntil(listening(url), "the idle engine's LISTEN")
+      // An app that registers no workflow: its own loop never fires the schedule.
+      const app = yield* Layer.build(PgEngine.layer({ url, maxConnections: 2 }))
+      const written = performance.now()
+      yield* WorkflowSchedule.delay(Tick, { label: "now" }, { id: "from-app", delay: "1 millis" })
+        .pipe(Effect.provide(app))
+      yield* waitUntil(succeeded("from-app", 1).pipe(Effect.provide(idle)), "the fire ran on the idle engine")
+      assert.isBelow(performance.now() - written, POLL)
+      assert.deepStrictEqual(yield* keys("from-app").pipe(Effect.provide(app)), [
+        key("from-app", (yield* scheduleOf("from-app").pipe(Effect.provide(app))).lastFireAt!.getTime())
+      ])
+    }), 30_000)
+
+  it.live("a schedule another engine writes on SQLite fires on an idle engine at its idle poll", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, `idle-${Math.random().toString(36).slice(2)}.db`)
+      const meter = new ScheduleMeter()
+      const POLL = 10
+      const store = SqlStore.layer().pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
+      const idle = yield* Layer.build(worker(store, meter, { pollIntervalMs: POLL }))
+      yield* waitUntil(Effect.sync(() => meter.answered.length >= 1), "the idle engine's first pass")
+      const app = yield* Layer.build(SqliteEngine.layer({ filename }))
+      yield* WorkflowSchedule.delay(Tick, { label: "now" }, { id: "from-app", delay: "1 millis" })
+        .pipe(Effect.provide(app))
+      yield* waitUntil(succeeded("from-app", 1).pipe(Effect.provide(idle)), "the fire ran on the idle engine")
+      assert.strictEqual((yield* keys("from-app").pipe(Effect.provide(app))).length, 1)
+    }), 30_000)
+})
+
+/** The schedule queries (`due`, `nextDueAt`) a store answered: how many of each, and when each answered. */
+class ScheduleMeter {
+  readonly calls = new Map<string, number>()
+  readonly answered: Array<number> = []
+}
+
+/** The store `inner` builds, with its schedule queries counted by `meter` as each answers. */
+const metered = <E, R>(inner: Layer.Layer<WorkflowStore.WorkflowStore, E, R>, meter: ScheduleMeter) =>
+  Layer.effect(
+    WorkflowStore.WorkflowStore,
+    Effect.map(Effect.service(WorkflowStore.WorkflowStore), (store): WorkflowStore.Service => {
+      const schedules = store.schedules!
+      const count = <A, E2>(method: string, effect: Effect.Effect<A, E2>) =>
+        Effect.tap(effect, () =>
+          Effect.sync(() => {
+            meter.calls.set(method, (meter.calls.get(method) ?? 0) + 1)
+            meter.answered.push(performance.now())
+          })
+        )
+      return {
+        ...store,
+        schedules: {
+          ...schedules,
+          due: (now, workflows, limit) => count("due", schedules.due(now, workflows, limit)),
+          nextDueAt: (workflows) => count("nextDueAt", schedules.nextDueAt(workflows))
+        }
+      }
+    })
+  ).pipe(Layer.provide(inner))
+
+/** An engine running `Tick` over the store `inner` builds, its schedule queries counted by `meter`. */
+const worker = <E, R>(
+  inner: Layer.Layer<WorkflowStore.WorkflowStore, E, R>,
+  meter: ScheduleMeter,
+  options: WorkflowEngine.Options
+) =>
+  Layer.provideMerge(
+    Tick.toLayer(() => Effect.void),
+    WorkflowEngine.layer(options).pipe(Layer.provideMerge(metered(inner, meter)))
+  )
+
+/** Whether a connection of the database at `url` has LISTENed (and is idle: its LISTEN is in force). */
+const listening = (url: string) =>
+  Effect.promise(() =>
+    adminQuery(
+      url,
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND state = 'idle' AND query ILIKE 'LISTEN%'`
+    )
+  ).pipe(Effect.map((rows) => rows[0].n > 0))
 
 /** Whether `count` executions of the schedule succeeded. */
 const succeeded = (scheduleId: string, count: number) =>

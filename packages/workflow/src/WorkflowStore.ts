@@ -343,6 +343,13 @@ export interface ScheduleRecord {
 /** What a schedule write stores: the row without its revision and creation time (the store keeps those). */
 export type ScheduleWrite = Omit<ScheduleRecord, "revision" | "createdAt">
 
+/** What `ScheduleStore.due` read: the schedules with work now, and when the next of them falls due after now. */
+export interface DueSchedules {
+  readonly schedules: ReadonlyArray<ScheduleRecord>
+  /** The earliest `dueAt` later than `now` among unpaused schedules of the workflows asked for; none when none. */
+  readonly nextDueAt: Option.Option<number>
+}
+
 /**
  * A store's schedule rows: an optional part of the contract (`Service.schedules`). The store only persists and
  * compares revisions; which fire times run, and when, is the runtime's.
@@ -364,9 +371,10 @@ export interface ScheduleStore {
   readonly setPaused: (scheduleId: string, paused: boolean, at: number) => Eff<Option.Option<ScheduleRecord>>
   /**
    * Unpaused schedules of `workflows` with work at `now`: `dueAt <= now`, or a buffered fire. Earliest `dueAt` first,
-   * at most `limit`.
+   * at most `limit`; and, in the same read, the earliest `dueAt` later than `now` among unpaused schedules of
+   * `workflows` (when the next one falls due), so an idle pass of the engine's loop is one query.
    */
-  readonly due: (now: number, workflows: ReadonlyArray<string>, limit: number) => Eff<ReadonlyArray<ScheduleRecord>>
+  readonly due: (now: number, workflows: ReadonlyArray<string>, limit: number) => Eff<DueSchedules>
   /** The earliest `dueAt` among unpaused schedules of `workflows`, if any. */
   readonly nextDueAt: (workflows: ReadonlyArray<string>) => Eff<Option.Option<number>>
 }
@@ -571,12 +579,13 @@ export interface Service {
 export interface Notification {
   /**
    * `wake`: an execution became runnable; `interrupt`: one was asked to stop (and made runnable);
-   * `done`: one completed; `queue`: an item was enqueued.
+   * `done`: one completed; `queue`: an item was enqueued; `schedule`: a schedule was written (inserted,
+   * updated, paused, resumed or removed).
    */
-  readonly kind: "wake" | "interrupt" | "done" | "queue"
-  /** An execution id (wake, interrupt, done) or a queue name (queue). */
+  readonly kind: "wake" | "interrupt" | "done" | "queue" | "schedule"
+  /** An execution id (wake, interrupt, done), a queue name (queue) or a schedule id (schedule). */
   readonly id: string
-  /** The workflow of a woken execution, when known. */
+  /** The workflow of a woken execution or of a written schedule, when known. */
   readonly workflow: string | undefined
 }
 

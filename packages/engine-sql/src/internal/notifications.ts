@@ -1,6 +1,7 @@
 /**
  * Wake-ups between processes on PostgreSQL: `kind:id:workflow` texts on one NOTIFY channel, sent by the
- * store's statements (and `notify`) and read back, by the driver's LISTEN connection, as `Notification`s.
+ * store's statements (and `notify`) and read back, by the driver's LISTEN connection, as `Notification`s. The
+ * schedules' writes announce `schedule:<schedule id>:<workflow>` (`schedules.ts`).
  */
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"

@@ -39,12 +39,18 @@ export const make = (): ScheduleStore => {
         return Option.some(row)
       }),
     due: (now, workflows, limit) =>
-      Effect.sync(() =>
-        [...rows.values()]
+      Effect.sync(() => {
+        let next: number | undefined
+        for (const r of rows.values()) {
+          const later = r.dueAt !== undefined && r.dueAt > now
+          if (later && active(r, workflows) && (next === undefined || r.dueAt! < next)) next = r.dueAt
+        }
+        const schedules = [...rows.values()]
           .filter((r) => active(r, workflows) && ((r.dueAt !== undefined && r.dueAt <= now) || r.bufferedAt !== undefined))
           .sort((a, b) => (a.dueAt ?? Infinity) - (b.dueAt ?? Infinity) || byId(a, b))
           .slice(0, Math.max(0, limit))
-      ),
+        return { schedules, nextDueAt: Option.fromNullishOr(next) }
+      }),
     nextDueAt: (workflows) =>
       Effect.sync(() => {
         let next: number | undefined

@@ -258,6 +258,8 @@ const BUFFER_CHECK_MS = 1_000
 export interface Fired {
   readonly buffered: boolean
   readonly wrote: boolean
+  /** The row as this turn stored it; none when it wrote nothing or another worker's write came first. */
+  readonly stored?: ScheduleRecord | undefined
 }
 
 /**
@@ -313,7 +315,7 @@ export const fire = (
       }
     }
     const next = isDue ? nextAfter(spec, Math.max(now, fires.at(-1) ?? now)) : row.nextFireAt
-    yield* schedules.put(
+    const stored = yield* schedules.put(
       {
         ...row,
         nextFireAt: next,
@@ -325,30 +327,39 @@ export const fire = (
       },
       row.revision
     )
-    return { buffered: buffered !== undefined, wrote: true }
+    return { buffered: buffered !== undefined, wrote: true, stored: Option.getOrUndefined(stored) }
   })
 
 const isLive = (engine: Engine, executionId: string) =>
   Effect.map(engine.store.get(executionId), (record) => Option.isSome(record) && live.has(record.value.status))
 
+/** How many polls an idle schedule loop (no schedule of its workflows due or to come) waits between its looks. */
+export const IDLE_POLLS = 30
+
 /**
  * The engine's schedule loop: fires the due schedules of the workflows it registered, then sleeps until the next
- * fire time (by the `Clock`), its poll (real time: other processes' schedules), or a schedule written here.
+ * fire time (by the `Clock`), its poll (real time: other processes' schedules), or a schedule written here. With no
+ * next fire time at all it is idle: it looks again after `IDLE_POLLS` polls, or at once when a schedule is written
+ * here or (a store with notifications) announced by another process.
  */
 export const loop = (engine: Engine, schedules: ScheduleStore): Effect.Effect<never> =>
   Effect.flatMap(Queue.sliding<void>(1), (wake) => {
     wakers.set(engine, wake)
     const pollMs = engine.settings.pollIntervalMs ?? 1_000
+    const idleMs = pollMs * IDLE_POLLS
     const pass = Effect.gen(function* () {
       const workflows = [...engine.registry.keys()]
       const now = yield* Clock.currentTimeMillis
       let recheck = false
       let wrote = 0
-      let full = false
+      let next = Option.none<number>()
+      // Whether `next` is known without asking again: every due schedule of the page advanced by this pass's write.
+      let known = true
       if (workflows.length > 0) {
-        const due = yield* schedules.due(now, workflows, 100)
-        for (const row of due) {
-          const fired = yield* Effect.catchCause(fire(engine, schedules, row, now), (cause) =>
+        const found = yield* schedules.due(now, workflows, PAGE)
+        next = found.nextDueAt
+        for (const row of found.schedules) {
+          const fired: Fired = yield* Effect.catchCause(fire(engine, schedules, row, now), (cause) =>
             Effect.as(
               Effect.logWarning(`Weft: schedule ${row.scheduleId} could not fire; tried again`, cause),
               { buffered: true, wrote: false }
@@ -356,13 +367,26 @@ export const loop = (engine: Engine, schedules: ScheduleStore): Effect.Effect<ne
           )
           recheck = recheck || fired.buffered
           if (fired.wrote) wrote++
+          const dueAt = fired.stored !== undefined ? fired.stored.dueAt : row.dueAt
+          if (fired.stored === undefined && row.dueAt !== undefined && row.dueAt <= now) known = false
+          if (dueAt !== undefined && dueAt > now && Option.getOrElse(next, () => Infinity) > dueAt) {
+            next = Option.some(dueAt)
+          }
         }
         // More may be due past this page: look again at once, but only after progress (a page of schedules that
         // are all held, a buffered fire waiting for its previous execution, would otherwise spin).
-        full = due.length >= 100 && wrote > 0
+        if (found.schedules.length >= PAGE) {
+          if (wrote > 0) return
+          known = false
+        }
+        // A due schedule this pass did not advance (held, unreadable, or advanced first by another worker): its next
+        // due time is the store's, read again.
+        if (!known) next = yield* schedules.nextDueAt(workflows)
       }
-      if (full) return
-      const next = workflows.length === 0 ? Option.none<number>() : yield* schedules.nextDueAt(workflows)
+      if (Option.isNone(next) && !recheck) {
+        yield* Effect.raceFirst(sleepLive(idleMs), Queue.take(wake))
+        return
+      }
       const later = yield* Clock.currentTimeMillis
       const timer = Option.match(next, {
         onNone: () => Effect.never,
@@ -387,3 +411,6 @@ export const loop = (engine: Engine, schedules: ScheduleStore): Effect.Effect<ne
       )
     )
   })
+
+/** The due schedules one pass fires at most; a full page is followed by another pass at once. */
+const PAGE = 100

@@ -1,6 +1,6 @@
 /**
- * Conformance, the optional capabilities: `transaction` commits all or nothing, and `notifications` announce
- * new work, interrupts, queue items and the ends of awaited executions. A store without them reports skipped.
+ * Conformance, the optional capabilities: `transaction` commits all or nothing, and `notifications` announce new
+ * work, interrupts, queue items, schedule writes and the ends of awaited executions. A store without them: skipped.
  */
 import { assert, describe } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -56,6 +56,40 @@ export const optional = ({ testOptional }: Suite): void => {
         // The workflow is optional ("when known"), but never another one.
         for (const { id, workflow } of listener.seen) {
           if (id === "e1" && workflow !== undefined) assert.strictEqual(workflow, "Ship")
+        }
+        yield* listener.stop
+      }))
+
+    testOptional("notifications (where the store has them) announce every write of a schedule, with its workflow: insert, update, pause, resume, removal", "notifications", (store, notifications) =>
+      Effect.gen(function* () {
+        const schedules = store.schedules
+        if (schedules === undefined) return
+        const listener = yield* listen(store, notifications)
+        const write: WorkflowStore.ScheduleWrite = {
+          scheduleId: "nightly:report",
+          workflow: "Report",
+          payload: {},
+          spec: { everyMs: 1_000, anchor: T0, overlap: "skip", catchUp: "latest", jitterMs: 0 },
+          paused: false,
+          nextFireAt: T0 + 1_000,
+          dueAt: T0 + 1_000,
+          lastFireAt: undefined,
+          lastExecutionId: undefined,
+          bufferedAt: undefined,
+          updatedAt: T0
+        }
+        const inserted = yield* schedules.put(write, undefined)
+        assert.isTrue(Option.isSome(inserted))
+        assert.isTrue(Option.isSome(yield* schedules.put({ ...write, updatedAt: T0 + 1 }, 1)))
+        assert.isTrue(Option.isSome(yield* schedules.setPaused(write.scheduleId, true, T0 + 2)))
+        assert.isTrue(Option.isSome(yield* schedules.setPaused(write.scheduleId, false, T0 + 3)))
+        assert.isTrue(yield* schedules.remove(write.scheduleId))
+        // A write that writes nothing (a stale revision, an unknown id) need not announce; these five did.
+        const announced = () => listener.seen.filter((n) => n.kind === "schedule")
+        yield* waitUntil(Effect.sync(() => announced().length >= 5), "five schedule notices")
+        for (const notice of announced()) {
+          // The notice is `schedule:<id>:<workflow>`; an id may hold ":", so read the two together.
+          assert.strictEqual(`${notice.id}:${notice.workflow}`, "nightly:report:Report")
         }
         yield* listener.stop
       }))
