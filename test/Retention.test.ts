@@ -213,8 +213,7 @@ describe("purge and the runtime", () => {
       yield* Effect.exit(Refuse.execute({ id: "parent" }).pipe(Effect.provide(engine)))
       parentId = yield* Refuse.executionId({ id: "parent" })
       const { executionId: childId } = yield* Starts.start(live, live.registry.get(Parked.name)!.def, { id: "child" }, {
-        executionId: parentId,
-        deferred: "child-result"
+        parent: { executionId: parentId, deferred: "child-result" }
       })
       yield* Effect.provide(suspended(Parked, childId), engine)
 

@@ -231,6 +231,12 @@ describe("Workflow deadline", () => {
       assert.deepStrictEqual(log, ["out", "book", "unbook", "back"])
       const requested = (yield* record(errand)).events.filter((e) => e.kind === "interrupt-requested")
       assert.match(requested[0]!.detail ?? "", /^deadline passed \(600000 ms after the start, at /)
+      // A restart keeps the execution's own deadline, counted from the restart's start.
+      yield* TestClock.adjust("1 minute")
+      const restarted = (yield* WorkflowEngine.restart(errand)).executionId
+      yield* suspended(Errand, restarted)
+      const again = (yield* record(restarted)).clocks.filter((c) => c.name === "@weft/deadline")
+      assert.deepStrictEqual(again.map((c) => c.wakeAt), [(yield* WorkflowEngine.get(restarted)).createdAt + 600_000])
       // A bad deadline at the start is a typed error naming the field; nothing is written.
       for (const deadline of [0, -5, Number.POSITIVE_INFINITY]) {
         const error = yield* Effect.flip(Errand.execute({ id: "bad" }, { deadline }))

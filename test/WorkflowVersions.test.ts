@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
@@ -16,7 +17,16 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
-import { Activity, DurableDeferred, MemoryStore, Workflow, WorkflowEngine, WorkflowError, WorkflowStore } from "@weft/workflow"
+import {
+  Activity,
+  DurableDeferred,
+  MemoryStore,
+  Workflow,
+  WorkflowEngine,
+  WorkflowError,
+  WorkflowShape,
+  WorkflowStore
+} from "@weft/workflow"
 import { testDatabase } from "./pg.js"
 import { record, suspended, waitUntil } from "./util.js"
 
@@ -137,7 +147,11 @@ describe("Workflow versions", () => {
       Effect.gen(function* () {
         const store = MemoryStore.make()
         const onStore = <A, E>(layer: Layer.Layer<A, E, WorkflowEngine.WorkflowEngine>) =>
-          Layer.build(Layer.provideMerge(layer, WorkflowEngine.layer()).pipe(Layer.provide(Layer.succeed(WorkflowStore.WorkflowStore, store))))
+          Layer.build(
+            Layer.provideMerge(layer, WorkflowEngine.layer({ noWorkerWarningMs: 50 })).pipe(
+              Layer.provide(Layer.succeed(WorkflowStore.WorkflowStore, store))
+            )
+          )
         // Yesterday's worker (version 1 only) starts it; it waits for a signal, and the worker stops.
         const old = yield* Effect.scoped(
           Effect.gen(function* () {
@@ -166,6 +180,11 @@ describe("Workflow versions", () => {
             (yield* WorkflowEngine.versions()).map(({ version, running, registered }) => [version, running, registered]),
             [[1, 1, false]]
           )
+          // A caller here that joins it is told, once it has waited, why nobody here answers.
+          const joined = yield* Effect.forkChild(OrderV2.execute({ id: "o" }))
+          yield* waitUntil(Effect.sync(() => warnings().some((w) => w.includes(`execution ${old} of workflow "Order" has waited`))), "the caller's warning")
+          assert.match(warnings().find((w) => w.includes(`execution ${old}`))!, /It runs on version 1, which this engine does not register \(it registers version 2\)/)
+          yield* Fiber.interrupt(joined)
         }).pipe(Effect.provide(today))
         // A worker with both versions finishes it on version 1's body.
         const both = yield* onStore(Layer.mergeAll(V1Live, V2Live))
@@ -199,7 +218,46 @@ describe("Workflow versions", () => {
       const bad = yield* Effect.flip(WorkflowEngine.restart(id, { version: 0 }))
       assert.strictEqual(bad.reason, "InvalidPayload")
       assert.strictEqual(bad.field, "version")
+      // A worker of the workflow refuses a version it does not register, rather than leave it waiting.
+      const unknown = yield* Effect.flip(WorkflowEngine.restart(id, { version: 7 }))
+      assert.strictEqual(unknown.reason, "InvalidPayload")
+      assert.match(unknown.message, /on version 7: this engine registers version 1, 2 of it/)
+      assert.deepStrictEqual((yield* WorkflowEngine.list({ version: 7 })).items, [])
     }).pipe(Effect.scoped, Effect.provide(Layer.provideMerge(V1Live, WorkflowEngine.layerMemory))))
+})
+
+describe("Workflow versions, described and keyed", () => {
+  it.live("describe describes the version of the definition it is given, not the newest", () =>
+    Effect.gen(function* () {
+      const one = yield* WorkflowShape.describe(OrderV1, { id: "d" }, { deferreds: [Go] })
+      const two = yield* WorkflowShape.describe(OrderV2, { id: "d" }, { deferreds: [Go] })
+      const activities = (shape: WorkflowShape.Shape) => shape.steps.flatMap((s) => (s._tag === "Activity" ? [s.name] : []))
+      assert.deepStrictEqual(activities(one), ["reserve"])
+      assert.deepStrictEqual(activities(two), ["reserve-stock"])
+      const OrderV9 = Workflow.make({ name: "Order", version: 9, payload, success: Schema.String, idempotencyKey: key })
+      const missing = yield* Effect.flip(WorkflowShape.describe(OrderV9, { id: "d" }))
+      assert.strictEqual(missing.reason, "NotRegistered")
+      assert.match(missing.message, /version 9 of workflow "Order": the engine in context registers only version 1, 2/)
+    }).pipe(Effect.provide(Layer.provideMerge(Layer.mergeAll(V1Live, V2Live), WorkflowEngine.layerMemory))))
+
+  it.live("the execution id comes from the key of the version that runs, whichever definition starts it", () => {
+    // Version 2 keys by the id in upper case (a change of key function: every version should keep the same one).
+    const Upper = Workflow.make({ name: "Upper", payload, success: Schema.String, idempotencyKey: key })
+    const UpperV2 = Workflow.make({
+      name: "Upper",
+      version: 2,
+      payload,
+      success: Schema.String,
+      idempotencyKey: ({ id }) => id.toUpperCase()
+    })
+    const layers = Layer.mergeAll(Upper.toLayer(({ id }) => Effect.succeed(`v1:${id}`)), UpperV2.toLayer(({ id }) => Effect.succeed(`v2:${id}`)))
+    return Effect.gen(function* () {
+      const one = yield* Upper.execute({ id: "k" }, { discard: true })
+      const two = yield* UpperV2.execute({ id: "k" }, { discard: true })
+      assert.strictEqual(one, two)
+      assert.strictEqual((yield* WorkflowEngine.get(one)).idempotencyKey, "K")
+    }).pipe(Effect.provide(Layer.provideMerge(layers, WorkflowEngine.layerMemory)))
+  })
 })
 
 /** Two workers on one database at once: each claims only the versions it registered. */

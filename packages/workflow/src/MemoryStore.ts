@@ -445,10 +445,10 @@ export const make = (options: Options = {}): Service => {
         })
       ),
 
-    runnable: (now, limit, workflows) =>
+    runnable: (now, limit, workflows, versions) =>
       Effect.sync(() => {
         fireDue(now, workflows)
-        return claimable(now, limit, workflows).map((entry) => ({
+        return claimable(now, limit, workflows, versions).map((entry) => ({
           executionId: entry.record.executionId,
           workflow: entry.record.workflow
         }))

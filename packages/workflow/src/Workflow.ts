@@ -168,7 +168,7 @@ export const make = <
   const start = (service: WorkflowEngine["Service"], payload: unknown, discard: boolean, deadlineMs: number | undefined) => {
     const engine = Engine.of(service)
     const started: Effect.Effect<Exit.Exit<any, any>, WorkflowError> = discard
-      ? Effect.map(Starts.start(engine, def, payload, undefined, undefined, deadlineMs), (started) => Exit.succeed(started.executionId))
+      ? Effect.map(Starts.start(engine, def, payload, { deadlineMs }), (started) => Exit.succeed(started.executionId))
       : Starts.execute(engine, def, payload, deadlineMs)
     return Effect.flatten(Telemetry.entrySpan(engine.telemetry, started, "Workflow.execute", attributes))
   }

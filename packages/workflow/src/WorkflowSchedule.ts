@@ -200,7 +200,7 @@ export const trigger = Effect.fn("WorkflowSchedule.trigger")(function* (id: stri
   }
   const now = yield* Clock.currentTimeMillis
   const key = Internal.triggerKey(id, now)
-  const started = yield* Starts.start(engine, registration.def, payload.success, undefined, key)
+  const started = yield* Starts.start(engine, registration.def, payload.success, { idempotencyKey: key })
   return started.executionId
 })
 

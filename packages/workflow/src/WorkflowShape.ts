@@ -73,6 +73,7 @@ export const describe: <W extends Workflow.Any>(
   return yield* Shapes.describe(
     Engine.of(yield* WorkflowEngine),
     workflow.name,
+    workflow.version,
     payload === undefined ? Option.none() : Option.some(payload),
     options
   )

@@ -525,12 +525,14 @@ export interface Service {
   ) => Eff<ReadonlyArray<{ readonly held: boolean; readonly interruptRequested: boolean }>>
   /**
    * Executions of `workflows` that should run now and nobody holds: running ones with no live
-   * claim, and suspended ones whose timer is due (those are made running).
+   * claim, and suspended ones whose timer is due (those are made running). With `versions`, only the running ones of
+   * a (workflow, version) it lists are answered (as `claimRunnable` claims them); due timers fire whatever the version.
    */
   readonly runnable: (
     now: number,
     limit: number,
-    workflows: ReadonlyArray<string>
+    workflows: ReadonlyArray<string>,
+    versions?: Versions
   ) => Eff<ReadonlyArray<{ readonly executionId: string; readonly workflow: string }>>
   /**
    * The earliest wake time among suspended executions of `workflows`, if any. Filtered like

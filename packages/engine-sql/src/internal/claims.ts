@@ -60,8 +60,11 @@ export const make = (db: Database): Claims => {
     rows(sql`UPDATE weft_executions SET ${sql.literal(FIRE)}, updated_at = ${now}
       WHERE ${sql.literal(SLEEPING)} AND wake_at <= ${now} AND workflow IN ${sql.in(workflows as Array<string>)}`)
 
-  /** A SQLite claim's version filter (`WorkflowStore.runsVersion`): the row's (workflow, version) is one `versions` lists. */
-  const sqliteRuns = (versions: WorkflowStore.Versions | undefined) =>
+  /**
+   * A version filter (`WorkflowStore.runsVersion`) as plain SQL: the row's (workflow, version) is one `versions` lists.
+   * SQLite's claims and both databases' `runnable` use it.
+   */
+  const versionsIn = (versions: WorkflowStore.Versions | undefined) =>
     versions === undefined
       ? sql.literal("1 = 1")
       : versions.size === 0
@@ -84,7 +87,7 @@ export const make = (db: Database): Claims => {
         : rows(sql`UPDATE weft_executions SET owner = ${owner}, fence = fence + 1,
               lease_until = ${sqliteNow(now)} + ${leaseMs}, claimed_at = ${now}, in_flight = NULL
             WHERE execution_id = ${executionId} AND ${sql.literal(CLAIMABLE)}
-              AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${sqliteNow(now)}) AND ${sqliteRuns(versions)}
+              AND (owner IS NULL OR owner = ${owner} OR lease_until <= ${sqliteNow(now)}) AND ${versionsIn(versions)}
             RETURNING *, ${sql.literal(SQLITE_JOURNAL)}`)
       return Effect.flatMap(claimed, (r) =>
         r.length === 0 ? Effect.succeedNone : Effect.map(Rows.journal(r[0]), Option.some)
@@ -104,7 +107,7 @@ export const make = (db: Database): Claims => {
               WHERE execution_id IN (
                 SELECT execution_id FROM weft_executions
                 WHERE ${sql.literal(CLAIMABLE)} AND workflow IN ${sql.in(workflows as Array<string>)}
-                  AND (owner IS NULL OR lease_until <= ${sqliteNow(now)}) AND ${sqliteRuns(versions)}
+                  AND (owner IS NULL OR lease_until <= ${sqliteNow(now)}) AND ${versionsIn(versions)}
                 ORDER BY updated_at LIMIT ${limit})
               RETURNING *, ${sql.literal(SQLITE_JOURNAL)}`)
         return yield* Rows.all(claimed, Rows.journal)
@@ -162,13 +165,15 @@ export const make = (db: Database): Claims => {
       )
     },
 
-    runnable: (now, limit, workflows) =>
+    runnable: (now, limit, workflows, versions) =>
       Effect.gen(function* () {
         if (workflows.length === 0) return []
         const names = sql.in(workflows as Array<string>)
         yield* fireDue(now, workflows)
+        // (`versionsIn` is plain SQL, the same on both databases; this read is not a prepared statement.)
         const ready = yield* rows(sql`SELECT execution_id, workflow FROM weft_executions
           WHERE ${sql.literal(CLAIMABLE)} AND workflow IN ${names} AND (owner IS NULL OR lease_until <= ${lapsed(now)})
+            AND ${versionsIn(versions)}
           ORDER BY updated_at LIMIT ${limit}`)
         return yield* Rows.all(ready, Rows.runnable)
       }),

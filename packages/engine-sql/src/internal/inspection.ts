@@ -60,7 +60,7 @@ export const make = (db: Database): Inspection => {
           WHERE ${sql.literal(LIVE)}${
           workflows === undefined ? sql`` : sql` AND workflow IN ${sql.in(workflows as Array<string>)}`
         }
-          GROUP BY workflow, version ORDER BY workflow, version`),
+          GROUP BY workflow, version ORDER BY workflow${sql.literal(isPg ? ` COLLATE "C"` : "")}, version`),
         (found) => Rows.all(found, Rows.versionInFlight)
       ),
 

@@ -50,8 +50,11 @@ export const Version = Schema.Number.check(
 export const Execution = Schema.Struct({
   executionId: Schema.String,
   workflow: Schema.String,
-  /** The version of its workflow it started on and runs on to its end (1 for executions stored before versions). */
-  version: Schema.Number,
+  /**
+   * The version of its workflow it started on and runs on to its end (1 for executions stored before versions).
+   * Optional to a client, which may read a server from before versions.
+   */
+  version: Schema.optionalKey(Schema.Number),
   /** The idempotency key it was started with (absent on executions stored before keys were kept, and restarts). */
   idempotencyKey: Schema.optional(Schema.String),
   status: Status,
@@ -177,8 +180,9 @@ export const JsonSchemaOf = Schema.Union([
  */
 export const WorkflowInfo = Schema.Struct({
   name: Schema.String,
-  version: Schema.Number,
-  versions: Schema.Array(Schema.Number),
+  // Optional to a client, which may read a server from before versions.
+  version: Schema.optionalKey(Schema.Number),
+  versions: Schema.optionalKey(Schema.Array(Schema.Number)),
   payload: JsonSchemaOf,
   success: JsonSchemaOf,
   error: JsonSchemaOf

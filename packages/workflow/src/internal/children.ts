@@ -51,7 +51,7 @@ export const execute = (
     // An id another payload holds is the step's typed failure, kept through `persist`.
     execute: Effect.flatMap(
       run.persist(
-        Effect.catch(Effect.as(Starts.start(engine, def, payload, link, undefined, deadlineMs), childId), (error) =>
+        Effect.catch(Effect.as(Starts.start(engine, def, payload, { parent: link, deadlineMs }), childId), (error) =>
           error.reason === "ExecutionConflict" ? Effect.succeed(error) : Effect.fail(error)
         )
       ),

@@ -21,6 +21,7 @@ import {
   RETRIED
 } from "../WorkflowStore.js"
 import type { Engine } from "./definitions.js"
+import * as Deadline from "./deadline.js"
 import * as ExitEncoding from "./exitEncoding.js"
 import { stableId } from "./hash.js"
 import * as Metrics from "../WorkflowMetrics.js"
@@ -314,7 +315,7 @@ const copied = (detail: ExecutionDetail, fromStep: string | undefined) => {
     if (a.name.startsWith(Names.ENQUEUE)) return kept.has(Names.QUEUE_RESULT + a.name.slice(Names.ENQUEUE.length))
     return true
   })
-  // Never the source's deadline: a restart has a deadline of its own (its workflow's, from its own start).
+  // Never the source's deadline timer: a restart's counts from its own start (`restart` adds it).
   const clocks = detail.clocks.filter((c: ClockRecord) => before(c.wakeAt) && c.name !== Names.DEADLINE)
   return { attempts, deferreds: deferreds as ReadonlyArray<DeferredRecord>, clocks }
 }
@@ -385,12 +386,34 @@ export const restart = (
         })
       )
     }
+    const registered = engine.registered.get(record.workflow)
+    if (options.version !== undefined && registered !== undefined && !registered.has(version)) {
+      // A worker of this workflow that lacks the version asked for: refused, rather than an execution that may wait
+      // for a worker that never comes (an engine that runs none of it, the CLI's, cannot tell and lets it through).
+      return yield* Effect.fail(
+        new WorkflowError({
+          reason: "InvalidPayload",
+          executionId,
+          workflow: record.workflow,
+          field: "version",
+          expected: `a registered version: ${[...registered.keys()].join(", ")}`,
+          message: `Restarting execution ${executionId} of workflow "${record.workflow}" on version ${version}: this ` +
+            `engine registers version ${[...registered.keys()].join(", ")} of it. Restart on one of those, or from an ` +
+            `engine that registers version ${version}`
+        })
+      )
+    }
     const onVersion = version === versionOf(record) ? "" : `/v${version}`
     const key = options.idempotencyKey ?? `@${record.updatedAt}/${fromStep ?? ""}${onVersion}`
     const newId = stableId(record.workflow, `@weft/restart/${executionId}/${key}`)
     const at = yield* Clock.currentTimeMillis
-    const runsHere = engine.registry.has(record.workflow)
+    const runsHere = registered?.has(version) ?? false
     const step = fromStep === undefined ? "the beginning" : `step ${JSON.stringify(fromStep)}`
+    // The source's deadline, as long as it was (its own or its workflow's), counts again from the restart's start.
+    const deadline = detail.clocks.find((c) => c.name === Names.DEADLINE)
+    const clocks = deadline?.setAt === undefined
+      ? kept.clocks
+      : [...kept.clocks, Deadline.clock(at, Math.max(1, deadline.wakeAt - deadline.setAt))]
     const { created } = yield* store.fork({
       execution: {
         executionId: newId,
@@ -404,7 +427,7 @@ export const restart = (
       source: executionId,
       attempts: kept.attempts,
       deferreds: kept.deferreds,
-      clocks: kept.clocks,
+      clocks,
       startedDetail: `restart of ${executionId} from ${step}`,
       sourceDetail: `as ${newId} from ${step}`
     })

@@ -306,7 +306,7 @@ export const fire = (
       } else {
         for (const fireAt of start) {
           const key = fireKey(row.scheduleId, fireAt)
-          const started = yield* Effect.result(Starts.start(engine, def, payload.success, undefined, key))
+          const started = yield* Effect.result(Starts.start(engine, def, payload.success, { idempotencyKey: key }))
           if (Result.isSuccess(started)) lastExecutionId = started.success.executionId
           else if (started.failure.reason === "ExecutionConflict") {
             yield* Effect.logWarning(`Weft: schedule ${row.scheduleId}'s fire ${key} is skipped`, started.failure)

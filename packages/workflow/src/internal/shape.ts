@@ -123,22 +123,26 @@ export const meet = (run: Run, met: Met): void => {
 
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
-/** Describes workflow `name`, registered on `source`, for `payload` (generated when undefined). */
+/** Describes version `version` of workflow `name`, registered on `source`, for `payload` (generated when undefined). */
 export const describe = (
   source: Engine.Live,
   name: string,
+  version: number,
   payload: Option.Option<unknown>,
   definitions: Definitions
 ): Effect.Effect<Shape, WorkflowError> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const registration = source.registry.get(name)
+      const registration = source.registered.get(name)?.get(version)
       if (registration === undefined) {
         return yield* Effect.fail(
           new WorkflowError({
             reason: "NotRegistered",
             workflow: name,
-            message: `Describing workflow "${name}": it is not registered on the engine in context; provide its layer`
+            message: source.registry.has(name)
+              ? `Describing version ${version} of workflow "${name}": the engine in context registers only version ` +
+                `${[...(source.registered.get(name)?.keys() ?? [])].join(", ")}; provide that version's layer`
+              : `Describing workflow "${name}": it is not registered on the engine in context; provide its layer`
           })
         )
       }
@@ -285,7 +289,7 @@ export const describe = (
       }
       // Known before the start, which may run the body's first steps at once.
       executionId = stableId(name, registration.def.idempotencyKey(input))
-      yield* Starts.start(engine, registration.def, input)
+      yield* Starts.start(engine, registration.def, input, { exact: true })
       let stoppedAt: string | undefined
       for (let round = 0; round < 10_000; round++) {
         const stop = yield* sandbox.next(executionId)

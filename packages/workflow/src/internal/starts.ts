@@ -10,7 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import { WorkflowError } from "../WorkflowError.js"
 import * as Metrics from "../WorkflowMetrics.js"
-import { type ExecutionRecord, type ParentLink, terminal } from "../WorkflowStore.js"
+import { type ExecutionRecord, type ParentLink, terminal, versionOf } from "../WorkflowStore.js"
 import type { Engine, WorkflowDef } from "./definitions.js"
 import { stableId } from "./hash.js"
 import * as Deadline from "./deadline.js"
@@ -26,18 +26,33 @@ interface Admitted {
   readonly version: number
 }
 
+/** How a start is made: a parent to link, an idempotency key and a deadline of its own, the caller's exact version. */
+export interface StartOptions {
+  /** The parent that awaits it (a linked child). */
+  readonly parent?: ParentLink | undefined
+  /** Replaces the workflow's own key of the payload (a schedule's fire: `<scheduleId>@<fire time>`). */
+  readonly idempotencyKey?: string | undefined
+  /** The execution's own deadline from now, replacing its workflow's. */
+  readonly deadlineMs?: number | undefined
+  /** Run the version of the definition given, not the newest registered (describe); it must be registered. */
+  readonly exact?: boolean | undefined
+}
+
 /**
  * Validates a start: the workflow can run (or be submitted) and the payload fits its schema, and the schema of the
- * version it will run on. Writes nothing.
+ * version it will run on, whose key function names the execution. Writes nothing.
  */
-const admit = (engine: Engine, def: WorkflowDef, payload: unknown, key?: string): WorkflowError | Admitted => {
+const admit = (engine: Engine, def: WorkflowDef, payload: unknown, options: StartOptions): WorkflowError | Admitted => {
   if (!engine.registry.has(def.name) && !engine.settings.acceptUnregistered) return notRegistered(engine, def.name)
+  if (options.exact === true && engine.registered.get(def.name)?.has(def.version) !== true) {
+    return notRegistered(engine, def.name, def.version)
+  }
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) return InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
-  const target = Versioning.startTarget(engine, def)
-  const refused = Versioning.checkTarget(def, target, encoded.success)
-  if (refused !== undefined) return refused
-  const idempotencyKey = key ?? def.idempotencyKey(payload)
+  const target = Versioning.startTarget(engine, def, options.exact)
+  const read = Versioning.targetPayload(def, target, payload, encoded.success)
+  if (read instanceof WorkflowError) return read
+  const idempotencyKey = options.idempotencyKey ?? target.idempotencyKey(read.payload)
   return { executionId: stableId(def.name, idempotencyKey), idempotencyKey, encoded: encoded.success, version: target.version }
 }
 
@@ -99,23 +114,19 @@ const create = (
   }).pipe(Effect.ensuring(Effect.suspend(() => unreserve)))
 }
 
-/**
- * Starts (or joins) the execution of `def` for `payload`, linked to `parent` when given; does not wait. `idempotencyKey`
- * replaces the workflow's own key of the payload (a schedule's fire: `<scheduleId>@<fire time>`); `deadlineMs`, the
- * execution's own deadline from now (replacing its workflow's).
- */
+/** Starts (or joins) the execution of `def` for `payload`, as `options` say; does not wait. */
 export const start = (
   engine: Engine,
   def: WorkflowDef,
   payload: unknown,
-  parent?: ParentLink,
-  idempotencyKey?: string,
-  deadlineMs?: number
+  options: StartOptions = {}
 ): Effect.Effect<{ readonly executionId: string; readonly record: ExecutionRecord }, WorkflowError> =>
   Effect.suspend(() => {
     if (engine.closed) return Effect.interrupt
-    const admitted = admit(engine, def, payload, idempotencyKey)
-    return admitted instanceof WorkflowError ? Effect.fail(admitted) : create(engine, def, admitted, parent, false, deadlineMs)
+    const admitted = admit(engine, def, payload, options)
+    return admitted instanceof WorkflowError
+      ? Effect.fail(admitted)
+      : create(engine, def, admitted, options.parent, false, options.deadlineMs)
   })
 
 /**
@@ -130,7 +141,7 @@ export const execute = (
 ): Effect.Effect<Exit.Exit<unknown, unknown>, WorkflowError> =>
   Effect.suspend(() => {
     if (engine.closed) return Effect.interrupt
-    const admitted = admit(engine, def, payload)
+    const admitted = admit(engine, def, payload, {})
     if (admitted instanceof WorkflowError) return Effect.fail(admitted)
     const { executionId } = admitted
     // The waiter exists before the execution does, so no completion can slip between the two.
@@ -140,7 +151,9 @@ export const execute = (
         const ended = terminal.has(record.status)
         if (ended) engine.results.notify(executionId, record.result)
         const awaited = Deferred.await(waiter.done)
-        const waited = ended || engine.registry.has(def.name) ? awaited : warnUnserved(engine, def.name, executionId, awaited)
+        // Unserved here: a workflow this engine only submits, or a joined execution of a version it does not register.
+        const served = ended || Versioning.registrationOf(engine, record) !== undefined
+        const waited = served ? awaited : warnUnserved(engine, def.name, executionId, awaited, versionOf(record))
         return Effect.flatMap(waited, (encoded) => decodeResult(def, { ...record, result: encoded }))
       }),
       Effect.ensuring(Effect.sync(() => engine.results.leave(executionId, waiter)))
@@ -188,11 +201,14 @@ export const forgetEngine = (engine: Engine): void => {
  * The refusal of a workflow this engine has not registered: it says when another engine instance of this process
  * did (its layer was provided to another engine than the one called: an engine layer built twice).
  */
-export const notRegistered = (engine: Engine, name: string): WorkflowError =>
+export const notRegistered = (engine: Engine, name: string, version?: number): WorkflowError =>
   new WorkflowError({
     reason: "NotRegistered",
     workflow: name,
-    message: registeredElsewhere(engine, name)
+    message: version !== undefined && engine.registry.has(name)
+      ? `Version ${version} of workflow "${name}" is not registered with this engine (it registers version ` +
+        `${[...(engine.registered.get(name)?.keys() ?? [])].join(", ")}): provide that version's layer`
+      : registeredElsewhere(engine, name)
       ? `Workflow "${name}" is registered on another engine instance, not the one in this context: its layer ` +
         `(${name}.toLayer(...)) was provided to another engine than the one it is called on (an engine layer built ` +
         `twice?). Build the engine layer once and provide it to both (Layer.provideMerge)`
@@ -241,7 +257,8 @@ const warnUnserved = <A, E>(
   engine: Engine,
   workflow: string,
   executionId: string,
-  wait: Effect.Effect<A, E>
+  wait: Effect.Effect<A, E>,
+  version: number
 ): Effect.Effect<A, E> => {
   const after = engine.settings.noWorkerWarningMs
   if (!Number.isFinite(after)) return wait
@@ -249,7 +266,7 @@ const warnUnserved = <A, E>(
     duration: after,
     orElse: () =>
       Effect.andThen(
-        Effect.suspend(() => Effect.logWarning(unserved(engine, workflow, executionId, after))).pipe(
+        Effect.suspend(() => Effect.logWarning(unserved(engine, workflow, executionId, after, version))).pipe(
           Effect.annotateLogs({ "weft.workflow": workflow, "weft.execution": executionId })
         ),
         wait
@@ -257,8 +274,14 @@ const warnUnserved = <A, E>(
   })
 }
 
-const unserved = (engine: Engine, workflow: string, executionId: string, after: number): string => {
+const unserved = (engine: Engine, workflow: string, executionId: string, after: number, version: number): string => {
   const waited = after % 1_000 === 0 ? `${after / 1_000} s` : `${after} ms`
+  if (engine.registry.has(workflow)) {
+    return `Weft: execution ${executionId} of workflow "${workflow}" has waited ${waited} for its result. It runs on ` +
+      `version ${version}, which this engine does not register (it registers version ` +
+      `${[...(engine.registered.get(workflow)?.keys() ?? [])].join(", ")}): only a worker that registers version ` +
+      `${version} runs it. It keeps waiting; register that version's definition again until its executions end.`
+  }
   const head = `Weft: execution ${executionId} of workflow "${workflow}" has waited ${waited} for its result, and this ` +
     `engine does not run "${workflow}" (it only submits it: acceptUnregistered).`
   return registeredElsewhere(engine, workflow)

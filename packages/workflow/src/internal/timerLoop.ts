@@ -40,7 +40,7 @@ export const wakeDue = (engine: Engine): Effect.Effect<void, unknown> =>
       // Without a heartbeat, runs here are listed too (their claims lapse): they take no place, and are not
       // claimed anew under themselves (each run claims for itself).
       const limit = Math.min(free + scheduler.running.size, 1_000)
-      const ready = yield* store.runnable(now, limit, workflows)
+      const ready = yield* store.runnable(now, limit, workflows, engine.claimable)
       let started = 0
       for (const { executionId } of ready) {
         if (!scheduler.running.has(executionId)) {

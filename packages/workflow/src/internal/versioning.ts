@@ -5,7 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
-import type { WorkflowError } from "../WorkflowError.js"
+import { WorkflowError } from "../WorkflowError.js"
 import { type ExecutionRecord, type VersionInFlight, versionOf } from "../WorkflowStore.js"
 import type { Engine, Registration, WorkflowDef } from "./definitions.js"
 import * as InvalidInput from "./invalidInput.js"
@@ -17,16 +17,23 @@ export const registrationOf = (engine: Engine, record: ExecutionRecord): Registr
 
 /**
  * The definition a start of `def` runs: the newest version this engine registers under its name, else `def` itself
- * (a submit-only engine records the version of the definition it was given).
+ * (a submit-only engine records the version of the definition it was given). With `exact`, `def`'s own version.
  */
-export const startTarget = (engine: Engine, def: WorkflowDef): WorkflowDef => engine.registry.get(def.name)?.def ?? def
+export const startTarget = (engine: Engine, def: WorkflowDef, exact = false): WorkflowDef =>
+  (exact ? engine.registered.get(def.name)?.get(def.version)?.def : engine.registry.get(def.name)?.def) ?? def
 
 /**
- * Checks that a payload encoded with the caller's definition decodes with the version the start runs, when they
- * differ: a caller holding version 1's definition starts version 2, whose payload schema may have changed.
+ * The payload as the version a start runs reads it, when that is not the caller's definition (a caller holding
+ * version 1's definition starts version 2, whose payload schema may have changed): decoded with its schema, or the
+ * typed error naming the version and field. `payload` itself when they are one.
  */
-export const checkTarget = (def: WorkflowDef, target: WorkflowDef, encoded: unknown): WorkflowError | undefined => {
-  if (target === def || target.codec === def.codec) return undefined
+export const targetPayload = (
+  def: WorkflowDef,
+  target: WorkflowDef,
+  payload: unknown,
+  encoded: unknown
+): WorkflowError | { readonly payload: unknown } => {
+  if (target === def || target.codec === def.codec) return { payload }
   const decoded = target.codec.decodePayload(encoded)
   return Result.isFailure(decoded)
     ? InvalidInput.invalid(
@@ -35,7 +42,7 @@ export const checkTarget = (def: WorkflowDef, target: WorkflowDef, encoded: unkn
         decoded.failure,
         { workflow: def.name }
       )
-    : undefined
+    : { payload: decoded.success }
 }
 
 /** A version's live executions, and whether this engine runs that version. */

@@ -188,6 +188,19 @@ export const claims = ({ test }: Suite): void => {
         const rest = yield* store.claimRunnable(OWNER_B, T0 + 1, 10, WORKFLOWS, new Map([["Order", [3]], ["Ship", [2]]]))
         assert.deepStrictEqual(sorted(rest.map((c) => c.journal.execution.executionId)), ["o3", "s2"])
       }))
+
+    test("runnable with versions answers only a (workflow, version) they list; due timers fire whatever the version", (store) =>
+      Effect.gen(function* () {
+        const made = { o1: ["Order", 1], o3: ["Order", 3], s2: ["Ship", 2] } as const
+        for (const [id, [workflow, version]] of Object.entries(made)) yield* store.create(newExecution(id, { workflow, version }))
+        yield* createSuspended(store, "o3-due", T0 + 10, T0, "Order", 3)
+        const ids = (found: ReadonlyArray<{ readonly executionId: string }>) => sorted(found.map((r) => r.executionId))
+        assert.deepStrictEqual(ids(yield* store.runnable(T0 + 20, 10, WORKFLOWS, A)), ["o1"])
+        // The due timer fired for everyone: another worker finds it runnable.
+        assert.strictEqual((yield* getOf(store, "o3-due")).status, "running")
+        assert.deepStrictEqual(ids(yield* store.runnable(T0 + 20, 10, WORKFLOWS, new Map([["Order", [3]]]))), ["o3", "o3-due"])
+        assert.deepStrictEqual(ids(yield* store.runnable(T0 + 20, 10, WORKFLOWS)), ["o1", "o3", "o3-due", "s2"])
+      }))
   })
 
   describe("claimRunnable", () => {

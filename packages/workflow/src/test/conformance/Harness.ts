@@ -210,10 +210,11 @@ export const createSuspended = (
   executionId: string,
   wakeAt: number | undefined,
   at = T0,
-  workflow = "Order"
+  workflow = "Order",
+  version = 1
 ) =>
   Effect.gen(function* () {
-    yield* store.create(newExecution(executionId, { at, workflow }))
+    yield* store.create(newExecution(executionId, { at, workflow, version }))
     const claim = yield* claimOf(store, executionId, "setup", at)
     assert.isTrue(yield* store.suspend(executionId, claim.fence, claim.journal.execution.wakeSeq, wakeAt, at))
   })
@@ -224,10 +225,11 @@ export const createTerminal = (
   executionId: string,
   status: TerminalStatus,
   at = T0,
-  workflow = "Order"
+  workflow = "Order",
+  version = 1
 ) =>
   Effect.gen(function* () {
-    yield* store.create(newExecution(executionId, { at, workflow }))
+    yield* store.create(newExecution(executionId, { at, workflow, version }))
     const claim = yield* claimOf(store, executionId, "setup", at)
     yield* store.complete(executionId, claim.fence, { status, result: EXIT_OF[status], at })
   })
