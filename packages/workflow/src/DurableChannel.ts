@@ -76,7 +76,7 @@ export const receive: {
   // A step of the body, met on every replay: untraced.
   const instance = yield* WorkflowInstance
   const timeoutMs = options === undefined ? undefined : Duration.toMillis(options.timeout)
-  Shapes.meet(instance, { _tag: "Channel", name: self.name, codec: self.codec, timeoutMs })
+  if (Shapes.watching(instance)) Shapes.meet(instance, { _tag: "Channel", name: self.name, codec: self.codec, timeoutMs })
   if (timeoutMs === undefined) return Option.getOrThrow(yield* Channels.receive(instance, self.name, self.codec))
   return yield* Channels.receive(instance, self.name, self.codec, timeoutMs)
 }) as any

@@ -67,7 +67,7 @@ export const await_: {
   // A step of the body, met on every replay: untraced.
   const instance = yield* WorkflowInstance
   const timeoutMs = options === undefined ? undefined : Duration.toMillis(options.timeout)
-  Shapes.meet(instance, { _tag: "Deferred", name: self.name, codec: self.codec, timeoutMs })
+  if (Shapes.watching(instance)) Shapes.meet(instance, { _tag: "Deferred", name: self.name, codec: self.codec, timeoutMs })
   if (timeoutMs === undefined) return Option.getOrThrow(yield* Deferreds.await_(instance, self.name, self.codec))
   return yield* Deferreds.await_(instance, self.name, self.codec, timeoutMs)
 }) as any

@@ -91,7 +91,7 @@ export const process: <P extends AnySchema, S extends AnySchema, E extends AnySc
       })
     )
   }
-  Shapes.meet(instance, { _tag: "Queue", name: self.name, key, codec: self.codec })
+  if (Shapes.watching(instance)) Shapes.meet(instance, { _tag: "Queue", name: self.name, key, codec: self.codec })
   return yield* Queues.process(instance, self, key, payload)
 }) as any
 

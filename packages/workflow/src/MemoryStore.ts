@@ -34,7 +34,6 @@ import {
   runsVersion,
   type Service,
   terminal,
-  type VersionInFlight,
   versionOf,
   type Versions,
   WorkflowStore
@@ -558,18 +557,16 @@ export const make = (options: Options = {}): Service => {
 
     versions: (workflows) =>
       Effect.sync(() => {
-        const counts = new Map<string, VersionInFlight>()
+        const counts = new Map<string, { workflow: string; version: number; running: number; suspended: number }>()
         for (const id of open) {
           const record = entries.get(id)!.record
           if (!live.has(record.status) || (workflows !== undefined && !workflows.includes(record.workflow))) continue
           const version = versionOf(record)
           const key = `${version}:${record.workflow}`
-          const found = counts.get(key) ?? { workflow: record.workflow, version, running: 0, suspended: 0 }
-          counts.set(key, {
-            ...found,
-            running: found.running + (record.status === "running" ? 1 : 0),
-            suspended: found.suspended + (record.status === "suspended" ? 1 : 0)
-          })
+          let found = counts.get(key)
+          if (found === undefined) counts.set(key, (found = { workflow: record.workflow, version, running: 0, suspended: 0 }))
+          if (record.status === "running") found.running++
+          else found.suspended++
         }
         return [...counts.values()].sort((a, b) =>
           a.workflow < b.workflow ? -1 : a.workflow > b.workflow ? 1 : a.version - b.version

@@ -31,6 +31,9 @@ const noExecution = (executionId: string, name: string) =>
     message: `No execution ${executionId} to complete deferred "${name}" of`
   })
 
+/** `create`'s clock arrays ($13 to $15) for an execution stored with none. */
+const NO_CLOCKS: ReadonlyArray<ReadonlyArray<never>> = [[], [], []]
+
 /** The executions' statements over `db`. */
 export const make = (db: Database): Executions => {
   const { event, inTransaction, isPg, outsideTransaction, pg, pgOutside, rows, sql } = db
@@ -51,9 +54,13 @@ export const make = (db: Database): Executions => {
       execution.announce === false ? "" : `${notice(T.create)}:${execution.executionId}:${execution.workflow}`,
       execution.idempotencyKey ?? null,
       execution.version ?? 1,
-      (execution.clocks ?? []).map((c) => c.name),
-      (execution.clocks ?? []).map((c) => c.wakeAt),
-      (execution.clocks ?? []).map((c) => c.setAt ?? execution.at)
+      ...(execution.clocks === undefined || execution.clocks.length === 0
+        ? NO_CLOCKS
+        : [
+          execution.clocks.map((c) => c.name),
+          execution.clocks.map((c) => c.wakeAt),
+          execution.clocks.map((c) => c.setAt ?? execution.at)
+        ])
     ]
   }
 

@@ -121,6 +121,9 @@ export const meet = (run: Run, met: Met): void => {
   watchers.get(run.engine)?.(run, met)
 }
 
+/** Whether a describe run watches `run`'s engine: callers build what they `meet` only then (a step's hot path). */
+export const watching = (run: Run): boolean => watchers.has(run.engine)
+
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
 /** Describes version `version` of workflow `name`, registered on `source`, for `payload` (generated when undefined). */

@@ -50,9 +50,13 @@ const admit = (engine: Engine, def: WorkflowDef, payload: unknown, options: Star
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) return InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
   const target = Versioning.startTarget(engine, def, options.exact)
-  const read = Versioning.targetPayload(def, target, payload, encoded.success)
-  if (read instanceof WorkflowError) return read
-  const idempotencyKey = options.idempotencyKey ?? target.idempotencyKey(read.payload)
+  let read = payload
+  if (target !== def) {
+    const decoded = Versioning.targetPayload(def, target, payload, encoded.success)
+    if (decoded instanceof WorkflowError) return decoded
+    read = decoded.payload
+  }
+  const idempotencyKey = options.idempotencyKey ?? target.idempotencyKey(read)
   return { executionId: stableId(def.name, idempotencyKey), idempotencyKey, encoded: encoded.success, version: target.version }
 }
 
@@ -92,7 +96,7 @@ const create = (
       announce: !runsHere || full,
       claimFor,
       awaited: awaiting,
-      ...(clocks === undefined ? {} : { clocks })
+      clocks
     })
     // Another payload under this id (its key squatted, or reused by mistake) never joins: it touches nothing.
     if (!created && !sameJson(record.payload, admitted.encoded)) return yield* Effect.fail(conflict(def, executionId))
