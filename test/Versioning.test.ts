@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { TestClock } from "effect/testing"
-import { Activity, DurableClock, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
+import { Activity, DurableClock, DurableDeferred, MemoryStore, Workflow, WorkflowEngine, WorkflowStore } from "@weft/workflow"
 import { record, suspended, waitUntil } from "./util.js"
 
 const Go = DurableDeferred.make("go")
@@ -229,6 +229,38 @@ describe("the determinism guard", () => {
       yield* waitUntil(Effect.map(WorkflowEngine.get(id), (r) => r.status !== "suspended" && r.status !== "running"), "ended")
       assert.deepStrictEqual(yield* Workflow.result(Branches, id), Option.some(Exit.succeed("AB")))
     }).pipe(Effect.provide(Layer.provideMerge(BranchesLive, WorkflowEngine.layerMemory)))
+  })
+
+  it.live("steps written by two workers whose clocks disagree replay in their stored order without a false alarm", () => {
+    // Worker A stored "pack" by its clock; worker B, whose clock runs a second behind, took over and stored "label"
+    // with times before pack's. The store's order says pack came first: a healthy execution, not a reordered body.
+    const store = MemoryStore.make()
+    const Skewed = Workflow.make({ name: "Skewed", payload: {}, success: Schema.String, idempotencyKey: () => "s" })
+    const step = (name: string) => Activity.make({ name, success: Schema.String, execute: Effect.succeed(`ran ${name}`) })
+    const SkewedLive = Skewed.toLayer(() =>
+      Effect.gen(function* () {
+        const a = yield* step("pack")
+        const b = yield* step("label")
+        return `${a}, ${b}`
+      })
+    )
+    const done = (value: string) => ({ _tag: "Success", value })
+    return Effect.gen(function* () {
+      const id = yield* Skewed.executionId({})
+      yield* store.create({ executionId: id, workflow: "Skewed", payload: {}, parent: undefined, at: 1_000, announce: false })
+      const claim = Option.getOrThrow(yield* store.claim(id, "worker-a", 1_000))
+      yield* store.recordAttempt(id, claim.fence, { name: "pack", attempt: 1, exit: done("stored pack"), startedAt: 2_000, completedAt: 2_010 })
+      yield* store.recordAttempt(id, claim.fence, { name: "label", attempt: 1, exit: done("stored label"), startedAt: 1_500, completedAt: 1_505 })
+      yield* store.release(id, claim.fence)
+      const engine = yield* Layer.build(
+        Layer.provideMerge(SkewedLive, WorkflowEngine.layer().pipe(Layer.provide(Layer.succeed(WorkflowStore.WorkflowStore, store))))
+      )
+      yield* Effect.gen(function* () {
+        yield* (yield* WorkflowEngine.WorkflowEngine).resume(id).pipe(Effect.ignore)
+        yield* waitUntil(Effect.map(WorkflowEngine.get(id), (r) => r.status !== "running"), "ended")
+        assert.deepStrictEqual(yield* Workflow.result(Skewed, id), Option.some(Exit.succeed("stored pack, stored label")))
+      }).pipe(Effect.provide(engine))
+    }).pipe(Effect.scoped)
   })
 
   it.effect("the same steps asked in the same order, or one asked again, pass", () => {

@@ -36,12 +36,12 @@ export class Replay {
    * The journal's user activities as the recording ran them (first start, last end), for the order guard; the
    * runtime's own steps (notes, patches, children, compensations) are not ordered. Empty for a new execution.
    */
-  private readonly spans = new Map<string, { start: number; end: number }>()
+  private readonly spans = new Map<string, { start: number; end: number; readonly stored: number }>()
   /**
    * By fiber: the latest recorded start among the journaled steps that fiber asked for, and its step. Per fiber, so
    * concurrent branches (one replaying a wait at once, another that ran first) are never compared with each other.
    */
-  private readonly latest = new Map<number, { readonly name: string; readonly start: number }>()
+  private readonly latest = new Map<number, { readonly name: string; readonly start: number; readonly stored: number }>()
   /** The deferreds the journal held when the run claimed it (not those delivered during the run). */
   private readonly journalDeferreds: ReadonlyArray<string>
   /** Attempts run by this run (not replayed): a defect recorded here is not tried again without a resume. */
@@ -66,10 +66,11 @@ export class Replay {
     }
     for (const list of this.attempts.values()) if (list.length > 1) list.sort((a, b) => a.attempt - b.attempt)
     this.journalDeferreds = journal.deferreds.map((d) => d.name)
-    for (const attempt of journal.attempts) {
+    for (let stored = 0; stored < journal.attempts.length; stored++) {
+      const attempt = journal.attempts[stored]!
       if (isReserved(attempt.name)) continue
       const span = this.spans.get(attempt.name)
-      if (span === undefined) this.spans.set(attempt.name, { start: attempt.startedAt, end: attempt.completedAt })
+      if (span === undefined) this.spans.set(attempt.name, { start: attempt.startedAt, end: attempt.completedAt, stored })
       else {
         span.start = Math.min(span.start, attempt.startedAt)
         span.end = Math.max(span.end, attempt.completedAt)
@@ -130,14 +131,18 @@ export class Replay {
   /**
    * Notes that fiber `fiber` asks for journaled step `name` (see `ordered`), and returns the step that fiber asked
    * for before although the recording finished `name` before that one even started (a reordered body), if any.
-   * Steps whose recorded times overlap (run at once, or in one millisecond) may come in any order.
+   * Steps whose recorded times overlap (run at once, or in one millisecond) may come in any order. The store's order
+   * must agree (`name` stored before that step): times written by two workers whose clocks disagree never flag a
+   * healthy execution.
    */
   outOfOrder(name: string, fiber: number): string | undefined {
     const span = this.spans.get(name)
     if (span === undefined) return undefined
     const latest = this.latest.get(fiber)
-    if (latest !== undefined && span.end <= latest.start && span.start < latest.start) return latest.name
-    if (latest === undefined || span.start > latest.start) this.latest.set(fiber, { name, start: span.start })
+    if (latest !== undefined && span.end <= latest.start && span.start < latest.start && span.stored < latest.stored) {
+      return latest.name
+    }
+    if (latest === undefined || span.start > latest.start) this.latest.set(fiber, { name, start: span.start, stored: span.stored })
     return undefined
   }
 
