@@ -38,6 +38,7 @@ describe("OpenTelemetry", () => {
       for (const run of runs) {
         assert.strictEqual(run.attributes["weft.workflow"], "Billing")
         assert.strictEqual(run.attributes["weft.execution_id"], id)
+        assert.strictEqual(run.attributes["weft.workflow.version"], 1)
       }
       const [first, second] = runs as [ReadableSpan, ReadableSpan]
       assert.deepStrictEqual(runs.map((run) => parentOf(run)?.name), ["Workflow.execute", "DurableDeferred.succeed"])

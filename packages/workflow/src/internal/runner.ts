@@ -70,7 +70,7 @@ export const runOnce = (
     const run = new Run(engine, def, executionId, fence, journal)
     const deadline = Deadline.has(run) ? yield* Deadline.arm(run, record.createdAt) : undefined
     const series = Metrics.forWorkflow(def.name)
-    span = yield* Telemetry.startRun(telemetry, def.name, executionId, fence)
+    span = yield* Telemetry.startRun(telemetry, def.name, executionId, fence, def.version)
     // Live from the claim on: the heartbeat renews it before the body starts, too.
     state.run = run
     if (hooked) yield* hook("run-claimed", executionId)

@@ -113,11 +113,17 @@ export const startRun = (
   telemetry: Telemetry,
   workflow: string,
   executionId: string,
-  fence: number
+  fence: number,
+  version: number
 ): Effect.Effect<Tracer.Span | undefined> =>
   telemetry.tracing
     ? Effect.makeSpan(`weft.workflow ${workflow}`, {
-        attributes: { "weft.workflow": workflow, "weft.execution_id": executionId, "weft.fence": fence }
+        attributes: {
+          "weft.workflow": workflow,
+          "weft.workflow.version": version,
+          "weft.execution_id": executionId,
+          "weft.fence": fence
+        }
       })
     : Effect.succeed(undefined)
 
