@@ -227,6 +227,35 @@ describe("Workflow versions", () => {
 })
 
 describe("Workflow versions, described and keyed", () => {
+  it.live("a restart on another version takes that version's deadline; a deadline given at the start is kept", () => {
+    const Hour = Workflow.make({ name: "Timed", payload, idempotencyKey: key, deadline: "1 hour" })
+    const Day = Workflow.make({ name: "Timed", version: 2, payload, idempotencyKey: key, deadline: "1 day" })
+    const bodies = Hour.toLayer(() => DurableDeferred.await(Go))
+    const deadlineOf = (id: string) =>
+      Effect.map(record(id), (d) => {
+        const clock = d.clocks.find((c) => c.name === "@weft/deadline")!
+        return clock.wakeAt - d.execution.createdAt
+      })
+    return Effect.gen(function* () {
+      // Started while only version 1 ran: its workflow's hour, and one with its own ten minutes.
+      const plain = yield* Hour.execute({ id: "plain" }, { discard: true })
+      const own = yield* Hour.execute({ id: "own" }, { discard: true, deadline: "10 minutes" })
+      for (const id of [plain, own]) {
+        yield* suspended(Hour, id)
+        yield* Hour.interrupt(id)
+        yield* waitUntil(Effect.map(WorkflowEngine.get(id), (r) => r.status === "interrupted"), "interrupted")
+      }
+      yield* Layer.build(Day.toLayer(() => DurableDeferred.await(Go)))
+      const plainOnTwo = (yield* WorkflowEngine.restart(plain, { version: 2 })).executionId
+      const ownOnTwo = (yield* WorkflowEngine.restart(own, { version: 2 })).executionId
+      const plainOnOne = (yield* WorkflowEngine.restart(plain)).executionId
+      for (const id of [plainOnTwo, ownOnTwo, plainOnOne]) yield* suspended(Hour, id)
+      assert.strictEqual(yield* deadlineOf(plainOnTwo), 86_400_000)
+      assert.strictEqual(yield* deadlineOf(ownOnTwo), 600_000)
+      assert.strictEqual(yield* deadlineOf(plainOnOne), 3_600_000)
+    }).pipe(Effect.scoped, Effect.provide(Layer.provideMerge(bodies, WorkflowEngine.layerMemory)))
+  })
+
   it.live("describe describes the version of the definition it is given, not the newest", () =>
     Effect.gen(function* () {
       const one = yield* WorkflowShape.describe(OrderV1, { id: "d" }, { deferreds: [Go] })
@@ -250,12 +279,21 @@ describe("Workflow versions, described and keyed", () => {
       success: Schema.String,
       idempotencyKey: ({ id }) => id.toUpperCase()
     })
-    const layers = Layer.mergeAll(Upper.toLayer(({ id }) => Effect.succeed(`v1:${id}`)), UpperV2.toLayer(({ id }) => Effect.succeed(`v2:${id}`)))
+    // A parent that starts it as a discarded child, through version 1's definition, and returns the child's id.
+    const Parent = Workflow.make({ name: "UpperParent", payload, success: Schema.String, idempotencyKey: key })
+    const layers = Layer.mergeAll(
+      Upper.toLayer(({ id }) => Effect.succeed(`v1:${id}`)),
+      UpperV2.toLayer(({ id }) => Effect.succeed(`v2:${id}`)),
+      Parent.toLayer(({ id }) => Effect.orDie(Upper.execute({ id }, { discard: true })))
+    )
     return Effect.gen(function* () {
       const one = yield* Upper.execute({ id: "k" }, { discard: true })
       const two = yield* UpperV2.execute({ id: "k" }, { discard: true })
       assert.strictEqual(one, two)
       assert.strictEqual((yield* WorkflowEngine.get(one)).idempotencyKey, "K")
+      // The child's id, as its parent journals and returns it, is the execution's.
+      const child = yield* Parent.execute({ id: "c" })
+      assert.strictEqual((yield* WorkflowEngine.get(child)).idempotencyKey, "C")
     }).pipe(Effect.provide(Layer.provideMerge(layers, WorkflowEngine.layerMemory)))
   })
 })

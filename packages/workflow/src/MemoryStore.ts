@@ -568,9 +568,7 @@ export const make = (options: Options = {}): Service => {
           if (record.status === "running") found.running++
           else found.suspended++
         }
-        return [...counts.values()].sort((a, b) =>
-          a.workflow < b.workflow ? -1 : a.workflow > b.workflow ? 1 : a.version - b.version
-        )
+        return [...counts.values()].sort((a, b) => byCodePoint(a.workflow, b.workflow) || a.version - b.version)
       }),
 
     schedules: MemorySchedules.make(),
@@ -583,6 +581,17 @@ export const make = (options: Options = {}): Service => {
 /** A fresh memory store as a Layer. */
 export const layer = (options: Options = {}): Layer.Layer<WorkflowStore> =>
   Layer.sync(WorkflowStore, () => make(options))
+
+/** Strings by code point, as SQLite's bytes and PostgreSQL's "C" collation order them (not UTF-16 code units). */
+const byCodePoint = (a: string, b: string): number => {
+  if (a === b) return 0
+  const x = [...a]
+  const y = [...b]
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!
+  }
+  return x.length - y.length
+}
 
 const compareNewestFirst = (a: { createdAt: number; executionId: string }, b: { createdAt: number; executionId: string }) =>
   a.createdAt !== b.createdAt ? b.createdAt - a.createdAt : a.executionId < b.executionId ? -1 : a.executionId > b.executionId ? 1 : 0

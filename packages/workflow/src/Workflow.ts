@@ -84,7 +84,10 @@ export interface Workflow<Name extends string, Payload extends AnySchema, Succes
       options: { readonly discard: true; readonly deadline?: Duration.Input | undefined }
     ): Effect.Effect<string, WorkflowError, WorkflowEngine>
   }
-  /** The execution id for a payload (name + idempotency key), without starting anything. */
+  /**
+   * The execution id for a payload (name + this definition's idempotency key), without starting anything. A start
+   * keys by the version it runs: keep one key function across versions and the two agree.
+   */
   readonly executionId: (payload: Payload["Type"]) => Effect.Effect<string>
   /** None while running; the result when complete; `Suspended` while waiting. Fails when the id is unknown. */
   readonly poll: (

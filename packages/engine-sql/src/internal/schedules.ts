@@ -152,8 +152,8 @@ export const make = (db: Database): Schedules => {
                 LEFT JOIN (SELECT * FROM weft_schedules
                   WHERE paused = 0 AND workflow IN ${sql.in(workflows as Array<string>)}
                     AND (due_at <= ${now} OR buffered_at IS NOT NULL)
-                  ORDER BY due_at, schedule_id LIMIT ${Math.max(0, limit)}) s ON true
-                ORDER BY s.due_at, s.schedule_id`),
+                  ORDER BY due_at IS NULL, due_at, schedule_id LIMIT ${Math.max(0, limit)}) s ON true
+                ORDER BY s.due_at IS NULL, s.due_at, s.schedule_id`),
               (r) =>
                 Effect.map(
                   all(r.filter((row) => (row as { schedule_id?: unknown }).schedule_id != null)),

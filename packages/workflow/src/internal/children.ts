@@ -12,7 +12,6 @@ import * as Activities from "./activities.js"
 import * as Codec from "./codec.js"
 import * as Deferreds from "./deferreds.js"
 import type { WorkflowDef } from "./definitions.js"
-import { stableId } from "./hash.js"
 import * as InvalidInput from "./invalidInput.js"
 import * as Names from "./reserved.js"
 import type { Run } from "./run.js"
@@ -40,7 +39,9 @@ export const execute = (
   if (Result.isFailure(encoded)) {
     return Effect.fail(InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name }))
   }
-  const childId = stableId(def.name, def.idempotencyKey(payload))
+  // The id the start creates or joins: the key of the version it runs (a newer version may key another way).
+  const childId = Starts.executionIdOf(engine, def, payload, encoded.success)
+  if (childId instanceof WorkflowError) return Effect.fail(childId)
   const deferred = Names.childResult(def.name, childId)
   const link = discard ? undefined : { executionId: run.executionId, deferred }
   run.children.add(childId)

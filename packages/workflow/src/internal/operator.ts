@@ -409,11 +409,13 @@ export const restart = (
     const at = yield* Clock.currentTimeMillis
     const runsHere = registered?.has(version) ?? false
     const step = fromStep === undefined ? "the beginning" : `step ${JSON.stringify(fromStep)}`
-    // The source's deadline, as long as it was (its own or its workflow's), counts again from the restart's start.
+    // A deadline the source was given at its start counts again, as long, from the restart's start; its workflow's
+    // (the length the source's version defines) is left to the version the restart runs, which stores its own.
     const deadline = detail.clocks.find((c) => c.name === Names.DEADLINE)
-    const clocks = deadline?.setAt === undefined
-      ? kept.clocks
-      : [...kept.clocks, Deadline.clock(at, Math.max(1, deadline.wakeAt - deadline.setAt))]
+    const length = deadline?.setAt === undefined ? undefined : Math.max(1, deadline.wakeAt - deadline.setAt)
+    const sourceDef = registered?.get(versionOf(record))?.def
+    const own = length !== undefined && (sourceDef === undefined || sourceDef.deadlineMs !== length)
+    const clocks = own ? [...kept.clocks, Deadline.clock(at, length)] : kept.clocks
     const { created } = yield* store.fork({
       execution: {
         executionId: newId,

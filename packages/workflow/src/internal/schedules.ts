@@ -346,7 +346,9 @@ export const loop = (engine: Engine, schedules: ScheduleStore): Effect.Effect<ne
   Effect.flatMap(Queue.sliding<void>(1), (wake) => {
     wakers.set(engine, wake)
     const pollMs = engine.settings.pollIntervalMs ?? 1_000
-    const idleMs = pollMs * IDLE_POLLS
+    // Only where other processes' schedule writes are announced: elsewhere a write would be seen that much later,
+    // and a first fire with a catch-up window shorter than that could be dropped rather than start late.
+    const idleMs = engine.store.notifications === undefined ? pollMs : pollMs * IDLE_POLLS
     const pass = Effect.gen(function* () {
       const workflows = [...engine.registry.keys()]
       const now = yield* Clock.currentTimeMillis

@@ -50,14 +50,28 @@ const admit = (engine: Engine, def: WorkflowDef, payload: unknown, options: Star
   const encoded = def.codec.encodePayload(payload)
   if (Result.isFailure(encoded)) return InvalidInput.invalid("InvalidPayload", "The payload", encoded.failure, { workflow: def.name })
   const target = Versioning.startTarget(engine, def, options.exact)
-  let read = payload
-  if (target !== def) {
-    const decoded = Versioning.targetPayload(def, target, payload, encoded.success)
-    if (decoded instanceof WorkflowError) return decoded
-    read = decoded.payload
-  }
-  const idempotencyKey = options.idempotencyKey ?? target.idempotencyKey(read)
+  const idempotencyKey = options.idempotencyKey ?? keyOf(def, target, payload, encoded.success)
+  if (idempotencyKey instanceof WorkflowError) return idempotencyKey
   return { executionId: stableId(def.name, idempotencyKey), idempotencyKey, encoded: encoded.success, version: target.version }
+}
+
+/**
+ * The idempotency key of a start of `def` for `payload` (`encoded` by `def`): the key function of the version it
+ * runs (`target`), given the payload as that version reads it; the typed error when that version refuses it.
+ */
+const keyOf = (def: WorkflowDef, target: WorkflowDef, payload: unknown, encoded: unknown): string | WorkflowError => {
+  if (target === def) return def.idempotencyKey(payload)
+  const read = Versioning.targetPayload(def, target, payload, encoded)
+  return read instanceof WorkflowError ? read : target.idempotencyKey(read.payload)
+}
+
+/**
+ * The execution id a start of `def` for `payload` (`encoded` by `def`) creates or joins: from the key function of the
+ * version the start runs. A child's start journals it before starting.
+ */
+export const executionIdOf = (engine: Engine, def: WorkflowDef, payload: unknown, encoded: unknown): string | WorkflowError => {
+  const key = keyOf(def, Versioning.startTarget(engine, def), payload, encoded)
+  return key instanceof WorkflowError ? key : stableId(def.name, key)
 }
 
 const create = (
