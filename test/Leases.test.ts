@@ -186,6 +186,9 @@ const longStep = (options: { readonly heartbeat: boolean }) =>
             owner: "holder",
             leaseMs: 1_000,
             maxConnections: 2,
+            // The holder never polls for work: only the rival may take the lapsed claim (the holder's own poll could
+            // claim its own execution again first, a race this test is not about).
+            pollIntervalMs: 600_000,
             ...(options.heartbeat ? {} : { heartbeatMs: 3_600_000 })
           })
         )
