@@ -221,9 +221,11 @@ export const make = (options: EngineOptions = {}): Effect.Effect<Live, WorkflowE
     if (store.notifications !== undefined) {
       yield* Effect.forkIn(
         Stream.runForEach(store.notifications, (notification) =>
-          Effect.catchCause(Signals.onNotification(engine, notification), (cause) =>
-            Effect.logWarning("Weft: could not act on a notification", cause)
-          )
+          notification.kind === "schedule"
+            ? Effect.sync(() => Schedules.onNotification(engine, notification))
+            : Effect.catchCause(Signals.onNotification(engine, notification), (cause) =>
+              Effect.logWarning("Weft: could not act on a notification", cause)
+            )
         ),
         scope
       )

@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
 import { WorkflowError } from "../WorkflowError.js"
-import { live, type ScheduleRecord, type ScheduleStore } from "../WorkflowStore.js"
+import { live, type Notification, type ScheduleRecord, type ScheduleStore } from "../WorkflowStore.js"
 import type { Engine, WorkflowDef } from "./definitions.js"
 import * as NameRules from "./nameRules.js"
 import * as Starts from "./starts.js"
@@ -416,3 +416,19 @@ export const loop = (engine: Engine, schedules: ScheduleStore): Effect.Effect<ne
 
 /** The due schedules one pass fires at most; a full page is followed by another pass at once. */
 const PAGE = 100
+
+/** A schedule another process wrote (a store notification): wakes the loop when its workflow is registered here. */
+export const onNotification = (engine: Engine, notification: Notification): void => {
+  if (schedulesOf(engine, notification)) wake(engine)
+}
+
+/**
+ * Whether a written schedule's workflow is one this engine registered. The notice is `schedule:<id>:<workflow>` and a
+ * schedule id may hold ":", so the workflow is read as the registered name the notice's text ends with.
+ */
+const schedulesOf = (engine: Engine, { id, workflow }: Notification): boolean => {
+  if (workflow === undefined) return true
+  const text = `${id}:${workflow}`
+  for (const name of engine.registry.keys()) if (text.endsWith(`:${name}`)) return true
+  return false
+}

@@ -14,7 +14,6 @@ import * as Deferreds from "./deferreds.js"
 import type { Engine } from "./definitions.js"
 import * as ExitEncoding from "./exitEncoding.js"
 import * as Results from "./results.js"
-import * as Schedules from "./schedules.js"
 import * as Token from "./token.js"
 
 /**
@@ -81,17 +80,15 @@ export const resume = (engine: Engine, executionId: string, workflow?: string): 
   })
 
 /**
- * Acts on a notification from the store (another process woke, interrupted or ended an execution, queued, or wrote a
- * schedule).
+ * Acts on a notification from the store (another process woke, interrupted or ended an execution, or queued). A
+ * written schedule's is the schedule loop's (`Schedules.onNotification`): the engine hands it there.
  */
 export const onNotification = (engine: Engine, notification: Notification): Effect.Effect<void, WorkflowError> => {
   switch (notification.kind) {
     case "queue":
       return Effect.sync(() => notifyQueue(engine, notification.id))
     case "schedule":
-      return Effect.sync(() => {
-        if (schedulesOf(engine, notification)) Schedules.wake(engine)
-      })
+      return Effect.void
     case "done":
       return engine.results.has(notification.id)
         ? Effect.flatMap(engine.store.get(notification.id), (record) =>
@@ -113,17 +110,6 @@ export const onNotification = (engine: Engine, notification: Notification): Effe
       return Effect.void
     }
   }
-}
-
-/**
- * Whether a written schedule's workflow is one this engine registered. The notice is `schedule:<id>:<workflow>` and a
- * schedule id may hold ":", so the workflow is read as the registered name the notice's text ends with.
- */
-const schedulesOf = (engine: Engine, { id, workflow }: Notification): boolean => {
-  if (workflow === undefined) return true
-  const text = `${id}:${workflow}`
-  for (const name of engine.registry.keys()) if (text.endsWith(`:${name}`)) return true
-  return false
 }
 
 /** A signal that an item may be waiting in `queue`, for one worker loop; taken from the set when the scope closes. */
