@@ -19,6 +19,7 @@ import { PgEngine } from "@weft/engine-sql/pg"
 import { SqliteEngine } from "@weft/engine-sql/sqlite"
 import { Activity, DurableDeferred, Workflow, WorkflowEngine } from "@weft/workflow"
 import { freshDatabase } from "./pg.js"
+import { Go, ledger, LedgerV1, LedgerV2 } from "./ledger.js"
 import { hasStatus, record, suspended, waitUntil } from "./util.js"
 import { freePort as closedPort } from "./net.js"
 
@@ -678,24 +679,6 @@ const Fragile = Workflow.make({
   idempotencyKey: ({ id }) => id
 })
 
-const Go = DurableDeferred.make("go")
-
-/** `Ledger`, in two versions: each waits for `Go`, then names the version that ran it. */
-const LedgerV1 = Workflow.make({
-  name: "Ledger",
-  payload: { id: Schema.String },
-  success: Schema.String,
-  idempotencyKey: ({ id }) => id
-})
-const LedgerV2 = Workflow.make({
-  name: "Ledger",
-  version: 2,
-  payload: { id: Schema.String },
-  success: Schema.String,
-  idempotencyKey: ({ id }) => id
-})
-const ledger = (tag: string) => ({ id }: { readonly id: string }) =>
-  Effect.as(DurableDeferred.await(Go), `${tag}:${id}`)
 
 /** `Flaky`: fetch, then settle, which is declined while `declines` is above zero; each body's runs counted. */
 const Flaky = Workflow.make({

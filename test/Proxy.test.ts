@@ -24,6 +24,7 @@ import {
   HttpApiSecurity
 } from "effect/http-api"
 import { type Rpc, RpcClient, type RpcGroup, RpcMiddleware, RpcSerialization, RpcServer } from "effect/rpc"
+import { Go, LedgerLive, LedgerV2 } from "./ledger.js"
 import { Counter, waitUntil } from "./util.js"
 
 const root = resolve(import.meta.dirname, "..")
@@ -615,24 +616,6 @@ const SettleLive = Settle.toLayer(({ id }) =>
   })
 )
 
-const Go = DurableDeferred.make("go")
-
-/** `Ledger`, in two versions: each waits for `Go`, then names the version that ran it. */
-const LedgerV1 = Workflow.make({
-  name: "Ledger",
-  payload: { id: Schema.String },
-  success: Schema.String,
-  idempotencyKey: ({ id }) => id
-})
-const LedgerV2 = Workflow.make({
-  name: "Ledger",
-  version: 2,
-  payload: { id: Schema.String },
-  success: Schema.String,
-  idempotencyKey: ({ id }) => id
-})
-const ledger = (tag: string) => ({ id }: { readonly id: string }) => Effect.as(DurableDeferred.await(Go), `${tag}:${id}`)
-const LedgerLive = Layer.mergeAll(LedgerV1.toLayer(ledger("v1")), LedgerV2.toLayer(ledger("v2")))
 
 const Unserved = Workflow.make({ name: "Unserved", payload: { id: Schema.String }, idempotencyKey: ({ id }) => id })
 

@@ -68,6 +68,17 @@ export interface RestartResult {
 const refused = (record: ExecutionRecord, message: string): WorkflowError =>
   new WorkflowError({ reason: "InvalidState", executionId: record.executionId, workflow: record.workflow, message })
 
+/** The refusal of a restart's `version`: what was expected, and why (`detail` follows the execution it restarts). */
+const badVersion = (record: ExecutionRecord, expected: string, detail: string): WorkflowError =>
+  new WorkflowError({
+    reason: "InvalidPayload",
+    executionId: record.executionId,
+    workflow: record.workflow,
+    field: "version",
+    expected,
+    message: `Restarting execution ${record.executionId} of workflow "${record.workflow}"${detail}`
+  })
+
 const unsupported = (operation: string): WorkflowError =>
   new WorkflowError({
     reason: "StoreRejected",
@@ -375,32 +386,25 @@ export const restart = (
     const version = options.version ?? versionOf(record)
     if (!(Number.isSafeInteger(version) && version >= 1 && version <= 2_147_483_647)) {
       return yield* Effect.fail(
-        new WorkflowError({
-          reason: "InvalidPayload",
-          executionId,
-          workflow: record.workflow,
-          field: "version",
-          expected: "a whole number from 1 to 2147483647",
-          message: `Restarting execution ${executionId} of workflow "${record.workflow}": version must be a whole ` +
-            `number from 1 to 2147483647, got ${String(options.version)}`
-        })
+        badVersion(
+          record,
+          "a whole number from 1 to 2147483647",
+          `: version must be a whole number from 1 to 2147483647, got ${String(options.version)}`
+        )
       )
     }
     const registered = engine.registered.get(record.workflow)
     if (options.version !== undefined && registered !== undefined && !registered.has(version)) {
       // A worker of this workflow that lacks the version asked for: refused, rather than an execution that may wait
       // for a worker that never comes (an engine that runs none of it, the CLI's, cannot tell and lets it through).
+      const listed = [...registered.keys()].join(", ")
       return yield* Effect.fail(
-        new WorkflowError({
-          reason: "InvalidPayload",
-          executionId,
-          workflow: record.workflow,
-          field: "version",
-          expected: `a registered version: ${[...registered.keys()].join(", ")}`,
-          message: `Restarting execution ${executionId} of workflow "${record.workflow}" on version ${version}: this ` +
-            `engine registers version ${[...registered.keys()].join(", ")} of it. Restart on one of those, or from an ` +
+        badVersion(
+          record,
+          `a registered version: ${listed}`,
+          ` on version ${version}: this engine registers version ${listed} of it. Restart on one of those, or from an ` +
             `engine that registers version ${version}`
-        })
+        )
       )
     }
     const onVersion = version === versionOf(record) ? "" : `/v${version}`
