@@ -5,6 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as MemoryInspection from "./internal/memoryInspection.js"
 import * as MemorySchedules from "./internal/memorySchedules.js"
 import { WorkflowError } from "./WorkflowError.js"
 import {
@@ -28,13 +29,11 @@ import {
   type InFlight,
   live,
   type MessageSent,
-  type Page,
   type Purged,
   type QueueItem,
   runsVersion,
   type Service,
   terminal,
-  versionOf,
   type Versions,
   WorkflowStore
 } from "./WorkflowStore.js"
@@ -45,7 +44,8 @@ export interface Options {
   readonly leaseMs?: number | undefined
 }
 
-interface Entry {
+/** An execution as the memory store keeps it. */
+export interface Entry {
   record: ExecutionRecord
   attempts: Array<ActivityAttempt> | undefined
   /** (attempt, name) → attempt, so first-writer-wins is not a scan of a long journal. */
@@ -278,15 +278,7 @@ export const make = (options: Options = {}): Service => {
     completeDeferred: (executionId, deferred) =>
       Effect.suspend((): Effect.Effect<{ applied: boolean; record: DeferredRecord }, WorkflowError> => {
         const entry = entries.get(executionId)
-        if (entry === undefined) {
-          return Effect.fail(
-            new WorkflowError({
-              reason: "ExecutionNotFound",
-              executionId,
-              message: `No execution ${executionId} to complete deferred "${deferred.name}" of`
-            })
-          )
-        }
+        if (entry === undefined) return Effect.fail(missing(executionId, `complete deferred "${deferred.name}" of`))
         const deferreds = (entry.deferreds ??= [])
         const existing = deferreds.find((d) => d.name === deferred.name)
         const input = { deferred: deferred.name }
@@ -303,15 +295,7 @@ export const make = (options: Options = {}): Service => {
     sendMessage: (executionId, message) =>
       Effect.suspend((): Effect.Effect<MessageSent, WorkflowError> => {
         const entry = entries.get(executionId)
-        if (entry === undefined) {
-          return Effect.fail(
-            new WorkflowError({
-              reason: "ExecutionNotFound",
-              executionId,
-              message: `No execution ${executionId} to send a message to`
-            })
-          )
-        }
+        if (entry === undefined) return Effect.fail(missing(executionId, `send a message to`))
         const { interruptRequested, status } = entry.record
         if (!live.has(status) || interruptRequested) {
           return Effect.succeed({ _tag: "Refused", status, interruptRequested })
@@ -516,60 +500,7 @@ export const make = (options: Options = {}): Service => {
         return queue.delete(itemId)
       }),
 
-    list: (filter) =>
-      Effect.sync((): Page => {
-        const limit = filter.limit ?? 100
-        const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
-        const matching: Array<ExecutionRecord> = []
-        for (const { record } of entries.values()) {
-          if (filter.workflow !== undefined && record.workflow !== filter.workflow) continue
-          if (filter.status !== undefined && record.status !== filter.status) continue
-          if (filter.createdAfter !== undefined && record.createdAt < filter.createdAfter) continue
-          if (filter.createdBefore !== undefined && record.createdAt >= filter.createdBefore) continue
-          if (filter.parent !== undefined && record.parent?.executionId !== filter.parent) continue
-          if (filter.version !== undefined && versionOf(record) !== filter.version) continue
-          const prefix = filter.idempotencyKeyPrefix
-          if (prefix !== undefined && (record.idempotencyKey === undefined || !record.idempotencyKey.startsWith(prefix))) {
-            continue
-          }
-          if (after !== undefined && compareNewestFirst(record, after) <= 0) continue
-          matching.push(record)
-        }
-        matching.sort(compareNewestFirst)
-        const items = matching.slice(0, limit)
-        const last = items.at(-1)
-        return {
-          items,
-          nextCursor: matching.length > limit && last !== undefined ? `${last.createdAt}:${last.executionId}` : undefined
-        }
-      }),
-
-    detail: (executionId) =>
-      Effect.sync(() =>
-        Option.map(Option.fromNullishOr(entries.get(executionId)), (entry) => ({
-          execution: entry.record,
-          attempts: [...(entry.attempts ?? [])],
-          deferreds: [...(entry.deferreds ?? [])],
-          clocks: [...(entry.clocks ?? [])],
-          events: [...(entry.events ?? [])]
-        }))
-      ),
-
-    versions: (workflows) =>
-      Effect.sync(() => {
-        const counts = new Map<string, { workflow: string; version: number; running: number; suspended: number }>()
-        for (const id of open) {
-          const record = entries.get(id)!.record
-          if (!live.has(record.status) || (workflows !== undefined && !workflows.includes(record.workflow))) continue
-          const version = versionOf(record)
-          const key = `${version}:${record.workflow}`
-          let found = counts.get(key)
-          if (found === undefined) counts.set(key, (found = { workflow: record.workflow, version, running: 0, suspended: 0 }))
-          if (record.status === "running") found.running++
-          else found.suspended++
-        }
-        return [...counts.values()].sort((a, b) => byCodePoint(a.workflow, b.workflow) || a.version - b.version)
-      }),
+    ...MemoryInspection.make(entries, open),
 
     schedules: MemorySchedules.make(),
 
@@ -582,24 +513,9 @@ export const make = (options: Options = {}): Service => {
 export const layer = (options: Options = {}): Layer.Layer<WorkflowStore> =>
   Layer.sync(WorkflowStore, () => make(options))
 
-/** Strings by code point, as SQLite's bytes and PostgreSQL's "C" collation order them (not UTF-16 code units). */
-const byCodePoint = (a: string, b: string): number => {
-  if (a === b) return 0
-  const x = [...a]
-  const y = [...b]
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!
-  }
-  return x.length - y.length
-}
-
-const compareNewestFirst = (a: { createdAt: number; executionId: string }, b: { createdAt: number; executionId: string }) =>
-  a.createdAt !== b.createdAt ? b.createdAt - a.createdAt : a.executionId < b.executionId ? -1 : a.executionId > b.executionId ? 1 : 0
-
-const decodeCursor = (cursor: string) => {
-  const i = cursor.indexOf(":")
-  return { createdAt: Number(cursor.slice(0, i)), executionId: cursor.slice(i + 1) }
-}
+/** The error of a write to an execution the store does not hold. */
+const missing = (executionId: string, to: string): WorkflowError =>
+  new WorkflowError({ reason: "ExecutionNotFound", executionId, message: `No execution ${executionId} to ${to}` })
 
 /** The index of a channel message named `<prefix><digits>`, or 0 for any other name. */
 const messageIndex = (name: string, prefix: string): number => {
