@@ -3,18 +3,13 @@
  * `taken-over` from the owner whose lease it found lapsed, once, and nothing when the row it finally claims (or
  * fails to) says otherwise. The conformance suite (`conformance/Recoveries.ts`) covers every store without races.
  */
-import * as PgClient from "@effect/sql-pg/PgClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import { SqlStore } from "@weft/engine-sql"
-import { PgDriver } from "@weft/engine-sql/pg"
 import { StoreRules, type WorkflowError, WorkflowStore } from "@weft/workflow"
 import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
 import { testDatabase } from "./pg.js"
-import { whileHeld } from "./pgRace.js"
+import { type PgClientKind, pgStoreOver, whileHeld } from "./pgRace.js"
 
 const T = 1_700_000_000_000
 const LEASE = 1_000
@@ -25,20 +20,14 @@ const LEASE = 1_000
  * lock, then the other connection commits; `then` gets `racer`'s result.
  */
 const meetingAt = <A>(
-  client: "PgDriver" | "plain PgClient",
+  client: PgClientKind,
   statement: (fence: number) => { readonly text: string; readonly params: Array<unknown> },
   racer: (store: WorkflowStore.Service) => Effect.Effect<A, WorkflowError.WorkflowError>,
   then: (store: WorkflowStore.Service, result: A) => Effect.Effect<void, WorkflowError.WorkflowError>
 ) =>
   Effect.gen(function* () {
     const url = yield* testDatabase()
-    const layer = SqlStore.layer({ leaseMs: LEASE, leaseClock: "caller" }).pipe(
-      Layer.provide(
-        client === "PgDriver"
-          ? PgDriver.layer({ url, maxConnections: 2 })
-          : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
-      )
-    )
+    const layer = pgStoreOver(url, client, { leaseMs: LEASE, leaseClock: "caller" })
     yield* Effect.gen(function* () {
       const store = yield* WorkflowStore.WorkflowStore
       yield* store.create({ executionId: "e1", workflow: "Order", payload: {}, parent: undefined, at: T, announce: false })

@@ -22,7 +22,7 @@ import { storeConformance } from "@weft/workflow/test/StoreConformance"
 import * as Statements from "../bench/statements.js"
 import * as Pg from "../packages/engine-sql/src/internal/pgStatements.js"
 import { adminQuery, testDatabase } from "./pg.js"
-import { whileHeld } from "./pgRace.js"
+import { type PgClientKind, pgStoreOver, whileHeld } from "./pgRace.js"
 import { waitUntil } from "./util.js"
 
 const freshUrl = testDatabase()
@@ -297,7 +297,7 @@ const detailOf = (store: WorkflowStore.Service, id: string) => Effect.map(store.
  * uncommitted on execution `executionId`, then commits it once `racer` waits on the row's lock; `racer`'s result.
  */
 const meetingAt = <A>(
-  client: "PgDriver" | "plain PgClient",
+  client: PgClientKind,
   executionId: string,
   statement: { readonly text: string },
   params: Array<unknown>,
@@ -306,13 +306,7 @@ const meetingAt = <A>(
 ) =>
   Effect.gen(function* () {
     const url = yield* freshUrl
-    const layer = SqlStore.layer({ leaseMs: 1_000_000 }).pipe(
-      Layer.provide(
-        client === "PgDriver"
-          ? PgDriver.layer({ url, maxConnections: 2 })
-          : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
-      )
-    )
+    const layer = pgStoreOver(url, client, { leaseMs: 1_000_000 })
     yield* Effect.gen(function* () {
       const store = yield* WorkflowStore.WorkflowStore
       yield* store.create(newExecution(executionId, { announce: false }))
@@ -400,13 +394,7 @@ describe("SqlStore on PostgreSQL: leases by the database's clock (the default)",
     it.effect(`a claim, a batch claim and a renewal sent with a stale now still hold a whole lease (${client})`, () =>
       Effect.gen(function* () {
         const url = yield* freshUrl
-        const layer = SqlStore.layer({ leaseMs: LEASE }).pipe(
-          Layer.provide(
-            client === "PgDriver"
-              ? PgDriver.layer({ url, maxConnections: 2 })
-              : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
-          )
-        )
+        const layer = pgStoreOver(url, client, { leaseMs: LEASE })
         yield* Effect.gen(function* () {
           const store = yield* WorkflowStore.WorkflowStore
           const dbNow = Effect.map(

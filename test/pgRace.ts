@@ -1,10 +1,29 @@
 /**
- * Statements that meet on one PostgreSQL row: a transaction held open on a connection of its own while a racer waits.
+ * Statements that meet on one PostgreSQL row: a transaction held open on a connection of its own while a racer waits;
+ * and the store they race on, over either client.
  */
+import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import pg from "pg"
+import { SqlStore } from "@weft/engine-sql"
+import { PgDriver } from "@weft/engine-sql/pg"
 import { waitUntil } from "./util.js"
+
+/** The two ways a SqlStore reaches PostgreSQL: the engine's own driver, or any `PgClient`. */
+export type PgClientKind = "PgDriver" | "plain PgClient"
+
+/** A SqlStore on the database at `url` over `client`, with two connections. */
+export const pgStoreOver = (url: string, client: PgClientKind, options: SqlStore.Options) =>
+  SqlStore.layer(options).pipe(
+    Layer.provide(
+      client === "PgDriver"
+        ? PgDriver.layer({ url, maxConnections: 2 })
+        : PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
+    )
+  )
 
 /**
  * Runs `text` in a transaction on a connection of its own and holds it open until `racer`, forked meanwhile, waits
